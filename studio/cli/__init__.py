@@ -1,0 +1,1 @@
+"""Command-line front end: thin; every operation lives in the layers below."""

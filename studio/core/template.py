@@ -1,0 +1,438 @@
+"""Template files: YAML front matter (metadata, slots, combination rules) and a Jinja2 body.
+
+The format follows Prompty and Dotprompt so a template reads well and diffs cleanly:
+
+    ---
+    name: contrast-pairs
+    mode: generate
+    slots:
+      concept: [entropy, inflation]
+    ---
+    system:
+    You are a patient teacher.
+    user:
+    Explain {{ concept }} ...
+
+Lines that are exactly ``system:``, ``user:`` or ``assistant:`` split the body into chat
+messages; a body without them is one user message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from studio.core.errors import TemplateError
+
+MODES = ("render", "generate", "structured")
+STRATEGIES = ("product", "sample", "cover", "pairwise")
+ROLES = ("system", "user", "assistant")
+KNOWN_KEYS = frozenset(
+    {"name", "description", "targets", "tags", "mode", "slots", "combine", "schema", "followups",
+     "model", "params", "inputs", "use_when"}
+)
+SLOT_KEYS = frozenset({"values", "file", "dataset", "column", "field", "personas", "weights", "limit", "display"})
+_ROLE_LINE = re.compile(r"^(system|user|assistant):[ \t]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class SlotSpec:
+    """Where a slot's values come from; resolved into values by `studio.core.slots`."""
+
+    name: str
+    values: list[Any] | None = None
+    weights: list[float] | None = None
+    file: str | None = None  # txt, csv, jsonl/json or parquet, relative to the template's folder
+    field: str | None = None  # column (csv/parquet) or field (jsonl) to read; None reads whole rows
+    personas: str | None = None  # "builtin" or a persona file
+    limit: int | None = None
+    line: int = field(default=0, compare=False)
+
+    @property
+    def source(self) -> str:
+        if self.personas:
+            return "personas: built-in generator" if self.personas == "builtin" else f"personas: {self.personas}"
+        if self.file:
+            return f"{self.file}" + (f" [{self.field}]" if self.field else "")
+        return "weighted list" if self.weights else "inline list"
+
+    def to_yaml(self) -> Any:
+        if self.values is not None and not self.weights and self.limit is None:
+            return list(self.values)
+        out: dict[str, Any] = {}
+        if self.values is not None:
+            out["values"] = dict(zip(self.values, self.weights)) if self.weights else list(self.values)
+        if self.file:
+            out["file"] = self.file
+        if self.field:
+            out["field"] = self.field
+        if self.personas:
+            out["personas"] = self.personas
+        if self.limit is not None:
+            out["limit"] = self.limit
+        return out
+
+
+@dataclass
+class Combine:
+    strategy: str = "sample"
+    n: int | None = None
+    seed: int = 0
+    exclude: list[dict[str, list[str]]] = field(default_factory=list)
+    exclude_lines: list[int] = field(default_factory=list, compare=False)
+
+    def to_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"strategy": self.strategy}
+        if self.n is not None:
+            out["n"] = self.n
+        out["seed"] = self.seed
+        if self.exclude:
+            out["exclude"] = [{k: (v[0] if len(v) == 1 else v) for k, v in rule.items()} for rule in self.exclude]
+        return out
+
+
+@dataclass
+class Section:
+    role: str
+    source: str
+    line: int  # file line of the section's first body line
+
+
+@dataclass
+class Template:
+    name: str
+    body: str
+    description: str = ""
+    targets: str = ""
+    use_when: str = ""
+    tags: list[str] = field(default_factory=list)
+    mode: str = "generate"
+    slots: dict[str, SlotSpec] = field(default_factory=dict)
+    combine: Combine = field(default_factory=Combine)
+    schema: dict[str, Any] | None = None
+    followups: list[str] = field(default_factory=list)
+    model: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    path: Path | None = field(default=None, compare=False)
+    text: str = field(default="", compare=False, repr=False)
+    body_line: int = field(default=1, compare=False)
+    key_lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def version(self) -> str:
+        """Content hash of the file text: every saved edit is a new version."""
+        return hashlib.sha256((self.text or dump_template(self)).encode()).hexdigest()[:12]
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else f"<{self.name}>"
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def line_of(self, *keys: Any) -> int:
+        """File line of a front-matter key path, falling back to its nearest parent."""
+        while keys:
+            if keys in self.key_lines:
+                return self.key_lines[keys]
+            keys = keys[:-1]
+        return 1
+
+    def sections(self) -> list[Section]:
+        return split_sections(self.body, self.body_line)
+
+
+def split_sections(body: str, first_line: int = 1) -> list[Section]:
+    sections: list[Section] = []
+    role, start, buf = "user", first_line, []
+    explicit = False
+    for offset, line in enumerate(body.split("\n")):
+        m = _ROLE_LINE.match(line)
+        if m:
+            if buf and (explicit or "".join(buf).strip()):
+                sections.append(Section(role, "\n".join(buf).strip("\n"), start))
+            role, start, buf, explicit = m.group(1), first_line + offset + 1, [], True
+        else:
+            if not buf and not line.strip():
+                start = first_line + offset + 1
+                continue
+            buf.append(line)
+    if buf or not sections:
+        sections.append(Section(role, "\n".join(buf).strip("\n"), start))
+    return sections
+
+
+def _split_front_matter(text: str, where: str) -> tuple[str, str, int, int]:
+    """Return (yaml text, body, yaml first line, body first line)."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines) and (not lines[i].strip() or lines[i].lstrip().startswith("#")) and lines[i].strip() != "---":
+        i += 1
+    if i >= len(lines) or lines[i].strip() != "---":
+        raise TemplateError(
+            "no front matter: a template starts with a line '---', YAML settings, another '---', then the prompt",
+            path=where, line=1, hint="add the front matter (see templates/contrast-pairs.prompt)",
+        )
+    for j in range(i + 1, len(lines)):
+        if lines[j].strip() == "---":
+            return "\n".join(lines[i + 1:j]), "\n".join(lines[j + 1:]), i + 2, j + 2
+    raise TemplateError("the front matter is never closed", path=where, line=i + 1,
+                        hint="add a line '---' between the settings and the prompt")
+
+
+def _key_lines(node: yaml.Node, offset: int, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = (*path, k.value)
+            out[key] = k.start_mark.line + offset
+            _key_lines(v, offset, key, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for idx, item in enumerate(node.value):
+            key = (*path, idx)
+            out[key] = item.start_mark.line + offset
+            _key_lines(item, offset, key, out)
+    return out
+
+
+def parse_template(text: str, path: str | Path | None = None) -> Template:
+    """Parse a template file's text; every error names the file and line."""
+    where = str(path) if path else "<template>"
+    front, body, yaml_line, body_line = _split_front_matter(text, where)
+    try:
+        loader = yaml.SafeLoader(front)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else {}
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = yaml_line + (mark.line if mark else 0)
+        raise TemplateError(f"front matter is not valid YAML: {exc.problem or exc}", path=where, line=line,
+                            hint="check indentation and quote values that contain ':' or '#'") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise TemplateError("front matter must be a mapping of settings (key: value)", path=where, line=yaml_line,
+                            hint="write settings as 'name: my-template' lines")
+    key_lines = _key_lines(node, yaml_line) if node is not None else {}
+
+    def fail(msg: str, *keys: Any, hint: str = "") -> TemplateError:
+        line = yaml_line
+        k = keys
+        while k:
+            if k in key_lines:
+                line = key_lines[k]
+                break
+            k = k[:-1]
+        return TemplateError(msg, path=where, line=line, hint=hint)
+
+    default_name = Path(where).name.split(".")[0] if path else "template"
+    name = str(data.get("name") or default_name)
+    mode = str(data.get("mode", "generate"))
+    if mode not in MODES:
+        raise fail(f"unknown mode {mode!r}", "mode", hint=f"use one of: {', '.join(MODES)}")
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, list):
+        raise fail("tags must be a list", "tags", hint="write tags: [safety, refusal]")
+
+    slots_data = data.get("slots") or {}
+    if not isinstance(slots_data, dict):
+        raise fail("slots must be a mapping of slot name to its values", "slots",
+                   hint="write 'slots:' then one indented 'name: [value, value]' per slot")
+    slots = {}
+    for sname, spec in slots_data.items():
+        slots[str(sname)] = _parse_slot(str(sname), spec, lambda msg, *k, hint="": fail(msg, "slots", sname, *k, hint=hint),
+                                        key_lines.get(("slots", sname), yaml_line))
+
+    combine = _parse_combine(data.get("combine") or {}, fail, key_lines, slots)
+
+    schema = data.get("schema")
+    if schema is not None and not isinstance(schema, dict):
+        raise fail("schema must be a JSON Schema mapping", "schema", hint="write schema: {type: object, properties: {...}}")
+    followups = data.get("followups") or []
+    if isinstance(followups, str):
+        followups = [followups]
+    inputs = data.get("inputs") or []
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    params = data.get("params") or {}
+    if not isinstance(params, dict):
+        raise fail("params must be a mapping", "params", hint="write params: {temperature: 0.7, max_tokens: 300}")
+    model = data.get("model")
+    return Template(
+        name=name,
+        body=body,
+        description=str(data.get("description") or ""),
+        targets=str(data.get("targets") or ""),
+        use_when=str(data.get("use_when") or ""),
+        tags=[str(t) for t in tags],
+        mode=mode,
+        slots=slots,
+        combine=combine,
+        schema=schema,
+        followups=[str(f) for f in followups],
+        model=str(model) if model else None,
+        params=dict(params),
+        inputs=[str(i) for i in inputs],
+        path=Path(path) if path else None,
+        text=text,
+        body_line=body_line,
+        key_lines=key_lines,
+    )
+
+
+def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
+    if not _NAME.match(name):
+        raise fail(f"slot name {name!r} is not a valid name", hint="use letters, digits and '_' (e.g. customer_name)")
+    if isinstance(spec, list):
+        return SlotSpec(name, values=_scalars(spec, fail), line=line)
+    if isinstance(spec, str):
+        return SlotSpec(name, file=spec, line=line)
+    if not isinstance(spec, dict):
+        raise fail(f"slot {name!r} needs values, a file, a dataset or personas",
+                   hint="write e.g. 'tone: [formal, casual]' or 'issue: {file: data/issues.txt}'")
+    unknown = set(spec) - SLOT_KEYS
+    if unknown:
+        raise fail(f"slot {name!r} has unknown setting(s): {', '.join(sorted(map(str, unknown)))}",
+                   sorted(unknown)[0], hint=f"known settings: {', '.join(sorted(SLOT_KEYS))}")
+    out = SlotSpec(name, line=line)
+    values = spec.get("values")
+    if isinstance(values, dict):
+        out.values = _scalars(list(values.keys()), fail)
+        try:
+            out.weights = [float(w) for w in values.values()]
+        except (TypeError, ValueError):
+            raise fail(f"slot {name!r}: weights must be numbers", "values", hint="write values: {formal: 3, casual: 1}") from None
+        if any(w < 0 for w in out.weights) or not sum(out.weights) > 0:
+            raise fail(f"slot {name!r}: weights must be positive", "values", hint="use weights above zero")
+    elif isinstance(values, list):
+        out.values = _scalars(values, fail)
+        weights = spec.get("weights")
+        if weights is not None:
+            if not isinstance(weights, list) or len(weights) != len(values):
+                raise fail(f"slot {name!r}: weights must be a list as long as values", "weights",
+                           hint="give one weight per value")
+            out.weights = [float(w) for w in weights]
+    elif values is not None:
+        raise fail(f"slot {name!r}: values must be a list or a mapping of value to weight", "values",
+                   hint="write values: [a, b] or values: {a: 2, b: 1}")
+    out.file = spec.get("file") or spec.get("dataset")
+    out.field = spec.get("field") or spec.get("column")
+    personas = spec.get("personas")
+    if personas is not None:
+        out.personas = "builtin" if personas in (True, "builtin", "generated", "generator") else str(personas)
+    if spec.get("limit") is not None:
+        try:
+            out.limit = int(spec["limit"])
+        except (TypeError, ValueError):
+            raise fail(f"slot {name!r}: limit must be a whole number", "limit", hint="write limit: 1000") from None
+    sources = sum(x is not None for x in (out.values, out.file, out.personas))
+    if sources != 1:
+        raise fail(f"slot {name!r} needs exactly one source (values, file/dataset or personas), it has {sources}",
+                   hint="keep one of values:, file:, dataset: or personas:")
+    if out.values is not None and not out.values:
+        raise fail(f"slot {name!r} has no values", "values", hint="add at least one value")
+    return out
+
+
+def _scalars(values: list, fail) -> list[Any]:
+    for v in values:
+        if isinstance(v, (dict, list)):
+            raise fail("slot values must be plain text or numbers", hint="quote the value or move rows to a data file")
+    return [v if isinstance(v, (int, float)) and not isinstance(v, bool) else ("" if v is None else str(v)) for v in values]
+
+
+def _parse_combine(data: Any, fail, key_lines, slots) -> Combine:
+    if isinstance(data, str):
+        data = {"strategy": data}
+    if not isinstance(data, dict):
+        raise fail("combine must be a mapping", "combine", hint="write combine: {strategy: sample, n: 100, seed: 1}")
+    strategy = str(data.get("strategy", "sample"))
+    if strategy not in STRATEGIES:
+        raise fail(f"unknown strategy {strategy!r}", "combine", "strategy", hint=f"use one of: {', '.join(STRATEGIES)}")
+    out = Combine(strategy=strategy)
+    for key in ("n", "seed"):
+        if data.get(key) is not None:
+            try:
+                setattr(out, key, int(data[key]))
+            except (TypeError, ValueError):
+                raise fail(f"combine.{key} must be a whole number", "combine", key, hint=f"write {key}: 100") from None
+    rules = data.get("exclude") or []
+    if not isinstance(rules, list):
+        raise fail("combine.exclude must be a list of rules", "combine", "exclude",
+                   hint="write exclude: [{persona: child, topic: alcohol}]")
+    for idx, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not rule:
+            raise fail("an exclusion rule maps slot names to values", "combine", "exclude", idx,
+                       hint="write {persona: child, topic: alcohol}")
+        for slot in rule:
+            if str(slot) not in slots:
+                raise fail(f"exclusion names unknown slot {slot!r}", "combine", "exclude", idx,
+                           hint=f"slots are: {', '.join(slots) or '(none)'}")
+        out.exclude.append({str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in rule.items()})
+        out.exclude_lines.append(key_lines.get(("combine", "exclude", idx), 0))
+    return out
+
+
+def load_template(path: str | Path) -> Template:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError("no such template file", path=path, hint="check the name with 'studio lint templates/'") from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"not UTF-8 text (byte {exc.start})", path=path, hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise TemplateError(f"cannot read: {exc.strerror}", path=path, hint="check the path and its permissions") from None
+    return parse_template(text, path)
+
+
+def dump_template(t: Template) -> str:
+    """Serialise a template back to file text; `parse_template(dump_template(t)) == t`."""
+    data: dict[str, Any] = {"name": t.name}
+    if t.description:
+        data["description"] = t.description
+    if t.targets:
+        data["targets"] = t.targets
+    if t.use_when:
+        data["use_when"] = t.use_when
+    if t.tags:
+        data["tags"] = list(t.tags)
+    data["mode"] = t.mode
+    if t.model:
+        data["model"] = t.model
+    if t.params:
+        data["params"] = dict(t.params)
+    if t.inputs:
+        data["inputs"] = list(t.inputs)
+    if t.slots:
+        data["slots"] = {name: s.to_yaml() for name, s in t.slots.items()}
+    data["combine"] = t.combine.to_yaml()
+    if t.schema is not None:
+        data["schema"] = t.schema
+    if t.followups:
+        data["followups"] = list(t.followups)
+    front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{front}---\n{t.body}"
+
+
+def save_template(t: Template, path: str | Path | None = None) -> Path:
+    """Write atomically; keeps the text as written when the template came from text."""
+    from studio.core.files import atomic_write_text
+
+    target = Path(path or t.path)
+    text = t.text or dump_template(t)
+    atomic_write_text(target, text)
+    return target

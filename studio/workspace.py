@@ -1,0 +1,80 @@
+"""The folder the studio works in: templates/ and sessions/ (the current folder or $STUDIO_HOME)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.core.errors import StudioError
+
+TEMPLATE_SUFFIX = ".prompt"
+
+
+def shipped_templates_dir() -> Path:
+    """The template library that travels with the package (a wheel) or the source tree (editable)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_shipped" / "templates", here.parent / "templates"):
+        if candidate.is_dir() and any(candidate.glob(f"*{TEMPLATE_SUFFIX}")):
+            return candidate
+    raise StudioError("the shipped template library is missing from the installation",
+                      hint="reinstall with: pip install -e .")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def from_env(cls, root: str | Path | None = None) -> "Workspace":
+        return cls(Path(root or os.environ.get("STUDIO_HOME") or Path.cwd()).expanduser().resolve())
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.sessions_dir / ".cache"
+
+    def ensure(self) -> "Workspace":
+        """Create the folders; a new workspace starts with the shipped templates."""
+        try:
+            self.sessions_dir.mkdir(parents=True, exist_ok=True)
+            if not self.templates_dir.exists() or not any(self.templates_dir.glob(f"*{TEMPLATE_SUFFIX}")):
+                src = shipped_templates_dir()
+                if src.resolve() != self.templates_dir.resolve():
+                    shutil.copytree(src, self.templates_dir, dirs_exist_ok=True)
+        except PermissionError as exc:
+            raise StudioError(f"cannot create the workspace folders: {exc.strerror}", path=exc.filename or self.root,
+                              hint="run from a folder you can write to, or set STUDIO_HOME") from None
+        return self
+
+    def template_paths(self) -> list[Path]:
+        return sorted(self.templates_dir.glob(f"*{TEMPLATE_SUFFIX}"))
+
+    def find_template(self, name_or_path: str | Path) -> Path:
+        """A template by file path, or by name in templates/ (with or without the suffix)."""
+        p = Path(name_or_path)
+        if p.suffix == TEMPLATE_SUFFIX and p.exists():
+            return p
+        for candidate in (self.templates_dir / p.name, self.templates_dir / f"{p.name}{TEMPLATE_SUFFIX}"):
+            if candidate.is_file():
+                return candidate
+        if p.exists() and p.is_file():
+            return p
+        from studio.core.template import load_template  # local: only needed to match on declared names
+        for path in self.template_paths():
+            try:
+                if load_template(path).name == str(name_or_path):
+                    return path
+            except StudioError:
+                continue
+        names = ", ".join(x.stem for x in self.template_paths()) or "(none)"
+        raise StudioError(f"no template named {str(name_or_path)!r}", path=self.templates_dir,
+                          hint=f"templates here: {names}")
