@@ -1,0 +1,330 @@
+"""A fake OpenAI-compatible chat server on 127.0.0.1 for tests and benchmarks.
+
+It serves ``POST /v1/chat/completions`` (plain and streamed), with settable latency and
+injected faults, and counts every request it sees. Two ways to run it:
+
+* in-process: ``FakeLLM().start()`` runs it on its own event loop in a daemon thread, so
+  sync tests, async tests and Textual apps can all talk to it (the ``fake_llm`` fixture);
+* as a process: ``python tests/support/fake_llm.py --latency 0.2`` prints ``PORT <n>`` and is
+  controlled over HTTP (``POST /_control``, ``GET /_stats``), so a benchmark's client does not
+  share a CPU core's GIL with the server.
+
+Faults (by name): ``429`` (with Retry-After), ``500``, ``hang`` (never answers; the client must
+time out), ``drop`` (closes the connection), ``malformed`` (a 200 whose body is not JSON),
+``invalid_json`` (a valid completion whose *content* is not JSON, for structured mode).
+``faults={"429": 0.05, "500": 0.05}`` injects at random rates; ``script=["429", None, "500"]``
+injects in order on the next requests (None = answer normally).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+FAULTS = ("429", "500", "hang", "drop", "malformed", "invalid_json")
+
+
+@dataclass
+class Seen:
+    """One request as the server saw it."""
+
+    t: float
+    body: dict
+    fault: str | None
+    headers: dict
+
+    @property
+    def messages(self) -> list[dict]:
+        return self.body.get("messages", [])
+
+    @property
+    def prompt(self) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.messages)
+
+
+def default_reply(messages: list[dict]) -> str:
+    """Deterministic text derived from the prompt, so tests can check what came back."""
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), messages[-1] if messages else {})
+    return f"Answer to: {str(last.get('content', ''))[:80]}"
+
+
+def _instance(schema: dict | None) -> Any:
+    """A minimal value that satisfies a simple JSON schema (for structured-mode replies)."""
+    if not isinstance(schema, dict):
+        return {"answer": "ok"}
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = kind[0]
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: _instance(v) for k, v in props.items()}
+    if kind == "array":
+        return [_instance(schema.get("items"))] * max(1, int(schema.get("minItems", 1)))
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    return "ok"
+
+
+@dataclass
+class FakeLLM:
+    latency: float = 0.0
+    faults: dict[str, float] = field(default_factory=dict)
+    script: list[str | None] = field(default_factory=list)
+    retry_after: float = 1.0
+    reply: Callable[[list[dict]], str] | None = None
+    ratelimit_headers: bool = False
+    keep_bodies: bool = True
+    seed: int = 0
+    model: str = "openai/fake"
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.requests: list[Seen] = []
+        self.count = 0
+        self.by_fault: dict[str, int] = {}
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # -- control ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """The api_base to give litellm (``.../v1``)."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    def set(self, **settings: Any) -> "FakeLLM":
+        """Change latency=, faults=, script=, retry_after=, reply=, ratelimit_headers= at any time."""
+        for key, value in settings.items():
+            if key not in ("latency", "faults", "script", "retry_after", "reply", "ratelimit_headers", "keep_bodies"):
+                raise TypeError(f"unknown setting {key!r}")
+            if key == "faults":
+                unknown = set(value or {}) - set(FAULTS)
+                if unknown:
+                    raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {FAULTS}")
+                value = dict(value or {})
+            if key == "script":
+                value = list(value or [])
+            setattr(self, key, value)
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.count = 0
+            self.by_fault.clear()
+
+    def prompts(self) -> list[str]:
+        return [r.prompt for r in self.requests]
+
+    # -- serving ---------------------------------------------------------------------------
+    def _pick_fault(self) -> str | None:
+        with self._lock:
+            if self.script:
+                return self.script.pop(0)
+        if self.faults:
+            x = self._rng.random()
+            for name, rate in self.faults.items():
+                if x < rate:
+                    return name
+                x -= rate
+        return None
+
+    def _record(self, body: dict, fault: str | None, headers: dict) -> None:
+        with self._lock:
+            self.count += 1
+            if fault:
+                self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
+            if self.keep_bodies:
+                self.requests.append(Seen(time.monotonic(), body, fault, headers))
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.json_response({"error": {"message": "body is not JSON", "type": "invalid_request_error"}},
+                                     status=400)
+        fault = self._pick_fault()
+        self._record(body, fault, {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"})
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if fault == "429":
+            return web.json_response(
+                {"error": {"message": "Rate limit reached, slow down", "type": "rate_limit_error", "code": "rate_limit"}},
+                status=429, headers={"Retry-After": f"{self.retry_after:g}", "x-ratelimit-remaining-requests": "0",
+                                     "x-ratelimit-reset-requests": f"{self.retry_after:g}s"})
+        if fault == "500":
+            return web.json_response({"error": {"message": "internal error (injected)", "type": "server_error"}},
+                                     status=500)
+        if fault == "hang":
+            await asyncio.sleep(3600)
+        if fault == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            raise ConnectionResetError("dropped (injected)")
+        messages = body.get("messages", [])
+        rf = body.get("response_format") or {}
+        if fault == "invalid_json":
+            content = "Sure! Here is the JSON you asked for: {answer: oops"
+        elif self.reply is not None:
+            content = self.reply(messages)
+        elif rf.get("type") in ("json_object", "json_schema"):
+            schema = (rf.get("json_schema") or {}).get("schema") if rf.get("type") == "json_schema" else None
+            content = json.dumps(_instance(schema))
+        else:
+            content = default_reply(messages)
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages) + 3 * len(messages)
+        completion_tokens = len(content.split())
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
+        headers = {}
+        if self.ratelimit_headers:
+            headers = {"x-ratelimit-limit-requests": "10000", "x-ratelimit-remaining-requests": "9999",
+                       "x-ratelimit-reset-requests": "1s"}
+        model = body.get("model", "fake")
+        cid = f"chatcmpl-{self.count}"
+        if fault == "malformed":
+            return web.Response(text='{"id": "chatcmpl-x", "choices": [{"message": ', status=200,
+                                content_type="application/json")
+        if body.get("stream"):
+            resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream", **headers})
+            await resp.prepare(request)
+            words = content.split(" ")
+            for i, word in enumerate(words):
+                piece = word if i == 0 else " " + word
+                chunk = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                         "choices": [{"index": 0, "delta": ({"role": "assistant"} if i == 0 else {}) | {"content": piece},
+                                      "finish_reason": None}]}
+                await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            last = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            if (body.get("stream_options") or {}).get("include_usage"):
+                last["usage"] = usage
+            await resp.write(f"data: {json.dumps(last)}\n\n".encode())
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+            return resp
+        return web.json_response({
+            "id": cid, "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": usage,
+        }, headers=headers)
+
+    async def _control(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        if data.pop("reset", False):
+            self.reset()
+        self.set(**data)
+        return web.json_response({"ok": True})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        with self._lock:
+            prompts = [r.prompt for r in self.requests]
+            return web.json_response({"count": self.count, "by_fault": dict(self.by_fault),
+                                      "unique_prompts": len(set(prompts))})
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/_control", self._control)
+        app.router.add_get("/_stats", self._stats)
+        return app
+
+    async def serve(self) -> None:
+        """Start listening on the current loop (port 0 = a fresh free port)."""
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self) -> "FakeLLM":
+        """Serve from a daemon thread with its own event loop; returns once listening."""
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def main() -> None:
+            self._loop = asyncio.new_event_loop()
+            try:
+                self._loop.run_until_complete(self.serve())
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+                errors.append(exc)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self.aclose())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=main, name="fake-llm", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if errors:
+            raise errors[0]
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self) -> "FakeLLM":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--retry-after", type=float, default=1.0)
+    args = ap.parse_args(argv)
+    fake = FakeLLM(latency=args.latency, retry_after=args.retry_after, port=args.port)
+
+    async def run() -> None:
+        await fake.serve()
+        print(f"PORT {fake.port}", flush=True)
+        await asyncio.Event().wait()
+
+    try:
+        import uvloop  # type: ignore
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
