@@ -19,6 +19,7 @@ messages; a body without them is one user message.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class SlotSpec:
     field: str | None = None  # column (csv/parquet) or field (jsonl) to read; None reads whole rows
     personas: str | None = None  # "builtin" or a persona file
     limit: int | None = None
-    line: int = field(default=0, compare=False)
+    line: int = dataclasses.field(default=0, compare=False)
 
     @property
     def source(self) -> str:

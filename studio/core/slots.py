@@ -1,0 +1,209 @@
+"""Slot sources: turn a SlotSpec into an indexable list of values (text plus optional attributes).
+
+A source never has to be materialised: the persona generator is indexed lazily; files are read
+once per expansion. Every read error names the data file and line, and the template line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+from studio.core.errors import SlotError
+from studio.core.personas import PersonaGenerator
+from studio.core.template import SlotSpec, Template
+
+TEXT_FIELDS = ("persona", "text", "name", "value")
+
+
+class Source(Protocol):
+    def __len__(self) -> int: ...
+    def text(self, i: int) -> str: ...
+    def attrs(self, i: int) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class ValueSource:
+    """Values held in memory: an inline list, or lines/rows read from a file."""
+
+    values: Sequence[str]
+    rows: Sequence[dict[str, Any]] | None = None
+    weights: Sequence[float] | None = None
+    origin: str = "inline list"
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def text(self, i: int) -> str:
+        return self.values[i]
+
+    def attrs(self, i: int) -> dict[str, Any] | None:
+        return self.rows[i] if self.rows is not None else None
+
+
+@dataclass
+class GeneratedPersonas:
+    generator: PersonaGenerator
+    limit: int | None = None
+    weights = None
+    origin: str = "personas: built-in generator"
+
+    def __len__(self) -> int:
+        n = len(self.generator)
+        return min(n, self.limit) if self.limit else n
+
+    def text(self, i: int) -> str:
+        return self.generator[i]
+
+    def attrs(self, i: int) -> dict[str, Any] | None:
+        return self.generator.attrs(i)
+
+
+def resolve(template: Template, spec: SlotSpec) -> Source:
+    """The values of one slot; raises SlotError naming the file and line on bad input."""
+    if spec.values is not None:
+        values = [str(v) for v in spec.values]
+        src: Source = ValueSource(values, weights=spec.weights)
+    elif spec.personas == "builtin":
+        return GeneratedPersonas(PersonaGenerator(), spec.limit)
+    elif spec.personas:
+        src = load_persona_file(_data_path(template, spec, spec.personas), template, spec)
+    else:
+        src = load_values_file(_data_path(template, spec, spec.file), spec.field, template, spec)
+    if spec.limit and len(src) > spec.limit:
+        src = ValueSource(src.values[: spec.limit], src.rows[: spec.limit] if src.rows is not None else None,
+                          src.weights[: spec.limit] if src.weights else None, src.origin)
+    if len(src) == 0:
+        raise SlotError(f"slot {spec.name!r} has no values ({src.origin} is empty)", path=template.where,
+                        line=spec.line, hint="add values to the file or point the slot at another one")
+    return src
+
+
+def resolve_all(template: Template) -> dict[str, Source]:
+    return {name: resolve(template, spec) for name, spec in template.slots.items()}
+
+
+def _data_path(template: Template, spec: SlotSpec, name: str | None) -> Path:
+    path = Path(name or "")
+    if not path.is_absolute():
+        path = template.base_dir / path
+    if not path.is_file():
+        raise SlotError(f"slot {spec.name!r}: data file {name!r} not found (looked at {path})", path=template.where,
+                        line=spec.line, hint="paths are relative to the template's folder; check the name")
+    return path
+
+
+def load_values_file(path: Path, field: str | None, template: Template | None = None, spec: SlotSpec | None = None) -> ValueSource:
+    """Read one value per line (txt), or a column/field (csv, jsonl, json, parquet); rows are kept as attributes."""
+    suffix = path.suffix.lower()
+    if suffix in (".txt", ".text", ".lst", ""):
+        lines = [ln.strip() for ln in _read_text(path).splitlines()]
+        values = [ln for ln in lines if ln and not ln.startswith("#")]
+        return ValueSource(values, origin=str(path.name))
+    if suffix == ".csv":
+        rows = _read_csv(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = _read_jsonl(path)
+    elif suffix == ".json":
+        rows = _read_json(path)
+    elif suffix == ".parquet":
+        rows = _read_parquet(path)
+    else:
+        raise SlotError(f"unsupported data file type {suffix!r}", path=path,
+                        hint="use .txt (one value per line), .csv, .jsonl, .json or .parquet")
+    return _rows_to_source(rows, field, path, template, spec)
+
+
+def _rows_to_source(rows: list[tuple[int, dict]], field: str | None, path: Path, template, spec) -> ValueSource:
+    if not rows:
+        return ValueSource([], [], origin=path.name)
+    if field is None:
+        first = rows[0][1]
+        field = next((f for f in TEXT_FIELDS if f in first), None)
+        if field is None and len(first) == 1:
+            field = next(iter(first))
+    values, kept = [], []
+    for line, row in rows:
+        if field is None:
+            values.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
+        else:
+            if field not in row:
+                where_hint = f"fields in this row: {', '.join(map(str, row)) or '(none)'}"
+                raise SlotError(f"row has no field {field!r}", path=path, line=line,
+                                hint=f"{where_hint}; fix the row or change the slot's field"
+                                + (f" ({template.where}:{spec.line})" if template and spec else ""))
+            value = row[field]
+            values.append("" if value is None else str(value))
+        kept.append(row)
+    return ValueSource(values, kept, origin=f"{path.name}" + (f" [{field}]" if field else ""))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SlotError(f"not UTF-8 text (byte {exc.start})", path=path, hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise SlotError(f"cannot read: {exc.strerror}", path=path, hint="check the file's permissions") from None
+
+
+def _read_csv(path: Path) -> list[tuple[int, dict]]:
+    text = _read_text(path)
+    reader = csv.DictReader(text.splitlines())
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                raise SlotError("row has more cells than the header", path=path, line=reader.line_num,
+                                hint="quote cells that contain commas")
+            rows.append((reader.line_num, {k: v for k, v in row.items()}))
+    except csv.Error as exc:
+        raise SlotError(f"not valid CSV: {exc}", path=path, line=reader.line_num, hint="fix the quoting on that line") from None
+    return rows
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
+    rows = []
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SlotError(f"not valid JSON: {exc.msg}", path=path, line=n,
+                            hint="each line must be one JSON object") from None
+        if isinstance(row, str):
+            row = {"text": row}
+        if not isinstance(row, dict):
+            raise SlotError("each line must be a JSON object", path=path, line=n, hint='write {"field": "value"}')
+        rows.append((n, row))
+    return rows
+
+
+def _read_json(path: Path) -> list[tuple[int, dict]]:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise SlotError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno, hint="fix the JSON syntax") from None
+    if not isinstance(data, list):
+        raise SlotError("a .json data file must hold a list", path=path, line=1, hint="write [{...}, {...}] or use .jsonl")
+    return [(1, row if isinstance(row, dict) else {"text": row}) for row in data]
+
+
+def _read_parquet(path: Path) -> list[tuple[int, dict]]:
+    try:
+        import pyarrow.parquet as pq  # heavy; only when a parquet slot is used
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises many types for bad files
+        raise SlotError(f"cannot read Parquet: {exc}", path=path, hint="check the file is a Parquet table") from None
+    return [(i + 2, row) for i, row in enumerate(table.to_pylist())]
+
+
+def load_persona_file(path: Path, template: Template | None = None, spec: SlotSpec | None = None) -> ValueSource:
+    """PersonaHub JSONL ({"persona": ...}), CSV (a persona column; other columns become attributes), or text."""
+    src = load_values_file(path, spec.field if spec else None, template, spec)
+    src.origin = f"personas: {path.name}"
+    return src
