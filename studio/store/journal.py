@@ -1,0 +1,115 @@
+"""The write-ahead journal: every change is appended and fsynced before the call returns.
+
+A line is `CRC32HEX HEADER_JSON[<TAB>DOC_JSON]\\n`. The checksum covers everything after the
+space, so a torn or damaged line is recognised. Every op is a full "put" of one document
+(header `{"t": table, "id": n, "ix": index fields}`), so replaying ops that are already in the
+TinyDB file is harmless: the last put of a document wins either way. The sample's index fields
+travel in the header so that replay never has to parse the (large) document itself.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+
+def encode(header: dict, doc: bytes | None) -> bytes:
+    body = orjson.dumps(header)
+    if doc is not None:
+        body += b"\t" + doc
+    return b"%08x " % zlib.crc32(body) + body + b"\n"
+
+
+@dataclass
+class JournalRead:
+    ops: list[tuple[dict, bytes | None]] = field(default_factory=list)
+    good_bytes: int = 0          # length of the clean prefix (a writer truncates to it)
+    torn_tail: bool = False      # the last line was cut short: a write the crash interrupted
+    bad_lines: list[int] = field(default_factory=list)   # damaged lines followed by good ones
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.bad_lines)
+
+
+def _decode(line: bytes) -> tuple[dict, bytes | None] | None:
+    if len(line) < 11 or line[8:9] != b" " or not line.endswith(b"\n"):
+        return None
+    body = line[9:-1]
+    try:
+        if int(line[:8], 16) != zlib.crc32(body):
+            return None
+    except ValueError:
+        return None
+    tab = body.find(b"\t")
+    try:
+        header = orjson.loads(body if tab < 0 else body[:tab])
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(header, dict) or "t" not in header or "id" not in header:
+        return None
+    return header, (None if tab < 0 else body[tab + 1:])
+
+
+def read(path: Path) -> JournalRead:
+    """Every intact op in order; a cut-short last line is a crash mid-write (that call never returned)."""
+    out = JournalRead()
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return out
+    pos = 0
+    pending_bad: list[int] = []
+    with fh:
+        for n, line in enumerate(fh, 1):
+            op = _decode(line)
+            if op is None:
+                pending_bad.append(n)
+            else:
+                if pending_bad:          # damage in the middle: good lines follow it
+                    out.bad_lines.extend(pending_bad)
+                    pending_bad = []
+                out.ops.append(op)
+                out.good_bytes = pos + len(line)
+            pos += len(line)
+    if pending_bad:
+        if len(pending_bad) == 1:
+            out.torn_tail = True
+        else:
+            out.bad_lines.extend(pending_bad)
+    return out
+
+
+class JournalWriter:
+    """Appends op lines; `append` returns only once the data is on disk."""
+
+    def __init__(self, path: Path, *, truncate_to: int | None = None):
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if truncate_to is not None and os.fstat(self._fd).st_size != truncate_to:
+            os.ftruncate(self._fd, truncate_to)
+            os.fsync(self._fd)
+        self.size = os.fstat(self._fd).st_size
+
+    def append(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        os.fdatasync(self._fd)
+        self.size += len(data)
+
+    def reset(self) -> None:
+        """Empty the journal (after its ops are safely in the TinyDB file)."""
+        os.ftruncate(self._fd, 0)
+        os.fsync(self._fd)
+        self.size = 0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

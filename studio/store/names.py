@@ -1,0 +1,49 @@
+"""Session names and the files that make up a session."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.store.errors import StoreError
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+SUFFIX = ".json"
+
+
+def check_name(name: str) -> str:
+    """A session name becomes a file name, so only letters, digits, - _ . (not leading) are allowed."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name.endswith(SUFFIX):
+        shown = name if isinstance(name, str) else repr(name)
+        raise StoreError(f"invalid session name {shown!r}",
+                         hint="use letters, digits, '-', '_' and '.', starting with a letter or digit "
+                              "(at most 100 characters, not ending in .json)")
+    return name
+
+
+@dataclass(frozen=True)
+class SessionFiles:
+    """NAME.json (TinyDB file), NAME.journal (write-ahead log), NAME.index (rebuildable cache), NAME.lock."""
+
+    folder: Path
+    name: str
+
+    @property
+    def json(self) -> Path:
+        return self.folder / f"{self.name}{SUFFIX}"
+
+    @property
+    def journal(self) -> Path:
+        return self.folder / f"{self.name}.journal"
+
+    @property
+    def index(self) -> Path:
+        return self.folder / f"{self.name}.index"
+
+    @property
+    def lock(self) -> Path:
+        return self.folder / f"{self.name}.lock"
+
+    def all(self) -> list[Path]:
+        return [self.journal, self.index, self.lock, self.json]

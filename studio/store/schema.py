@@ -1,0 +1,153 @@
+"""What a session file holds, its schema version, and the migrations from older versions.
+
+Schema 2 (current): tables `meta` (doc 1: name, created, model, labels, schema_version),
+`templates`, `runs`, `samples` (the sample record in docs/ARCHITECTURE.md) and `feedback`.
+
+Schema 1 (the first prototype's files, see tests/store/fixtures/schema_v1.json): session
+metadata in `_default` doc 1 with `"schema": 1`; samples with `template_hash`, a `verdict` of
+new/accepted/rejected/error, comma-separated `tags`, `notes`, ISO-8601 times; templates keyed
+by `hash`; no fill_key, prompt_hash, mode or params.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+SCHEMA_VERSION = 2
+STATUSES = ("pending", "accepted", "rejected", "failed")
+TABLES = ("meta", "templates", "runs", "feedback")          # small tables; `samples` is separate
+DEFAULT_LABELS = ["incorrect", "unsafe", "too-long", "too-short", "off-topic",
+                  "bad-format", "repetitive", "wrong-tone", "other"]
+
+_SECRET_KEY = re.compile(r"(^|[_-])(api[_-]?key|key|secret|password|passwd|token|authorization)$", re.I)
+
+
+def scrub(params: Any) -> Any:
+    """Drop anything that looks like a credential: API keys never reach a session file."""
+    if isinstance(params, dict):
+        return {k: scrub(v) for k, v in params.items() if not (isinstance(k, str) and _SECRET_KEY.search(k))}
+    if isinstance(params, list):
+        return [scrub(v) for v in params]
+    return params
+
+
+def new_sample(fields: dict, now: float) -> dict:
+    """A complete sample record from what a run supplies (missing fields get their defaults)."""
+    doc = {
+        "template": "", "template_version": "", "fill_key": "", "prompt_hash": "", "slots": {},
+        "persona": None, "messages": [], "output": None, "parsed": None, "mode": "generate",
+        "model": "", "params": {}, "seed": None, "run_id": "", "status": "pending", "error": None,
+        "tags": [], "note": "", "followups": {}, "tokens_in": None, "tokens_out": None, "cost": None,
+        "latency": None, "cached": False, "created": now, "reviewed": None,
+    }
+    doc.update(fields)
+    doc.pop("id", None)
+    doc["params"] = scrub(doc.get("params") or {})
+    if doc["status"] not in STATUSES:
+        doc["status"] = "pending"
+    if not doc.get("prompt_hash") and doc.get("messages"):
+        doc["prompt_hash"] = prompt_hash(doc["messages"])
+    return doc
+
+
+def index_fields(doc: dict) -> dict:
+    """The few fields the in-memory indexes need; written into journal headers and NAME.index."""
+    slots = doc.get("slots") or {}
+    return {
+        "st": doc.get("status") or "pending",
+        "tg": list(doc.get("tags") or ()),
+        "tp": doc.get("template") or "",
+        "v": doc.get("template_version") or "",
+        "c": doc.get("created"),
+        "r": doc.get("reviewed"),
+        "co": doc.get("cost"),
+        "la": doc.get("latency"),
+        "sl": {str(k): str(v) for k, v in slots.items()} if isinstance(slots, dict) else {},
+    }
+
+
+def prompt_hash(messages: list) -> str:
+    blob = json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def schema_of(data: Any) -> int | None:
+    """The schema version of a parsed TinyDB file, or None when it is not a studio session."""
+    if not isinstance(data, dict):
+        return None
+    meta = data.get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("1"), dict):
+        v = meta["1"].get("schema_version")
+        if isinstance(v, int):
+            return v
+    default = data.get("_default")
+    if isinstance(default, dict) and isinstance(default.get("1"), dict) and default["1"].get("schema") == 1:
+        return 1
+    return None
+
+
+def describe_foreign(data: Any) -> str:
+    if not isinstance(data, dict):
+        return f"the file holds a JSON {type(data).__name__}, not a TinyDB database"
+    tables = ", ".join(sorted(map(str, data))[:5]) or "no tables"
+    return f"a JSON object without a studio `meta` table (found: {tables})"
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
+
+
+def _v1_to_v2(data: dict) -> dict:
+    old_meta = data.get("_default", {}).get("1", {})
+    now = time.time()
+    meta = {
+        "name": old_meta.get("session", ""), "created": _epoch(old_meta.get("created")) or now,
+        "model": old_meta.get("model"), "labels": list(old_meta.get("labels") or DEFAULT_LABELS),
+        "schema_version": 2, "migrated_from": 1,
+    }
+    templates = {}
+    for k, t in (data.get("templates") or {}).items():
+        templates[k] = {"name": t.get("name", ""), "version": t.get("hash", ""), "text": t.get("text", ""),
+                        "saved": _epoch(t.get("saved")) or now}
+    verdicts = {"new": "pending", "accepted": "accepted", "rejected": "rejected", "error": "failed"}
+    from studio.core.expand import fill_key   # the same fill identity the expander gives new samples
+
+    samples = {}
+    for k, s in (data.get("samples") or {}).items():
+        tags = s.get("tags") or ""
+        slots = s.get("slots") or {}
+        doc = new_sample({
+            "template": s.get("template", ""), "template_version": s.get("template_hash", ""),
+            "fill_key": fill_key(slots), "slots": slots, "messages": s.get("messages") or [],
+            "output": s.get("output"), "model": s.get("model", ""), "seed": s.get("seed"),
+            "run_id": s.get("run", ""), "status": verdicts.get(s.get("verdict"), "pending"),
+            "error": s.get("error"), "tags": [t.strip() for t in tags.split(",") if t.strip()],
+            "note": s.get("notes") or "", "cost": s.get("cost"), "latency": s.get("latency"),
+            "created": _epoch(s.get("created")) or now, "reviewed": _epoch(s.get("reviewed")),
+        }, now)
+        doc["mode"] = "render" if doc["model"] == "render" else "generate"
+        samples[k] = doc
+    runs = {k: {**r, "run_id": r.get("run_id") or r.get("id") or f"run{k}"} for k, r in (data.get("runs") or {}).items()}
+    return {"_default": {}, "meta": {"1": meta}, "templates": templates, "runs": runs,
+            "samples": samples, "feedback": {}}
+
+
+MIGRATIONS = {1: _v1_to_v2}
+
+
+def migrate(data: dict, version: int) -> dict:
+    """Bring a parsed file up to SCHEMA_VERSION, one step at a time."""
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+    return data

@@ -1,0 +1,572 @@
+"""One curation session: a TinyDB file plus a write-ahead journal, indexed in memory.
+
+Every change is appended to NAME.journal and fsynced before the call returns (durable against
+SIGKILL); the journal is folded into NAME.json by atomic replace when it grows and on close.
+Review actions (accept, reject, status, tag, note, bulk) are undoable; undo is itself journaled.
+All methods are thread-safe (one lock), so a generation worker and the review keys can share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import orjson
+
+from studio.store import journal, snapshot
+from studio.store.errors import SessionLocked, SessionRecovered, StoreError
+from studio.store.index import SampleIndex
+from studio.store.lock import SessionLock
+from studio.store.names import SessionFiles
+from studio.store.schema import (DEFAULT_LABELS, SCHEMA_VERSION, STATUSES, TABLES, describe_foreign,
+                                 index_fields, migrate, new_sample, schema_of, scrub)
+
+JOURNAL_LIMIT = 64 << 20      # fold the journal into the TinyDB file beyond this many bytes ...
+OVERLAY_LIMIT = 64 << 20      # ... or when this much sample JSON is held in memory
+UNDO_DEPTH = 1000
+_INTERNAL_META = ("schema_version",)
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+class Session:
+    """Open through `Store.open` / `Store.create`; close (or use `with`) to release the lock."""
+
+    def __init__(self, files: SessionFiles, *, read_only: bool = False, create_meta: dict | None = None):
+        self.files = files
+        self.name = files.name
+        self.path = files.json
+        self.locked_by: int | None = None
+        self.read_only_reason = ""
+        self.migrated_from: int | None = None
+        self._mu = threading.RLock()
+        self._tables: dict[str, dict[int, dict]] = {t: {} for t in TABLES}
+        self._index = SampleIndex()
+        self._fd: int | None = None
+        self._journal: journal.JournalWriter | None = None
+        self._undo: list[list[tuple[int, bytes]]] = []
+        self._run_ids: dict[str, int] = {}
+        self._closed = False
+        self._lock = SessionLock(files.lock)
+        if read_only:
+            self.read_only_reason = "opened read-only"
+        elif not self._lock.acquire():
+            if self._lock.unwritable:
+                self.read_only_reason = f"the folder {files.folder} cannot be written"
+            else:
+                self.locked_by = self._lock.holder
+                self.read_only_reason = f"another studio process (pid {self.locked_by}) has it open"
+        self.read_only = not self._lock.held
+        try:
+            if create_meta is not None:
+                self._create(create_meta)
+            self._load()
+        except BaseException:
+            self._release()
+            raise
+
+    # ---------------------------------------------------------------- opening
+
+    def _create(self, meta: dict) -> None:
+        if self.read_only:
+            if self.locked_by:
+                raise SessionLocked(f"session {self.name!r} is open in another studio process (pid {self.locked_by})",
+                                    path=self.path, locked_by=self.locked_by, hint="choose another name")
+            raise StoreError(f"cannot create session {self.name!r}: {self.read_only_reason}", path=self.path,
+                             hint="run from a folder you can write to, or set STUDIO_HOME")
+        if self.path.exists():
+            raise StoreError(f"session {self.name!r} already exists", path=self.path,
+                             hint="open it, or choose another name")
+        for stale in (self.files.journal, self.files.index):
+            stale.unlink(missing_ok=True)
+        doc = {"name": self.name, "created": time.time(), "model": None, "labels": list(DEFAULT_LABELS),
+               "schema_version": SCHEMA_VERSION}
+        doc.update({k: v for k, v in meta.items() if v is not None})
+        snapshot.write(self.path, self.files.index, {"meta": {"1": doc}}, [])
+
+    def _load(self) -> None:
+        for _attempt in range(3):
+            before = self._stat()
+            problem = self._load_once()
+            if self.read_only and self._stat() != before:
+                continue                      # the writer folded its journal meanwhile: read again
+            break
+        damaged_file, salvage_bad, jr = problem
+        if not self.read_only:
+            self._journal = journal.JournalWriter(self.files.journal, truncate_to=jr.good_bytes)
+        if damaged_file is not None or jr.damaged:
+            self._recovered(damaged_file, salvage_bad, jr)
+        if not self.read_only and (self.migrated_from is not None or self._needs_fold):
+            if self.migrated_from is not None:
+                backup = self.path.with_name(f"{self.path.name}.v{self.migrated_from}-backup")
+                if not backup.exists():
+                    shutil.copy2(self.path, backup)
+            self.compact()
+
+    def _stat(self) -> tuple:
+        try:
+            st = os.stat(self.path)
+            return (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            return ()
+
+    def _load_once(self):
+        self._tables = {t: {} for t in TABLES}
+        self._index = SampleIndex()
+        self._needs_fold = False
+        self._close_fd()
+        damaged: str | None = None
+        salvage_bad = 0
+        loaded = snapshot.read_fast(self.path, self.files.index)
+        if loaded is None:
+            try:
+                data = snapshot.read_whole(self.path)
+            except FileNotFoundError:
+                raise StoreError(f"no session named {self.name!r}", path=self.path,
+                                 hint="`studio sessions` lists the sessions") from None
+            except PermissionError as exc:
+                raise StoreError(f"cannot read the session file: {exc.strerror}", path=self.path,
+                                 hint="check the file's permissions") from None
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                damaged = str(exc).split("\n")[0] or "not valid JSON"
+                tables, samples, salvage_bad = snapshot.salvage(self.path)
+                data = {**tables, "samples": {str(k): v for k, v in samples.items()}}
+                if schema_of(data) is None:   # the head did not survive: start the meta again
+                    data["meta"] = {"1": {"name": self.name, "created": time.time(), "model": None,
+                                          "labels": list(DEFAULT_LABELS), "schema_version": SCHEMA_VERSION}}
+            version = schema_of(data)
+            if version is None:
+                raise StoreError(f"not a Template Studio session: {describe_foreign(data)}", path=self.path,
+                                 hint="move the file out of the sessions folder, or use another session name")
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the session was written by a newer studio (schema {version}, "
+                                 f"this one reads up to {SCHEMA_VERSION})", path=self.path,
+                                 hint="upgrade template-studio to open it")
+            if version < SCHEMA_VERSION:
+                data = migrate(data, version)
+                self.migrated_from = version
+            samples = data.get("samples") or {}
+            data.pop("_default", None)
+            loaded = snapshot.Loaded(tables=data)
+            for key, doc in samples.items():
+                if isinstance(doc, dict):
+                    doc.pop("id", None)
+                    loaded.samples.append((int(key), index_fields(doc), orjson.dumps(doc), 0, 0))
+            loaded.samples.sort(key=lambda s: s[0])
+            self._needs_fold = True
+        self._fd = loaded.fd
+        for table in TABLES:
+            self._tables[table] = {int(k): v for k, v in (loaded.tables.get(table) or {}).items()}
+        put = self._index.put
+        for sid, ix, raw, off, size in loaded.samples:
+            put(sid, ix, raw, off, size)
+        jr = journal.read(self.files.journal)
+        for header, raw in jr.ops:
+            self._apply(header["t"], int(header["id"]), raw, header.get("ix"))
+        self._run_ids = {r.get("run_id"): i for i, r in self._tables["runs"].items()}
+        return damaged, salvage_bad, jr
+
+    def _recovered(self, damaged_file: str | None, salvage_bad: int, jr: journal.JournalRead) -> None:
+        n = len(self._index.rows)
+        what = (f"{n} samples, {len(self._tables['runs'])} runs, "
+                f"{len(self._tables['templates'])} template versions")
+        if damaged_file is not None:
+            problem = f"the session file is damaged ({damaged_file}; {salvage_bad} unreadable lines)"
+            damaged_path = self.path
+        else:
+            problem = f"the journal is damaged (lines {', '.join(map(str, jr.bad_lines[:5]))} unreadable)"
+            damaged_path = self.files.journal
+        if self.read_only:
+            raise StoreError(f"{problem}; {what} can be recovered", path=damaged_path,
+                             hint="open the session where it can be written to recover it (the damaged file is kept)")
+        kept = damaged_path.with_name(f"{damaged_path.name}.damaged-{_stamp()}")
+        if damaged_file is not None:
+            os.replace(self.path, kept)          # keep it beside; the recovered session takes its name
+        else:
+            shutil.copy2(damaged_path, kept)
+        self.compact()
+        self._release()
+        raise SessionRecovered(f"{problem}; recovered {what}; the damaged file is kept as {kept.name}",
+                               path=damaged_path, damaged_path=str(kept),
+                               recovered={"samples": n, "runs": len(self._tables["runs"]),
+                                          "templates": len(self._tables["templates"])},
+                               hint="open the session again to continue with what was recovered")
+
+    # ---------------------------------------------------------------- writing
+
+    def _apply(self, table: str, sid: int, raw: bytes | None, ix: dict | None, doc: dict | None = None) -> None:
+        if table == "samples":
+            if ix is None:
+                ix = index_fields(orjson.loads(raw))
+            self._index.put(sid, ix, raw)
+        elif table in self._tables:
+            self._tables[table][sid] = doc if doc is not None else orjson.loads(raw)
+
+    def _writable(self) -> None:
+        if self._closed:
+            raise StoreError(f"session {self.name!r} is closed", path=self.path, hint="open it again")
+        if self.read_only:
+            if self.locked_by:
+                raise SessionLocked(f"session {self.name!r} is read-only here: {self.read_only_reason}",
+                                    path=self.path, locked_by=self.locked_by,
+                                    hint="close the other studio (or review in it), then reopen")
+            raise StoreError(f"session {self.name!r} is read-only here: {self.read_only_reason}", path=self.path,
+                             hint="reopen it without read_only from a folder you can write to")
+
+    def _commit(self, ops: list[tuple[str, int, dict]]) -> list[int]:
+        """Journal the puts (durable on return), then apply them in memory."""
+        self._writable()
+        encoded = []
+        for table, sid, doc in ops:
+            try:
+                raw = orjson.dumps(doc)
+            except TypeError as exc:
+                raise StoreError(f"cannot save to {table} of session {self.name!r}: {exc}", path=self.path,
+                                 hint="values must be JSON: str, int, float, bool, None, list, dict") from None
+            ix = index_fields(doc) if table == "samples" else None
+            header = {"t": table, "id": sid, "ix": ix} if ix is not None else {"t": table, "id": sid}
+            encoded.append((table, sid, doc, raw, ix, journal.encode(header, raw)))
+        try:
+            self._journal.append(b"".join(e[5] for e in encoded))
+        except OSError as exc:
+            raise StoreError(f"cannot write the session journal: {exc.strerror}", path=self.files.journal,
+                             hint="free disk space or fix permissions; the last action was not saved") from None
+        for table, sid, doc, raw, ix, _ in encoded:
+            self._apply(table, sid, raw, ix, doc)
+        return [e[1] for e in encoded]
+
+    def _maybe_fold(self) -> None:
+        if self._journal.size > JOURNAL_LIMIT or self._index.overlay_bytes > OVERLAY_LIMIT:
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the journal into NAME.json (atomic replace), then empty the journal."""
+        with self._mu:
+            self._writable()
+            tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
+            rows = self._index.rows
+
+            def samples():
+                for sid, row in rows.items():
+                    ix = {"st": row.status, "tg": list(row.tags), "tp": row.template, "v": row.version,
+                          "c": row.created, "r": row.reviewed, "co": row.cost, "la": row.latency,
+                          "sl": dict(row.slots)}
+                    yield sid, ix, self._raw_of(row)
+            placed = snapshot.write(self.path, self.files.index, tables, samples())
+            fd = snapshot.open_fd(self.path)
+            for sid, off, size in placed:
+                row = rows[sid]
+                row.raw, row.off, row.size = None, off, size
+            self._index.overlay_bytes = 0
+            self._close_fd()
+            self._fd = fd
+            self._journal.reset()
+            self._needs_fold = False
+
+    # ---------------------------------------------------------------- reading
+
+    def _raw_of(self, row) -> bytes:
+        if row.raw is not None:
+            return row.raw
+        return os.pread(self._fd, row.size, row.off)
+
+    def _raw(self, sid: int) -> bytes:
+        row = self._index.rows.get(sid)
+        if row is None:
+            raise StoreError(f"session {self.name!r} has no sample {sid}", path=self.path,
+                             hint=f"sample ids run from 1 to {self._index.max_id}")
+        return self._raw_of(row)
+
+    def get(self, sample_id: int) -> dict:
+        with self._mu:
+            doc = orjson.loads(self._raw(int(sample_id)))
+        doc["id"] = int(sample_id)
+        return doc
+
+    # ---------------------------------------------------------------- meta, templates, runs
+
+    @property
+    def meta(self) -> dict:
+        with self._mu:
+            return dict(self._tables["meta"].get(1, {}))
+
+    def set_meta(self, **fields: Any) -> None:
+        with self._mu:
+            doc = {**self._tables["meta"].get(1, {}), **fields, "schema_version": SCHEMA_VERSION}
+            self._commit([("meta", 1, doc)])
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.meta.get("labels") or DEFAULT_LABELS)
+
+    def save_template_version(self, name: str, text: str) -> str:
+        version = hashlib.sha256(text.encode()).hexdigest()[:12]
+        with self._mu:
+            docs = self._tables["templates"]
+            if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
+                return version
+            self._commit([("templates", max(docs, default=0) + 1,
+                           {"name": name, "version": version, "text": text, "saved": time.time()})])
+        return version
+
+    def template_versions(self, name: str | None = None) -> list[dict]:
+        with self._mu:
+            docs = [dict(d) for _, d in sorted(self._tables["templates"].items())]
+        return [d for d in docs if name is None or d.get("name") == name]
+
+    def template_text(self, name: str, version: str) -> str:
+        for d in self.template_versions(name):
+            if d.get("version") == version:
+                return d.get("text", "")
+        raise StoreError(f"session {self.name!r} has no version {version} of template {name!r}", path=self.path,
+                         hint="template_versions(name) lists the saved versions")
+
+    def add_run(self, run: dict) -> str:
+        with self._mu:
+            doc = scrub(dict(run))
+            run_id = str(doc.pop("id", None) or doc.get("run_id") or f"{_stamp()}-{uuid.uuid4().hex[:6]}")
+            doc["run_id"] = run_id
+            doc.setdefault("started", time.time())
+            if run_id in self._run_ids:
+                raise StoreError(f"run {run_id!r} already exists in session {self.name!r}", path=self.path)
+            sid = max(self._tables["runs"], default=0) + 1
+            self._commit([("runs", sid, doc)])
+            self._run_ids[run_id] = sid
+            return run_id
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        with self._mu:
+            sid = self._run_ids.get(run_id)
+            if sid is None:
+                raise StoreError(f"session {self.name!r} has no run {run_id!r}", path=self.path)
+            self._commit([("runs", sid, {**self._tables["runs"][sid], **scrub(fields), "run_id": run_id})])
+
+    def runs(self) -> list[dict]:
+        with self._mu:
+            return [dict(d) for _, d in sorted(self._tables["runs"].items())]
+
+    # ---------------------------------------------------------------- samples
+
+    def add_samples(self, samples: Iterable[dict]) -> list[int]:
+        """Store new samples (missing fields get defaults); durable when it returns."""
+        with self._mu:
+            self._writable()
+            now = time.time()
+            first = self._index.max_id + 1
+            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(samples)]
+            ids = self._commit(ops) if ops else []
+            self._maybe_fold()
+            return ids
+
+    def update_sample(self, sample_id: int, **fields: Any) -> None:
+        """Change fields other than review decisions (e.g. follow-up results); not undoable."""
+        fields.pop("id", None)
+        if "params" in fields:
+            fields["params"] = scrub(fields["params"])
+        if "status" in fields:
+            self._check_status(fields["status"])
+        self._change([sample_id], lambda d: d.update(fields), undoable=False)
+
+    def _check_status(self, status: str) -> None:
+        if status not in STATUSES:
+            raise StoreError(f"unknown sample status {status!r}", hint=f"use one of: {', '.join(STATUSES)}")
+
+    def _change(self, ids: Iterable[int], fn: Callable[[dict], Any], *, undoable: bool = True) -> list[int]:
+        with self._mu:
+            self._writable()
+            ops, before = [], []
+            for sid in ids:
+                sid = int(sid)
+                raw = self._raw(sid)
+                doc = orjson.loads(raw)
+                if fn(doc) is False:
+                    continue
+                ops.append(("samples", sid, doc))
+                before.append((sid, raw))
+            if not ops:
+                return []
+            changed = self._commit(ops)
+            if undoable:
+                self._undo.append(before)
+                del self._undo[:-UNDO_DEPTH]
+            self._maybe_fold()
+            return changed
+
+    @staticmethod
+    def _status_setter(status: str):
+        def fn(doc: dict):
+            if doc.get("status") == status:
+                return False
+            doc["status"] = status
+            doc["reviewed"] = None if status == "pending" else time.time()
+        return fn
+
+    def set_status(self, sample_id: int, status: str) -> None:
+        self._check_status(status)
+        self._change([sample_id], self._status_setter(status))
+
+    def accept(self, sample_id: int) -> None:
+        self.set_status(sample_id, "accepted")
+
+    def reject(self, sample_id: int) -> None:
+        self.set_status(sample_id, "rejected")
+
+    def bulk_set_status(self, ids: Iterable[int], status: str) -> int:
+        """One undo step for the lot; returns how many samples changed."""
+        self._check_status(status)
+        return len(self._change(list(ids), self._status_setter(status)))
+
+    def toggle_tag(self, sample_id: int, tag: str) -> bool:
+        """Add the tag, or remove it if present; returns whether the sample now has it."""
+        state = {}
+
+        def fn(doc: dict):
+            tags = list(doc.get("tags") or [])
+            state["on"] = tag not in tags
+            doc["tags"] = tags + [tag] if state["on"] else [t for t in tags if t != tag]
+            doc["reviewed"] = time.time()
+        self._change([sample_id], fn)
+        return state["on"]
+
+    def set_note(self, sample_id: int, text: str) -> None:
+        def fn(doc: dict):
+            if doc.get("note", "") == text:
+                return False
+            doc["note"] = text
+        self._change([sample_id], fn)
+
+    def undo(self) -> int | None:
+        """Revert the last review action (durably); returns the sample id it touched, None if nothing to undo."""
+        with self._mu:
+            self._writable()
+            if not self._undo:
+                return None
+            before = self._undo.pop()
+            self._commit([("samples", sid, orjson.loads(raw)) for sid, raw in before])
+            return before[0][0]
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    # ---------------------------------------------------------------- queries
+
+    def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, text=None,
+            order: str = "id", desc: bool = False) -> list[int]:
+        with self._mu:
+            ix = self._index
+            cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot)
+            if text:
+                cand = self._search(ix.rows if cand is None else sorted(cand), text)
+            return ix.ordered(cand, order, desc)
+
+    def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
+        page = self.ids(**filters)[offset: offset + limit]
+        return [self.get(i) for i in page]
+
+    def count(self, **filters) -> int:
+        with self._mu:
+            if filters.get("text"):
+                return len(self.ids(**filters))
+            filters.pop("order", None), filters.pop("desc", None)
+            cand = self._index.candidates(**filters)
+            return len(self._index.rows) if cand is None else len(cand)
+
+    def counts(self) -> dict:
+        with self._mu:
+            return self._index.counts()
+
+    def __len__(self) -> int:
+        return len(self._index.rows)
+
+    def iter_samples(self, **filters) -> Iterator[dict]:
+        """Stream samples (ids fixed when iteration starts), parsing one at a time."""
+        for sid in self.ids(**filters):
+            yield self.get(sid)
+
+    def _search(self, ids: Iterable[int], text: str) -> set[int]:
+        """Case-insensitive substring in output, prompt, note, error, slot values and persona."""
+        needle = text.lower()
+        quick = orjson.dumps(needle)[1:-1] if needle.isascii() else None
+        rows = self._index.rows
+        found = set()
+        for sid in ids:
+            raw = self._raw_of(rows[sid])
+            if quick is not None and quick not in raw.lower():
+                continue
+            doc = orjson.loads(raw)
+            hay = [doc.get("output") or "", doc.get("note") or "", doc.get("error") or ""]
+            hay += [m.get("content") or "" for m in doc.get("messages") or [] if isinstance(m, dict)]
+            hay += [str(v) for v in (doc.get("slots") or {}).values()]
+            persona = doc.get("persona")
+            if isinstance(persona, dict):
+                hay.append(str(persona.get("text") or ""))
+            if any(needle in str(h).lower() for h in hay):
+                found.add(sid)
+        return found
+
+    # ---------------------------------------------------------------- feedback
+
+    def add_feedback(self, records: Iterable[dict]) -> list[int]:
+        with self._mu:
+            first = max(self._tables["feedback"], default=0) + 1
+            now = time.time()
+            ops = [("feedback", first + i, {"created": now, **{k: v for k, v in r.items() if k != "id"}})
+                   for i, r in enumerate(records)]
+            return self._commit(ops) if ops else []
+
+    def feedback(self) -> list[dict]:
+        with self._mu:
+            return [{**d, "id": i} for i, d in sorted(self._tables["feedback"].items())]
+
+    def update_feedback(self, feedback_id: int, **fields: Any) -> None:
+        with self._mu:
+            doc = self._tables["feedback"].get(int(feedback_id))
+            if doc is None:
+                raise StoreError(f"session {self.name!r} has no feedback record {feedback_id}", path=self.path)
+            fields.pop("id", None)
+            self._commit([("feedback", int(feedback_id), {**doc, **fields})])
+
+    # ---------------------------------------------------------------- closing
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _release(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._close_fd()
+        self._lock.release()
+
+    def close(self) -> None:
+        """Fold the journal into the TinyDB file (if this process writes it) and release the lock."""
+        with self._mu:
+            if self._closed:
+                return
+            try:
+                if not self.read_only and self._journal is not None and self._journal.size:
+                    self.compact()
+            finally:
+                self._closed = True
+                self._release()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = " read-only" if self.read_only else ""
+        return f"<Session {self.name!r}{mode} {len(self)} samples>"

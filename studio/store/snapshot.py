@@ -1,0 +1,148 @@
+"""The TinyDB file itself: written whole by atomic replace, read fast through NAME.index.
+
+Layout (plain TinyDB JSON, so `TinyDB(path)` reads it): the small tables first, one per line,
+then `"samples":{` with one sample per line. NAME.index (a cache, safe to delete) records the
+file's size and mtime, where each sample's JSON starts and ends, and its index fields; when it
+matches the file, opening needs no JSON parse of the samples at all.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import orjson
+
+from studio.core.files import atomic_write_bytes, fsync_dir
+
+INDEX_FORMAT = 1
+COLS = ("st", "tg", "tp", "v", "c", "r", "co", "la", "sl")
+
+
+@dataclass
+class Loaded:
+    tables: dict[str, dict]                                   # small tables, doc id (str) -> doc
+    samples: list[tuple[int, dict, bytes | None, int, int]] = field(default_factory=list)
+    # (id, index fields, raw JSON or None, offset, size); raw None means "read it from fd"
+    fd: int | None = None                                     # the TinyDB file, for os.pread
+    fast: bool = False
+
+
+def write(json_path: Path, index_path: Path, tables: dict[str, dict],
+          samples: Iterable[tuple[int, dict, bytes]]) -> list[tuple[int, int, int]]:
+    """Write the whole session atomically; returns (id, offset, size) of each sample's JSON."""
+    fd, tmp = tempfile.mkstemp(dir=json_path.parent, prefix=f".{json_path.name}.", suffix=".tmp")
+    placed: list[tuple[int, int, int]] = []
+    cols: dict[str, list] = {"id": [], "off": [], "len": [], **{c: [] for c in COLS}}
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            pos = 0
+
+            def put(b: bytes) -> None:
+                nonlocal pos
+                fh.write(b)
+                pos += len(b)
+
+            put(b'{"_default":{},\n')
+            for name in sorted(tables):
+                put(b'"%s":%s,\n' % (name.encode(), orjson.dumps(tables[name])))
+            head_len = pos
+            put(b'"samples":{')
+            first = True
+            for sid, ix, raw in samples:
+                prefix = b'\n"%d":' % sid if first else b',\n"%d":' % sid
+                first = False
+                put(prefix)
+                placed.append((sid, pos, len(raw)))
+                cols["id"].append(sid)
+                cols["off"].append(pos)
+                cols["len"].append(len(raw))
+                for c in COLS:
+                    cols[c].append(ix.get(c))
+                put(raw)
+            put(b"\n}}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, json_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    fsync_dir(json_path.parent)
+    st = os.stat(json_path)
+    index = {"format": INDEX_FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+             "head_len": head_len, **cols}
+    try:
+        atomic_write_bytes(index_path, orjson.dumps(index), fsync=False)
+    except OSError:
+        pass                                  # only a cache: the next open reads the file the slow way
+    return placed
+
+
+def open_fd(path: Path) -> int:
+    """A read descriptor on the file as it is now (it keeps reading this version after a replace)."""
+    return os.open(path, os.O_RDONLY)
+
+
+def read_fast(json_path: Path, index_path: Path) -> Loaded | None:
+    """Open through the index when it describes exactly this file; None means read it whole."""
+    try:
+        st = os.stat(json_path)
+        index = orjson.loads(index_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT or \
+            (index.get("size"), index.get("mtime_ns"), index.get("ino")) != (st.st_size, st.st_mtime_ns, st.st_ino):
+        return None
+    fd = open_fd(json_path)
+    if os.fstat(fd).st_ino != st.st_ino:
+        os.close(fd)
+        return None
+    try:
+        head = os.pread(fd, index["head_len"], 0)
+        tables = orjson.loads(head.rstrip(b",\n") + b"}")
+        tables.pop("_default", None)
+        cols = [index[c] for c in COLS]
+        samples = [(sid, dict(zip(COLS, vals)), None, off, size)
+                   for sid, off, size, *vals in zip(index["id"], index["off"], index["len"], *cols)]
+    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
+        os.close(fd)
+        return None
+    return Loaded(tables=tables, samples=samples, fd=fd, fast=True)
+
+
+def read_whole(json_path: Path) -> object:
+    """Parse the file in one go (files written by plain TinyDB, old schemas, stale index)."""
+    data = json_path.read_bytes()
+    if not data.strip():
+        raise ValueError("the file is empty")
+    return orjson.loads(data)
+
+
+def salvage(json_path: Path) -> tuple[dict, dict[int, dict], int]:
+    """Read what survives of a damaged file line by line: (tables, samples, unreadable lines)."""
+    tables: dict = {}
+    samples: dict[int, dict] = {}
+    bad = 0
+    for line in json_path.read_bytes().split(b"\n"):
+        line = line.strip().rstrip(b",")
+        if line.startswith(b"{"):
+            line = line[1:]
+        if not line or line in (b'"samples":{', b"}", b"}}"):
+            continue
+        try:
+            obj = orjson.loads(b"{" + line + b"}")
+        except orjson.JSONDecodeError:
+            bad += 1
+            continue
+        for key, value in obj.items():
+            if key.isdigit() and isinstance(value, dict):
+                samples[int(key)] = value
+            elif isinstance(value, dict) and key != "_default":
+                tables[key] = value
+    return tables, samples, bad

@@ -1,0 +1,158 @@
+"""The sessions folder: create, open, list, rename, copy and delete sessions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.store.errors import SessionLocked, StoreError
+from studio.store.lock import is_locked
+from studio.store.names import SUFFIX, SessionFiles, check_name
+from studio.store.session import Session
+
+
+@dataclass
+class SessionInfo:
+    name: str
+    path: Path
+    samples: int = 0
+    counts: dict[str, int] = field(default_factory=dict)     # status -> n
+    modified: float = 0.0                                     # epoch seconds (file or journal)
+    locked_by: int | None = None                              # pid of the process writing it now
+    error: str = ""                                           # why it could not be read
+
+
+class Store:
+    def __init__(self, sessions_dir: str | Path):
+        self.dir = Path(sessions_dir)
+
+    def files(self, name: str) -> SessionFiles:
+        return SessionFiles(self.dir, check_name(name))
+
+    def names(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.name[: -len(SUFFIX)] for p in self.dir.glob(f"*{SUFFIX}")
+                      if not p.name.startswith(".") and p.is_file())
+
+    def exists(self, name: str) -> bool:
+        return self.files(name).json.is_file()
+
+    def list(self) -> list[SessionInfo]:
+        """Every session with its counts; a file that cannot be read is listed with `error` set."""
+        out = []
+        for name in self.names():
+            files = SessionFiles(self.dir, name)
+            info = SessionInfo(name=name, path=files.json, modified=_modified(files),
+                               locked_by=is_locked(files.lock))
+            try:
+                check_name(name)
+                with Session(files, read_only=True) as s:
+                    info.samples = len(s)
+                    info.counts = s.counts()["status"]
+            except StoreError as exc:
+                info.error = exc.problem.message
+            out.append(info)
+        return out
+
+    def _mkdir(self) -> None:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the sessions folder: {exc.strerror}", path=self.dir,
+                             hint="run from a folder you can write to, or set STUDIO_HOME") from None
+
+    def create(self, name: str, *, model: str | None = None, labels: list[str] | None = None) -> Session:
+        files = self.files(name)
+        self._mkdir()
+        return Session(files, create_meta={"model": model, "labels": list(labels) if labels else None})
+
+    def open(self, name: str, *, create: bool = False, read_only: bool = False) -> Session:
+        """Open a session; if another process writes it, a read-only view with `.locked_by` set."""
+        files = self.files(name)
+        if not files.json.exists():
+            if create and not read_only:
+                return self.create(name)
+            known = ", ".join(self.names()[:10]) or "(none)"
+            raise StoreError(f"no session named {name!r}", path=files.json,
+                             hint=f"sessions here: {known}" if self.dir.is_dir() else
+                             f"the sessions folder {self.dir} does not exist yet; a run creates it")
+        return Session(files, read_only=read_only)
+
+    def most_recent(self) -> str | None:
+        names = self.names()
+        if not names:
+            return None
+        return max(names, key=lambda n: _modified(SessionFiles(self.dir, n)))
+
+    def _not_in_use(self, files: SessionFiles, doing: str) -> None:
+        pid = is_locked(files.lock)
+        if pid is not None:
+            raise SessionLocked(f"cannot {doing} session {files.name!r}: a studio process (pid {pid}) has it open",
+                                path=files.json, locked_by=pid, hint="close that studio first")
+
+    def _must_exist(self, files: SessionFiles) -> None:
+        if not files.json.is_file():
+            raise StoreError(f"no session named {files.name!r}", path=files.json,
+                             hint="`studio sessions` lists the sessions")
+
+    def _must_not_exist(self, files: SessionFiles) -> None:
+        if files.json.exists():
+            raise StoreError(f"session {files.name!r} already exists", path=files.json,
+                             hint="choose another name, or delete it first")
+
+    def rename(self, old: str, new: str) -> None:
+        src, dst = self.files(old), self.files(new)
+        self._must_exist(src)
+        self._must_not_exist(dst)
+        self._not_in_use(src, "rename")
+        with Session(src) as s:            # takes the lock and folds the journal into the file
+            s.compact()
+            try:
+                os.link(src.json, dst.json)        # fails if dst appeared meanwhile: never overwrites
+            except FileExistsError:
+                self._must_not_exist(dst)
+            except OSError as exc:
+                raise StoreError(f"cannot rename the session: {exc.strerror}", path=src.json) from None
+            dst.journal.unlink(missing_ok=True)
+            src.json.unlink()
+            for p in (src.journal, src.index):
+                p.unlink(missing_ok=True)
+        src.lock.unlink(missing_ok=True)
+
+    def copy(self, src_name: str, dst_name: str) -> None:
+        src, dst = self.files(src_name), self.files(dst_name)
+        self._must_exist(src)
+        self._must_not_exist(dst)
+        with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d:
+            with d._mu:
+                from studio.store.schema import SCHEMA_VERSION
+                d._tables = {t: {k: dict(v) for k, v in docs.items()} for t, docs in s._tables.items()}
+                d._tables["meta"][1] = {**s.meta, "name": dst.name, "copied_from": src.name,
+                                        "schema_version": SCHEMA_VERSION}
+                d._run_ids = dict(s._run_ids)
+                for sid, row in s._index.rows.items():
+                    ix = {"st": row.status, "tg": list(row.tags), "tp": row.template, "v": row.version,
+                          "c": row.created, "r": row.reviewed, "co": row.cost, "la": row.latency,
+                          "sl": dict(row.slots)}
+                    d._index.put(sid, ix, s._raw_of(row))
+                d.compact()
+
+    def delete(self, name: str) -> None:
+        files = self.files(name)
+        self._must_exist(files)
+        self._not_in_use(files, "delete")
+        for p in files.all():
+            p.unlink(missing_ok=True)
+
+
+def _modified(files: SessionFiles) -> float:
+    times = []
+    for p in (files.json, files.journal):
+        try:
+            times.append(p.stat().st_mtime)
+        except OSError:
+            pass
+    return max(times, default=0.0)
