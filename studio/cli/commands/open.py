@@ -1,0 +1,26 @@
+"""`studio`, `studio open NAME`, `studio new NAME --template T`: start the TUI on a session."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def open_studio(name: str | None, *, template: str | None = None, create: bool = True, new: bool = False) -> int:
+    """Run the studio on a session (None: the most recent, or a new demo session); returns the exit code."""
+    from studio.tui.app import StudioApp
+    from studio.workspace import Workspace
+
+    app = StudioApp(Workspace.from_env(), name, template=template, create=create, new=new)
+    result = app.run()
+    return int(result or 0) if app.return_code is None else int(app.return_code)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("open", help="open the studio on a session (created if it does not exist)")
+    p.add_argument("name", help="session name")
+    p.add_argument("--template", help="template to edit (name or path)")
+    p.set_defaults(handler=lambda a: open_studio(a.name, template=a.template))
+    p = subparsers.add_parser("new", help="create a session and open the studio on it")
+    p.add_argument("name", help="session name")
+    p.add_argument("--template", "-t", required=True, help="template to start from (name or path)")
+    p.set_defaults(handler=lambda a: open_studio(a.name, template=a.template, new=True))

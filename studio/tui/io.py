@@ -1,0 +1,57 @@
+"""One thread that does every session read and write, in order, off the UI thread.
+
+Keys change the screen at once (optimistically) and queue the write here, so a keystroke never waits
+for the disk, and writes land in the order they were made (undo depends on it).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any, Callable
+
+from studio.core.errors import StudioError
+from studio.tui.messages import IODone, IOFailed
+
+
+class SessionIO:
+    def __init__(self, target) -> None:
+        self._target = target  # a Textual message pump (the app) to post results to
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="studio-session-io", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None] | None = None,
+               **kwargs: Any) -> None:
+        self._queue.put((fn, args, kwargs, done))
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued job has run (used before quitting and in tests)."""
+        event = threading.Event()
+        self._queue.put((event.set, (), {}, None))
+        return event.wait(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            fn, args, kwargs, done = job
+            try:
+                result = fn(*args, **kwargs)
+            except StudioError as exc:
+                self._target.post_message(IOFailed(str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a failed write must be reported, never crash the app
+                self._target.post_message(IOFailed(f"{type(exc).__name__}: {exc}", title="Session error"))
+            else:
+                if done is not None:
+                    self._target.post_message(IODone(done, result))

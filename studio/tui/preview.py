@@ -1,0 +1,60 @@
+"""Parse, lint, plan and render one fill of a template's text: what the editor and slots panes show.
+
+Pure calls into core; kept out of the widgets so they stay display-only, run in a worker thread.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from studio.core.errors import Problem, StudioError
+from studio.tui.widgets.editor import Analysis
+
+
+def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:
+    from studio.core.template import parse_template
+
+    out = Analysis(text=text)
+    try:
+        template = parse_template(text, where)
+    except StudioError as exc:
+        out.problems = [exc.problem]
+        out.preview = f"(cannot preview: {exc.problem.message})"
+        return out
+    out.template = template
+    try:
+        from studio.core.lint import lint_template
+
+        out.problems = [p for p in lint_template(template) if getattr(p, "severity", "error") != "info"]
+    except StudioError as exc:
+        out.problems = [exc.problem]
+    except Exception as exc:  # noqa: BLE001 - lint is advisory; show the failure, never crash
+        out.problems = [Problem(where, 0, f"lint failed: {exc}")]
+    try:
+        from studio.core.expand import expand, plan
+
+        out.plan = plan(template)
+        count = prompt_count(out.plan, template.combine.strategy)
+        total = max(1, min(count, 1000))
+        index = fill_index % total
+        fill = next(islice(expand(template), index, index + 1), None)
+        if fill is None:
+            out.preview = "(no fills: every combination is excluded)"
+            return out
+        from studio.core.render import Renderer
+
+        messages = Renderer(template).messages(fill)
+        out.fill_label = f"fill {index + 1} of {total}" + ("+" if count > total else "")
+        out.preview = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+    except StudioError as exc:
+        out.problems = [*out.problems, exc.problem]
+        out.preview = f"(cannot preview: {exc.problem.message})"
+    except Exception as exc:  # noqa: BLE001
+        out.preview = f"(cannot preview: {type(exc).__name__}: {exc})"
+    return out
+
+
+def prompt_count(space_plan, strategy: str) -> int:
+    """Prompts the strategy gives (unknown counts fall back to the space size)."""
+    value = (space_plan.counts or {}).get(strategy)
+    return int(value) if value is not None else int(space_plan.size)

@@ -1,0 +1,184 @@
+"""Template actions of the main screen: save a version, switch template, and slot edits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from studio.core.errors import StudioError
+
+
+class EditingActions:
+    """Mixed into MainScreen; needs self.editor, self.session, self.io, self.workspace."""
+
+    # -- save -------------------------------------------------------------------------------------
+    def action_save_template(self) -> None:
+        editor = self.editor
+        if not self._writable() or editor.path is None:
+            return
+        text = editor.text
+        analysis = editor.analysis
+        if analysis is None or analysis.text != text or analysis.template is None:
+            from studio.core.template import parse_template
+
+            try:
+                template = parse_template(text, editor.path)
+            except StudioError as exc:
+                self.notify(f"not saved: {exc}", title="Template has an error", severity="error", markup=False)
+                return
+        else:
+            template = analysis.template
+        path, name, session = Path(editor.path), template.name, self.session
+
+        def save() -> str:
+            from studio.core.files import atomic_write_text
+
+            atomic_write_text(path, text)
+            return session.save_template_version(name, text)
+
+        def saved(version: str) -> None:
+            if editor.text == text:
+                editor.mark_saved()
+            editor.name_label = name
+            self._update_saved_state()
+            self.notify(f"saved {path.name} as version {str(version)[:12]}", markup=False)
+
+        self.io.submit(save, done=saved)
+
+    # -- switch template ----------------------------------------------------------------------------
+    def action_choose_template(self) -> None:
+        if not self.ready:
+            return
+        from studio.tui.screens.pick import PickScreen
+
+        items = [(str(p), p.stem) for p in self.workspace.template_paths()]
+
+        def picked(value: str | None) -> None:
+            if value:
+                self._confirm_discard(lambda: self._open_template(Path(value)))
+
+        self.app.push_screen(PickScreen("Edit which template?", items), picked)
+
+    def _confirm_discard(self, then: Callable[[], None]) -> None:
+        if not self.editor.dirty:
+            then()
+            return
+        from studio.tui.screens.confirm import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen("The template has unsaved changes. Throw them away?", yes="Discard"),
+                             lambda yes: then() if yes else None)
+
+    def _open_template(self, path: Path) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"{path}: cannot read: {exc.strerror}", severity="error", markup=False)
+            return
+        self.editor.load(path.stem, path, text)
+        self.io.submit(self.session.set_meta, template=path.name)
+        self._update_saved_state()
+
+    # -- slot edits (new text goes into the editor, unsaved) -----------------------------------------
+    def _slot_target(self) -> tuple[Any, str, int | None] | None:
+        analysis = self.editor.analysis
+        node = self.query_one("#slot-tree").cursor_node
+        if analysis is None or analysis.template is None:
+            self.notify("fix the template's errors first (see the editor)", severity="warning", markup=False)
+            return None
+        if node is None or node.data is None:
+            self.notify("pick a slot or value first", severity="warning", markup=False)
+            return None
+        from studio.core.template import parse_template
+
+        fresh = parse_template(analysis.text, analysis.template.path)  # edit a copy, never the shown one
+        return fresh, node.data[0], node.data[1]
+
+    def _apply_slot_edit(self, fn: Callable[..., str], *args: Any) -> None:
+        try:
+            text = fn(*args)
+        except StudioError as exc:
+            self.notify(str(exc), title="Slot not changed", severity="error", markup=False)
+            return
+        self.editor.replace_text(text)
+
+    def _ask(self, title: str, value: str, then: Callable[[str], None], hint: str = "") -> None:
+        from studio.tui.screens.prompt import PromptScreen
+
+        self.app.push_screen(PromptScreen(title, value, hint=hint), lambda v: then(v) if v is not None else None)
+
+    def action_slot_add(self) -> None:
+        target = self._slot_target()
+        if target:
+            from studio.tui import slot_edit
+
+            template, slot, _ = target
+            self._ask(f"New value for slot {slot}", "", lambda v: self._apply_slot_edit(
+                slot_edit.add_value, template, slot, v))
+
+    def action_slot_edit(self) -> None:
+        target = self._slot_target()
+        if not target:
+            return
+        from studio.tui import slot_edit
+
+        template, slot, index = target
+        if index is None:
+            self.notify("pick a value (not the slot) to edit it", severity="warning", markup=False)
+            return
+        value = str(template.slots[slot].values[index])
+        self._ask(f"Edit value of slot {slot}", value, lambda v: self._apply_slot_edit(
+            slot_edit.edit_value, template, slot, index, v))
+
+    def action_slot_weight(self) -> None:
+        target = self._slot_target()
+        if not target:
+            return
+        from studio.tui import slot_edit
+
+        template, slot, index = target
+        if index is None:
+            self.notify("pick a value to weight it", severity="warning", markup=False)
+            return
+
+        def apply(text: str) -> None:
+            try:
+                weight = float(text)
+            except ValueError:
+                self.notify(f"{text!r} is not a number — write e.g. 2 or 0.5", severity="error", markup=False)
+                return
+            self._apply_slot_edit(slot_edit.set_weight, template, slot, index, weight)
+
+        spec = template.slots[slot]
+        self._ask(f"Weight of {slot} = {spec.values[index]}", f"{spec.weights[index]:g}" if spec.weights else "1",
+                  apply)
+
+    def action_slot_delete(self) -> None:
+        target = self._slot_target()
+        if not target:
+            return
+        from studio.tui import slot_edit
+        from studio.tui.screens.confirm import ConfirmScreen
+
+        template, slot, index = target
+        if index is None:
+            self.notify("pick a value to delete it", severity="warning", markup=False)
+            return
+        value = template.slots[slot].values[index]
+        self.app.push_screen(ConfirmScreen(f"Delete value {value!r} from slot {slot}?", yes="Delete"),
+                             lambda yes: self._apply_slot_edit(slot_edit.delete_value, template, slot, index)
+                             if yes else None)
+
+    def action_slot_import(self) -> None:
+        target = self._slot_target()
+        if not target:
+            return
+        from studio.tui import slot_edit
+
+        template, slot, _ = target
+
+        def apply(text: str) -> None:
+            path, _, field = text.partition("#")
+            self._apply_slot_edit(slot_edit.import_values, template, slot, path.strip(), field.strip() or None)
+
+        self._ask(f"Import values for slot {slot} from a file", "",
+                  apply, hint="path (relative to the template), add #field for csv/jsonl; enter: import")

@@ -1,0 +1,69 @@
+"""Filter the stream by status, tag, template version and text."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from studio.tui.format import STATUSES, status_label
+
+
+class FilterScreen(ModalScreen[dict | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="filter.cancel")]
+
+    def __init__(self, current: dict, labels: list[str], versions: list[str]) -> None:
+        super().__init__()
+        self.current, self.labels, self.versions = current, labels, versions
+
+    def compose(self) -> ComposeResult:
+        c = self.current
+        with Vertical(classes="dialog"):
+            yield Static("Filter samples (enter applies, empty means any)", classes="dialog-title")
+            with Horizontal(classes="field"):
+                yield Label("status")
+                yield Select([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.BLANK,
+                             prompt="any", id="status")
+            with Horizontal(classes="field"):
+                yield Label("tag")
+                yield Select([(t, t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
+                             else Select.BLANK, prompt="any", id="tag")
+            with Horizontal(classes="field"):
+                yield Label("version")
+                yield Select([(v[:12], v) for v in self.versions], value=c.get("version")
+                             if c.get("version") in self.versions else Select.BLANK, prompt="any", id="version")
+            with Horizontal(classes="field"):
+                yield Label("text")
+                yield Input(c.get("text") or "", placeholder="words in the prompt or output", id="text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply (enter)", id="apply", variant="primary")
+                yield Button("Clear", id="clear")
+
+    def on_mount(self) -> None:
+        self.query_one("#text", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._apply()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "clear":
+            self.dismiss({})
+        else:
+            self._apply()
+
+    def _apply(self) -> None:
+        out = {}
+        for name in ("status", "tag", "version"):
+            value = self.query_one(f"#{name}", Select).value
+            if value is not Select.BLANK and value is not None:
+                out[name] = value
+        text = self.query_one("#text", Input).value.strip()
+        if text:
+            out["text"] = text
+        self.dismiss(out)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,230 @@
+"""The main screen: editor, slots, sample stream and tagger on one screen, plus the status bar.
+
+Layout and loading live here; the actions live in small mixins (review, editing, running) so each file
+keeps one job. A new screen + key (e.g. analysis) is one Binding here and one `push_screen`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from studio.core.errors import StudioError
+from studio.tui.io import SessionIO
+from studio.tui.messages import IOFailed, SessionReady
+from studio.tui.screens.editing import EditingActions
+from studio.tui.screens.review import ReviewActions
+from studio.tui.screens.running import RunningActions
+from studio.tui.widgets.editor import TemplateEditor
+from studio.tui.widgets.slots import SlotsPane, SlotTree
+from studio.tui.widgets.statusbar import StatusBar
+from studio.tui.widgets.stream import SampleList
+from studio.tui.widgets.tagger import TaggerPane
+
+PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
+
+
+class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", id="main.help"),
+        Binding("ctrl+g", "generate", "Generate", id="main.generate"),
+        Binding("ctrl+t", "stop", "Stop run", id="main.stop"),
+        Binding("ctrl+r", "regenerate", "Regen rejected", id="main.regenerate"),
+        Binding("ctrl+o", "export", "Export", id="main.export"),
+        Binding("f2", "focus_pane('editor')", "Focus editor", show=False, id="main.focus_editor"),
+        Binding("f3", "focus_pane('slots')", "Focus slots", show=False, id="main.focus_slots"),
+        Binding("f4", "focus_pane('stream')", "Focus samples", show=False, id="main.focus_stream"),
+        Binding("f5", "focus_pane('tagger')", "Focus tagger", show=False, id="main.focus_tagger"),
+        Binding("f9", "zoom", "Zoom pane", show=False, id="main.zoom"),
+    ]
+
+    def __init__(self, workspace: Any, session_name: str | None, *, template: str | None = None,
+                 create: bool = True, new: bool = False) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.session_name = session_name
+        self.template_option, self.create_option, self.new_option = template, create, new
+        self.store: Any = None
+        self.session: Any = None
+        self.io: SessionIO | None = None
+        self.filters: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+        self.labels: list[str] = []
+        self.ready = False
+
+    # -- layout -----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≡")
+        with Grid(id="panes"):
+            editor = TemplateEditor(id="editor", classes="pane")
+            editor.border_title = "template"
+            yield editor
+            with Vertical(id="stream", classes="pane"):
+                yield Static("loading session…", id="stream-title", markup=False)
+                yield SampleList(id="samples")
+            slots = SlotsPane(id="slots", classes="pane")
+            slots.border_title = "slots & personas"
+            yield slots
+            tagger = TaggerPane(id="tagger", classes="pane")
+            tagger.border_title = "review"
+            yield tagger
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def stream(self) -> SampleList:
+        return self.query_one(SampleList)
+
+    @property
+    def editor(self) -> TemplateEditor:
+        return self.query_one(TemplateEditor)
+
+    @property
+    def tagger(self) -> TaggerPane:
+        return self.query_one(TaggerPane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self.title = "studio"
+        self.sub_title = "loading…"
+        self.query_one("#stream").border_title = "samples"
+        self.stream.focus()
+        self._load()
+
+    # -- loading (off the UI thread) -------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        from studio.tui.loader import open_session
+
+        try:
+            loaded = open_session(self.workspace, self.session_name, template=self.template_option,
+                                  create=self.create_option, new=self.new_option)
+            loaded.ids = loaded.session.ids()
+            loaded.counts = loaded.session.counts()
+        except StudioError as exc:
+            self.app.post_message(IOFailed(str(exc), title="Cannot open the session"))
+            return
+        except Exception as exc:  # noqa: BLE001 - show it, never crash
+            self.app.post_message(IOFailed(f"{type(exc).__name__}: {exc}", title="Cannot open the session"))
+            return
+        self.app.call_from_thread(self._loaded, loaded)
+
+    def _loaded(self, loaded: Any) -> None:
+        self.store, self.session = loaded.store, loaded.session
+        self.io = SessionIO(self.app)
+        self.session_name = self.session.name
+        self.labels = list(self.session.labels)
+        self.ready = True
+        self.title = f"studio · {self.session.name}" + (" (read-only)" if self.session.read_only else "")
+        if loaded.template_path is not None:
+            self.editor.load(loaded.template_name, loaded.template_path, loaded.template_text)
+        self.stream.set_ids(loaded.ids)
+        self._show_counts(loaded.counts)
+        self.status.model = self._default_model()
+        self.tagger.show(None, self.labels)
+        self._update_stream_title()
+        self._update_saved_state()
+        if self.session.read_only:
+            self.notify(f"another studio has this session open ({getattr(self.session, 'locked_by', '?')}); "
+                        "you can look but not change it", title="Read-only", severity="warning", markup=False)
+        self.app.post_message(SessionReady())
+
+    # -- shared helpers ---------------------------------------------------------------------------------
+    def _writable(self) -> bool:
+        if not self.ready:
+            self.notify("the session is still loading", severity="warning", markup=False)
+            return False
+        if self.session.read_only:
+            self.notify("this session is open read-only (another studio holds it)", severity="warning",
+                        markup=False)
+            return False
+        return True
+
+    def _show_counts(self, counts: dict[str, Any]) -> None:
+        self.counts = dict(counts.get("status", counts))
+        self.status.counts = self.counts
+
+    def _refresh_counts(self) -> None:
+        """Recount from the store after writes (debounced; the optimistic counts show meanwhile)."""
+        if self.io is None:
+            return
+        if getattr(self, "_count_timer", None) is not None:
+            self._count_timer.stop()
+        self._count_timer = self.set_timer(0.8, lambda: self.io.submit(self.session.counts, done=self._show_counts))
+
+    def _update_stream_title(self) -> None:
+        f = ", ".join(f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())
+        shown = len(self.stream.ids)
+        self.query_one("#stream-title", Static).update(
+            f"{shown:,} shown" + (f" · filter {f}" if f else " · all") + " · / filter · enter detail")
+
+    def _update_saved_state(self) -> None:
+        editor = self.editor
+        name = editor.name_label or "(no template)"
+        self.sub_title = f"{name} · {'UNSAVED changes' if editor.dirty else 'saved'}"
+        editor.border_title = f"template {name}{' *' if editor.dirty else ''}"
+
+    def on_template_editor_dirty_changed(self, event: TemplateEditor.DirtyChanged) -> None:
+        self._update_saved_state()
+
+    def on_template_editor_analysed(self, event: TemplateEditor.Analysed) -> None:
+        self._update_saved_state()
+        analysis = event.analysis
+        slots = self.query_one(SlotsPane)
+        if analysis.template is not None:
+            slots.show(analysis.template, analysis.plan)
+        elif analysis.problems:
+            slots.show_error(analysis.problems[0].message)
+
+    def _default_model(self) -> str:
+        template = self.editor.analysis.template if self.editor.analysis else None
+        if template is not None and template.mode == "render":
+            return "render"
+        return (template.model if template is not None and template.model else None) or \
+            (self.session.meta or {}).get("model") or "render"
+
+    # -- focus, zoom, help ---------------------------------------------------------------------------------
+    def action_focus_pane(self, pane: str) -> None:
+        self.query_one(PANES[pane]).focus()
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused
+        pane = next((w for w in (focused.ancestors_with_self if focused else []) if "pane" in w.classes), None)
+        if pane is not None:
+            self.maximize(pane, container=False)
+
+    def action_help(self) -> None:
+        from studio.tui.screens.help import HelpScreen, binding_rows
+
+        self.app.push_screen(HelpScreen(binding_rows(self.app, self)))
+
+    def on_slot_tree_node_highlighted(self, event: SlotTree.NodeHighlighted) -> None:
+        event.stop()
+
+    # -- leaving ----------------------------------------------------------------------------------------
+    def close_session(self) -> None:
+        """Stop a run (keeping what completed), write every queued decision, release the session."""
+        self.stop_run(quiet=True)
+        if self.io is not None:
+            self.io.flush()
+            self.io.close()
+            self.io = None
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception as exc:  # noqa: BLE001 - leaving must not fail
+                self.log.error(f"closing the session: {exc}")
+            self.session = None
+            self.ready = False

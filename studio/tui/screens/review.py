@@ -1,0 +1,208 @@
+"""Review actions of the main screen: verdicts, tags, notes, undo, movement, detail, filters, bulk.
+
+Each key changes the screen at once and queues the write on the session thread (SessionIO), so
+accept-and-next costs one repaint, not a disk write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.tui.widgets.stream import SampleList
+
+VERDICT_KEYS = {"accepted": "accept", "rejected": "reject"}
+
+
+class ReviewActions:
+    """Mixed into MainScreen; needs self.session, self.io, self.stream, self.tagger, self.labels."""
+
+    # -- verdicts ---------------------------------------------------------------------------------
+    def action_accept(self) -> None:
+        self._verdict("accepted")
+
+    def action_reject(self) -> None:
+        self._verdict("rejected")
+
+    def action_accept_next(self) -> None:
+        self._verdict("accepted", advance=True)
+
+    def _verdict(self, status: str, advance: bool = False) -> None:
+        sid = self.stream.current_id
+        if sid is None or not self._writable():
+            return
+        row = self.stream.rows.get(sid)
+        old = row.get("status") if row else None
+        if old != status:
+            self._bump(old, status)
+            self.stream.update_row(sid, status=status)
+            self.io.submit(getattr(self.session, VERDICT_KEYS[status]), sid)
+        if advance:
+            self.stream.move(1)
+        self._show_selected()
+
+    def _bump(self, old: str | None, new: str) -> None:
+        """Optimistic counts for the status bar; the store's recount follows."""
+        if old is not None:
+            self.counts[old] = max(0, self.counts.get(old, 0) - 1)
+        self.counts[new] = self.counts.get(new, 0) + 1
+        self.status.counts = self.counts
+        self._refresh_counts()
+
+    def action_toggle_tag(self, number: int) -> None:
+        sid = self.stream.current_id
+        if sid is None or not self._writable():
+            return
+        if number > len(self.labels):
+            self.notify(f"no tag label {number} — press L to edit the labels", severity="warning", markup=False)
+            return
+        label = self.labels[number - 1]
+        row = self.stream.rows.get(sid)
+        if row is not None:
+            tags = list(row.get("tags") or [])
+            tags.remove(label) if label in tags else tags.append(label)
+            self.stream.update_row(sid, tags=tags)
+        self.io.submit(self.session.toggle_tag, sid, label)
+        self._show_selected()
+
+    def action_undo(self) -> None:
+        if not self._writable():
+            return
+        self.io.submit(self.session.undo, done=self._undone)
+
+    def _undone(self, sample_id: int | None) -> None:
+        if sample_id is None:
+            self.notify("nothing to undo", markup=False)
+            return
+        self.io.submit(self.session.get, sample_id, done=self._reload_row)
+        self._refresh_counts()
+
+    def _reload_row(self, row: dict[str, Any]) -> None:
+        self.stream.update_rows([row])
+        try:
+            self.stream.cursor = self.stream.ids.index(row["id"])
+        except ValueError:
+            pass
+        self._show_selected()
+
+    def action_note(self) -> None:
+        sid = self.stream.current_id
+        if sid is None or not self._writable():
+            return
+        from studio.tui.screens.prompt import PromptScreen
+
+        row = self.stream.rows.get(sid) or {}
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self.stream.update_row(sid, note=text)
+            self.io.submit(self.session.set_note, sid, text)
+            self._show_selected()
+
+        self.app.push_screen(PromptScreen(f"Note for sample #{sid}", row.get("note") or ""), done)
+
+    # -- movement and detail ------------------------------------------------------------------------
+    def action_move(self, delta: int) -> None:
+        self.stream.move(delta)
+
+    def on_sample_list_selected(self, event: SampleList.Selected) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        sid = self.stream.current_id
+        self.tagger.show(self.stream.rows.get(sid) if sid is not None else None, self.labels)
+
+    def on_sample_list_need_rows(self, event: SampleList.NeedRows) -> None:
+        if self.io is None:
+            return
+        session = self.session
+
+        def fetch(ids: list[int]) -> list[dict]:
+            return [session.get(i) for i in ids]
+
+        self.io.submit(fetch, event.ids, done=self._rows_arrived)
+
+    def _rows_arrived(self, rows: list[dict]) -> None:
+        self.stream.update_rows(rows)
+        sid = self.stream.current_id
+        if any(r["id"] == sid for r in rows):
+            self._show_selected()
+
+    def action_detail(self) -> None:
+        sid = self.stream.current_id
+        if sid is None or self.io is None:
+            return
+        from studio.tui.screens.detail import DetailScreen
+
+        self.io.submit(self.session.get, sid, done=lambda s: self.app.push_screen(DetailScreen(s)))
+
+    # -- filters and bulk -------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        if not self.ready:
+            return
+        from studio.tui.screens.filter import FilterScreen
+
+        versions = [v["version"] for v in self.session.template_versions()]
+
+        def done(filters: dict | None) -> None:
+            if filters is not None:
+                self.filters = filters
+                self._reload_ids()
+
+        self.app.push_screen(FilterScreen(self.filters, self.labels, versions), done)
+
+    def _reload_ids(self, keep: int | None = None) -> None:
+        keep = self.stream.current_id if keep is None else keep
+
+        def show(ids: list[int]) -> None:
+            self.stream.set_ids(ids, keep=keep)
+            self._update_stream_title()
+            self._show_selected()
+
+        self.io.submit(self.session.ids, **self.filters, done=show)
+
+    def action_bulk(self, status: str) -> None:
+        if not self._writable():
+            return
+        ids = list(self.stream.ids)
+        if not ids:
+            self.notify("no samples shown", markup=False)
+            return
+        from studio.tui.screens.confirm import ConfirmScreen
+
+        word = "accept" if status == "accepted" else "reject"
+        scope = "shown by the filter" if self.filters else "in the session"
+
+        def done(yes: bool) -> None:
+            if not yes:
+                return
+            for sid in ids:
+                if sid in self.stream.rows:
+                    self.stream.rows[sid]["status"] = status
+            self.stream.refresh()
+            self.io.submit(self.session.bulk_set_status, ids, status,
+                           done=lambda n: self.notify(f"{word}ed {n} samples", markup=False))
+            self._refresh_counts()
+            self._show_selected()
+
+        self.app.push_screen(ConfirmScreen(f"Mark all {len(ids):,} samples {scope} as {status}?",
+                                           yes=f"{word.capitalize()} {len(ids):,}"), done)
+
+    def action_edit_labels(self) -> None:
+        if not self._writable():
+            return
+        from studio.tui.screens.prompt import PromptScreen
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            labels = [x.strip() for x in text.split(",") if x.strip()][:9]
+            if not labels:
+                self.notify("give at least one label", severity="warning", markup=False)
+                return
+            self.labels = labels
+            self.io.submit(self.session.set_meta, labels=labels)
+            self._show_selected()
+
+        self.app.push_screen(PromptScreen("Failure tags for keys 1–9 (comma separated)", ", ".join(self.labels)),
+                             done)

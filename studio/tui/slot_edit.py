@@ -1,0 +1,87 @@
+"""Slot edits made in the slots pane, as new template text (parse → change the slot → dump).
+
+The result goes into the editor as an unsaved change; saving makes the new template version.
+Note: dumping rewrites the front matter, so YAML comments in it are not kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.core.errors import SlotError
+from studio.core.template import Template, dump_template, parse_template
+
+
+def _inline(template: Template, slot: str):
+    spec = template.slots.get(slot)
+    if spec is None:
+        raise SlotError(f"no slot named {slot!r}", path=template.where, hint="pick a slot in the slots pane")
+    if spec.values is None:
+        raise SlotError(f"slot {slot!r} reads its values from {spec.source}", path=template.where, line=spec.line,
+                        hint="edit that file, or import it as inline values with i")
+    return spec
+
+
+def _dump(template: Template) -> str:
+    head = []
+    for line in (template.text or "").split("\n"):  # keep the leading comment lines ("# Use when: ...")
+        if line.strip() == "---":
+            break
+        head.append(line)
+    text = dump_template(template)
+    out = "\n".join(head) + "\n" + text if any(h.strip() for h in head) else text
+    parse_template(out, template.path)  # never hand back text that does not parse
+    return out
+
+
+def add_value(template: Template, slot: str, value: str, weight: float | None = None) -> str:
+    spec = _inline(template, slot)
+    spec.values.append(value)
+    if spec.weights is not None:
+        spec.weights.append(1.0 if weight is None else weight)
+    return _dump(template)
+
+
+def edit_value(template: Template, slot: str, index: int, value: str) -> str:
+    spec = _inline(template, slot)
+    spec.values[index] = value
+    return _dump(template)
+
+
+def delete_value(template: Template, slot: str, index: int) -> str:
+    spec = _inline(template, slot)
+    if len(spec.values) <= 1:
+        raise SlotError(f"slot {slot!r} needs at least one value", path=template.where, line=spec.line,
+                        hint="add another value first, or remove the slot in the editor")
+    del spec.values[index]
+    if spec.weights is not None:
+        del spec.weights[index]
+    return _dump(template)
+
+
+def set_weight(template: Template, slot: str, index: int, weight: float) -> str:
+    spec = _inline(template, slot)
+    if weight <= 0:
+        raise SlotError("a weight must be above zero", path=template.where, line=spec.line, hint="write e.g. 2 or 0.5")
+    if spec.weights is None:
+        spec.weights = [1.0] * len(spec.values)
+    spec.weights[index] = weight
+    return _dump(template)
+
+
+def import_values(template: Template, slot: str, path: str, field: str | None = None) -> str:
+    """Replace the slot's source with the values read from a file (txt, csv, jsonl, json, parquet)."""
+    from studio.core.slots import load_values_file
+
+    spec = template.slots.get(slot)
+    if spec is None:
+        raise SlotError(f"no slot named {slot!r}", path=template.where, hint="pick a slot in the slots pane")
+    file = Path(path).expanduser()
+    if not file.is_absolute():
+        file = template.base_dir / file
+    source = load_values_file(file, field)
+    spec.values = [source.text(i) for i in range(len(source))]
+    spec.weights, spec.file, spec.field, spec.personas = None, None, None, None
+    if not spec.values:
+        raise SlotError("the file has no values", path=file, hint="pick a file with one value per line or row")
+    return _dump(template)

@@ -1,0 +1,80 @@
+"""Slots and personas pane: each slot, its source and values (with weights), the combination-space size
+and the prompt count of the chosen strategy. Edits go through the screen into the template text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static, Tree
+
+from studio.tui.preview import prompt_count
+
+
+class SlotTree(Tree):
+    """Slots as branches, inline values as leaves; node.data = (slot, value index or None)."""
+
+    BINDINGS = [
+        Binding("a", "screen.slot_add", "Add value", id="slots.add"),
+        Binding("e", "screen.slot_edit", "Edit", id="slots.edit"),
+        Binding("d,delete", "screen.slot_delete", "Delete", id="slots.delete"),
+        Binding("w", "screen.slot_weight", "Weight", id="slots.weight"),
+        Binding("i", "screen.slot_import", "Import file", id="slots.import"),
+    ]
+
+
+class SlotsPane(Vertical):
+    DEFAULT_CSS = """
+    SlotsPane SlotTree { height: 1fr; }
+    SlotsPane #space { height: auto; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        tree = SlotTree("slots", id="slot-tree")
+        tree.show_root = False
+        yield tree
+        yield Static("", id="space", markup=False)
+
+    @property
+    def tree(self) -> SlotTree:
+        return self.query_one(SlotTree)
+
+    def show(self, template: Any, plan: Any) -> None:
+        """Redraw from a parsed template and its space plan, keeping the cursor where it was."""
+        tree = self.tree
+        selected = tree.cursor_node.data if tree.cursor_node is not None else None
+        open_slots = {n.data[0] for n in tree.root.children if n.is_expanded}
+        first = not tree.root.children
+        tree.clear()
+        sizes = {name: size for name, size, _src in (plan.slots if plan else [])}
+        target_line = None
+        for name, spec in template.slots.items():
+            count = sizes.get(name, len(spec.values or []))
+            branch = tree.root.add(f"{name}  ({spec.source}, {count:,} values)", data=(name, None),
+                                   expand=first or name in open_slots)
+            if (name, None) == selected:
+                target_line = branch
+            if spec.values is not None:
+                for i, value in enumerate(spec.values):
+                    weight = f"  ×{spec.weights[i]:g}" if spec.weights else ""
+                    leaf = branch.add_leaf(f"{value}{weight}", data=(name, i))
+                    if (name, i) == selected:
+                        target_line = leaf
+            elif spec.personas:
+                branch.add_leaf("persona source: " + ("built-in generator" if spec.personas == "builtin"
+                                                      else spec.personas), data=(name, None))
+        if target_line is not None:
+            self.call_after_refresh(tree.move_cursor, target_line)
+        strategy = template.combine.strategy
+        if plan is None:
+            self.query_one("#space", Static).update("space: ?")
+            return
+        count = prompt_count(plan, strategy)
+        others = ", ".join(f"{k} {v:,}" for k, v in plan.counts.items() if k != strategy and v is not None)
+        self.query_one("#space", Static).update(
+            f"space {plan.size:,} combinations · {strategy} → {count:,} prompts\n({others})")
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#space", Static).update(f"✗ {message}")

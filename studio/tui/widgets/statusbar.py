@@ -1,0 +1,32 @@
+"""Status bar: model, in-flight/done/failed, tokens, cost and the session's accept rate, always visible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from studio.tui.format import accept_rate
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = "StatusBar { height: 1; background: $panel; padding: 0 1; }"
+
+    model: reactive[str] = reactive("render")
+    run: reactive[dict] = reactive(dict, always_update=True)
+    counts: reactive[dict] = reactive(dict, always_update=True)
+
+    def render(self) -> str:
+        r = self.run or {}
+        c = self.counts or {}
+        state = "running" if r.get("running") else ("stopped" if r.get("stopped") else "idle")
+        cost = r.get("cost")
+        money = "$?" if cost is None and r.get("cost_unknown") else f"${cost or 0:.4f}"
+        return (f"{self.model} · {state} {r.get('in_flight', 0)} in flight, {r.get('done', 0)} done, "
+                f"{r.get('failed', 0)} failed · {r.get('tokens', 0):,} tok {money} · "
+                f"✓{c.get('accepted', 0)} ✗{c.get('rejected', 0)} ·{c.get('pending', 0)} "
+                f"!{c.get('failed', 0)} accept {accept_rate(c)}")
+
+    def set_run(self, **fields: Any) -> None:
+        self.run = {**self.run, **fields}

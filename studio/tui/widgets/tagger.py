@@ -1,0 +1,51 @@
+"""Feedback tagger pane: the selected sample's verdict, tags (keys 1–9 with the session's labels) and note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from studio.tui.format import first_line, money, short_version, status_label
+from studio.tui.widgets.stream import REVIEW_BINDINGS
+
+
+class TaggerPane(Static, can_focus=True):
+    BINDINGS = REVIEW_BINDINGS
+    DEFAULT_CSS = "TaggerPane { height: 1fr; overflow-y: auto; }"
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__("", **kw)
+        self.labels: list[str] = []
+        self.sample: dict[str, Any] | None = None
+
+    def show(self, sample: dict[str, Any] | None, labels: list[str] | None = None) -> None:
+        if labels is not None:
+            self.labels = list(labels)
+        self.sample = sample
+        self.update(self._render_text())
+
+    def _render_text(self) -> Text:
+        text = Text()
+        s = self.sample
+        if s is None:
+            text.append("no sample selected\n")
+        else:
+            text.append(f"#{s.get('id')} ", style="bold")
+            text.append(status_label(s.get("status", "pending")), style="bold")
+            text.append(f"  v {short_version(s.get('template_version'))}")
+            tokens = (s.get("tokens_in") or 0) + (s.get("tokens_out") or 0)
+            text.append(f"  {tokens} tok {money(s.get('cost'))}\n")
+            slots = ", ".join(f"{k}={v}" for k, v in (s.get("slots") or {}).items())
+            if slots:
+                text.append(slots[:300] + "\n", style="italic")
+            text.append(first_line(s)[:200] + "\n")
+            if s.get("note"):
+                text.append(f"note: {s['note']}\n")
+        tags = set((s or {}).get("tags") or [])
+        for i, label in enumerate(self.labels[:9], start=1):
+            mark = "[x]" if label in tags else "[-]"
+            text.append(f"{i}{mark}{label}", style="bold" if label in tags else "")
+            text.append(" ")
+        return text
