@@ -29,12 +29,12 @@ EXACT_COUNT_LIMIT = 1_000_000  # spaces up to this size get exact counts under e
 class Fill:
     """One choice of a value for every slot; values are decoded lazily from the digits."""
 
-    __slots__ = ("index", "digits", "_space", "_values", "_attrs")
+    __slots__ = ("index", "_digits", "_space", "_values", "_attrs")
 
-    def __init__(self, index: int, digits: tuple[int, ...] = (), space: "Space | None" = None,
+    def __init__(self, index: int, digits: tuple[int, ...] | None = (), space: "Space | None" = None,
                  values: dict[str, str] | None = None, attrs: dict[str, dict] | None = None):
         self.index = index
-        self.digits = digits
+        self._digits = digits  # None: decoded from the index when first needed
         self._space = space
         self._values = values
         self._attrs = attrs
@@ -43,6 +43,12 @@ class Fill:
     def from_values(cls, values: dict[str, Any], attrs: dict[str, dict] | None = None, index: int = -1) -> "Fill":
         """A fill rebuilt from stored slot values (e.g. to render an old fill with a new template version)."""
         return cls(index, values={k: str(v) for k, v in values.items()}, attrs=dict(attrs or {}))
+
+    @property
+    def digits(self) -> tuple[int, ...]:
+        if self._digits is None:
+            self._digits = self._space.digits(self.index)
+        return self._digits
 
     def _decode(self) -> None:
         space = self._space
@@ -194,19 +200,33 @@ class Space:
         cums = [list(itertools.accumulate(w)) if w else None for w in weighted]
         seen: set[int] = set()
         budget = 20 * n + 1000  # rejection sampling stops here when exclusions/weights leave too few
-        randrange, random_ = rng.randrange, rng.random
-        size, rules = self.size, bool(self.rules)
+        randrange, random_, add = rng.randrange, rng.random, seen.add
+        size, sizes, rules = self.size, self.sizes, bool(self.rules)
         made = 0
+        if any(cums):
+            def draw() -> int:
+                return self.index_of([bisect.bisect(c, random_() * c[-1]) if c else randrange(s)
+                                      for c, s in zip(cums, sizes)])
+        else:
+            def draw() -> int:
+                return randrange(size)
+        if not rules and not any(cums):  # the hot path: uniform, nothing excluded
+            exact = size > 2**53  # beyond a float's precision only randrange is uniform
+            while made < n and budget > 0:
+                budget -= 1
+                index = randrange(size) if exact else int(random_() * size)
+                if index in seen:
+                    continue
+                add(index)
+                made += 1
+                yield index
+            return
         while made < n and budget > 0:
             budget -= 1
-            if any(cums):
-                digits = tuple(bisect.bisect(c, random_() * c[-1]) if c else randrange(s) for c, s in zip(cums, self.sizes))
-                index = self.index_of(digits)
-            else:
-                index = randrange(size)
+            index = draw()
             if index in seen:
                 continue
-            seen.add(index)
+            add(index)
             if rules and self.excluded(self.digits(index)):
                 continue
             made += 1
@@ -214,7 +234,7 @@ class Space:
 
     def sample(self, n: int, seed: int = 0) -> Iterator[Fill]:
         for index in self.sample_indices(n, seed):
-            yield Fill(index, self.digits(index), self)
+            yield Fill(index, None, self)
 
     def cover(self, seed: int = 0, n: int | None = None) -> Iterator[Fill]:
         """Every value of every slot at least once, in max(slot size) rows when nothing is excluded."""

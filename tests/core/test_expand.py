@@ -1,0 +1,117 @@
+"""Expansion: lazy, reproducible, distinct, covering, and honouring exclusions."""
+
+import itertools
+import tracemalloc
+from collections import Counter
+
+import pytest
+
+from studio.core.expand import Fill, Space, expand, plan
+from studio.core.template import parse_template
+
+
+def _t(slots: dict[str, int], strategy="sample", n=None, seed=0, exclude=""):
+    lines = "".join(f"  {k}: [{', '.join(f'{k}{i}' for i in range(v))}]\n" for k, v in slots.items())
+    combine = f"combine:\n  strategy: {strategy}\n  seed: {seed}\n" + (f"  n: {n}\n" if n else "") + exclude
+    body = " ".join(f"{{{{ {k} }}}}" for k in slots)
+    return parse_template(f"---\nname: t\nmode: render\nslots:\n{lines}{combine}---\n{body}\n", "t.prompt")
+
+
+def _combos(fills):
+    return [tuple(f.values.values()) for f in fills]
+
+
+def test_product_gives_every_combination_once():
+    combos = _combos(expand(_t({"a": 3, "b": 4, "c": 2}, "product")))
+    assert len(combos) == 24 == len(set(combos))
+
+
+def test_sample_is_distinct_and_reproducible_from_its_seed():
+    t = _t({"a": 10, "b": 10}, n=60)
+    first = _combos(expand(t, seed=3))
+    assert len(first) == 60 == len(set(first))
+    assert first == _combos(expand(t, seed=3))
+    assert first != _combos(expand(t, seed=4))
+    assert len(_combos(expand(t, n=500))) == 100  # never more than the space holds
+
+
+def test_sample_from_a_huge_space_costs_memory_in_proportion_to_n():
+    t = _t({f"s{i}": 1000 for i in range(5)})  # 10^15 combinations
+    space = Space(t)
+    assert space.size == 10**15
+    tracemalloc.start()
+    indices = list(space.sample_indices(20_000, seed=1))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(set(indices)) == 20_000
+    assert peak < 10_000_000
+    fill = space.fill(space.digits(indices[0]))
+    assert fill.index == indices[0] and len(fill.values) == 5
+
+
+def test_weights_skew_what_sample_draws():
+    t = parse_template("---\nname: w\nmode: render\nslots:\n  a:\n    values: {common: 9, rare: 1}\n"
+                       "  b: [" + ", ".join(f"b{i}" for i in range(200)) + "]\n"
+                       "combine: {strategy: sample, n: 200, seed: 2}\n---\n{{ a }}{{ b }}\n")
+    counts = Counter(f.values["a"] for f in expand(t))
+    assert counts["common"] > 3 * counts["rare"] > 0
+
+
+def test_cover_uses_every_value_of_every_slot_in_the_fewest_rows():
+    t = _t({"a": 7, "b": 3, "c": 5}, "cover", seed=9)
+    fills = list(expand(t))
+    assert len(fills) == 7
+    for slot, size in {"a": 7, "b": 3, "c": 5}.items():
+        assert {f.values[slot] for f in fills} == {f"{slot}{i}" for i in range(size)}
+
+
+@pytest.mark.parametrize("sizes", [{"a": 3, "b": 3, "c": 3, "d": 3}, {"a": 5, "b": 4, "c": 3, "d": 2, "e": 2},
+                                   {"a": 10, "b": 8, "c": 6}])
+def test_pairwise_covers_every_pair_with_close_to_the_fewest_rows(sizes):
+    fills = list(expand(_t(sizes, "pairwise", seed=1)))
+    names = list(sizes)
+    for x, y in itertools.combinations(names, 2):
+        seen = {(f.values[x], f.values[y]) for f in fills}
+        assert len(seen) == sizes[x] * sizes[y], (x, y)
+    largest = sorted(sizes.values())[-1] * sorted(sizes.values())[-2]
+    assert len(fills) <= largest * 1.5
+    assert len(fills) < len(list(expand(_t(sizes, "product"))))
+
+
+RULE = "  exclude:\n    - {a: a0, b: b1}\n    - {c: c2}\n"
+
+
+@pytest.mark.parametrize("strategy", ["product", "sample", "cover", "pairwise"])
+def test_exclusion_rules_are_never_broken(strategy):
+    t = _t({"a": 3, "b": 3, "c": 3}, strategy, n=20, exclude=RULE)
+    fills = list(expand(t))
+    assert fills
+    for f in fills:
+        assert not (f.values["a"] == "a0" and f.values["b"] == "b1")
+        assert f.values["c"] != "c2"
+    if strategy == "pairwise":  # every allowed pair is still covered
+        seen = {(f.values["a"], f.values["b"]) for f in fills}
+        assert len(seen) == 9 - 1
+
+
+def test_exclusions_match_persona_attributes():
+    t = parse_template("---\nname: p\nmode: render\nslots:\n  persona: {personas: builtin}\n  topic: [alcohol, tea]\n"
+                       "combine:\n  strategy: sample\n  n: 300\n  exclude:\n    - {persona: teens, topic: alcohol}\n"
+                       "---\n{{ persona }} {{ topic }}\n")
+    fills = list(expand(t))
+    assert len(fills) == 300
+    assert not any(f.persona["age_band"] == "teens" and f.values["topic"] == "alcohol" for f in fills)
+    assert any(f.persona["age_band"] == "teens" for f in fills)
+
+
+def test_plan_counts_prompts_for_each_strategy():
+    p = plan(_t({"a": 4, "b": 3}, n=5))
+    assert p.size == 12
+    assert p.counts["product"] == 12 and p.counts["sample"] == 5 and p.counts["cover"] == 4
+    assert p.counts["pairwise"] == 12
+
+
+def test_a_fill_rebuilt_from_stored_values_has_the_same_key():
+    fill = next(expand(_t({"a": 3, "b": 2})))
+    again = Fill.from_values(fill.values)
+    assert again.fill_key == fill.fill_key and again.values == fill.values
