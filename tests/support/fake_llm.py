@@ -96,6 +96,8 @@ class FakeLLM:
         self.requests: list[Seen] = []
         self.count = 0
         self.by_fault: dict[str, int] = {}
+        self.retry_after_violations = 0  # a prompt asked again sooner than the Retry-After it was given
+        self._limited: dict[int, float] = {}
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,6 +130,8 @@ class FakeLLM:
             self.requests.clear()
             self.count = 0
             self.by_fault.clear()
+            self.retry_after_violations = 0
+            self._limited.clear()
 
     def prompts(self) -> list[str]:
         return [r.prompt for r in self.requests]
@@ -146,8 +150,15 @@ class FakeLLM:
         return None
 
     def _record(self, body: dict, fault: str | None, headers: dict) -> None:
+        now = time.monotonic()
+        key = hash(json.dumps(body.get("messages"), sort_keys=True))
         with self._lock:
             self.count += 1
+            since = self._limited.pop(key, None)
+            if since is not None and now < since:
+                self.retry_after_violations += 1
+            if fault == "429":
+                self._limited[key] = now + self.latency + self.retry_after
             if fault:
                 self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
             if self.keep_bodies:
@@ -176,8 +187,8 @@ class FakeLLM:
             await asyncio.sleep(3600)
         if fault == "drop":
             if request.transport is not None:
-                request.transport.close()
-            raise ConnectionResetError("dropped (injected)")
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client: the connection is gone
         messages = body.get("messages", [])
         rf = body.get("response_format") or {}
         if fault == "invalid_json":
@@ -237,7 +248,8 @@ class FakeLLM:
         with self._lock:
             prompts = [r.prompt for r in self.requests]
             return web.json_response({"count": self.count, "by_fault": dict(self.by_fault),
-                                      "unique_prompts": len(set(prompts))})
+                                      "unique_prompts": len(set(prompts)),
+                                      "retry_after_violations": self.retry_after_violations})
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})

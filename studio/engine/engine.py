@@ -1,0 +1,319 @@
+"""The engine: many requests in, results out as each completes — bounded, adaptive, retried, cached.
+
+One asyncio task per admitted request; a window (`4 × concurrency`) bounds how many are admitted
+at once, and each model's `Limiter` bounds how many are on the wire, so memory stays flat however
+many requests the caller's (lazy) iterable yields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterable, AsyncIterator, Iterable
+
+from studio.engine import llm, retry
+from studio.engine.cache import RequestCache, request_key
+from studio.engine.limiter import Limiter
+from studio.engine.structured import validate
+from studio.engine.transport import FastTransport, LiteLLMTransport, Route, resolve
+from studio.engine.types import AttemptError, EngineError, Invalid, RateLimited, Request, Result
+
+_END = object()
+_STOPPED = object()
+
+
+@dataclass
+class Stats:
+    """Running totals for the current run (the CLI and the TUI show these)."""
+
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    failed: int = 0
+    cached: int = 0
+    sent: int = 0  # HTTP attempts actually made
+    retries: int = 0
+    rate_limited: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    cost_unknown: int = 0  # results whose price litellm does not know
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def add(self, r: Result) -> None:
+        if r.ok:
+            self.done += 1
+        else:
+            self.failed += 1
+        if r.cached:
+            self.cached += 1
+            return
+        self.tokens_in += r.tokens_in or 0
+        self.tokens_out += r.tokens_out or 0
+        if r.ok:
+            if r.cost is None:
+                self.cost_unknown += 1
+            else:
+                self.cost += r.cost
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"done": self.done, "failed": self.failed, "cached": self.cached, "requests": self.sent,
+                "retries": self.retries, "rate_limited": self.rate_limited, "tokens_in": self.tokens_in,
+                "tokens_out": self.tokens_out, "cost": round(self.cost, 8),
+                "cost_unknown": self.cost_unknown, "seconds": round(self.elapsed, 3)}
+
+
+async def _aiter(items: Iterable[Request] | AsyncIterable[Request]) -> AsyncIterator[Request]:
+    if hasattr(items, "__aiter__"):
+        async for item in items:  # type: ignore[union-attr]
+            yield item
+    else:
+        for item in items:  # type: ignore[union-attr]
+            yield item
+
+
+class Engine:
+    """`async for result in engine.run(requests)`; `engine.stop()` cancels in-flight, keeps completed."""
+
+    def __init__(self, cache_dir: str | Path | None = None, concurrency: int = 16, *, timeout: float = 60.0,
+                 max_tries: int = 6, max_invalid: int = 2, api_base: str | None = None, fast: bool = True,
+                 cache: bool = True):
+        self.concurrency = max(1, int(concurrency))
+        self.timeout = float(timeout)
+        self.max_tries = max(1, int(max_tries))
+        self.max_invalid = max(0, int(max_invalid))
+        self.api_base = api_base
+        self.fast = fast
+        self.cache = RequestCache(cache_dir) if (cache and cache_dir is not None) else None
+        self.stats = Stats()
+        self._routes: dict[tuple[str, str | None], Route] = {}
+        self._limiters: dict[str, Limiter] = {}
+        self._fast = FastTransport()
+        self._slow = LiteLLMTransport()
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._feeder: asyncio.Task | None = None
+        self._active = 0
+
+    # -- set-up ----------------------------------------------------------------------------
+    def route(self, model: str, api_base: str | None = None) -> Route:
+        base = api_base or self.api_base
+        route = self._routes.get((model, base))
+        if route is None:
+            route = resolve(model, base, fast=self.fast)
+            self._routes[(model, base)] = route
+        return route
+
+    def limiter(self, model: str) -> Limiter:
+        lim = self._limiters.get(model)
+        if lim is None:
+            cap = 1 if model.startswith("local/") else self.concurrency  # one in-process model, one at a time
+            lim = self._limiters[model] = Limiter(cap)
+        return lim
+
+    # -- one request -----------------------------------------------------------------------
+    def _key(self, req: Request) -> str:
+        return request_key(req.model, req.messages, req.params, req.seed, req.schema)
+
+    def _from_cache(self, req: Request, key: str, hit: dict) -> Result:
+        return Result(req, True, hit.get("output"), hit.get("parsed"), None, hit.get("tokens_in"),
+                      hit.get("tokens_out"), hit.get("cost"), hit.get("latency", 0.0), True, 0, key)
+
+    async def _attempts(self, req: Request, key: str, route: Route) -> Result:
+        transport = self._fast if route.fast else self._slow
+        lim = self.limiter(req.model)
+        attempts = invalid = 0
+        sent = req
+        while True:
+            attempts += 1
+            await lim.acquire()
+            t0 = time.monotonic()
+            self.stats.sent += 1
+            try:
+                reply = await transport.call(route, sent, self.timeout)
+            except AttemptError as exc:
+                lim.release()
+                err: AttemptError = exc
+            else:
+                lim.release()
+                lim.on_success()
+                latency = time.monotonic() - t0
+                if reply.headers is not None:
+                    wait = retry.exhausted_for(reply.headers)
+                    if wait:
+                        lim.pause(wait)
+                parsed = None
+                if req.schema is not None:
+                    try:
+                        parsed = validate(reply.output, req.schema)
+                    except Invalid as exc:
+                        invalid += 1
+                        if invalid > self.max_invalid:
+                            return Result(req, False, reply.output, None, f"{exc.reason} (after {invalid} tries)",
+                                          reply.tokens_in, reply.tokens_out, None, latency, False, attempts, key)
+                        self.stats.retries += 1
+                        if req.seed is not None:  # ask again with a different seed, or a seeded model repeats itself
+                            sent = Request(req.messages, req.model, req.params, req.seed + 7919 * invalid,
+                                           req.schema, None, req.api_base)
+                        continue
+                cost = None
+                if reply.tokens_in is not None and reply.tokens_out is not None:
+                    cost = llm.cost(route.model_name, route.provider, reply.tokens_in, reply.tokens_out)
+                result = Result(req, True, reply.output, parsed, None, reply.tokens_in, reply.tokens_out, cost,
+                                latency, False, attempts, key)
+                if self.cache is not None:
+                    self.cache.put(key, {"output": reply.output, "parsed": parsed, "tokens_in": reply.tokens_in,
+                                         "tokens_out": reply.tokens_out, "cost": cost, "latency": latency,
+                                         "model": req.model})
+                return result
+            if isinstance(err, RateLimited):
+                self.stats.rate_limited += 1
+                lim.on_rate_limit(err.retry_after)
+            if not err.retry or attempts >= self.max_tries:
+                tries = f" (after {attempts} tries)" if attempts > 1 else ""
+                return Result(req, False, None, None, f"{err.reason}{tries}", None, None, None,
+                              time.monotonic() - t0, False, attempts, key)
+            self.stats.retries += 1
+            if err.retry_after is not None:
+                delay = err.retry_after * (1.0 + 0.1 * (time.monotonic() % 1))  # never earlier than asked
+            else:
+                delay = retry.backoff(attempts)
+            await asyncio.sleep(delay)
+
+    async def complete(self, req: Request) -> Result:
+        """One request through the same limiters, retries and cache (used for follow-ups)."""
+        key = self._key(req)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is not None:
+            result = self._from_cache(req, key, hit)
+        else:
+            self._active += 1
+            try:
+                result = await self._attempts(req, key, self.route(req.model, req.api_base))
+            finally:
+                self._active -= 1
+                if not self._active:
+                    await self._fast.aclose()
+        self.stats.add(result)
+        return result
+
+    # -- many requests ---------------------------------------------------------------------
+    async def run(self, requests: Iterable[Request] | AsyncIterable[Request]) -> AsyncIterator[Result]:
+        """Yield a Result for every request as it completes (cache hits first, at once)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stopping = False
+        self.stats = Stats()
+        queue: asyncio.Queue = asyncio.Queue()
+        self._queue = queue
+        window = asyncio.Semaphore(max(4 * self.concurrency, 64))
+        tasks = self._tasks = set()
+        cache = self.cache
+
+        def finished(task: asyncio.Task) -> None:
+            tasks.discard(task)
+            if task.cancelled():
+                window.release()
+                queue.put_nowait(_STOPPED)  # wake the consumer so it can see the run is over
+                return
+            exc = task.exception()
+            queue.put_nowait(exc if exc is not None else task.result())
+
+        async def feed() -> None:
+            try:
+                async for req in _aiter(requests):
+                    if self._stopping:
+                        break
+                    await window.acquire()
+                    if self._stopping:
+                        break
+                    key = self._key(req)
+                    hit = cache.get(key) if cache is not None else None
+                    if hit is not None:
+                        queue.put_nowait(self._from_cache(req, key, hit))
+                        continue
+                    route = self.route(req.model, req.api_base)
+                    task = loop.create_task(self._attempts(req, key, route))
+                    tasks.add(task)
+                    task.add_done_callback(finished)
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
+                queue.put_nowait(exc)
+            finally:
+                queue.put_nowait(_END)
+
+        feeder = self._feeder = loop.create_task(feed())
+        fed = False
+        self._active += 1
+        try:
+            while True:
+                if fed and not tasks and queue.empty():
+                    break
+                item = await queue.get()
+                if item is _END:
+                    fed = True
+                    continue
+                if item is _STOPPED:
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                window.release()
+                self.stats.add(item)
+                yield item
+        finally:
+            self._stopping = True
+            feeder.cancel()
+            for task in list(tasks):
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await feeder
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+            if cache is not None:
+                cache.flush()
+            self._queue = None
+            self._active -= 1
+            if not self._active:
+                await self._fast.aclose()
+
+    def stop(self) -> None:
+        """Cancel what is in flight and stop admitting; completed results are kept. Thread-safe."""
+        loop = self._loop
+        if loop is None:
+            return
+        if _running_loop() is loop:
+            self._stop_now()
+        else:
+            loop.call_soon_threadsafe(self._stop_now)
+
+    def _stop_now(self) -> None:
+        self._stopping = True
+        if self._feeder is not None:
+            self._feeder.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._queue is not None:
+            self._queue.put_nowait(_STOPPED)
+
+    async def aclose(self) -> None:
+        await self._fast.aclose()
+        if self.cache is not None:
+            self.cache.flush()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

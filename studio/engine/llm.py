@@ -1,0 +1,51 @@
+"""litellm, imported lazily: only when a call is about to be made, with its local price list.
+
+Importing litellm takes seconds and, by default, fetches a price list from the network; nothing
+on the TUI's start-up path may wait for that, so every use goes through `litellm()`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import Any
+
+_lock = threading.Lock()
+_module: Any = None
+
+
+def litellm() -> Any:
+    global _module
+    if _module is not None:
+        return _module
+    with _lock:
+        if _module is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_TELEMETRY", "False")
+            import litellm as lib
+
+            lib.suppress_debug_info = True
+            lib.telemetry = False
+            lib.drop_params = True
+            from studio.engine import local
+
+            local.register(lib)
+            _module = lib
+    return _module
+
+
+def is_loaded() -> bool:
+    return _module is not None
+
+
+@lru_cache(maxsize=4096)
+def cost(model: str, provider: str, tokens_in: int, tokens_out: int) -> float | None:
+    """USD from litellm's local price list; None when it has no price for the model (never a guess)."""
+    lib = litellm()
+    try:
+        cin, cout = lib.cost_per_token(model=model, custom_llm_provider=provider,
+                                       prompt_tokens=tokens_in, completion_tokens=tokens_out)
+    except Exception:  # noqa: BLE001 - litellm raises several kinds for "not mapped"
+        return None
+    return float(cin) + float(cout)

@@ -1,0 +1,286 @@
+"""Getting one completion from a provider, two ways, both through litellm's provider knowledge.
+
+* `FastTransport` — for OpenAI-compatible providers (openai, hosted_vllm, groq, ...): litellm
+  resolves the provider, URL, auth headers and parameter mapping once per model, builds each body
+  with the provider's own `transform_request` and reads each reply with its `transform_response`;
+  the bytes travel over one shared aiohttp session. This skips `acompletion`'s ~4-5 ms of
+  per-call bookkeeping (logging objects, callbacks, client set-up), which caps a core at ~200
+  calls/s.
+* `LiteLLMTransport` — `litellm.acompletion` for every other provider (anthropic, ollama, vertex,
+  the embedded `local/smollm2`, ...), so every model litellm knows still works.
+
+Both raise `RateLimited` / `Transient` / `Fatal` so the engine's retry logic is one piece of code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from studio.engine import llm, retry
+from studio.engine.structured import response_format
+from studio.engine.types import EngineError, Fatal, RateLimited, Request, Transient
+
+FAST_PROVIDERS = frozenset({
+    "openai", "custom_openai", "hosted_vllm", "lm_studio", "llamafile", "litellm_proxy", "groq", "deepseek",
+    "together_ai", "fireworks_ai", "xai", "deepinfra", "openrouter",
+})
+PLACEHOLDER_KEY = "sk-no-key"  # for local OpenAI-compatible servers that want no key (not a secret)
+
+
+@dataclass(slots=True)
+class Reply:
+    output: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    headers: Any = None
+
+
+@dataclass
+class Route:
+    """How to reach one model; resolved once. The key lives only here, in memory."""
+
+    model: str
+    model_name: str
+    provider: str
+    api_base: str | None
+    fast: bool
+    url: str = ""
+    headers: dict = field(default_factory=dict, repr=False)
+    config: Any = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    litellm_params: dict = field(default_factory=dict, repr=False)
+    _optional: dict = field(default_factory=dict, repr=False)
+
+    def optional_params(self, params: dict, schema: dict | None) -> tuple[dict, bool]:
+        """litellm's mapping of generation params for this provider (cached per params), and seed support."""
+        key = orjson.dumps([params, schema], option=orjson.OPT_SORT_KEYS)
+        hit = self._optional.get(key)
+        if hit is None:
+            lib = llm.litellm()
+            extra: dict[str, Any] = {}
+            if schema is not None:
+                rf = response_format(lib, self.model_name, self.provider, schema)
+                if rf:
+                    extra["response_format"] = rf
+            try:
+                mapped = lib.get_optional_params(model=self.model_name, custom_llm_provider=self.provider,
+                                                 drop_params=True, seed=0, **{**params, **extra})
+            except Exception as exc:  # noqa: BLE001 - litellm rejects a parameter
+                raise EngineError(f"{self.model}: generation parameters rejected: {exc}",
+                                  hint="fix the template's params (e.g. temperature, max_tokens)") from None
+            mapped = dict(mapped)
+            seed_ok = "seed" in mapped
+            mapped.pop("seed", None)
+            mapped.pop("stream", None)
+            extra_body = mapped.pop("extra_body", None) or {}
+            mapped.update(extra_body)
+            hit = (mapped, seed_ok)
+            if len(self._optional) > 256:
+                self._optional.clear()
+            self._optional[key] = hit
+        return hit
+
+
+def resolve(model: str, api_base: str | None, *, fast: bool = True) -> Route:
+    lib = llm.litellm()
+    try:
+        model_name, provider, dyn_key, dyn_base = lib.get_llm_provider(model, api_base=api_base)
+    except Exception:  # noqa: BLE001
+        raise EngineError(f"litellm does not know the model {model!r}",
+                          hint="write provider/model, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
+                               "hosted_vllm/NAME with --api-base, or local/smollm2") from None
+    base = api_base or dyn_base
+    route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False)
+    if not (fast and provider in FAST_PROVIDERS and os.environ.get("STUDIO_ENGINE_PATH") != "litellm"):
+        env_key = provider == "openai" and os.environ.get("OPENAI_API_KEY")
+        route.api_key = dyn_key or (PLACEHOLDER_KEY if api_base and not env_key else None)
+        return route
+    from litellm.llms.openai.chat.gpt_transformation import OpenAIGPTConfig
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    config = ProviderConfigManager.get_provider_chat_config(model_name, LlmProviders(provider))
+    if not isinstance(config, OpenAIGPTConfig):
+        return route
+    key = dyn_key
+    if key is None and provider == "openai":
+        key = config.get_api_key()
+    if base is None and provider == "openai":
+        base = config.get_api_base()
+    if base is None:
+        raise EngineError(f"{model}: no api_base for provider {provider!r}", hint="pass --api-base URL")
+    if key is None and api_base is not None:
+        key = PLACEHOLDER_KEY
+    if key is None:
+        raise EngineError(f"{model}: no API key found for provider {provider!r}",
+                          hint=f"set the provider's key variable (e.g. {provider.upper()}_API_KEY) in the environment")
+    route.api_base = base
+    route.api_key = key
+    route.litellm_params = {"custom_llm_provider": provider, "api_base": base}
+    route.url = config.get_complete_url(base, key, model_name, {}, route.litellm_params)
+    route.headers = config.validate_environment({}, model_name, [], {}, route.litellm_params, key, base)
+    route.config = config
+    route.fast = True
+    return route
+
+
+class _NullLogging:
+    """transform_response wants a logging object; the engine keeps no per-call logs."""
+
+    def post_call(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _classify_status(status: int, headers: Any, text: str) -> Exception:
+    reason = f"HTTP {status}: {_error_message(text)}"
+    if status == 429:
+        return RateLimited(reason, retry_after=retry.retry_after(headers))
+    if status >= 500 or status in (408, 409):
+        return Transient(reason, retry_after=retry.retry_after(headers) if status == 503 else None)
+    return Fatal(reason)
+
+
+def _error_message(text: str) -> str:
+    try:
+        data = orjson.loads(text)
+        if isinstance(data, dict):
+            err = data.get("error", data)
+            if isinstance(err, dict):
+                return str(err.get("message") or err)[:300]
+            return str(err)[:300]
+    except orjson.JSONDecodeError:
+        pass
+    return text[:300]
+
+
+class FastTransport:
+    def __init__(self, *, connections: int = 0):
+        self._session: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connections = connections
+        self._logging = _NullLogging()
+
+    def _ensure(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop or self._session.closed:
+            import aiohttp
+
+            connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, json_serialize=lambda o: orjson.dumps(o).decode(),
+                                                  skip_auto_headers=("User-Agent",))
+            self._loop = loop
+        return self._session
+
+    async def call(self, route: Route, req: Request, timeout: float) -> Reply:
+        import aiohttp
+
+        optional, seed_ok = route.optional_params(req.params, req.schema)
+        opt = dict(optional)
+        if seed_ok and req.seed is not None:
+            opt["seed"] = req.seed
+        body = route.config.transform_request(route.model_name, req.messages, opt, route.litellm_params, {})
+        session = self._ensure()
+        try:
+            async with session.post(route.url, data=orjson.dumps(body), headers=route.headers,
+                                    timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                raw = await resp.read()
+                status = resp.status
+                headers = resp.headers
+        except asyncio.TimeoutError:
+            raise Transient(f"no reply within {timeout:g} s (timeout)") from None
+        except aiohttp.ClientError as exc:
+            raise Transient(f"connection failed: {type(exc).__name__}: {exc}") from None
+        except OSError as exc:
+            raise Transient(f"connection failed: {exc}") from None
+        if status != 200:
+            raise _classify_status(status, headers, raw.decode("utf-8", "replace"))
+        return self._parse(route, req, raw, headers, body, opt)
+
+    def _parse(self, route: Route, req: Request, raw: bytes, headers: Any, body: dict, opt: dict) -> Reply:
+        import httpx
+        from litellm.types.utils import ModelResponse
+
+        response = httpx.Response(200, content=raw, headers={"content-type": "application/json"})
+        try:
+            mr = route.config.transform_response(route.model_name, response, ModelResponse(), self._logging, body,
+                                                 req.messages, opt, route.litellm_params, None)
+        except Exception as exc:  # noqa: BLE001 - malformed body, truncated JSON, ...
+            raise Transient(f"unreadable reply: {str(exc)[:200]}") from None
+        return _reply_from(mr, headers)
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+def _reply_from(mr: Any, headers: Any) -> Reply:
+    try:
+        content = mr.choices[0].message.content
+    except (AttributeError, IndexError):
+        raise Transient("reply has no choices") from None
+    usage = getattr(mr, "usage", None)
+    tin = getattr(usage, "prompt_tokens", None) if usage is not None else None
+    tout = getattr(usage, "completion_tokens", None) if usage is not None else None
+    return Reply(content, tin, tout, headers)
+
+
+class LiteLLMTransport:
+    """litellm.acompletion: every provider litellm supports, with litellm's own retries turned off."""
+
+    async def call(self, route: Route, req: Request, timeout: float) -> Reply:
+        lib = llm.litellm()
+        kwargs: dict[str, Any] = dict(req.params)
+        if req.schema is not None:
+            rf = response_format(lib, route.model_name, route.provider, req.schema)
+            if rf:
+                kwargs["response_format"] = rf
+        if req.seed is not None:
+            kwargs["seed"] = req.seed
+        if route.api_base:
+            kwargs["api_base"] = route.api_base
+        if route.api_key:
+            kwargs["api_key"] = route.api_key
+        try:
+            async with asyncio.timeout(timeout + 1):
+                mr = await lib.acompletion(model=route.model, messages=req.messages, timeout=timeout,
+                                           num_retries=0, max_retries=0, drop_params=True, **kwargs)
+        except TimeoutError:
+            raise Transient(f"no reply within {timeout:g} s (timeout)") from None
+        except Exception as exc:  # noqa: BLE001 - litellm maps provider errors to its own classes
+            raise _classify_exception(lib, exc) from None
+        headers = (getattr(mr, "_hidden_params", None) or {}).get("additional_headers") or {}
+        return _reply_from(mr, {k.removeprefix("llm_provider-"): v for k, v in headers.items()})
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _classify_exception(lib: Any, exc: Exception) -> Exception:
+    status = getattr(exc, "status_code", None)
+    message = str(getattr(exc, "message", None) or exc)
+    message = message.removeprefix("litellm.").strip()[:300]
+    headers = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    headers = headers or getattr(exc, "litellm_response_headers", None) or getattr(exc, "headers", None)
+    if isinstance(exc, lib.RateLimitError) or status == 429:
+        return RateLimited(f"rate limited: {message}", retry_after=retry.retry_after(headers))
+    if isinstance(exc, (lib.Timeout, asyncio.TimeoutError)):
+        return Transient(f"timeout: {message}")
+    if isinstance(exc, (lib.APIConnectionError, lib.InternalServerError, lib.ServiceUnavailableError)):
+        return Transient(message)
+    if isinstance(status, int) and (status >= 500 or status in (408, 409)):
+        return Transient(message)
+    if isinstance(exc, (lib.BadRequestError, lib.AuthenticationError, lib.NotFoundError,
+                        lib.PermissionDeniedError, lib.UnprocessableEntityError)):
+        return Fatal(message)
+    if status is None:
+        return Transient(f"{type(exc).__name__}: {message}")
+    return Fatal(message)

@@ -1,0 +1,71 @@
+"""What goes into the engine and what comes out: plain data, no litellm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.core.errors import StudioError
+
+
+class EngineError(StudioError):
+    """A generation setting the user can fix (unknown model, bad api_base, ...)."""
+
+
+@dataclass(slots=True)
+class Request:
+    """One chat completion to make. `meta` is the caller's (e.g. the Fill); it is never sent or cached."""
+
+    messages: list[dict]
+    model: str
+    params: dict = field(default_factory=dict)
+    seed: int | None = None
+    schema: dict | None = None
+    meta: Any = None
+    api_base: str | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    request: Request
+    ok: bool
+    output: str | None = None
+    parsed: Any = None
+    error: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+    latency: float = 0.0
+    cached: bool = False
+    attempts: int = 0
+    key: str = ""
+
+
+# -- how a failed attempt is classified (raised by transports, handled by the engine) ----------
+class AttemptError(Exception):
+    """A failed attempt; `retry` says whether trying again can help."""
+
+    retry = True
+
+    def __init__(self, reason: str, *, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class RateLimited(AttemptError):
+    """429 or a provider rate-limit error: back off the whole model, honour Retry-After."""
+
+
+class Transient(AttemptError):
+    """5xx, timeout, dropped connection, unreadable reply: retry with back-off."""
+
+
+class Fatal(AttemptError):
+    """Bad request, bad key, unknown model: retrying cannot help."""
+
+    retry = False
+
+
+class Invalid(AttemptError):
+    """Structured mode: the output is not JSON or does not match the schema."""
