@@ -1,0 +1,286 @@
+"""Failure attribution: which template version, slot value or persona attribute the failures come from.
+
+One streaming pass over sample records (as `session.iter_samples()` yields them) fills small
+counting cells; the tests run on the cells afterwards, so 100,000 samples take well under a second.
+A value is flagged only when its failure rate stands out against the rest of its template with a
+one-sided Fisher exact test, Holm-corrected over every test
+run for that template, with minimum counts and a minimum lift so a handful of samples never flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from studio.analysis.stats import greater_p, holm
+
+# cell layout (lists, for a fast hot loop): samples, accepted, rejected, failed, tags{} or None, cost, cost_unknown
+_N, _ACC, _REJ, _FAIL, _TAGS, _COST, _UNK = range(7)
+_STATUS = {"accepted": _ACC, "rejected": _REJ, "failed": _FAIL}
+
+
+def _cell() -> list:
+    return [0, 0, 0, 0, None, 0.0, 0]
+
+
+@dataclass
+class Counts:
+    """What happened to a group of samples: decisions, failure tags and cost."""
+
+    samples: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    tags: dict[str, int] = field(default_factory=dict)
+    cost: float = 0.0
+    cost_unknown: int = 0
+
+    @classmethod
+    def from_cell(cls, c: list) -> "Counts":
+        return cls(c[_N], c[_ACC], c[_REJ], c[_FAIL], dict(c[_TAGS] or {}), c[_COST], c[_UNK])
+
+    @property
+    def pending(self) -> int:
+        return self.samples - self.accepted - self.rejected - self.failed
+
+    @property
+    def reviewed(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def accept_rate(self) -> float | None:
+        """Accepted share of the reviewed samples (pending and failed are not decisions)."""
+        return self.accepted / self.reviewed if self.reviewed else None
+
+    def tag_rate(self, tag: str) -> float | None:
+        return self.tags.get(tag, 0) / self.reviewed if self.reviewed else None
+
+    @property
+    def cost_per_accepted(self) -> float | None:
+        """All the money spent (rejected and failed included) per accepted sample; None when unknown."""
+        if not self.accepted or self.cost_unknown:
+            return None
+        return self.cost / self.accepted
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(pending=self.pending, reviewed=self.reviewed, accept_rate=self.accept_rate,
+                 cost_per_accepted=self.cost_per_accepted)
+        return d
+
+
+@dataclass
+class Flag:
+    """A value whose failure rate stands out against the rest of its template."""
+
+    template: str
+    dimension: str  # "slot.product" or "persona.age_band"
+    value: str
+    metric: str  # "rejected", "failed" or "tag:<name>"
+    events: int
+    n: int
+    rate: float
+    rest_rate: float
+    template_rate: float
+    share: float  # this value's part of all the template's events of this metric
+    p: float
+    p_adjusted: float
+
+    def describe(self) -> str:
+        what = self.metric[4:] + " tags" if self.metric.startswith("tag:") else self.metric
+        return (f"{self.dimension}={self.value} makes {self.share:.0%} of the {what} "
+                f"({self.rate:.0%} of its {self.n} vs {self.rest_rate:.0%} elsewhere, p={self.p_adjusted:.2g})")
+
+
+@dataclass
+class ValueStat:
+    dimension: str
+    value: str
+    counts: Counts
+
+
+@dataclass
+class TemplateReport:
+    name: str
+    counts: Counts
+    versions: dict[str, Counts]  # version -> counts, in order of first appearance
+    values: dict[str, list[ValueStat]]  # dimension -> values, most samples first
+    flags: list[Flag]
+    tests: int  # how many tests the correction covered
+
+
+@dataclass
+class Settings:
+    min_count: int = 20  # reviewed samples a value (and the rest) needs before it is tested
+    min_events: int = 5  # failures a value needs before it can be flagged
+    min_lift: float = 0.10  # and its rate must beat the rest's by this much (absolute)
+    alpha: float = 0.01  # family-wise, per template, after Holm's correction
+
+
+@dataclass
+class Report:
+    templates: list[TemplateReport]
+    total: Counts
+    settings: Settings
+
+    def template(self, name: str) -> TemplateReport:
+        for t in self.templates:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def flags(self) -> list[Flag]:
+        return [f for t in self.templates for f in t.flags]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total.to_dict(),
+            "settings": asdict(self.settings),
+            "templates": [
+                {
+                    "name": t.name,
+                    "counts": t.counts.to_dict(),
+                    "versions": {v: c.to_dict() for v, c in t.versions.items()},
+                    "values": {d: [{"value": v.value, **v.counts.to_dict()} for v in vs] for d, vs in t.values.items()},
+                    "flags": [asdict(f) for f in t.flags],
+                    "tests": t.tests,
+                }
+                for t in self.templates
+            ],
+        }
+
+
+def _merge(cells) -> list:
+    out = _cell()
+    for c in cells:
+        for i in (_N, _ACC, _REJ, _FAIL, _COST, _UNK):
+            out[i] += c[i]
+        for t, n in (c[_TAGS] or {}).items():
+            out[_TAGS] = out[_TAGS] or {}
+            out[_TAGS][t] = out[_TAGS].get(t, 0) + n
+    return out
+
+
+def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrides: Any) -> Report:
+    """Attribute decisions and failure tags to template versions, slot values and persona attributes."""
+    settings = settings or Settings(**overrides)
+    # template -> [template cell (summed at the end), {version: cell}, {(prefix, attr): {value: cell}}]
+    acc: dict[str, list] = {}
+    for s in samples:
+        name = s.get("template") or "?"
+        entry = acc.get(name)
+        if entry is None:
+            entry = acc[name] = [None, {}, {}]
+        k = _STATUS.get(s.get("status"), 0)
+        tags = s.get("tags")
+        cost = s.get("cost")
+        versions = entry[1]
+        v = s.get("template_version") or "?"
+        c = versions.get(v)
+        if c is None:
+            c = versions[v] = _cell()
+        c[0] += 1
+        if k:
+            c[k] += 1
+        if tags:
+            tc = c[4]
+            if tc is None:
+                tc = c[4] = {}
+            for t in tags:
+                tc[t] = tc.get(t, 0) + 1
+        if cost is not None:
+            c[5] += cost
+        elif s.get("model") != "render":  # render mode spends nothing; anything else unpriced is unknown
+            c[6] += 1
+        dims = entry[2]
+        slots = s.get("slots")
+        persona = s.get("persona")
+        # inlined (no call per value): this loop is the whole cost of a 100,000-sample report
+        for prefix, mapping in (("slot.", slots), ("persona.", persona)):
+            if not mapping:
+                continue
+            for attr, value in mapping.items():
+                if value.__class__ is not str:
+                    if isinstance(value, (dict, list)) or value is None:
+                        continue  # not a category; nothing to group by
+                    value = str(value)
+                d = dims.get((prefix, attr))
+                if d is None:
+                    if prefix == "persona." and attr == "text":
+                        continue  # the persona's own text is its slot value, counted already
+                    d = dims[(prefix, attr)] = {}
+                c = d.get(value)
+                if c is None:
+                    c = d[value] = [0, 0, 0, 0, None]
+                c[0] += 1
+                if k:
+                    c[k] += 1
+                if tags:
+                    tc = c[4]
+                    if tc is None:
+                        tc = c[4] = {}
+                    for t in tags:
+                        tc[t] = tc.get(t, 0) + 1
+    reports, cells = [], []
+    for name, (_, versions, dims) in sorted(acc.items()):
+        tcell = _merge(versions.values())
+        cells.append(tcell)
+        reports.append(_template_report(name, tcell, versions, dims, settings))
+    total = _merge(cells)
+    return Report(reports, Counts.from_cell(total), settings)
+
+
+def _template_report(name: str, tcell: list, versions: dict, dims: dict, st: Settings) -> TemplateReport:
+    values: dict[str, list[ValueStat]] = {}
+    candidates: list[tuple] = []  # (dimension, value, metric, x, n, X, N)
+    for (prefix, attr), cells in dims.items():
+        dim = prefix + attr
+        # the dimension's own totals: samples of this template that have this slot/attribute
+        dn = dacc = drej = dfail = 0
+        dtags: dict[str, int] = {}
+        for c in cells.values():
+            dn += c[0]
+            dacc += c[1]
+            drej += c[2]
+            dfail += c[3]
+            if c[4]:
+                for t, n in c[4].items():
+                    dtags[t] = dtags.get(t, 0) + n
+        dreviewed = dacc + drej
+        stats = []
+        for value, c in cells.items():
+            counts = Counts(c[0], c[1], c[2], c[3], dict(c[4] or {}))
+            stats.append(ValueStat(dim, value, counts))
+            if len(cells) < 2:
+                continue
+            reviewed = c[1] + c[2]
+            candidates.append((dim, value, "failed", c[3], c[0], dfail, dn))
+            candidates.append((dim, value, "rejected", c[2], reviewed, drej, dreviewed))
+            tc = c[4] or {}
+            for t, total in dtags.items():
+                candidates.append((dim, value, "tag:" + t, min(tc.get(t, 0), reviewed), reviewed, total, dreviewed))
+        stats.sort(key=lambda s: (-s.counts.samples, s.value))
+        values[dim] = stats
+    tested = []
+    pvalues = []
+    for dim, value, metric, x, n, X, N in candidates:
+        rn, rx = N - n, max(0, X - x)
+        if n < st.min_count or rn < st.min_count:
+            continue
+        tested.append((dim, value, metric, x, n, X, N))
+        # only a value that could be flagged is computed; the others count in the correction with p=1,
+        # which only makes Holm's step-down stricter for the rest
+        flaggable = x >= st.min_events and x / n - rx / rn >= st.min_lift
+        pvalues.append(greater_p(x, n, rx, rn) if flaggable else 1.0)
+    adjusted = holm(pvalues)
+    flags = []
+    for (dim, value, metric, x, n, X, N), p, pa in zip(tested, pvalues, adjusted):
+        rate = x / n
+        rest = (X - x) / (N - n)
+        if pa < st.alpha and x >= st.min_events and rate - rest >= st.min_lift:
+            flags.append(Flag(name, dim, value, metric, x, n, rate, rest, X / N if N else 0.0,
+                              x / X if X else 0.0, p, pa))
+    flags.sort(key=lambda f: (f.p_adjusted, -f.share))
+    return TemplateReport(name, Counts.from_cell(tcell), {v: Counts.from_cell(c) for v, c in versions.items()},
+                          values, flags, len(tested))
