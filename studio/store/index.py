@@ -1,130 +1,166 @@
 """In-memory indexes over a session's samples, updated incrementally on every change.
 
-A sample is held as a small `Row` (the fields filters and sorting need, plus where its JSON
-lives: raw bytes in memory or an offset into the mapped TinyDB file). Full documents are
-parsed only on `get()`, so 100,000 samples stay well under the memory budget and a filter
-costs a set intersection, not a scan.
+Per sample only a few columns are kept (status, template, version, times, cost, latency and
+where its JSON lives: bytes in memory or an offset in the TinyDB file); inverted indexes map
+status, tag, template, version and slot value to sets of ids. Full documents are parsed only on
+`get()`. So 100,000 samples stay far under the memory budget, a filter is a set intersection,
+and opening loads the columns and sets from NAME.index without a Python loop per sample.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
-from studio.store.schema import STATUSES
+import orjson
+
+from studio.store.schema import STATUSES, index_fields
 
 ORDERS = ("id", "created", "reviewed", "status", "template", "version", "cost", "latency")
-
-
-class Row:
-    __slots__ = ("status", "tags", "template", "version", "created", "reviewed", "cost", "latency",
-                 "slots", "raw", "off", "size")
-
-    def __init__(self):
-        self.raw: bytes | None = None
-        self.off = 0
-        self.size = 0
+_COL = {"created": "c", "reviewed": "r", "status": "st", "template": "tp", "version": "v",
+        "cost": "co", "latency": "la"}
+SEP = "\x1f"      # joins a slot's name and value into one key
 
 
 class SampleIndex:
-    def __init__(self):
-        self.rows: dict[int, Row] = {}
-        self.by_status: dict[str, set[int]] = {s: set() for s in STATUSES}
-        self.by_tag: dict[str, set[int]] = {}
-        self.by_template: dict[str, set[int]] = {}
-        self.by_version: dict[str, set[int]] = {}
-        self.by_slot: dict[tuple[str, str], set[int]] = {}
-        self.versions: Counter = Counter()          # (template, version) -> n
-        self.overlay_bytes = 0                       # bytes of documents held in memory
-        self._strings: dict[str, str] = {}
+    COLS = ("st", "tp", "v", "c", "r", "co", "la")
 
-    def _s(self, s: str) -> str:
-        """Share repeated strings (status, template, slot values) between rows."""
-        return self._strings.setdefault(s, s)
+    def __init__(self, read_raw: Callable[[int, int], bytes] | None = None):
+        self.read_raw = read_raw                      # (offset, size) -> bytes from the TinyDB file
+        self.pos: dict[int, int] = {}
+        self.sid: list[int] = []
+        self.col: dict[str, list] = {c: [] for c in self.COLS}
+        self.raw: list[bytes | None] = []
+        self.off: list[int] = []
+        self.size: list[int] = []
+        self.by: dict[str, dict[str, set[int]]] = {"st": {s: set() for s in STATUSES}, "tg": {}, "tp": {},
+                                                   "v": {}, "sl": {}}
+        self.versions: Counter = Counter()            # (template, version) -> n
+        self.overlay_bytes = 0                        # bytes of sample JSON held in memory
+        self.sorted = True                            # self.sid ascending
+
+    def __len__(self) -> int:
+        return len(self.sid)
+
+    def __contains__(self, sid: int) -> bool:
+        return sid in self.pos
 
     @property
     def max_id(self) -> int:
-        return next(reversed(self.rows), 0) if self.rows else 0
+        if not self.sid:
+            return 0
+        return self.sid[-1] if self.sorted else max(self.sid)
 
-    def put(self, sid: int, ix: dict, raw: bytes | None = None, off: int = 0, size: int = 0) -> None:
-        old = self.rows.get(sid)
-        if old is not None:
-            self._unindex(sid, old)
-            if old.raw is not None:
-                self.overlay_bytes -= len(old.raw)
-        row = Row()
-        s = self._s
-        row.status = s(ix.get("st") or "pending")
-        row.tags = tuple(s(t) for t in ix.get("tg") or ())
-        row.template = s(ix.get("tp") or "")
-        row.version = s(ix.get("v") or "")
-        row.created = ix.get("c")
-        row.reviewed = ix.get("r")
-        row.cost = ix.get("co")
-        row.latency = ix.get("la")
-        row.slots = tuple((s(k), s(v)) for k, v in (ix.get("sl") or {}).items())
-        row.raw, row.off, row.size = raw, off, size
+    # ------------------------------------------------------------ loading and saving
+
+    def load_columns(self, data: dict) -> None:
+        """Take the columns and inverted indexes as NAME.index stores them (no per-sample loop)."""
+        self.sid = data["id"]
+        self.pos = dict(zip(self.sid, range(len(self.sid))))
+        for c in self.COLS:
+            self.col[c] = data[c]
+        self.off, self.size = data["off"], data["len"]
+        self.raw = [None] * len(self.sid)
+        for key in self.by:
+            self.by[key] = {k: set(v) for k, v in data["by_" + key].items()}
+        for s in STATUSES:
+            self.by["st"].setdefault(s, set())
+        self.versions = Counter({(t, v): n for t, v, n in data["versions"]})
+        self.sorted = self.sid == sorted(self.sid)
+        self.overlay_bytes = 0
+
+    def columns(self) -> dict:
+        """What `load_columns` takes (without offsets, which the writer adds)."""
+        return {"id": self.sid, **self.col,
+                **{"by_" + k: {key: sorted(ids) for key, ids in d.items()} for k, d in self.by.items()},
+                "versions": [[t, v, n] for (t, v), n in self.versions.items()]}
+
+    def entries(self) -> Iterator[tuple[int, bytes]]:
+        """(id, JSON) of every sample in storage order."""
+        read = self.read_raw
+        for p, sid in enumerate(self.sid):
+            raw = self.raw[p]
+            yield sid, raw if raw is not None else read(self.off[p], self.size[p])
+
+    def relocate(self, placed: list[tuple[int, int, int]], read_raw: Callable[[int, int], bytes]) -> None:
+        """After a fold: every sample now lives in the new file."""
+        for sid, off, size in placed:
+            p = self.pos[sid]
+            self.off[p], self.size[p], self.raw[p] = off, size, None
+        self.overlay_bytes = 0
+        self.read_raw = read_raw
+
+    # ------------------------------------------------------------ changes
+
+    def raw_of(self, sid: int) -> bytes:
+        p = self.pos[sid]
+        raw = self.raw[p]
+        return raw if raw is not None else self.read_raw(self.off[p], self.size[p])
+
+    def put(self, sid: int, ix: dict, raw: bytes | None, off: int = 0, size: int = 0) -> None:
+        p = self.pos.get(sid)
+        if p is None:
+            if self.sid and sid < self.sid[-1]:
+                self.sorted = False
+            p = self.pos[sid] = len(self.sid)
+            self.sid.append(sid)
+            for c in self.COLS:
+                self.col[c].append(None)
+            self.raw.append(None)
+            self.off.append(0)
+            self.size.append(0)
+        else:
+            self._unindex(sid, index_fields(orjson.loads(self.raw_of(sid))))
+            old = self.raw[p]
+            if old is not None:
+                self.overlay_bytes -= len(old)
+        for c in self.COLS:
+            self.col[c][p] = ix.get(c)
+        self.raw[p], self.off[p], self.size[p] = raw, off, size
         if raw is not None:
             self.overlay_bytes += len(raw)
-        if old is None and self.rows and sid < self.max_id:
-            self._insert_sorted(sid, row)
-        else:
-            self.rows[sid] = row
-        self._index(sid, row)
+        self._index(sid, ix)
 
-    def _insert_sorted(self, sid: int, row: Row) -> None:
-        items = sorted([*self.rows.items(), (sid, row)])
-        self.rows = dict(items)
+    def _keys(self, ix: dict) -> Iterator[tuple[str, str]]:
+        yield "st", ix.get("st") or "pending"
+        yield "tp", ix.get("tp") or ""
+        yield "v", ix.get("v") or ""
+        for t in ix.get("tg") or ():
+            yield "tg", t
+        for k, v in (ix.get("sl") or {}).items():
+            yield "sl", f"{k}{SEP}{v}"
 
-    def _index(self, sid: int, row: Row) -> None:
-        self.by_status.setdefault(row.status, set()).add(sid)
-        for t in row.tags:
-            self.by_tag.setdefault(t, set()).add(sid)
-        self.by_template.setdefault(row.template, set()).add(sid)
-        self.by_version.setdefault(row.version, set()).add(sid)
-        for kv in row.slots:
-            self.by_slot.setdefault(kv, set()).add(sid)
-        self.versions[(row.template, row.version)] += 1
+    def _index(self, sid: int, ix: dict) -> None:
+        for kind, key in self._keys(ix):
+            self.by[kind].setdefault(key, set()).add(sid)
+        self.versions[(ix.get("tp") or "", ix.get("v") or "")] += 1
 
-    def _unindex(self, sid: int, row: Row) -> None:
-        self.by_status[row.status].discard(sid)
-        for t in row.tags:
-            self._drop(self.by_tag, t, sid)
-        self._drop(self.by_template, row.template, sid)
-        self._drop(self.by_version, row.version, sid)
-        for kv in row.slots:
-            self._drop(self.by_slot, kv, sid)
-        key = (row.template, row.version)
+    def _unindex(self, sid: int, ix: dict) -> None:
+        for kind, key in self._keys(ix):
+            ids = self.by[kind].get(key)
+            if ids is not None:
+                ids.discard(sid)
+                if not ids and kind != "st":
+                    del self.by[kind][key]
+        key = (ix.get("tp") or "", ix.get("v") or "")
         self.versions[key] -= 1
         if self.versions[key] <= 0:
             del self.versions[key]
 
-    @staticmethod
-    def _drop(index: dict, key, sid: int) -> None:
-        ids = index.get(key)
-        if ids is not None:
-            ids.discard(sid)
-            if not ids:
-                del index[key]
+    # ------------------------------------------------------------ queries
 
     def candidates(self, status=None, tag=None, template=None, version=None, slot=None) -> set[int] | None:
-        """The ids matching the indexed filters (None means: no filter, every sample)."""
+        """The ids matching the indexed filters (None means no filter: every sample)."""
         sets: list[set[int]] = []
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            sets.append(set().union(*(self.by_status.get(s, ()) for s in wanted)) if len(wanted) != 1
-                        else self.by_status.get(wanted[0], set()))
-        if tag is not None:
-            wanted = [tag] if isinstance(tag, str) else list(tag)
-            sets.append(set().union(*(self.by_tag.get(t, ()) for t in wanted)) if len(wanted) != 1
-                        else self.by_tag.get(wanted[0], set()))
-        if template is not None:
-            sets.append(self.by_template.get(template, set()))
-        if version is not None:
-            sets.append(self.by_version.get(version, set()))
+        for kind, wanted in (("st", status), ("tg", tag), ("tp", template), ("v", version)):
+            if wanted is None:
+                continue
+            keys = [wanted] if isinstance(wanted, str) else list(wanted)
+            d = self.by[kind]
+            sets.append(d.get(keys[0], set()) if len(keys) == 1 else set().union(*(d.get(k, ()) for k in keys)))
         if slot is not None:
             name, value = slot
-            sets.append(self.by_slot.get((str(name), str(value)), set()))
+            sets.append(self.by["sl"].get(f"{name}{SEP}{value}", set()))
         if not sets:
             return None
         sets.sort(key=len)
@@ -135,23 +171,21 @@ class SampleIndex:
             from studio.store.errors import StoreError
             raise StoreError(f"cannot sort samples by {order!r}", hint=f"use one of: {', '.join(ORDERS)}")
         if order == "id":
-            out = list(self.rows) if ids is None else sorted(ids)
+            out = list(self.sid) if ids is None and self.sorted else sorted(self.sid if ids is None else ids)
         else:
-            attr = order
-            rows = self.rows
-            pool = rows if ids is None else ids
+            column, pos = self.col[_COL[order]], self.pos
 
             def key(i: int):
-                v = getattr(rows[i], attr)
+                v = column[pos[i]]
                 return (v is None, v if v is not None else 0, i)
-            out = sorted(pool, key=key)
+            out = sorted(self.sid if ids is None else ids, key=key)
         if desc:
             out.reverse()
         return out
 
     def counts(self) -> dict:
         return {
-            "status": {s: len(self.by_status.get(s, ())) for s in STATUSES},
-            "tags": {t: len(ids) for t, ids in sorted(self.by_tag.items())},
+            "status": {s: len(self.by["st"].get(s, ())) for s in STATUSES},
+            "tags": {t: len(ids) for t, ids in sorted(self.by["tg"].items())},
             "versions": dict(self.versions),
         }

@@ -49,8 +49,8 @@ class Session:
         self.migrated_from: int | None = None
         self._mu = threading.RLock()
         self._tables: dict[str, dict[int, dict]] = {t: {} for t in TABLES}
-        self._index = SampleIndex()
         self._fd: int | None = None
+        self._index = SampleIndex(self._pread)
         self._journal: journal.JournalWriter | None = None
         self._undo: list[list[tuple[int, bytes]]] = []
         self._run_ids: dict[str, int] = {}
@@ -90,7 +90,7 @@ class Session:
         doc = {"name": self.name, "created": time.time(), "model": None, "labels": list(DEFAULT_LABELS),
                "schema_version": SCHEMA_VERSION}
         doc.update({k: v for k, v in meta.items() if v is not None})
-        snapshot.write(self.path, self.files.index, {"meta": {"1": doc}}, [])
+        snapshot.write(self.path, self.files.index, {"meta": {"1": doc}}, [], SampleIndex().columns())
 
     def _load(self) -> None:
         for _attempt in range(3):
@@ -120,7 +120,7 @@ class Session:
 
     def _load_once(self):
         self._tables = {t: {} for t in TABLES}
-        self._index = SampleIndex()
+        self._index = SampleIndex(self._pread)
         self._needs_fold = False
         self._close_fd()
         damaged: str | None = None
@@ -157,17 +157,19 @@ class Session:
             data.pop("_default", None)
             loaded = snapshot.Loaded(tables=data)
             for key, doc in samples.items():
-                if isinstance(doc, dict):
+                if isinstance(doc, dict) and str(key).isdigit():
                     doc.pop("id", None)
-                    loaded.samples.append((int(key), index_fields(doc), orjson.dumps(doc), 0, 0))
+                    loaded.samples.append((int(key), index_fields(doc), orjson.dumps(doc)))
             loaded.samples.sort(key=lambda s: s[0])
             self._needs_fold = True
         self._fd = loaded.fd
         for table in TABLES:
             self._tables[table] = {int(k): v for k, v in (loaded.tables.get(table) or {}).items()}
+        if loaded.columns is not None:
+            self._index.load_columns(loaded.columns)
         put = self._index.put
-        for sid, ix, raw, off, size in loaded.samples:
-            put(sid, ix, raw, off, size)
+        for sid, ix, raw in loaded.samples:
+            put(sid, ix, raw)
         jr = journal.read(self.files.journal)
         for header, raw in jr.ops:
             self._apply(header["t"], int(header["id"]), raw, header.get("ix"))
@@ -175,7 +177,7 @@ class Session:
         return damaged, salvage_bad, jr
 
     def _recovered(self, damaged_file: str | None, salvage_bad: int, jr: journal.JournalRead) -> None:
-        n = len(self._index.rows)
+        n = len(self._index)
         what = (f"{n} samples, {len(self._tables['runs'])} runs, "
                 f"{len(self._tables['templates'])} template versions")
         if damaged_file is not None:
@@ -252,38 +254,25 @@ class Session:
         with self._mu:
             self._writable()
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
-            rows = self._index.rows
-
-            def samples():
-                for sid, row in rows.items():
-                    ix = {"st": row.status, "tg": list(row.tags), "tp": row.template, "v": row.version,
-                          "c": row.created, "r": row.reviewed, "co": row.cost, "la": row.latency,
-                          "sl": dict(row.slots)}
-                    yield sid, ix, self._raw_of(row)
-            placed = snapshot.write(self.path, self.files.index, tables, samples())
+            placed = snapshot.write(self.path, self.files.index, tables, self._index.entries(),
+                                    self._index.columns())
             fd = snapshot.open_fd(self.path)
-            for sid, off, size in placed:
-                row = rows[sid]
-                row.raw, row.off, row.size = None, off, size
-            self._index.overlay_bytes = 0
             self._close_fd()
             self._fd = fd
+            self._index.relocate(placed, self._pread)
             self._journal.reset()
             self._needs_fold = False
 
     # ---------------------------------------------------------------- reading
 
-    def _raw_of(self, row) -> bytes:
-        if row.raw is not None:
-            return row.raw
-        return os.pread(self._fd, row.size, row.off)
+    def _pread(self, off: int, size: int) -> bytes:
+        return os.pread(self._fd, size, off)
 
     def _raw(self, sid: int) -> bytes:
-        row = self._index.rows.get(sid)
-        if row is None:
+        if sid not in self._index:
             raise StoreError(f"session {self.name!r} has no sample {sid}", path=self.path,
                              hint=f"sample ids run from 1 to {self._index.max_id}")
-        return self._raw_of(row)
+        return self._index.raw_of(sid)
 
     def get(self, sample_id: int) -> dict:
         with self._mu:
@@ -465,7 +454,7 @@ class Session:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot)
             if text:
-                cand = self._search(ix.rows if cand is None else sorted(cand), text)
+                cand = self._search(ix.sid if cand is None else sorted(cand), text)
             return ix.ordered(cand, order, desc)
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
@@ -478,14 +467,14 @@ class Session:
                 return len(self.ids(**filters))
             filters.pop("order", None), filters.pop("desc", None)
             cand = self._index.candidates(**filters)
-            return len(self._index.rows) if cand is None else len(cand)
+            return len(self._index) if cand is None else len(cand)
 
     def counts(self) -> dict:
         with self._mu:
             return self._index.counts()
 
     def __len__(self) -> int:
-        return len(self._index.rows)
+        return len(self._index)
 
     def iter_samples(self, **filters) -> Iterator[dict]:
         """Stream samples (ids fixed when iteration starts), parsing one at a time."""
@@ -496,10 +485,10 @@ class Session:
         """Case-insensitive substring in output, prompt, note, error, slot values and persona."""
         needle = text.lower()
         quick = orjson.dumps(needle)[1:-1] if needle.isascii() else None
-        rows = self._index.rows
+        raw_of = self._index.raw_of
         found = set()
         for sid in ids:
-            raw = self._raw_of(rows[sid])
+            raw = raw_of(sid)
             if quick is not None and quick not in raw.lower():
                 continue
             doc = orjson.loads(raw)

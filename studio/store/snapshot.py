@@ -2,8 +2,8 @@
 
 Layout (plain TinyDB JSON, so `TinyDB(path)` reads it): the small tables first, one per line,
 then `"samples":{` with one sample per line. NAME.index (a cache, safe to delete) records the
-file's size and mtime, where each sample's JSON starts and ends, and its index fields; when it
-matches the file, opening needs no JSON parse of the samples at all.
+file's identity (inode, size, mtime), where each sample's JSON lies, and the in-memory index
+columns; when it matches the file, opening parses no sample at all.
 """
 
 from __future__ import annotations
@@ -18,52 +18,36 @@ import orjson
 
 from studio.core.files import atomic_write_bytes, fsync_dir
 
-INDEX_FORMAT = 1
-COLS = ("st", "tg", "tp", "v", "c", "r", "co", "la", "sl")
+INDEX_FORMAT = 2
 
 
 @dataclass
 class Loaded:
-    tables: dict[str, dict]                                   # small tables, doc id (str) -> doc
-    samples: list[tuple[int, dict, bytes | None, int, int]] = field(default_factory=list)
-    # (id, index fields, raw JSON or None, offset, size); raw None means "read it from fd"
-    fd: int | None = None                                     # the TinyDB file, for os.pread
-    fast: bool = False
+    tables: dict[str, dict]                         # small tables: doc id (str) -> doc
+    columns: dict | None = None                     # fast path: NAME.index content
+    samples: list[tuple[int, dict, bytes]] = field(default_factory=list)   # slow path: (id, ix, JSON)
+    fd: int | None = None                           # the TinyDB file, for os.pread
 
 
 def write(json_path: Path, index_path: Path, tables: dict[str, dict],
-          samples: Iterable[tuple[int, dict, bytes]]) -> list[tuple[int, int, int]]:
+          samples: Iterable[tuple[int, bytes]], columns: dict) -> list[tuple[int, int, int]]:
     """Write the whole session atomically; returns (id, offset, size) of each sample's JSON."""
     fd, tmp = tempfile.mkstemp(dir=json_path.parent, prefix=f".{json_path.name}.", suffix=".tmp")
     placed: list[tuple[int, int, int]] = []
-    cols: dict[str, list] = {"id": [], "off": [], "len": [], **{c: [] for c in COLS}}
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
-            pos = 0
-
-            def put(b: bytes) -> None:
-                nonlocal pos
-                fh.write(b)
-                pos += len(b)
-
-            put(b'{"_default":{},\n')
+            fh.write(b'{"_default":{},\n')
             for name in sorted(tables):
-                put(b'"%s":%s,\n' % (name.encode(), orjson.dumps(tables[name])))
-            head_len = pos
-            put(b'"samples":{')
-            first = True
-            for sid, ix, raw in samples:
-                prefix = b'\n"%d":' % sid if first else b',\n"%d":' % sid
-                first = False
-                put(prefix)
-                placed.append((sid, pos, len(raw)))
-                cols["id"].append(sid)
-                cols["off"].append(pos)
-                cols["len"].append(len(raw))
-                for c in COLS:
-                    cols[c].append(ix.get(c))
-                put(raw)
-            put(b"\n}}\n")
+                fh.write(b'"%s":%s,\n' % (name.encode(), orjson.dumps(tables[name])))
+            head_len = fh.tell()
+            fh.write(b'"samples":{')
+            sep = b"\n"
+            for sid, raw in samples:
+                fh.write(b'%s"%d":' % (sep, sid))
+                sep = b",\n"
+                placed.append((sid, fh.tell(), len(raw)))
+                fh.write(raw)
+            fh.write(b"\n}}\n")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, json_path)
@@ -76,7 +60,7 @@ def write(json_path: Path, index_path: Path, tables: dict[str, dict],
     fsync_dir(json_path.parent)
     st = os.stat(json_path)
     index = {"format": INDEX_FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
-             "head_len": head_len, **cols}
+             "head_len": head_len, **columns, "off": [p[1] for p in placed], "len": [p[2] for p in placed]}
     try:
         atomic_write_bytes(index_path, orjson.dumps(index), fsync=False)
     except OSError:
@@ -100,20 +84,16 @@ def read_fast(json_path: Path, index_path: Path) -> Loaded | None:
             (index.get("size"), index.get("mtime_ns"), index.get("ino")) != (st.st_size, st.st_mtime_ns, st.st_ino):
         return None
     fd = open_fd(json_path)
-    if os.fstat(fd).st_ino != st.st_ino:
-        os.close(fd)
-        return None
     try:
+        if os.fstat(fd).st_ino != st.st_ino:
+            raise ValueError("replaced while opening")
         head = os.pread(fd, index["head_len"], 0)
         tables = orjson.loads(head.rstrip(b",\n") + b"}")
         tables.pop("_default", None)
-        cols = [index[c] for c in COLS]
-        samples = [(sid, dict(zip(COLS, vals)), None, off, size)
-                   for sid, off, size, *vals in zip(index["id"], index["off"], index["len"], *cols)]
     except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
         os.close(fd)
         return None
-    return Loaded(tables=tables, samples=samples, fd=fd, fast=True)
+    return Loaded(tables=tables, columns=index, fd=fd)
 
 
 def read_whole(json_path: Path) -> object:

@@ -10,6 +10,7 @@ from pathlib import Path
 from studio.store.errors import SessionLocked, StoreError
 from studio.store.lock import is_locked
 from studio.store.names import SUFFIX, SessionFiles, check_name
+from studio.store import snapshot
 from studio.store.session import Session
 
 
@@ -126,19 +127,10 @@ class Store:
         src, dst = self.files(src_name), self.files(dst_name)
         self._must_exist(src)
         self._must_not_exist(dst)
-        with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d:
-            with d._mu:
-                from studio.store.schema import SCHEMA_VERSION
-                d._tables = {t: {k: dict(v) for k, v in docs.items()} for t, docs in s._tables.items()}
-                d._tables["meta"][1] = {**s.meta, "name": dst.name, "copied_from": src.name,
-                                        "schema_version": SCHEMA_VERSION}
-                d._run_ids = dict(s._run_ids)
-                for sid, row in s._index.rows.items():
-                    ix = {"st": row.status, "tg": list(row.tags), "tp": row.template, "v": row.version,
-                          "c": row.created, "r": row.reviewed, "co": row.cost, "la": row.latency,
-                          "sl": dict(row.slots)}
-                    d._index.put(sid, ix, s._raw_of(row))
-                d.compact()
+        with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d, s._mu, d._mu:
+            tables = {t: {str(k): v for k, v in docs.items()} for t, docs in s._tables.items()}
+            tables["meta"] = {"1": {**s.meta, "name": dst.name, "copied_from": src.name}}
+            snapshot.write(dst.json, dst.index, tables, s._index.entries(), s._index.columns())
 
     def delete(self, name: str) -> None:
         files = self.files(name)
