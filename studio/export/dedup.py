@@ -1,0 +1,202 @@
+"""Exact and near-duplicate removal; near duplicates by MinHash over word shingles with LSH.
+
+Signatures are computed in numpy for the whole batch at once (one-permutation MinHash with
+rotation densification): hashing each shingle in Python, as `datasketch.MinHash.update` does, takes
+about a minute for 100,000 samples, and exports must take seconds. datasketch's `MinHashLSH`
+chooses the band/row split that best fits the threshold (its false-positive/negative weighting);
+candidate pairs from the bands are then checked against the threshold on the full signature.
+Everything is seeded by constants, so the same texts always give the same removals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+NUM_PERM = 64          # signature length (bins); a power of two
+SHINGLE = 5            # words per shingle
+_BITS = 6              # log2(NUM_PERM)
+_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
+_CHUNK = 500
+
+
+def _table(seed: int, n: int) -> np.ndarray:
+    return np.random.Generator(np.random.PCG64(seed)).integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
+
+
+_BYTE_POS = _table(1, 16 * 256)                 # byte value x position-in-word (mod 16)
+_SHINGLE_MUL = _table(2, SHINGLE)
+_BAND_MUL = _table(3, NUM_PERM)
+_SEP = np.ones(256, dtype=bool)                 # separators: ASCII that is not a letter or digit
+_SEP[ord("0"):ord("9") + 1] = False
+_SEP[ord("a"):ord("z") + 1] = False
+_SEP[ord("A"):ord("Z") + 1] = False
+_SEP[128:] = False                              # UTF-8 bytes of non-ASCII letters are word bytes
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    index: int         # the removed document
+    kept: int          # the document it duplicates (kept)
+    similarity: float  # estimated Jaccard similarity of their shingle sets
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+_WORD_BYTE = _table(5, 256)
+_WORD_BYTE[_SEP] = 0                            # separators add nothing to a word's hash
+_R = 0x9E3779B97F4A7C15                         # odd, so invertible modulo 2**64
+_POW: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """R**t and R**-t modulo 2**64 for t < n (grown on demand, kept)."""
+    if _POW[0].size < n:
+        size = max(n, 2 * _POW[0].size)
+        for k, base in enumerate((_R, pow(_R, -1, 2**64))):
+            p = np.full(size, base, dtype=np.uint64)
+            p[0] = 1
+            _POW[k] = np.cumprod(p, dtype=np.uint64)
+    return _POW[0], _POW[1]
+
+
+def _chunk_signatures(texts: list[str]) -> np.ndarray:
+    """Signatures of a few hundred documents; small arrays stay in cache and reuse memory.
+
+    A word's hash is sum(T[byte_j] * R**j) over its bytes, read off one prefix sum over the whole
+    chunk (multiplying by R**-start makes it independent of where the word stands).
+    """
+    d = len(texts)
+    sig = np.full(d * NUM_PERM, _MAX, dtype=np.uint64)
+    enc = [t.lower().encode("utf-8", "replace") for t in texts]
+    data = b"\x00" + b"\x00".join(enc) + b"\x00"
+    b = np.frombuffer(data, dtype=np.uint8)
+    word = (~_SEP[b]).view(np.int8)
+    edge = np.diff(word)
+    starts = np.flatnonzero(edge == 1) + 1
+    ends = np.flatnonzero(edge == -1) + 1
+    if starts.size < SHINGLE:
+        return sig.reshape(d, NUM_PERM)
+    pw, pinv = _powers(b.size)
+    vals = _WORD_BYTE[b]
+    vals *= pw[:b.size]
+    csum = np.empty(b.size + 1, dtype=np.uint64)
+    csum[0] = 0
+    np.cumsum(vals, out=csum[1:])
+    wh = _mix((csum[ends] - csum[starts]) * pinv[starts])         # one hash per word
+    lens = np.fromiter(map(len, enc), dtype=np.int64, count=d)
+    doc_start = np.concatenate(([1], np.cumsum(lens[:-1] + 1) + 1))
+    doc = np.searchsorted(doc_start, starts, side="right") - 1    # the document of each word
+    m = wh.size - SHINGLE + 1
+    sh = np.zeros(m, dtype=np.uint64)
+    for j in range(SHINGLE):
+        sh += wh[j:j + m] * _SHINGLE_MUL[j]
+    ok = doc[:m] == doc[SHINGLE - 1:]
+    sh = _mix(sh[ok])
+    sdoc = doc[:m][ok]
+    bins = (sh >> np.uint64(64 - _BITS)).astype(np.int64)
+    np.minimum.at(sig, sdoc * NUM_PERM + bins, sh & np.uint64((1 << (64 - _BITS)) - 1))
+    return sig.reshape(d, NUM_PERM)
+
+
+def _densify(sig: np.ndarray) -> np.ndarray:
+    """Fill empty bins from the next non-empty bin to the right (rotation densification)."""
+    empty = sig == _MAX
+    if not empty.any():
+        return sig
+    out = sig.copy()
+    todo = empty & ~empty.all(axis=1, keepdims=True)
+    for dist in range(1, NUM_PERM):
+        if not todo.any():
+            break
+        src = np.roll(sig, -dist, axis=1)
+        take = todo & (src != _MAX)
+        out[take] = src[take] + np.uint64(dist * 0x9E3779B97F4A7C15 % 2**64)
+        todo &= ~take
+    return out
+
+
+def signatures(texts: list[str]) -> np.ndarray:
+    """(len(texts), NUM_PERM) MinHash signatures; a row of all-max means fewer than SHINGLE words."""
+    parts = [_densify(_chunk_signatures(texts[i:i + _CHUNK])) for i in range(0, len(texts), _CHUNK)]
+    return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint64)
+
+
+def lsh_params(threshold: float) -> tuple[int, int]:
+    """(bands, rows) for the threshold, as datasketch's MinHashLSH chooses them."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    return lsh.b, lsh.r
+
+
+def similarity(sig: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    return (sig[i] == sig[j]).mean(axis=1)
+
+
+def near_duplicates(texts: list[str], threshold: float) -> list[NearDuplicate]:
+    """Documents to remove: each is near `kept` (a lower index), the first of its cluster."""
+    if not 0 < threshold <= 1:
+        raise ValueError("threshold must be in (0, 1]")
+    n = len(texts)
+    if n < 2:
+        return []
+    sig = signatures(texts)
+    valid = ~(sig == _MAX).all(axis=1)
+    bands, rows = lsh_params(threshold)
+    cand_i, cand_j = [], []
+    vidx = np.flatnonzero(valid)
+    for band in range(bands):
+        part = sig[vidx, band * rows:(band + 1) * rows]
+        key = np.zeros(len(vidx), dtype=np.uint64)
+        for c in range(rows):
+            key += _mix(part[:, c].copy()) * _BAND_MUL[band * rows + c]
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        same = np.flatnonzero(k[1:] == k[:-1])                    # order[s] and order[s+1] collide
+        if same.size == 0:
+            continue
+        run_start = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+        first = run_start[np.searchsorted(run_start, same + 1, side="right") - 1]
+        a = vidx[order[same + 1]]
+        cand_i += [vidx[order[same]], vidx[order[first]]]
+        cand_j += [a, a]
+    if not cand_i:
+        return []
+    ci, cj = np.concatenate(cand_i), np.concatenate(cand_j)
+    lo, hi = np.minimum(ci, cj), np.maximum(ci, cj)
+    keep = lo != hi
+    pairs = np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
+    if pairs.size == 0:
+        return []
+    sims = similarity(sig, pairs[:, 0], pairs[:, 1])
+    hit = sims >= threshold - 1e-9
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    partner: dict[int, tuple[int, float]] = {}
+    for (i, j), s in zip(pairs[hit].tolist(), sims[hit].tolist()):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+        if j not in partner or s > partner[j][1]:
+            partner[j] = (i, s)
+    out = []
+    for j in sorted(partner):
+        r = root(j)
+        if r != j:
+            out.append(NearDuplicate(j, r, round(partner[j][1], 3)))
+    return out

@@ -1,0 +1,72 @@
+"""Preference pairs from a session: the person's own decisions, and contrast-pair samples.
+
+- decisions: accepted and rejected samples of the same filled prompt (same `prompt_hash`). Every
+  sample of a prompt is used: pairs = max(#accepted, #rejected), matched in id order, round robin,
+  so a prompt with 1 accepted and 3 rejected answers gives 3 pairs sharing the chosen one.
+- contrast: one accepted sample whose structured output (`parsed`) holds both sides,
+  `{"chosen": ..., "rejected": ...}` and optionally `"prompt"` (the question the pair answers;
+  without it, the sample's own prompt is used). A contrast-pair template in structured mode
+  makes these.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from studio.export.formats import Pair
+from studio.export.records import completion, prompt_key, prompt_messages
+
+
+def contrast_pair(rec: dict) -> Pair | None:
+    parsed = rec.get("parsed")
+    if rec.get("status") != "accepted" or not isinstance(parsed, dict):
+        return None
+    chosen, rejected = parsed.get("chosen"), parsed.get("rejected")
+    if not (isinstance(chosen, str) and isinstance(rejected, str) and chosen.strip() and rejected.strip()):
+        return None
+    question = parsed.get("prompt")
+    if isinstance(question, str) and question.strip():
+        prompt = [{"role": "user", "content": question}]
+    else:
+        prompt = prompt_messages(rec)
+    return Pair(prompt, chosen, rejected, str(rec.get("template") or ""), "contrast", (int(rec.get("id") or 0),),
+                prompt_key(rec))
+
+
+def build_pairs(records: list[dict]) -> tuple[list[Pair], list[tuple[dict, str]]]:
+    """Pairs in a stable order (by first sample id), and the samples left out with the reason."""
+    pairs: list[Pair] = []
+    left: list[tuple[dict, str]] = []
+    groups: dict[str, dict[str, list[dict]]] = defaultdict(lambda: {"accepted": [], "rejected": []})
+    for rec in records:
+        cp = contrast_pair(rec)
+        if cp is not None:
+            pairs.append(cp)
+            continue
+        status = rec.get("status")
+        if status in ("accepted", "rejected"):
+            groups[prompt_key(rec)][status].append(rec)
+        else:
+            left.append((rec, f"status {status!r} has no verdict to pair"))
+    for key, g in groups.items():
+        acc = sorted(g["accepted"], key=_id)
+        rej = sorted(g["rejected"], key=_id)
+        if not acc or not rej:
+            why = "no rejected answer to the same prompt" if acc else "no accepted answer to the same prompt"
+            left.extend((r, why) for r in acc + rej)
+            continue
+        used = set()
+        for i in range(max(len(acc), len(rej))):
+            a, r = acc[i % len(acc)], rej[i % len(rej)]
+            if completion(a).strip() == completion(r).strip():
+                continue
+            used.update((_id(a), _id(r)))
+            pairs.append(Pair(prompt_messages(a), completion(a), completion(r), str(a.get("template") or ""),
+                              "decisions", (_id(a), _id(r)), key))
+        left.extend((x, "accepted and rejected answers are the same text") for x in acc + rej if _id(x) not in used)
+    pairs.sort(key=lambda p: p.ids)
+    return pairs, left
+
+
+def _id(rec: dict) -> int:
+    return int(rec.get("id") or 0)

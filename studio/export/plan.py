@@ -1,0 +1,304 @@
+"""plan_export: what an export will hold (counts, preview, what was removed and why), before writing.
+
+The TUI's export dialog and the CLI both call it; write_export (writer.py) then puts the plan on
+disk. Everything here is pure over sample records, so it is tested without a store and the
+benchmark can feed it 100,000 records directly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import orjson
+
+from studio.export.card import dataset_card
+from studio.export.dedup import near_duplicates
+from studio.export.errors import ExportError
+from studio.export.formats import FORMATS, Format, Pair
+from studio.export.pairs import build_pairs
+from studio.export.records import completion, dedup_text, exact_key, prompt_key
+from studio.export.scrub import Redactor
+from studio.export.split import split_rows
+
+STATUSES = ("pending", "accepted", "rejected", "failed")
+SPLITS = ("train", "validation")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how. `statuses=None` means the format's default (see FORMATS)."""
+
+    format: str = "openai-chat"
+    statuses: tuple[str, ...] | None = None
+    tags: tuple[str, ...] = ()             # keep samples with any of these tags
+    templates: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()         # template versions (a 4+ character prefix is enough)
+    dedup: bool = True                     # exact duplicate removal (and near, below 1.0)
+    dedup_threshold: float = 0.9           # near duplicates: estimated Jaccard of 5-word shingles
+    val_fraction: float = 0.1
+    seed: int = 0
+    parquet: bool = False
+    licence: str = "unknown"
+
+    def check(self) -> Format:
+        fmt = FORMATS.get(self.format)
+        if fmt is None:
+            raise ExportError(f"unknown export format {self.format!r}", hint=f"use one of: {', '.join(FORMATS)}")
+        for s in self.statuses or ():
+            if s not in STATUSES:
+                raise ExportError(f"unknown status {s!r}", hint=f"use one of: {', '.join(STATUSES)}")
+        if not 0 < self.dedup_threshold <= 1:
+            raise ExportError(f"dedup threshold {self.dedup_threshold} is out of range",
+                              hint="give a similarity above 0 and up to 1 (1 keeps near duplicates)")
+        if not 0 <= self.val_fraction < 1:
+            raise ExportError(f"validation fraction {self.val_fraction} is out of range",
+                              hint="give a fraction from 0 (no validation split) to below 1, e.g. 0.1")
+        if not self.licence.strip() or "\n" in self.licence:
+            raise ExportError("the licence is empty or spans lines", hint="give one identifier, e.g. cc-by-4.0")
+        return fmt
+
+    @property
+    def status_set(self) -> tuple[str, ...]:
+        return tuple(self.statuses) if self.statuses else FORMATS[self.format].statuses
+
+
+@dataclass(frozen=True)
+class Removal:
+    id: int
+    reason: str          # "no output", "exact duplicate", "near duplicate", "unpaired", "no verdict"
+    detail: str = ""
+
+
+@dataclass
+class ExportPlan:
+    """An export ready to write: rows (already serialized), their split, and the dataset card."""
+
+    options: ExportOptions
+    format: Format
+    session: str
+    rows: list[dict]
+    lines: list[bytes]                     # one JSON line per row (what JSONL files hold)
+    templates: list[str]                   # per row
+    versions: list[str]                    # per row ("" for pairs from several versions)
+    ids: list[tuple[int, ...]]             # per row: the sample ids it came from
+    splits: list[str]                      # per row: "train" or "validation"
+    removed: list[Removal]
+    scanned: int                           # samples in the session
+    selected: int                          # samples matching the selection
+    card: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suffix(self) -> str:
+        return "parquet" if self.options.parquet else "jsonl"
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(self.splits)
+        return {s: c.get(s, 0) for s in SPLITS}
+
+    def removed_counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.reason for r in self.removed).items()))
+
+    def per_template(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SPLITS, 0))
+        for t, s in zip(self.templates, self.splits):
+            out[t][s] += 1
+        return dict(sorted(out.items()))
+
+    def files(self) -> list[str]:
+        """The file names write_export will create: a data file per non-empty split, and README.md."""
+        counts = self.counts()
+        return [f"{s}.{self.suffix}" for s in SPLITS if counts[s]] + ["README.md"]
+
+    def preview(self, n: int = 5, split: str = "train") -> list[dict]:
+        """The first n rows of a split, as they will be written."""
+        return [r for r, s in zip(self.rows, self.splits) if s == split][:n]
+
+    def split_lines(self, split: str) -> list[bytes]:
+        return [line for line, s in zip(self.lines, self.splits) if s == split]
+
+    def split_rows(self, split: str) -> list[dict]:
+        return [r for r, s in zip(self.rows, self.splits) if s == split]
+
+
+def _matches_version(v: str, wanted: tuple[str, ...]) -> bool:
+    return any(v == w or (len(w) >= 4 and v.startswith(w)) for w in wanted)
+
+
+def plan_records(records: Iterable[dict], options: ExportOptions, *, session: str = "",
+                 meta: dict | None = None, versions: list[dict] | None = None,
+                 redactor: Redactor | None = None) -> ExportPlan:
+    """Plan an export from every sample record of a session (filters are applied here)."""
+    fmt = options.check()
+    statuses = set(options.status_set)
+    tags, templates = set(options.tags), set(options.templates)
+    seen_tags: Counter = Counter()
+    seen_templates: set[str] = set()
+    seen_versions: set[str] = set()
+    tag_rejected: Counter = Counter()
+    scanned = 0
+    chosen: list[dict] = []
+    for rec in records:
+        scanned += 1
+        rtags = rec.get("tags") or ()
+        seen_tags.update(rtags)
+        if rec.get("status") == "rejected":
+            tag_rejected.update(rtags)
+        t, v = rec.get("template") or "", rec.get("template_version") or ""
+        seen_templates.add(t)
+        seen_versions.add(v)
+        if rec.get("status") not in statuses:
+            continue
+        if templates and t not in templates:
+            continue
+        if options.versions and not _matches_version(v, options.versions):
+            continue
+        if tags and not tags.intersection(rtags):
+            continue
+        chosen.append(rec)
+    _check_selection(options, seen_templates, seen_versions, seen_tags)
+    chosen.sort(key=lambda r: int(r.get("id") or 0))
+    selected = len(chosen)
+
+    removed: list[Removal] = []
+    kept = []
+    for rec in chosen:
+        if not completion(rec).strip():
+            removed.append(Removal(_id(rec), "no output", rec.get("error") or "the sample has no generated text"))
+        elif fmt.name == "kto" and rec.get("status") not in ("accepted", "rejected"):
+            removed.append(Removal(_id(rec), "no verdict", f"status {rec.get('status')!r}: KTO needs accepted "
+                                                            "(label true) or rejected (label false)"))
+        else:
+            kept.append(rec)
+    if options.dedup:
+        kept = _dedup(kept, options.dedup_threshold, removed)
+
+    units: list[Any]
+    if fmt.paired:
+        pairs, left = build_pairs(kept)
+        removed.extend(Removal(_id(r), "unpaired", why) for r, why in left)
+        units = pairs
+        row_templates = [p.template for p in pairs]
+        row_groups = [p.group for p in pairs]
+        row_ids = [p.ids for p in pairs]
+        by_id = {_id(r): r for r in kept}
+        row_versions = [_pair_version(p, by_id) for p in pairs]
+    else:
+        units = kept
+        row_templates = [str(r.get("template") or "") for r in kept]
+        row_groups = [prompt_key(r) for r in kept]
+        row_ids = [(_id(r),) for r in kept]
+        row_versions = [str(r.get("template_version") or "") for r in kept]
+
+    rows = [fmt.row(u) for u in units]
+    lines = _serialize(rows, redactor or Redactor())
+    splits = split_rows(row_templates, row_groups, options.val_fraction, options.seed)
+    plan = ExportPlan(options, fmt, session, rows, lines, row_templates, row_versions, row_ids, splits, removed,
+                      scanned, selected)
+    removed.sort(key=lambda r: (r.id, r.reason))
+    source = kept if not fmt.paired else [r for r in kept if _id(r) in {i for ids in row_ids for i in ids}]
+    plan.stats = _stats(source, seen_tags, tag_rejected, units if fmt.paired else None)
+    plan.card = dataset_card(plan, meta or {}, versions or [])
+    return plan
+
+
+def plan_export(session, options: ExportOptions) -> ExportPlan:
+    """Plan an export of a store session (studio.store.Session): reads every sample once."""
+    meta = dict(getattr(session, "meta", {}) or {})
+    try:
+        versions = session.template_versions()
+    except Exception:  # an older session without saved template texts still exports
+        versions = []
+    return plan_records(session.iter_samples(), options, session=str(meta.get("name") or session.name),
+                        meta=meta, versions=versions)
+
+
+def _id(rec: dict) -> int:
+    return int(rec.get("id") or 0)
+
+
+def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:
+    vs = {str(by_id[i].get("template_version") or "") for i in p.ids if i in by_id}
+    return vs.pop() if len(vs) == 1 else ""
+
+
+def _check_selection(options: ExportOptions, templates: set[str], versions: set[str], tags: Counter) -> None:
+    """A filter naming something the session never had is a typo: say so instead of exporting nothing."""
+    for t in options.templates:
+        if t not in templates:
+            raise ExportError(f"the session has no samples of template {t!r}",
+                              hint=f"templates here: {', '.join(sorted(templates)) or '(none)'}")
+    for v in options.versions:
+        if not _matches_version_any(v, versions):
+            raise ExportError(f"the session has no samples of template version {v!r}",
+                              hint=f"versions here: {', '.join(sorted(versions)) or '(none)'}")
+    for tag in options.tags:
+        if tag not in tags:
+            raise ExportError(f"no sample in the session has the tag {tag!r}",
+                              hint=f"tags here: {', '.join(sorted(tags)) or '(none)'}")
+
+
+def _matches_version_any(w: str, versions: set[str]) -> bool:
+    return any(_matches_version(v, (w,)) for v in versions)
+
+
+def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[dict]:
+    """Exact, then near duplicates, among samples of the same status (a rejected answer close to an
+    accepted one is a useful preference pair, not a duplicate). The lowest id of each cluster stays."""
+    first: dict[tuple, int] = {}
+    out = []
+    for rec in recs:
+        key = (rec.get("status"), *exact_key(rec))
+        if key in first:
+            removed.append(Removal(_id(rec), "exact duplicate", f"same prompt and output as #{first[key]}"))
+            continue
+        first[key] = _id(rec)
+        out.append(rec)
+    if threshold >= 1 or len(out) < 2:
+        return out
+    drop: set[int] = set()
+    by_status: dict[str, list[dict]] = defaultdict(list)
+    for rec in out:
+        by_status[str(rec.get("status"))].append(rec)
+    for group in by_status.values():
+        for nd in near_duplicates([dedup_text(r) for r in group], threshold):
+            rid = _id(group[nd.index])
+            drop.add(rid)
+            removed.append(Removal(rid, "near duplicate",
+                                   f"similar to #{_id(group[nd.kept])} (similarity {nd.similarity:.2f})"))
+    return [r for r in out if _id(r) not in drop]
+
+
+def _serialize(rows: list[dict], redactor: Redactor) -> list[bytes]:
+    """JSON lines; then one scan of the whole batch for secrets, fixing rows only if one is found."""
+    dumps = orjson.dumps
+    lines = [dumps(r) for r in rows]
+    if lines and redactor.needed(b"\n".join(lines)):
+        for i, row in enumerate(rows):
+            if redactor.needed(lines[i]):
+                rows[i] = redactor.value(row)
+                lines[i] = dumps(rows[i])
+    return lines
+
+
+def _stats(recs: list[dict], seen_tags: Counter, tag_rejected: Counter, pairs: list[Pair] | None) -> dict:
+    models = Counter(str(r.get("model") or "") for r in recs)
+    created = [r["created"] for r in recs if isinstance(r.get("created"), (int, float))]
+    exported_tags: Counter = Counter()
+    for r in recs:
+        exported_tags.update(r.get("tags") or ())
+    cost = [r["cost"] for r in recs if isinstance(r.get("cost"), (int, float))]
+    stats = {
+        "models": dict(sorted(models.items())),
+        "created": (min(created), max(created)) if created else None,
+        "tags": {t: {"session": n, "rejected": tag_rejected.get(t, 0), "exported": exported_tags.get(t, 0)}
+                 for t, n in sorted(seen_tags.items())},
+        "cost": round(sum(cost), 6) if cost else None,
+        "cost_known": len(cost),
+        "samples": len(recs),
+    }
+    if pairs is not None:
+        stats["pair_sources"] = dict(sorted(Counter(p.source for p in pairs).items()))
+    return stats

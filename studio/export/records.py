@@ -1,0 +1,65 @@
+"""Pure helpers over sample records (docs/ARCHITECTURE.md): the prompt, the completion, the text."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+ROLES = ("system", "user", "assistant")
+
+
+def prompt_messages(rec: dict) -> list[dict[str, str]]:
+    """The rendered prompt as role/content pairs; empty messages are dropped (trainers reject them)."""
+    out = []
+    for m in rec.get("messages") or []:
+        content = m.get("content")
+        if not isinstance(content, str):
+            content = "" if content is None else str(content)
+        if content.strip():
+            out.append({"role": str(m.get("role") or "user"), "content": content})
+    return out
+
+
+def completion(rec: dict) -> str:
+    """The generated text ("" when there is none)."""
+    out = rec.get("output")
+    return out if isinstance(out, str) else ("" if out is None else str(out))
+
+
+def assistant(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+def flat_prompt(messages: list[dict]) -> str:
+    """A chat prompt as plain text, for formats without roles (TRL standard, alpaca)."""
+    if len(messages) == 1:
+        return messages[0]["content"]
+    return "\n\n".join(m["content"] for m in messages)
+
+
+def prompt_key(rec: dict) -> str:
+    """Same filled prompt -> same key: the store's prompt_hash, or a hash of the messages."""
+    ph = rec.get("prompt_hash")
+    if ph:
+        return str(ph)
+    return hashlib.sha256(orjson.dumps(prompt_messages(rec))).hexdigest()[:12]
+
+
+def dedup_text(rec: dict) -> str:
+    """What near-duplicate detection compares: the user turns and the completion."""
+    users = " ".join(m["content"] for m in prompt_messages(rec) if m["role"] == "user")
+    return f"{users}\n{completion(rec)}"
+
+
+def exact_key(rec: dict) -> tuple[str, str]:
+    """Exact duplicates: the same filled prompt and the same completion."""
+    return prompt_key(rec), completion(rec)
+
+
+def json_text(v: Any) -> str | None:
+    """A free-form value as JSON text (None stays None): keeps columns one type for Parquet/datasets."""
+    if v is None:
+        return None
+    return orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()

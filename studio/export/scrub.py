@@ -1,0 +1,72 @@
+"""Keep credentials out of exports: drop secret-named parameters and redact key-shaped text.
+
+Sessions already drop secret parameters when samples are saved; exports check again because a
+session may come from an older build, a copy, or a hand edit, and a leaked key cannot be recalled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+REDACTED = "[redacted]"
+
+_SECRET_NAME = re.compile(
+    r"(^|[_-])(api[_-]?key|apikey|key|secret|client[_-]?secret|password|passwd|token|access[_-]?token|"
+    r"auth|authorization|credentials?|bearer|cookie)$", re.I)
+_HEADER_KEYS = ("headers", "extra_headers", "default_headers")
+# Shapes of provider keys: OpenAI/Anthropic, AWS access key ids, GitHub, Hugging Face, Slack, bearer headers.
+_KEY_SHAPE = re.compile(
+    r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}"
+    r"|xox[abprs]-[A-Za-z0-9\-]{10,}|Bearer\s+[A-Za-z0-9._\-]{20,}")
+_KEY_SHAPE_BYTES = re.compile(_KEY_SHAPE.pattern.encode())
+_ENV_SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)($|_)", re.I)
+
+
+def scrub_params(params: Any) -> Any:
+    """Parameters without secret-named entries (recursively; header dicts are dropped whole)."""
+    if isinstance(params, dict):
+        out = {}
+        for k, v in params.items():
+            if isinstance(k, str) and (_SECRET_NAME.search(k) or k.lower() in _HEADER_KEYS):
+                continue
+            out[k] = scrub_params(v)
+        return out
+    if isinstance(params, list):
+        return [scrub_params(v) for v in params]
+    return params
+
+
+def env_secrets(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of secret-named environment variables (8+ characters), longest first."""
+    env = os.environ if environ is None else environ
+    vals = {v for k, v in env.items() if _ENV_SECRET.search(k) and isinstance(v, str) and len(v) >= 8}
+    return sorted(vals, key=lambda v: (-len(v), v))
+
+
+class Redactor:
+    """Finds and replaces key-shaped text and known secret values in serialized export text."""
+
+    def __init__(self, secrets: list[str] | None = None):
+        self.secrets = env_secrets() if secrets is None else [s for s in secrets if len(s) >= 8]
+
+    def needed(self, data: bytes) -> bool:
+        """One pass over a whole serialized batch: almost always False, so the fix-up rarely runs."""
+        return bool(_KEY_SHAPE_BYTES.search(data)) or any(s.encode() in data for s in self.secrets)
+
+    def text(self, s: str) -> str:
+        for secret in self.secrets:
+            if secret in s:
+                s = s.replace(secret, REDACTED)
+        return _KEY_SHAPE.sub(REDACTED, s)
+
+    def value(self, v: Any) -> Any:
+        """The same value with every string inside it redacted."""
+        if isinstance(v, str):
+            return self.text(v)
+        if isinstance(v, dict):
+            return {k: self.value(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self.value(x) for x in v]
+        return v

@@ -1,0 +1,40 @@
+"""A seeded train/validation split, stratified by template, that never splits one prompt's rows.
+
+Rows of the same filled prompt (several answers, or the pairs of one prompt) go to the same side,
+so validation never holds a prompt that training has seen. Within each template, prompt groups
+are shuffled by a generator seeded from (seed, template) and the first round(n * fraction) rows'
+worth of groups go to validation; a template with a single group stays in train.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+
+def split_rows(templates: list[str], groups: list[str], fraction: float, seed: int) -> list[str]:
+    """For each row (given its template and prompt group), "train" or "validation"."""
+    if not 0 <= fraction < 1:
+        raise ValueError("fraction must be in [0, 1)")
+    out = ["train"] * len(templates)
+    if fraction == 0:
+        return out
+    by_template: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for i, (t, g) in enumerate(zip(templates, groups)):
+        by_template[t].setdefault(g, []).append(i)
+    for template in sorted(by_template):
+        members = by_template[template]
+        if len(members) < 2:
+            continue
+        keys = sorted(members)
+        random.Random(f"{seed}:{template}").shuffle(keys)
+        n_rows = sum(len(v) for v in members.values())
+        want = round(n_rows * fraction)
+        taken = 0
+        for key in keys[:-1]:                     # at least one group stays in train
+            if taken >= want:
+                break
+            for i in members[key]:
+                out[i] = "validation"
+            taken += len(members[key])
+    return out

@@ -1,0 +1,137 @@
+"""write_export: put a plan on disk, all or nothing.
+
+Each file is written to a temporary name in the target folder and renamed into place, so a
+crash, a full disk or a refused permission never leaves a half-written dataset. Existing export
+files are only replaced with force=True; a file name that is a symbolic link is refused (it
+would write outside the folder the person pointed at).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studio.export.errors import ExportError
+from studio.export.plan import SPLITS, ExportPlan
+
+# Every name an export can write: with force, stale ones from an earlier export are removed too.
+EXPORT_NAMES = tuple(f"{s}.{x}" for s in SPLITS for x in ("jsonl", "parquet")) + ("README.md",)
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    files: list[Path]
+    rows: dict[str, int]
+    removed: dict[str, int]
+    bytes: int = 0
+    replaced: list[Path] = field(default_factory=list)
+
+
+def write_export(plan: ExportPlan, out: str | Path, *, force: bool = False) -> ExportReport:
+    """Write the plan's data files and README.md into the folder `out` (created if missing)."""
+    counts = plan.counts()
+    if not plan.rows:
+        raise ExportError("nothing to export: no sample is left after selection and deduplication",
+                          hint=_why_empty(plan))
+    folder = _prepare(Path(out).expanduser())
+    names = plan.files()
+    existing = [folder / n for n in EXPORT_NAMES if os.path.lexists(folder / n)]
+    for p in existing:
+        if p.is_symlink():
+            raise ExportError(f"{p.name} is a symbolic link to {os.readlink(p)}", path=p,
+                              hint="writing through it would land outside the folder you chose; "
+                                   "remove the link or choose another folder")
+    if existing and not force:
+        raise ExportError(f"the folder already holds an export ({', '.join(p.name for p in existing)})",
+                          path=folder, hint="add --force to replace it, or choose another folder")
+    temps = [(folder / f".{name}.tmp-{os.getpid()}", folder / name) for name in names]
+    total = 0
+    try:
+        for tmp, target in temps:
+            _unlink_quiet(tmp)                    # a leftover of a killed export with our pid
+            if target.suffix == ".parquet":
+                _write_parquet(plan, target.stem, tmp)
+            else:
+                with open(tmp, "xb") as fh:
+                    fh.write(_payload(plan, target.name))
+            total += tmp.stat().st_size
+        for tmp, target in temps:
+            os.replace(tmp, target)
+        for p in existing:
+            if p.name not in names:               # stale files of an earlier export (force only)
+                p.unlink()
+    except BaseException as exc:
+        for tmp, _ in temps:
+            _unlink_quiet(tmp)
+        if isinstance(exc, OSError):
+            raise _os_error(exc, folder) from None
+        raise
+    return ExportReport(folder, [folder / n for n in names], counts, plan.removed_counts(), total,
+                        [p for p in existing])
+
+
+def _prepare(folder: Path) -> Path:
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"{folder} is a file, not a folder", path=folder,
+                          hint="give --out a folder: the export writes train/validation files and README.md into it")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(exc, folder) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write to {folder}: permission denied", path=folder,
+                          hint="choose a folder you can write to")
+    return folder
+
+
+def _payload(plan: ExportPlan, name: str) -> bytes:
+    if name == "README.md":
+        return plan.card.encode()
+    lines = plan.split_lines(name.split(".")[0])
+    return b"\n".join(lines) + b"\n" if lines else b""
+
+
+def _write_parquet(plan: ExportPlan, split: str, path: Path) -> None:
+    """Parquet through Arrow's JSON reader with the format's schema: fast, and one type per column."""
+    import io
+
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    schema = plan.format.schema()
+    data = b"\n".join(plan.split_lines(split))
+    table = pj.read_json(io.BytesIO(data), parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                                         unexpected_field_behavior="error"))
+    table = table.select(schema.names).cast(schema)
+    with open(path, "xb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+
+
+def _why_empty(plan: ExportPlan) -> str:
+    if plan.selected == 0:
+        return (f"no sample has status {', '.join(plan.options.status_set)} with this selection; "
+                "review some samples first, or choose --status")
+    rc = plan.removed_counts()
+    return "removed: " + ", ".join(f"{n} {r}" for r, n in rc.items())
+
+
+def _os_error(exc: OSError, folder: Path) -> ExportError:
+    where = exc.filename or folder
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ExportError(f"cannot write to {where}: {exc.strerror}", path=folder,
+                           hint="choose a folder you can write to; nothing was written")
+    if exc.errno == errno.ENOSPC:
+        return ExportError(f"the disk is full while writing {where}", path=folder,
+                           hint="free some space or choose another disk; nothing was written")
+    return ExportError(f"cannot write the export to {where}: {exc.strerror or exc}", path=folder,
+                       hint="check the path; nothing was written")
+
+
+def _unlink_quiet(p: Path) -> None:
+    try:
+        p.unlink()
+    except OSError:
+        pass
