@@ -1,0 +1,205 @@
+"""The Session API as other parts use it: samples, review with undo, queries, templates, runs, feedback."""
+
+import time
+
+import orjson
+import pytest
+from tinydb import TinyDB
+
+from studio.store import StoreError
+from tests.store.conftest import die_after, sample
+
+
+def test_added_samples_get_ids_defaults_and_come_back_whole(session):
+    ids = session.add_samples([sample(1), sample(2)])
+    assert ids == [1, 2]
+    doc = session.get(2)
+    assert doc["id"] == 2 and doc["status"] == "pending" and doc["tags"] == [] and doc["note"] == ""
+    assert doc["slots"] == {"product": "router", "n": "2"} and doc["messages"][0]["content"].endswith("#2")
+    assert len(doc["prompt_hash"]) == 12 and doc["created"] <= time.time()
+    assert session.add_samples([sample(3)]) == [3]
+
+
+def test_params_never_keep_credentials(session):
+    sid, = session.add_samples([sample(1, params={"temperature": 0.2, "api_key": "sk-secret", "max_tokens": 9,
+                                                   "extra": {"Authorization": "Bearer x"}})])
+    assert session.get(sid)["params"] == {"temperature": 0.2, "max_tokens": 9, "extra": {}}
+    session.close()
+    assert b"sk-secret" not in session.path.read_bytes()
+
+
+def test_review_actions_set_status_tags_note_and_reviewed_time(session):
+    session.add_samples([sample(i) for i in range(1, 6)])
+    session.accept(1)
+    session.reject(2)
+    assert session.toggle_tag(2, "unsafe") is True
+    session.set_note(3, "too chatty")
+    session.set_status(4, "failed")
+    assert session.get(1)["status"] == "accepted" and session.get(1)["reviewed"]
+    assert session.get(2)["tags"] == ["unsafe"]
+    assert session.toggle_tag(2, "unsafe") is False and session.get(2)["tags"] == []
+    assert session.get(3)["note"] == "too chatty"
+    assert session.counts()["status"] == {"pending": 2, "accepted": 1, "rejected": 1, "failed": 1}
+    session.set_status(1, "pending")
+    assert session.get(1)["reviewed"] is None
+
+
+def test_undo_reverts_review_actions_in_reverse_order_including_bulk(session):
+    session.add_samples([sample(i) for i in range(1, 6)])
+    session.accept(1)
+    session.toggle_tag(1, "wrong")
+    assert session.bulk_set_status([2, 3, 4], "rejected") == 3
+    assert session.undo() == 2
+    assert session.count(status="rejected") == 0
+    assert session.undo() == 1 and session.get(1)["tags"] == []
+    assert session.undo() == 1 and session.get(1)["status"] == "pending"
+    assert session.undo() is None
+
+
+def test_undo_is_durable(store, session):
+    session.add_samples([sample(1)])
+    session.close()
+
+    def review_then_die():
+        s = store.open("s1")
+        s.accept(1)
+        s.undo()
+        s.toggle_tag(1, "x")
+        s.undo()
+    die_after(review_then_die)
+    reopened = store.open("s1")
+    assert reopened.get(1)["status"] == "pending" and reopened.get(1)["tags"] == []
+    reopened.close()
+
+
+def test_noop_actions_do_not_fill_the_undo_stack(session):
+    session.add_samples([sample(1)])
+    session.accept(1)
+    session.accept(1)
+    assert session.undo() == 1 and not session.can_undo
+
+
+def test_update_sample_is_not_undoable_and_rejects_unknown_status(session):
+    session.add_samples([sample(1)])
+    session.update_sample(1, followups={"double-check": {"output": "ok", "verdict": "correct"}})
+    assert session.get(1)["followups"]["double-check"]["verdict"] == "correct"
+    assert session.undo() is None
+    with pytest.raises(StoreError, match="unknown sample status 'great'"):
+        session.update_sample(1, status="great")
+    with pytest.raises(StoreError, match="no sample 99"):
+        session.get(99)
+
+
+def test_filters_combine_and_are_kept_current(session):
+    session.add_samples([sample(i) for i in range(1, 11)])
+    session.accept(2)
+    session.accept(4)
+    session.toggle_tag(4, "too-long")
+    session.toggle_tag(5, "too-long")
+    assert session.ids(status="accepted") == [2, 4]
+    assert session.ids(tag="too-long") == [4, 5]
+    assert session.ids(status="accepted", tag="too-long") == [4]
+    assert session.ids(version="bbbbbbbbbbbb") == [2, 4, 6, 8, 10]
+    assert session.ids(template="support", slot=("product", "modem"), status="pending") == [1, 3, 5, 7, 9]
+    assert session.ids(status=["accepted", "rejected"]) == [2, 4]
+    assert session.ids(template="other") == []
+    assert session.count(tag="too-long") == 2 and session.count() == 10
+    session.toggle_tag(4, "too-long")
+    assert session.ids(tag="too-long") == [5]
+    counts = session.counts()
+    assert counts["tags"] == {"too-long": 1}
+    assert counts["versions"] == {("support", "aaaaaaaaaaaa"): 5, ("support", "bbbbbbbbbbbb"): 5}
+
+
+def test_text_search_is_case_insensitive_over_output_prompt_note_and_slots(session):
+    session.add_samples([sample(i) for i in range(1, 6)])
+    session.set_note(3, "Needs a Citation")
+    assert session.ids(text="ANSWER NUMBER 4") == [4]
+    assert session.ids(text="#2") == [2]
+    assert session.ids(text="citation") == [3]
+    assert session.ids(text="nurse aged 35") == [5]
+    assert session.ids(text="status") == []                  # field names are not text
+    assert session.count(text="restart", status="pending") == 5
+
+
+def test_order_and_pagination(session):
+    session.add_samples([sample(i) for i in range(1, 8)])
+    assert session.ids(order="cost", desc=True) == [7, 6, 5, 4, 3, 2, 1]
+    assert session.ids(order="latency") == [7, 6, 5, 4, 3, 2, 1]
+    session.accept(5)
+    session.accept(2)
+    assert session.ids(order="reviewed")[:2] == [5, 2]       # never-reviewed sort last
+    page = session.query(offset=2, limit=3)
+    assert [d["id"] for d in page] == [3, 4, 5]
+    assert [d["id"] for d in session.iter_samples(status="accepted")] == [2, 5]
+    with pytest.raises(StoreError, match="cannot sort samples by 'colour'"):
+        session.ids(order="colour")
+
+
+def test_templates_are_versioned_by_content(session):
+    v1 = session.save_template_version("support", "Hello {{ customer }}")
+    assert session.save_template_version("support", "Hello {{ customer }}") == v1
+    v2 = session.save_template_version("support", "Hi {{ customer }}")
+    assert v1 != v2 and len(v1) == 12
+    assert [t["version"] for t in session.template_versions("support")] == [v1, v2]
+    assert session.template_text("support", v2) == "Hi {{ customer }}"
+    with pytest.raises(StoreError, match="no version 000000000000"):
+        session.template_text("support", "000000000000")
+
+
+def test_runs_meta_labels_and_feedback(store, session):
+    run = session.add_run({"template": "support", "model": "openai/fake", "params": {"api_key": "sk-x"}})
+    session.update_run(run, finished=123.0, samples=5)
+    assert session.runs()[0]["run_id"] == run and session.runs()[0]["finished"] == 123.0
+    assert "api_key" not in session.runs()[0]["params"]
+    assert session.meta["model"] == "openai/fake" and session.meta["schema_version"] == 2
+    session.set_meta(labels=["wrong", "rude"])
+    assert session.labels == ["wrong", "rude"]
+    fid, = session.add_feedback([{"text": "too wordy"}])
+    session.update_feedback(fid, signal={"aspect": "length"})
+    session.close()
+    again = store.open("s1")
+    assert again.feedback()[0]["signal"] == {"aspect": "length"} and again.labels == ["wrong", "rude"]
+    assert again.runs()[0]["samples"] == 5
+    again.close()
+
+
+def test_values_that_are_not_json_give_a_clear_error_and_change_nothing(session):
+    with pytest.raises(StoreError, match="values must be JSON"):
+        session.add_samples([sample(1, parsed=object())])
+    assert len(session) == 0
+
+
+def test_the_file_is_plain_tinydb_after_close(session):
+    session.add_samples([sample(i) for i in range(1, 4)])
+    session.accept(2)
+    session.close()
+    db = TinyDB(session.path)
+    assert len(db.table("samples")) == 3
+    assert db.table("samples").get(doc_id=2)["status"] == "accepted"
+    assert db.table("meta").get(doc_id=1)["name"] == "s1"
+    db.close()
+
+
+def test_a_file_edited_by_plain_tinydb_is_read_whole_and_reindexed(store, session):
+    session.add_samples([sample(i) for i in range(1, 4)])
+    session.close()
+    db = TinyDB(session.path)
+    db.table("samples").update({"status": "accepted"}, doc_ids=[3])
+    db.close()
+    s = store.open("s1")
+    assert s.ids(status="accepted") == [3]
+    s.close()
+    index = orjson.loads(s.files.index.read_bytes())
+    assert index["by_st"]["accepted"] == [3]
+
+
+def test_fold_keeps_everything_and_empties_the_journal(session):
+    session.add_samples([sample(i) for i in range(1, 50)])
+    session.accept(7)
+    assert session.files.journal.stat().st_size > 0
+    session.compact()
+    assert session._journal.size == 0
+    session.toggle_tag(7, "x")
+    assert session.get(7)["status"] == "accepted" and session.get(7)["tags"] == ["x"]
+    assert session.get(49)["output"].startswith("Answer number 49")
