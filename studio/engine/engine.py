@@ -204,6 +204,8 @@ class Engine:
                 self._active -= 1
                 if not self._active:
                     await self._fast.aclose()
+                    if self.cache is not None:
+                        self.cache.flush()
         self.stats.add(result)
         return result
 

@@ -1,7 +1,8 @@
 """Adaptive concurrency for one model: additive increase, multiplicative decrease on rate limits.
 
 Starts at the configured cap. A 429 halves the limit (at most once per cool-down window, so one
-burst of 429s counts once) and pauses new starts until Retry-After has passed; every success adds
+burst of 429s counts once) and pauses new starts until Retry-After has passed; each retried request
+itself always waits at least its Retry-After (the engine does that). Every success adds
 1/limit, so the limit climbs back by about one per round of requests.
 """
 
@@ -71,10 +72,12 @@ class Limiter:
         now = time.monotonic()
         self.rate_limited += 1
         if now - self._last_cut > max(1.0, retry_after or 0.0):
+            # the first 429 of a burst: halve, and hold new starts for Retry-After. Later 429s in the
+            # same window only delay their own retry, so one burst is not punished many times over.
             self.limit = max(float(self.floor), self.limit / 2)
             self._last_cut = now
-        if retry_after:
-            self.paused_until = max(self.paused_until, now + retry_after)
+            if retry_after:
+                self.paused_until = max(self.paused_until, now + retry_after)
 
     def pause(self, seconds: float) -> None:
         """x-ratelimit-remaining hit zero: hold new starts until the window resets."""

@@ -111,5 +111,13 @@ def register(lib: Any) -> None:
 
         custom_llm_setup()
     # The embedded model is free: say so through litellm's own price list (0, not unknown).
-    lib.register_model({MODEL: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
-                                "litellm_provider": PROVIDER, "mode": "chat", "max_tokens": 2048}})
+    import logging
+
+    logger = logging.getLogger("LiteLLM")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # it warns that a custom model has no cache-token prices; 0 is right here
+    try:
+        lib.register_model({MODEL: {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+                                    "litellm_provider": PROVIDER, "mode": "chat", "max_tokens": 2048}})
+    finally:
+        logger.setLevel(level)

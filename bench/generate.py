@@ -1,0 +1,207 @@
+"""Benchmark the generation engine against the fake OpenAI-compatible server (127.0.0.1 only).
+
+    python bench/generate.py            # all figures
+    python bench/generate.py --quick    # skip the slow litellm.acompletion comparison and the 20k run
+
+The server runs in its own process so the client's CPU figures are the client's. Prints figures;
+never fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from studio.engine import Engine, Request  # noqa: E402
+
+
+class Server:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests/support/fake_llm.py")],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        self.port = int(line.split()[1])
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+    def control(self, **settings) -> None:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/_control", data=json.dumps(settings).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(req).read()
+
+    def stats(self) -> dict:
+        return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stats").read())
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def requests(n: int, base_url: str, tag: str = "q"):
+    for i in range(n):
+        yield Request([{"role": "system", "content": "You write training data."},
+                       {"role": "user", "content": f"Explain concept {tag}-{i} by comparing it with another in 3 sentences."}],
+                      "openai/fake", {"temperature": 0.7, "max_tokens": 200}, seed=i, meta=i, api_base=base_url)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def drive(engine: Engine, reqs, *, checkpoints=()) -> tuple[float, float, list, dict]:
+    """Run to the end; returns (wall s, CPU s, results' (meta, ok, error) list, rss at checkpoints)."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    seen, marks = [], {}
+    async for r in engine.run(reqs):
+        seen.append((r.request.meta, r.ok, r.error))
+        if len(seen) in checkpoints:
+            marks[len(seen)] = rss_mb()
+    return time.perf_counter() - t0, time.process_time() - c0, seen, marks
+
+
+async def bare_aiohttp(n: int, base_url: str, concurrency: int) -> float:
+    """CPU seconds for the same requests with a bare aiohttp client (the floor for any client)."""
+    import aiohttp
+    import orjson
+
+    sem = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async def one(i):
+            async with sem:
+                body = {"model": "fake", "messages": [{"role": "user", "content": f"bare {i}"}], "seed": i}
+                async with session.post(f"{base_url}/chat/completions", data=orjson.dumps(body),
+                                        headers={"Content-Type": "application/json"}) as resp:
+                    orjson.loads(await resp.read())
+        c0 = time.process_time()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return time.process_time() - c0
+
+
+def litellm_share(base_url: str, n: int = 2000) -> float:
+    """CPU ms per request spent inside litellm on the fast path (transform_request/response, param mapping)."""
+    import httpx
+    import orjson
+    from litellm.types.utils import ModelResponse
+
+    from studio.engine.transport import _NullLogging, resolve
+    route = resolve("openai/fake", base_url)
+    msgs = next(requests(1, base_url)).messages
+    raw = orjson.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "fake",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Answer to: something"},
+                                     "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}})
+    c0 = time.process_time()
+    for i in range(n):
+        opt, _ = route.optional_params({"temperature": 0.7, "max_tokens": 200}, None)
+        opt = dict(opt, seed=i)
+        body = route.config.transform_request(route.model_name, msgs, opt, route.litellm_params, {})
+        resp = httpx.Response(200, content=raw, headers={"content-type": "application/json"})
+        route.config.transform_response(route.model_name, resp, ModelResponse(), _NullLogging(), body, msgs, opt,
+                                        route.litellm_params, None)
+    return (time.process_time() - c0) / n * 1000
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=64)
+    args = ap.parse_args()
+    n, c = args.n, args.concurrency
+    server = Server()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; fake server pid {server.proc.pid}")
+    try:
+        from studio.engine import llm
+        t = time.perf_counter()
+        llm.litellm()
+        print(f"litellm import (lazy, once): {time.perf_counter() - t:.2f} s")
+
+        # 1. throughput at 200 ms latency
+        ideal = math.ceil(n / c) * 0.2
+        server.control(latency=0.2, reset=True, faults={})
+        engine = Engine(cache_dir=tmp / "cache", concurrency=c, timeout=30)
+        wall, cpu, seen, _ = await drive(engine, requests(n, server.base_url))
+        st = server.stats()
+        print(f"[throughput] N={n} c={c} latency=200ms: {wall:.2f} s = {wall / ideal:.3f} x ideal {ideal:.1f} s "
+              f"(bar 1.15 x); server saw {st['count']} requests; ok {sum(ok for _, ok, _ in seen)}; "
+              f"client CPU {cpu:.2f} s")
+
+        # 2. second identical run: all from cache
+        server.control(reset=True)
+        engine2 = Engine(cache_dir=tmp / "cache", concurrency=c, timeout=30)
+        wall2, _, seen2, _ = await drive(engine2, requests(n, server.base_url))
+        print(f"[cache] second identical run: {wall2:.3f} s, server saw {server.stats()['count']} requests, "
+              f"{engine2.stats.cached} cached of {len(seen2)} (bar: 0 requests, < 1 s)")
+
+        # 3. 20 % faults of every kind
+        server.control(latency=0.05, reset=True, retry_after=0.5,
+                       faults={"429": 0.04, "500": 0.04, "hang": 0.03, "drop": 0.03, "malformed": 0.03,
+                               "invalid_json": 0.03})
+        engine3 = Engine(cache_dir=None, concurrency=c, timeout=1.0, max_tries=6)
+        schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+
+        def structured():
+            for r in requests(n, server.base_url, tag="f"):
+                r.schema = schema
+                yield r
+        wall3, _, seen3, _ = await drive(engine3, structured())
+        st = server.stats()
+        metas = [m for m, _, _ in seen3]
+        failed = [(m, e) for m, ok, e in seen3 if not ok]
+        print(f"[faults 20%] N={n}: {wall3:.1f} s; results {len(seen3)}, distinct prompts {len(set(metas))}, "
+              f"duplicates {len(metas) - len(set(metas))}; done {len(seen3) - len(failed)}, failed {len(failed)} "
+              f"(all with reason: {all(e for _, e in failed)}); server saw {st['count']} requests, faults "
+              f"{st['by_fault']}; Retry-After violations {st['retry_after_violations']}")
+        for m, e in failed[:3]:
+            print(f"    failed #{m}: {e}")
+
+        # 4. CPU per request at zero latency
+        m = 5000
+        server.control(latency=0.0, reset=True, faults={})
+        engine4 = Engine(cache_dir=None, concurrency=c, timeout=30)
+        await drive(engine4, requests(200, server.base_url, tag="warm"))
+        wall4, cpu4, _, _ = await drive(engine4, requests(m, server.base_url, tag="z"))
+        bare = await bare_aiohttp(m, server.base_url, c)
+        lite = litellm_share(server.base_url)
+        per = cpu4 / m * 1000
+        print(f"[cpu] zero latency, N={m}: engine {per:.3f} ms CPU/request ({m / wall4:.0f} req/s); "
+              f"bare aiohttp client {bare / m * 1000:.3f} ms; litellm's share {lite:.3f} ms; "
+              f"studio's own = engine - HTTP client - litellm = {per - bare / m * 1000 - lite:.3f} ms (bar < 0.5 ms)")
+
+        if not args.quick:
+            # 5. memory over 20,000 requests
+            big = 20000
+            server.control(latency=0.0, reset=True, faults={}, keep_bodies=False)
+            engine5 = Engine(cache_dir=tmp / "cache20k", concurrency=c, timeout=30)
+            marks = (2000, 5000, 10000, 15000, 20000)
+            wall5, _, seen5, rss = await drive(engine5, requests(big, server.base_url, tag="m"), checkpoints=marks)
+            print(f"[memory] N={big}: {wall5:.1f} s; RSS MB at " +
+                  ", ".join(f"{k}: {v:.1f}" for k, v in rss.items()) +
+                  f"; growth 2k->20k {rss[20000] - rss[2000]:+.1f} MB (results discarded by the consumer)")
+
+            # 6. the plain litellm.acompletion path for comparison
+            server.control(latency=0.2, reset=True, faults={}, keep_bodies=True)
+            engine6 = Engine(cache_dir=None, concurrency=c, timeout=30, fast=False)
+            wall6, cpu6, _, _ = await drive(engine6, requests(n, server.base_url, tag="slow"))
+            print(f"[compare] same N={n} c={c} through litellm.acompletion: {wall6:.2f} s = {wall6 / ideal:.2f} x "
+                  f"ideal, client CPU {cpu6:.2f} s ({cpu6 / n * 1000:.2f} ms/request); server saw "
+                  f"{server.stats()['count']}")
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,151 @@
+"""`studio run TEMPLATE -n N`: generate samples headless into a session, with a live progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+
+from studio.core.template import STRATEGIES
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="generate samples from a template into a session (headless)",
+                       description="Expand a template, generate every prompt with the model and save the samples "
+                                   "into a session. Ctrl-C stops cleanly and keeps what completed. Exit code: 0 all "
+                                   "done, 1 some failed, 130 stopped, 2 bad input.")
+    p.add_argument("template", help="template name or path")
+    p.add_argument("-n", type=int, default=None, help="how many prompts (default: the template's combine.n)")
+    p.add_argument("--model", default=None,
+                   help="litellm model string, e.g. openai/gpt-4o-mini, hosted_vllm/NAME, local/smollm2, or render "
+                        "(default: the session's model, $STUDIO_MODEL, local/smollm2 if installed, else render)")
+    p.add_argument("--session", default=None, help="session name (default: the most recent, or one named after "
+                                                   "the template)")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight per model (default 16)")
+    p.add_argument("--strategy", choices=STRATEGIES, default=None, help="how slots combine")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the template's)")
+    p.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server (e.g. vLLM)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before it is retried")
+    p.add_argument("--no-followups", action="store_true", help="skip the template's follow-up steps")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from studio.core.errors import StudioError
+    from studio.workspace import Workspace
+
+    if args.n is not None and args.n < 0:
+        raise StudioError("-n must be zero or more", hint="pass e.g. -n 100")
+    if args.concurrency < 1:
+        raise StudioError("--concurrency must be at least 1", hint="pass e.g. --concurrency 16")
+    if args.timeout <= 0:
+        raise StudioError("--timeout must be positive", hint="pass e.g. --timeout 60")
+    ws = Workspace.from_env().ensure()
+    from studio.core.template import load_template
+    from studio.store import Store
+
+    template = load_template(ws.find_template(args.template))
+    store = Store(ws.sessions_dir)
+    name = args.session or store.most_recent() or template.name
+    session = store.open(name, create=True)
+    try:
+        if session.read_only:
+            raise StudioError(f"session {name!r} is being written by another studio process", path=session.path,
+                              hint="close it there, or pass --session OTHER")
+        from studio.runs import Run
+
+        job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
+                  seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
+                  followups=not args.no_followups, cache=not args.no_cache)
+        if args.model is None and (session.meta or {}).get("model") is None and job.model != "render":
+            session.set_meta(model=job.model)
+        summary = asyncio.run(_execute(job, quiet=args.json))
+    finally:
+        session.close()
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        _print_summary(summary)
+    if summary.stopped:
+        return 130
+    return 1 if summary.failed else 0
+
+
+async def _execute(job, *, quiet: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from studio.engine.models import describe_model
+
+    err = Console(stderr=True, highlight=False)
+    loop = asyncio.get_running_loop()
+    interrupted = {"n": 0}
+
+    def on_sigint() -> None:
+        interrupted["n"] += 1
+        if interrupted["n"] > 1:  # a second Ctrl-C: stop waiting
+            raise KeyboardInterrupt
+        err.print("[yellow]stopping: cancelling requests in flight, keeping completed samples "
+                  "(Ctrl-C again to quit at once)[/]")
+        job.stop()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError):
+        pass
+    if not quiet:
+        err.print(f"run [bold]{job.template.name}[/]@{job.template.version} · {job.total} prompt(s) · model "
+                  f"[bold]{describe_model(job.model)}[/] · session [bold]{job.summary.session}[/]", markup=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[figures]}"),
+                        TimeElapsedColumn(), console=err, transient=False, disable=quiet or not err.is_terminal)
+
+    def figures() -> str:
+        p = job.progress
+        eta = f"ETA {p['eta']:.0f}s" if p["eta"] is not None else "ETA -"
+        cost = f"${p['cost']:.4f}" + (f" (+{p['cost_unknown']} unpriced)" if p["cost_unknown"] else "")
+        return (f"{p['done']} done · {p['failed']} failed · {p['rate']:.1f}/s · {p['tokens']:,} tok · {cost} · "
+                f"{p['cached']} cached · {eta}")
+
+    with progress:
+        task = progress.add_task("generating", total=job.total, figures="")
+
+        def refresh(_job=None) -> None:
+            p = job.progress
+            progress.update(task, completed=p["done"] + p["failed"], figures=figures())
+
+        async def ticker() -> None:
+            while True:
+                refresh()
+                await asyncio.sleep(0.2)
+
+        tick = asyncio.ensure_future(ticker())
+        try:
+            summary = await job.execute()
+        finally:
+            tick.cancel()
+            refresh()
+            try:
+                loop.remove_signal_handler(signal.SIGINT)
+            except (NotImplementedError, RuntimeError):
+                pass
+    return summary
+
+
+def _print_summary(sm) -> None:
+    from studio.cli.console import console
+
+    out = console()
+    cost = "unknown" if sm.cost_unknown and not sm.cost else f"${sm.cost:.4f}"
+    if sm.cost_unknown and sm.cost:
+        cost += f" (+{sm.cost_unknown} samples without a price)"
+    state = "stopped" if sm.stopped else "done"
+    out.print(f"{state}: {sm.done} ok, {sm.failed} failed of {sm.total} · {sm.cached} from cache · "
+              f"{sm.requests} request(s) · {sm.tokens_in + sm.tokens_out:,} tokens · cost {cost} · {sm.seconds:.1f}s · "
+              f"session {sm.session} run {sm.run_id}", markup=False)
+    for reason, count in sorted(sm.errors.items(), key=lambda kv: -kv[1])[:5]:
+        out.print(f"  failed ×{count}: {reason}", markup=False)
+    if sys.stdout.isatty() and sm.session:
+        out.print("review them with: studio", markup=False)

@@ -1,0 +1,325 @@
+"""A run: expand a template, render each fill, generate (or render), run follow-ups, save to a session.
+
+Shared by `studio run` and the TUI, so both make identical samples. Usage:
+
+    run = Run(workspace, "contrast-pairs", session=session, model="openai/gpt-4o-mini", n=100)
+    summary = await run.execute(on_sample=lambda sample: ...)   # sample has its "id"
+    run.stop()                                                  # from any thread; keeps what completed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from studio.core.errors import StudioError
+from studio.core.expand import Fill, expand
+from studio.core.render import Renderer
+from studio.core.template import Template, load_template
+from studio.engine import Engine, Request, Result, default_model
+from studio.engine.models import RENDER
+from studio.workspace import Workspace
+
+SECRET_PARAM = re.compile(r"(api_?key|token|secret|password|authorization)", re.I)
+VERDICT = re.compile(r"verdict\s*[:=]\s*\**\s*(correct|incorrect|unsure)", re.I)
+SAVE_EVERY = 0.25  # seconds between batched session writes
+SAVE_BATCH = 500
+
+
+def prompt_hash(messages: list[dict]) -> str:
+    return hashlib.sha256(orjson.dumps(messages)).hexdigest()[:12]
+
+
+def sample_seed(base: int, fill: Fill) -> int:
+    """Stable per fill (not per position), so an edited template re-uses the cache for unchanged prompts."""
+    return (base * 1_000_003 + max(fill.index, 0)) % 2**31
+
+
+def clean_params(params: dict) -> dict:
+    """Generation parameters as recorded on samples: never a key or secret."""
+    return {k: v for k, v in params.items() if not SECRET_PARAM.search(str(k))}
+
+
+def verdict_of(output: str | None, parsed: Any = None) -> str:
+    """correct / incorrect / unsure from a follow-up's answer (a `verdict` field, or a VERDICT: line)."""
+    if isinstance(parsed, dict) and str(parsed.get("verdict", "")).lower() in ("correct", "incorrect", "unsure"):
+        return str(parsed["verdict"]).lower()
+    found = VERDICT.findall(output or "")
+    return found[-1].lower() if found else "unsure"
+
+
+@dataclass
+class Summary:
+    """What a run did; `as_dict()` is what `studio run --json` prints."""
+
+    run_id: str | None
+    session: str | None
+    template: str
+    template_version: str
+    model: str
+    mode: str
+    total: int
+    saved: int = 0
+    done: int = 0
+    failed: int = 0
+    cached: int = 0
+    requests: int = 0
+    stopped: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    cost_unknown: int = 0
+    seconds: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Run:
+    def __init__(self, workspace: Workspace, template: Template | str | Path, *, session: Any = None,
+                 model: str | None = None, n: int | None = None, strategy: str | None = None,
+                 seed: int | None = None, api_base: str | None = None, concurrency: int = 16,
+                 timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
+                 fills: list[Fill] | None = None, cache: bool = True):
+        self.workspace = workspace
+        if not isinstance(template, Template):
+            template = load_template(workspace.find_template(template))
+        self.template = template
+        self.session = session
+        session_model = None
+        if session is not None:
+            session_model = (session.meta or {}).get("model")
+        self.model = model or template.model or default_model(session_model)
+        self.mode = RENDER if (template.mode == "render" or self.model == RENDER) else template.mode
+        if self.mode == RENDER:
+            self.model = RENDER
+        self.seed = template.combine.seed if seed is None else int(seed)
+        self.params = clean_params(dict(template.params))
+        self.renderer = Renderer(template)
+        self.fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
+        self.total = len(self.fills)
+        self.strategy = strategy or template.combine.strategy
+        self.api_base = api_base
+        self.followups = [self._load_followup(name) for name in template.followups] if followups else []
+        self.engine = engine or (Engine(workspace.cache_dir if cache else None, concurrency=concurrency,
+                                        timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
+        self.run_id: str | None = None
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.summary = Summary(None, getattr(session, "name", None), template.name, template.version, self.model,
+                               self.mode, self.total)
+        self.started = time.monotonic()
+
+    def _load_followup(self, name: str) -> tuple[Template, Renderer]:
+        try:
+            t = load_template(self.workspace.find_template(name))
+        except StudioError as exc:
+            raise StudioError(f"follow-up {name!r} cannot be loaded: {exc.problem.message}",
+                              path=self.template.where, line=self.template.line_of("followups"),
+                              hint="name a template in templates/ (e.g. double-check)") from None
+        return t, Renderer(t)
+
+    # -- samples ---------------------------------------------------------------------------
+    def _base(self, fill: Fill, messages: list[dict], seed: int) -> dict[str, Any]:
+        return {
+            "template": self.template.name, "template_version": self.template.version, "fill_key": fill.fill_key,
+            "prompt_hash": prompt_hash(messages), "slots": dict(fill.values), "persona": fill.persona,
+            "messages": messages, "mode": self.mode, "model": self.model, "params": self.params, "seed": seed,
+            "run_id": self.run_id, "status": "pending", "error": None, "tags": [], "note": "", "followups": {},
+            "output": None, "parsed": None, "tokens_in": None, "tokens_out": None, "cost": None, "latency": 0.0,
+            "cached": False, "created": time.time(), "reviewed": None,
+        }
+
+    def _requests(self) -> Iterator[Request]:
+        schema = self.template.schema if self.mode == "structured" else None
+        for fill in self.fills:
+            if self._stopping:
+                return
+            messages = self.renderer.messages(fill)
+            seed = sample_seed(self.seed, fill)
+            yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed), self.api_base)
+
+    def _sample(self, result: Result) -> dict[str, Any]:
+        fill, messages, seed = result.request.meta
+        s = self._base(fill, messages, seed)
+        s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
+                 tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
+                 cached=result.cached)
+        if not result.ok:
+            s["status"] = "failed"
+            s["error"] = result.error
+        return s
+
+    async def _followups(self, sample: dict[str, Any]) -> dict[str, Any]:
+        prompt = next((m["content"] for m in reversed(sample["messages"]) if m["role"] == "user"), "")
+        out: dict[str, Any] = {}
+        for t, renderer in self.followups:
+            extra = {"prompt": prompt, "output": sample["output"], "response": sample["output"]}
+            try:
+                messages = renderer.messages(Fill.from_values({}), extra)
+            except StudioError as exc:
+                out[t.name] = {"output": None, "verdict": None, "model": self.model, "error": str(exc)}
+                continue
+            model = t.model or self.model
+            schema = t.schema if t.mode == "structured" else None
+            try:
+                r = await self.engine.complete(Request(messages, model, clean_params(t.params), sample["seed"],
+                                                       schema, None, self.api_base))
+            except StudioError as exc:
+                out[t.name] = {"output": None, "verdict": None, "model": model, "error": str(exc)}
+                continue
+            out[t.name] = {"output": r.output, "parsed": r.parsed, "verdict": verdict_of(r.output, r.parsed) if r.ok
+                           else None, "model": model, "template_version": t.version, "error": r.error,
+                           "tokens_in": r.tokens_in, "tokens_out": r.tokens_out, "cost": r.cost, "cached": r.cached}
+        sample["followups"] = out
+        return sample
+
+    # -- running ---------------------------------------------------------------------------
+    def _start_session(self) -> None:
+        if self.session is None:
+            return
+        if getattr(self.session, "read_only", False):
+            raise StudioError(f"session {self.session.name!r} is open read-only (another studio is writing it)",
+                              path=getattr(self.session, "path", None), hint="close the other studio or pick --session NEW")
+        self.session.save_template_version(self.template.name, self.template.text)
+        for t, _ in self.followups:
+            self.session.save_template_version(t.name, t.text)
+        self.run_id = self.session.add_run({
+            "template": self.template.name, "template_version": self.template.version, "model": self.model,
+            "mode": self.mode, "strategy": self.strategy, "n": self.total, "seed": self.seed, "params": self.params,
+            "status": "running", "followups": [t.name for t, _ in self.followups],
+        })
+        self.summary.run_id = self.run_id
+
+    async def execute(self, on_sample: Callable[[dict], Any] | None = None,
+                      on_progress: Callable[["Run"], Any] | None = None) -> Summary:
+        """Generate every prompt; samples are saved in batches and handed to `on_sample` with their id."""
+        self._loop = asyncio.get_running_loop()
+        self.started = time.monotonic()
+        if self.engine is not None:  # an unknown model or missing key is reported before anything is saved
+            self.engine.route(self.model, self.api_base)
+            for t, _ in self.followups:
+                self.engine.route(t.model or self.model, self.api_base)
+        self._start_session()
+        pending: list[dict] = []
+        last_save = time.monotonic()
+        followup_tasks: dict[asyncio.Task, dict] = {}
+
+        def save(force: bool = False) -> None:
+            nonlocal pending, last_save
+            if not pending or (not force and len(pending) < SAVE_BATCH and time.monotonic() - last_save < SAVE_EVERY):
+                return
+            batch, pending = pending, []
+            last_save = time.monotonic()
+            if self.session is not None:
+                ids = self.session.add_samples(batch)
+                for sid, s in zip(ids, batch):
+                    s["id"] = sid
+            self.summary.saved += len(batch)
+            if on_sample is not None:
+                for s in batch:
+                    on_sample(s)
+            if on_progress is not None:
+                on_progress(self)
+
+        def collect(s: dict) -> None:
+            if s["status"] == "failed":
+                self.summary.failed += 1
+                reason = (s["error"] or "").split(" (after")[0][:80]
+                self.summary.errors[reason] = self.summary.errors.get(reason, 0) + 1
+            else:
+                self.summary.done += 1
+            pending.append(s)
+            save()
+
+        def followup_done(task: asyncio.Task) -> None:
+            sample = followup_tasks.pop(task, None)
+            if sample is not None:  # cancelled (stop): the sample is kept, without its follow-ups
+                collect(sample)
+
+        status = "done"
+        try:
+            if self.mode == RENDER:
+                for fill in self.fills:
+                    if self._stopping:
+                        break
+                    messages = self.renderer.messages(fill)
+                    s = self._base(fill, messages, sample_seed(self.seed, fill))
+                    s["output"] = self.renderer.text(fill)
+                    collect(s)
+                    if len(pending) >= SAVE_BATCH:
+                        save(True)
+                        await asyncio.sleep(0)
+            else:
+                async for result in self.engine.run(self._requests()):
+                    s = self._sample(result)
+                    if self.followups and result.ok:
+                        task = asyncio.ensure_future(self._followups(s))
+                        followup_tasks[task] = s
+                        task.add_done_callback(followup_done)
+                    else:
+                        collect(s)
+                if followup_tasks and not self._stopping:
+                    await asyncio.gather(*followup_tasks, return_exceptions=True)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self._stopping = True
+            raise
+        except BaseException:
+            status = "failed"
+            raise
+        finally:
+            for task in list(followup_tasks):
+                task.cancel()
+            for task, sample in list(followup_tasks.items()):
+                followup_tasks.pop(task, None)
+                collect(sample)
+            if self._stopping and status == "done":
+                status = "stopped"
+            save(True)
+            if self.engine is not None and self.engine.cache is not None:
+                self.engine.cache.flush()
+            self._finish(status)
+        return self.summary
+
+    def _finish(self, status: str) -> None:
+        sm = self.summary
+        sm.stopped = status == "stopped"
+        sm.seconds = round(time.monotonic() - self.started, 3)
+        if self.engine is not None:
+            st = self.engine.stats
+            sm.cached, sm.requests = st.cached, st.sent
+            sm.tokens_in, sm.tokens_out = st.tokens_in, st.tokens_out
+            sm.cost, sm.cost_unknown = round(st.cost, 8), st.cost_unknown
+        if self.session is not None and self.run_id is not None and not getattr(self.session, "read_only", False):
+            try:
+                self.session.update_run(self.run_id, status=status, finished=time.time(), **{
+                    k: v for k, v in sm.as_dict().items() if k not in ("run_id", "session", "template", "model",
+                                                                          "mode", "template_version", "stopped")})
+            except StudioError:
+                pass
+
+    def stop(self) -> None:
+        """Stop admitting prompts and cancel what is in flight; everything completed is saved. Thread-safe."""
+        self._stopping = True
+        if self.engine is not None:
+            self.engine.stop()
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """Live figures for a progress display."""
+        elapsed = time.monotonic() - self.started
+        finished = self.summary.done + self.summary.failed
+        rate = finished / elapsed if elapsed > 0 else 0.0
+        st = self.engine.stats if self.engine is not None else None
+        return {"total": self.total, "done": self.summary.done, "failed": self.summary.failed,
+                "rate": rate, "eta": (self.total - finished) / rate if rate > 0 else None,
+                "tokens": (st.tokens_in + st.tokens_out) if st else 0, "cost": st.cost if st else 0.0,
+                "cost_unknown": st.cost_unknown if st else 0, "cached": st.cached if st else 0}
