@@ -177,7 +177,8 @@ def structuring_template(workspace=None):
 
 
 def structure(rows: list[dict], *, model: str, template=None, api_base: str | None = None,
-              cache_dir: str | Path | None = None, concurrency: int = 16) -> list[dict]:
+              cache_dir: str | Path | None = None, concurrency: int = 16,
+              engine_options: dict | None = None) -> list[dict]:
     """Feedback records: each row plus its structured form (or marked unstructured / rating-only)."""
     from studio.analysis.llm import run_requests
     from studio.core.expand import Fill
@@ -195,7 +196,8 @@ def structure(rows: list[dict], *, model: str, template=None, api_base: str | No
                 model=model, params=dict(template.params), schema=template.schema, meta=i)
         for i, r in enumerate(records) if r["comment"]
     ]
-    for result in run_requests(requests, cache_dir=cache_dir, api_base=api_base, concurrency=concurrency):
+    for result in run_requests(requests, cache_dir=cache_dir, api_base=api_base, concurrency=concurrency,
+                               **(engine_options or {})):
         rec = records[result.request.meta]
         rec["model"] = model
         rec["cost"] = result.cost
@@ -230,7 +232,8 @@ class ImportResult:
 
 
 def import_feedback(session, path: str | Path, *, model: str, api_base: str | None = None,
-                    cache_dir: str | Path | None = None, workspace=None, concurrency: int = 16) -> ImportResult:
+                    cache_dir: str | Path | None = None, workspace=None, concurrency: int = 16,
+                    engine_options: dict | None = None) -> ImportResult:
     """Read, structure and store a feedback file; rows already in the session are not added twice."""
     parsed = read_feedback(path)
     seen = {_key(r) for r in session.feedback()}
@@ -243,7 +246,7 @@ def import_feedback(session, path: str | Path, *, model: str, api_base: str | No
         seen.add(k)
         fresh.append(row)
     records = structure(fresh, model=model, template=structuring_template(workspace), api_base=api_base,
-                        cache_dir=cache_dir, concurrency=concurrency)
+                        cache_dir=cache_dir, concurrency=concurrency, engine_options=engine_options)
     ids = session.add_feedback(records) if records else []
     return ImportResult(ids, parsed.problems, duplicates, dict(Counter(r["status"] for r in records)))
 

@@ -123,7 +123,8 @@ class VerifyResult:
 
 
 def verify_samples(session, ids: Iterable[int], *, model: str, template=None, api_base: str | None = None,
-                   cache_dir: str | Path | None = None, concurrency: int = 16, on_result=None) -> VerifyResult:
+                   cache_dir: str | Path | None = None, concurrency: int = 16, on_result=None,
+                   engine_options: dict | None = None) -> VerifyResult:
     """Run the double-check template on the samples and store each verdict with its sample."""
     from studio.analysis.llm import run_requests
     from studio.core.expand import Fill
@@ -159,5 +160,6 @@ def verify_samples(session, ids: Iterable[int], *, model: str, template=None, ap
         if on_result is not None:
             on_result(sid, verdict)
 
-    run_requests(requests, cache_dir=cache_dir, api_base=api_base, concurrency=concurrency, on_result=store)
+    run_requests(requests, cache_dir=cache_dir, api_base=api_base, concurrency=concurrency, on_result=store,
+                 **(engine_options or {}))
     return out
