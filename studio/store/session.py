@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +34,16 @@ UNDO_DEPTH = 1000
 _INTERNAL_META = ("schema_version",)
 
 
+def _can_create_files(folder: Path) -> bool:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe-", suffix=".tmp")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(tmp)
+    return True
+
+
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
@@ -47,6 +58,7 @@ class Session:
         self.locked_by: int | None = None
         self.read_only_reason = ""
         self.migrated_from: int | None = None
+        self.fold_error: StoreError | None = None     # the last failed automatic fold (nothing lost)
         self._mu = threading.RLock()
         self._tables: dict[str, dict[int, dict]] = {t: {} for t in TABLES}
         self._fd: int | None = None
@@ -64,6 +76,9 @@ class Session:
             else:
                 self.locked_by = self._lock.holder
                 self.read_only_reason = f"another studio process (pid {self.locked_by}) has it open"
+        elif not _can_create_files(files.folder):     # folding needs new files beside the session
+            self._lock.release()
+            self.read_only_reason = f"the folder {files.folder} cannot be written"
         self.read_only = not self._lock.held
         try:
             if create_meta is not None:
@@ -246,16 +261,25 @@ class Session:
         return [e[1] for e in encoded]
 
     def _maybe_fold(self) -> None:
+        """Fold when the journal is big; a failure here loses nothing (the journal keeps it all)."""
         if self._journal.size > JOURNAL_LIMIT or self._index.overlay_bytes > OVERLAY_LIMIT:
-            self.compact()
+            try:
+                self.compact()
+            except StoreError as exc:
+                self.fold_error = exc
 
     def compact(self) -> None:
         """Fold the journal into NAME.json (atomic replace), then empty the journal."""
         with self._mu:
             self._writable()
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
-            placed = snapshot.write(self.path, self.files.index, tables, self._index.entries(),
-                                    self._index.columns())
+            try:
+                placed = snapshot.write(self.path, self.files.index, tables, self._index.entries(),
+                                        self._index.columns())
+            except OSError as exc:
+                raise StoreError(f"cannot rewrite the session file: {exc.strerror}", path=self.path,
+                                 hint="free disk space or fix permissions; nothing is lost, "
+                                      "the journal beside it keeps every change") from None
             fd = snapshot.open_fd(self.path)
             self._close_fd()
             self._fd = fd
