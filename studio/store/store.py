@@ -110,6 +110,9 @@ class Store:
         self._must_not_exist(dst)
         self._not_in_use(src, "rename")
         with Session(src) as s:            # takes the lock and folds the journal into the file
+            if s.read_only:
+                raise StoreError(f"cannot rename session {old!r}: {s.read_only_reason}", path=src.json)
+            s.set_meta(name=dst.name)
             s.compact()
             try:
                 os.link(src.json, dst.json)        # fails if dst appeared meanwhile: never overwrites
