@@ -497,6 +497,16 @@ class Session:
         with self._mu:
             return self._index.counts()
 
+    def cost(self, **filters) -> dict:
+        """Summed USD cost of the matching samples: {"known": total, "unknown": samples without a cost}."""
+        with self._mu:
+            ix = self._index
+            ids = self.ids(**filters) if filters else ix.sid
+            column, pos = ix.col["co"], ix.pos
+            values = [column[pos[i]] for i in ids]
+        known = [v for v in values if v is not None]
+        return {"known": float(sum(known)), "unknown": len(values) - len(known)}
+
     def __len__(self) -> int:
         return len(self._index)
 

@@ -1,0 +1,93 @@
+"""`studio show SESSION`: a summary of one session: review counts, tags, template versions, runs, cost."""
+
+from __future__ import annotations
+
+import time
+
+from studio.cli.console import console
+from studio.workspace import Workspace
+
+
+def register(sub) -> None:
+    p = sub.add_parser("show", help="summarise a session",
+                       description="Print a session's review counts, failure tags, template versions, runs "
+                                   "and cost per accepted sample (read-only: safe while the studio has it open).")
+    p.add_argument("session", help="session name (see `studio sessions`)")
+    p.set_defaults(handler=run)
+
+
+def _money(x: float) -> str:
+    return f"${x:,.4f}" if x < 1 else f"${x:,.2f}"
+
+
+def run(args) -> int:
+    from rich import box
+    from rich.table import Table
+
+    from studio.store import Store
+    from studio.store.lock import is_locked
+
+    store = Store(Workspace.from_env().sessions_dir)
+    out = console()
+    with store.open(args.session, read_only=True) as s:
+        meta = s.meta
+        counts = s.counts()
+        status = counts["status"]
+        total = len(s)
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created") or 0))
+        out.print(f"[bold]{s.name}[/]  {s.path}", highlight=False)
+        out.print(f"created {created} · model {meta.get('model') or '-'} · schema {meta.get('schema_version')} · "
+                  f"{total:,} samples", markup=False)
+        locked = is_locked(s.files.lock)
+        if locked:
+            out.print(f"open for writing in another studio process (pid {locked}); figures as of now", markup=False)
+
+        t = Table(box=box.SIMPLE_HEAD, title="review", title_justify="left")
+        for col in ("accepted", "rejected", "pending", "failed", "reviewed"):
+            t.add_column(col, justify="right")
+        reviewed = status["accepted"] + status["rejected"]
+        t.add_row(*(f"{status[k]:,}" for k in ("accepted", "rejected", "pending", "failed")),
+                  f"{reviewed / total:.0%}" if total else "-")
+        out.print(t)
+
+        if counts["tags"]:
+            t = Table(box=box.SIMPLE_HEAD, title="failure tags", title_justify="left")
+            t.add_column("tag")
+            t.add_column("samples", justify="right")
+            for tag, n in sorted(counts["tags"].items(), key=lambda kv: -kv[1]):
+                t.add_row(tag, f"{n:,}")
+            out.print(t)
+
+        if counts["versions"]:
+            t = Table(box=box.SIMPLE_HEAD, title="template versions", title_justify="left")
+            for col, j in (("template", "left"), ("version", "left"), ("samples", "right"),
+                           ("accepted", "right"), ("rejected", "right"), ("accept rate", "right")):
+                t.add_column(col, justify=j)
+            for (tp, v), n in sorted(counts["versions"].items()):
+                acc = s.count(template=tp, version=v, status="accepted")
+                rej = s.count(template=tp, version=v, status="rejected")
+                t.add_row(tp or "-", v or "-", f"{n:,}", f"{acc:,}", f"{rej:,}",
+                          f"{acc / (acc + rej):.0%}" if acc + rej else "-")
+            out.print(t)
+
+        runs = s.runs()
+        if runs:
+            t = Table(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
+            for col in ("run", "template", "model", "samples", "started"):
+                t.add_column(col)
+            for r in runs[-10:]:
+                started = r.get("started")
+                t.add_row(str(r.get("run_id")), str(r.get("template") or "-"), str(r.get("model") or "-"),
+                          str(r.get("samples", "-")),
+                          time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
+                          else "-")
+            out.print(t)
+
+        cost = s.cost()
+        line = f"cost {_money(cost['known'])}"
+        if cost["unknown"]:
+            line += f" (+ {cost['unknown']:,} samples of unknown cost)"
+        if status["accepted"] and not cost["unknown"]:
+            line += f" · {_money(cost['known'] / status['accepted'])} per accepted sample"
+        out.print(line, markup=False)
+    return 0

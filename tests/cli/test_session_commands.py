@@ -1,0 +1,78 @@
+"""`studio sessions` and `studio show`, run as the real command on real session files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def studio(*args, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STUDIO_HOME": str(cwd), "NO_COLOR": "1", "COLUMNS": "100", "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "studio", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture
+def ws(tmp_path) -> Path:
+    store = Store(tmp_path / "sessions")
+    s = store.create("support-v2", model="openai/fake")
+    run = s.add_run({"template": "support", "model": "openai/fake", "samples": 4})
+    s.add_samples([{"template": "support", "template_version": "aaaaaaaaaaaa", "output": f"answer {i}",
+                    "run_id": run, "cost": 0.5} for i in range(4)])
+    s.accept(1)
+    s.accept(2)
+    s.reject(3)
+    s.toggle_tag(3, "too-long")
+    s.close()
+    store.create("empty").close()
+    return tmp_path
+
+
+def test_sessions_lists_each_session_with_its_counts(ws):
+    r = studio("sessions", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    row = next(line.split() for line in r.stdout.splitlines() if line.strip().startswith("support-v2"))
+    assert row[:6] == ["support-v2", "4", "2", "1", "1", "0"]
+    assert any(line.split()[:2] == ["empty", "0"] for line in r.stdout.splitlines())
+
+
+def test_sessions_json_and_an_unreadable_file(ws):
+    (ws / "sessions" / "notes.json").write_text("[]")
+    r = studio("sessions", "--json", cwd=ws)
+    rows = {d["name"]: d for d in map(json.loads, r.stdout.splitlines())}
+    assert rows["support-v2"]["accepted"] == 2 and rows["support-v2"]["samples"] == 4
+    assert "not a Template Studio session" in rows["notes"]["error"]
+    assert (ws / "sessions" / "notes.json").read_text() == "[]"
+
+
+def test_show_summarises_review_tags_versions_and_cost(ws):
+    r = studio("show", "support-v2", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "4 samples" in out and "too-long" in out and "aaaaaaaaaaaa" in out
+    assert "67%" in out                                     # 2 of 3 reviewed accepted
+    assert "cost $2.00" in out and "$1.00 per accepted sample" in out
+
+
+def test_show_unknown_session_is_a_clear_error(ws):
+    r = studio("show", "nope", cwd=ws)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    err = " ".join(r.stderr.split())                       # the error console wraps long paths
+    assert "sessions/nope.json: no session named 'nope' — sessions here: empty, support-v2" in err
+
+
+def test_delete_needs_yes_and_rename_works(ws):
+    r = studio("sessions", "--delete", "empty", cwd=ws)
+    assert r.returncode == 2 and "--yes" in r.stderr
+    assert studio("sessions", "--delete", "empty", "--yes", cwd=ws).returncode == 0
+    assert studio("sessions", "--rename", "support-v2", "v3", cwd=ws).returncode == 0
+    assert Store(ws / "sessions").names() == ["v3"]
+    r = studio("sessions", "--rename", "v3", "bad/name", cwd=ws)
+    assert r.returncode == 2 and "invalid session name" in " ".join(r.stderr.split())
