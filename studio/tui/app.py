@@ -13,7 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from studio.tui.messages import IODone, IOFailed, SessionReady
+from studio.tui.messages import JobDone, JobFailed, SessionReady
 
 START = time.perf_counter()
 
@@ -51,13 +51,13 @@ class StudioApp(App):
         self.first_frame = time.perf_counter()
 
     # -- results from worker threads -------------------------------------------------------------------
-    def on_io_done(self, event: IODone) -> None:
+    def on_job_done(self, event: JobDone) -> None:
         try:
             event.callback(event.result)
         except Exception as exc:  # noqa: BLE001 - a display glitch must not take the session down
             self.notify(f"{type(exc).__name__}: {exc}", title="Display error", severity="error", markup=False)
 
-    def on_io_failed(self, event: IOFailed) -> None:
+    def on_job_failed(self, event: JobFailed) -> None:
         self.notify(event.text, title=event.title, severity="error", timeout=8, markup=False)
 
     def on_session_ready(self, event: SessionReady) -> None:

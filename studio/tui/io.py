@@ -11,7 +11,7 @@ import threading
 from typing import Any, Callable
 
 from studio.core.errors import StudioError
-from studio.tui.messages import IODone, IOFailed
+from studio.tui.messages import JobDone, JobFailed
 
 
 class SessionIO:
@@ -49,9 +49,9 @@ class SessionIO:
             try:
                 result = fn(*args, **kwargs)
             except StudioError as exc:
-                self._target.post_message(IOFailed(str(exc)))
+                self._target.post_message(JobFailed(str(exc)))
             except Exception as exc:  # noqa: BLE001 - a failed write must be reported, never crash the app
-                self._target.post_message(IOFailed(f"{type(exc).__name__}: {exc}", title="Session error"))
+                self._target.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Session error"))
             else:
                 if done is not None:
-                    self._target.post_message(IODone(done, result))
+                    self._target.post_message(JobDone(done, result))

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from textual.message import Message
 
 
-class IODone(Message):
+class JobDone(Message):
     """A session job finished; run its callback on the UI thread."""
 
     def __init__(self, callback: Callable[[Any], None], result: Any) -> None:
@@ -16,7 +16,7 @@ class IODone(Message):
         self.result = result
 
 
-class IOFailed(Message):
+class JobFailed(Message):
     """A session job failed; shown as a notification."""
 
     def __init__(self, text: str, title: str = "Error") -> None:

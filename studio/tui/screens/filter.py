@@ -24,16 +24,16 @@ class FilterScreen(ModalScreen[dict | None]):
             yield Static("Filter samples (enter applies, empty means any)", classes="dialog-title")
             with Horizontal(classes="field"):
                 yield Label("status")
-                yield Select([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.BLANK,
+                yield Select([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.NULL,
                              prompt="any", id="status")
             with Horizontal(classes="field"):
                 yield Label("tag")
                 yield Select([(t, t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
-                             else Select.BLANK, prompt="any", id="tag")
+                             else Select.NULL, prompt="any", id="tag")
             with Horizontal(classes="field"):
                 yield Label("version")
                 yield Select([(v[:12], v) for v in self.versions], value=c.get("version")
-                             if c.get("version") in self.versions else Select.BLANK, prompt="any", id="version")
+                             if c.get("version") in self.versions else Select.NULL, prompt="any", id="version")
             with Horizontal(classes="field"):
                 yield Label("text")
                 yield Input(c.get("text") or "", placeholder="words in the prompt or output", id="text")
@@ -58,7 +58,7 @@ class FilterScreen(ModalScreen[dict | None]):
         out = {}
         for name in ("status", "tag", "version"):
             value = self.query_one(f"#{name}", Select).value
-            if value is not Select.BLANK and value is not None:
+            if value is not Select.NULL and value is not None:
                 out[name] = value
         text = self.query_one("#text", Input).value.strip()
         if text:

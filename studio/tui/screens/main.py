@@ -11,20 +11,20 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from studio.core.errors import StudioError
 from studio.tui.io import SessionIO
-from studio.tui.messages import IOFailed, SessionReady
+from studio.tui.messages import JobFailed, SessionReady
 from studio.tui.screens.editing import EditingActions
 from studio.tui.screens.review import ReviewActions
 from studio.tui.screens.running import RunningActions
 from studio.tui.widgets.editor import TemplateEditor
 from studio.tui.widgets.slots import SlotsPane, SlotTree
 from studio.tui.widgets.statusbar import StatusBar
-from studio.tui.widgets.stream import SampleList
+from studio.tui.widgets.stream import SampleList, StreamPane
 from studio.tui.widgets.tagger import TaggerPane
 
 PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
@@ -65,7 +65,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
             editor = TemplateEditor(id="editor", classes="pane")
             editor.border_title = "template"
             yield editor
-            with Vertical(id="stream", classes="pane"):
+            with StreamPane(id="stream", classes="pane"):
                 yield Static("loading session…", id="stream-title", markup=False)
                 yield SampleList(id="samples")
             slots = SlotsPane(id="slots", classes="pane")
@@ -110,15 +110,16 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
                                   create=self.create_option, new=self.new_option)
             loaded.ids = loaded.session.ids()
             loaded.counts = loaded.session.counts()
+            rows = [loaded.session.get(i) for i in loaded.ids[-150:]]  # the newest: what shows first
         except StudioError as exc:
-            self.app.post_message(IOFailed(str(exc), title="Cannot open the session"))
+            self.app.post_message(JobFailed(str(exc), title="Cannot open the session"))
             return
         except Exception as exc:  # noqa: BLE001 - show it, never crash
-            self.app.post_message(IOFailed(f"{type(exc).__name__}: {exc}", title="Cannot open the session"))
+            self.app.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Cannot open the session"))
             return
-        self.app.call_from_thread(self._loaded, loaded)
+        self.app.call_from_thread(self._loaded, loaded, rows)
 
-    def _loaded(self, loaded: Any) -> None:
+    def _loaded(self, loaded: Any, rows: list[dict]) -> None:
         self.store, self.session = loaded.store, loaded.session
         self.io = SessionIO(self.app)
         self.session_name = self.session.name
@@ -127,6 +128,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.title = f"studio · {self.session.name}" + (" (read-only)" if self.session.read_only else "")
         if loaded.template_path is not None:
             self.editor.load(loaded.template_name, loaded.template_path, loaded.template_text)
+        self.stream.update_rows(rows)
         self.stream.set_ids(loaded.ids)
         self._show_counts(loaded.counts)
         self.status.model = self._default_model()

@@ -12,7 +12,7 @@ from typing import Any
 from textual import work
 
 from studio.core.errors import StudioError
-from studio.tui.messages import IOFailed, RunFinished, RunProgress, SamplesAdded
+from studio.tui.messages import JobFailed, RunFinished, RunProgress, SamplesAdded
 
 
 def model_choices(template: Any, session_meta: dict) -> list[str]:
@@ -104,7 +104,7 @@ class RunningActions:
         self.status.run = {**event.stats, "running": False, "stopped": stopped, "in_flight": 0}
         self._refresh_counts()
         if event.error:
-            self.app.post_message(IOFailed(event.error, title="Generation failed"))
+            self.app.post_message(JobFailed(event.error, title="Generation failed"))
         else:
             s = event.stats
             self.notify(f"run {'stopped' if stopped else 'finished'}: {s.get('done', 0)} done, "

@@ -75,6 +75,8 @@ class Analysis:
 class TemplateEditor(Vertical, can_focus=False):
     """The editor pane; it owns no files: the screen loads and saves (ctrl+s)."""
 
+    ALLOW_MAXIMIZE = True
+
     BINDINGS = [
         Binding("ctrl+s", "screen.save_template", "Save version", id="editor.save"),
         Binding("ctrl+n", "next_fill", "Next fill", id="editor.next_fill"),

@@ -26,6 +26,7 @@ class SlotTree(Tree):
 
 
 class SlotsPane(Vertical):
+    ALLOW_MAXIMIZE = True
     DEFAULT_CSS = """
     SlotsPane SlotTree { height: 1fr; }
     SlotsPane #space { height: auto; color: $text-muted; }

@@ -12,6 +12,7 @@ from typing import Any
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -207,3 +208,9 @@ class SampleList(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh_lines(self.cursor - int(self.scroll_offset.y))
+
+
+class StreamPane(Vertical):
+    """The stream pane: a one-line summary of what is shown, then the list."""
+
+    ALLOW_MAXIMIZE = True

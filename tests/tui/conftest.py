@@ -1,0 +1,75 @@
+"""Fixtures for the studio's Pilot tests: a real workspace and real TinyDB sessions in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.workspace import Workspace
+
+
+def make_samples(n: int, *, version: str = "aaaaaaaaaaaa", template: str = "support-madlib",
+                 start: int = 0) -> list[dict]:
+    """Deterministic sample records (render-mode shaped) for tests and the benchmark."""
+    products = ["Aria phone", "Nimbus router", "Pebble watch"]
+    out = []
+    for i in range(start, start + n):
+        product = products[i % 3]
+        text = f"Hello customer {i}, I understand you're having an issue with the {product}."
+        out.append({
+            "template": template, "template_version": version, "fill_key": f"{i:012x}",
+            "slots": {"customer": f"customer {i}", "product": product},
+            "messages": [{"role": "user", "content": text}], "output": text, "mode": "render",
+            "model": "render", "seed": i, "run_id": "seed", "status": "pending",
+            "tokens_in": 0, "tokens_out": 0, "cost": 0.0, "latency": 0.0, "created": 1_700_000_000.0 + i,
+        })
+    return out
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.from_env(tmp_path).ensure()
+
+
+@pytest.fixture
+def seeded(ws: Workspace):
+    """A workspace whose session 'review' holds 12 pending samples (and is the most recent)."""
+    from studio.store import Store
+
+    store = Store(ws.sessions_dir)
+    session = store.create("review")
+    text = (ws.templates_dir / "support-madlib.prompt").read_text()
+    version = session.save_template_version("support-madlib", text)
+    session.add_samples(make_samples(12, version=version))
+    session.close()
+    return ws
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, what a person would read."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+async def ready(app, pilot) -> None:
+    """Wait until the session is loaded and on screen (no sleeping on a guess)."""
+    for _ in range(200):
+        if app.ready_at is not None:
+            break
+        await pilot.pause(0.02)
+    assert app.ready_at is not None, f"the session never loaded: {[n.message for n in app._notifications]}"
+    await pilot.pause()
+
+
+async def settle(app, pilot) -> None:
+    """Let queued session writes finish and their results reach the screen."""
+    from studio.tui.screens.main import MainScreen
+
+    screen = next(s for s in app.screen_stack if isinstance(s, MainScreen))
+    for _ in range(3):  # a result may queue a follow-up job (undo -> reload the row)
+        if screen.io is not None:
+            screen.io.flush()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()

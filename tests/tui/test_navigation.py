@@ -1,0 +1,127 @@
+"""Finding your way: help from live bindings, every action in the command palette, confirmations, errors."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from studio.tui.app import StudioApp
+from studio.tui.commands import screen_commands
+from studio.tui.screens.main import MainScreen
+from studio.tui.widgets.editor import TemplateEditor
+from studio.tui.widgets.slots import SlotTree
+from studio.tui.widgets.stream import SampleList
+from studio.tui.widgets.tagger import TaggerPane
+from tests.tui.conftest import ready, screen_text, settle
+
+OURS = [MainScreen, TemplateEditor, SlotTree, SampleList, TaggerPane, StudioApp]
+
+
+def test_every_binding_has_an_id_and_a_description():
+    for cls in OURS:
+        for b in cls.BINDINGS:
+            assert isinstance(b, Binding) and b.id and b.description, f"{cls.__name__}: {b}"
+
+
+async def test_help_lists_every_key_of_the_screen_and_panes(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f1")
+        screen = app.screen
+        assert type(screen).__name__ == "HelpScreen"
+        described = {b.description for cls in OURS for b in cls.BINDINGS}
+        listed = {what for _where, _key, what in screen.rows}
+        assert described <= listed
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_command_palette_offers_every_action(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        titles = {c.title for c in screen_commands(app, app.screen)}
+        for needed in ("Accept+next", "Reject", "Undo", "Generate", "Stop run", "Export", "Save version",
+                       "Next fill", "Add value", "Help", "Filter", "Accept all shown"):
+            assert needed in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"accept all")
+        await pilot.pause(0.3)
+        assert "Accept all shown" in screen_text(app)
+
+
+async def test_command_palette_runs_the_action_on_its_widget(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        cmd = next(c for c in screen_commands(app, app.screen) if c.title == "Accept")
+        await pilot.press("home")
+        await cmd.callback()
+        await settle(app, pilot)
+        assert app.screen.stream.rows[1]["status"] == "accepted"
+
+
+async def test_quit_with_unsaved_template_asks_first(ws):
+    app = StudioApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        app.screen.editor.replace_text("---\nname: x\n---\nhi")
+        await settle(app, pilot)
+        await pilot.press("ctrl+q")
+        assert "Quit and throw them away?" in screen_text(app)
+        await pilot.press("n")
+        assert app.is_running
+
+
+async def test_errors_are_notifications_with_user_text_shown_literally(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        app.screen.io.submit(lambda: (_ for _ in ()).throw(ValueError("bad [bold]markup[/bold] here")))
+        await settle(app, pilot)
+        note = next(n for n in app._notifications if "markup" in n.message)
+        assert note.message == "ValueError: bad [bold]markup[/bold] here"
+        assert note.markup is False and note.severity == "error"
+        assert app.is_running
+
+
+async def test_a_second_studio_gets_a_read_only_view(seeded):
+    from studio.store import Store
+
+    holder = Store(seeded.sessions_dir).open("review")
+    try:
+        app = StudioApp(seeded, "review")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(app, pilot)
+            assert "(read-only)" in screen_text(app)
+            await pilot.press("home", "a")
+            await settle(app, pilot)
+            assert app.screen.stream.rows[1]["status"] == "pending"
+    finally:
+        holder.close()
+
+
+async def test_panes_are_reachable_by_key_and_zoom(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        for key, wanted in (("f2", "template-text"), ("f3", "slot-tree"), ("f5", "tagger"), ("f4", "samples")):
+            await pilot.press(key)
+            assert app.focused.id == wanted
+        await pilot.press("f9")
+        assert app.screen.maximized is not None
+        await pilot.press("f9")
+        assert app.screen.maximized is None
+
+
+async def test_no_color_still_tells_states_apart(seeded, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("home", "a", "j", "x", "j", "1")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "✓ accepted" in text and "✗ rejected" in text and "· pending" in text
+        assert "1[x]" in text
