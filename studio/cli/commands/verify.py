@@ -1,0 +1,117 @@
+"""`studio verify SESSION`: the double-check template judges chosen samples; agreement with the person."""
+
+from __future__ import annotations
+
+import json
+
+STATUSES = ("accepted", "rejected", "pending", "failed", "reviewed", "all")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("verify", help="run the double-check verifier on samples; show where it disagrees",
+                       description="Runs the double-check template on the chosen samples (by default every "
+                                   "reviewed or pending sample without a verdict yet), stores each verdict with its "
+                                   "sample, and shows per template how often the verifier agrees with your "
+                                   "accept/reject, so you know when it can pre-screen. --disagreements only lists.")
+    p.add_argument("session", help="session name")
+    p.add_argument("--status", choices=STATUSES, default=None,
+                   help="which samples (default: accepted, rejected and pending)")
+    p.add_argument("--template", default=None, help="only this template")
+    p.add_argument("--version", default=None, help="only this template version")
+    p.add_argument("--tag", default=None, help="only samples with this failure tag")
+    p.add_argument("--limit", type=int, default=None, help="at most this many samples")
+    p.add_argument("--redo", action="store_true", help="verify again samples that already have a verdict")
+    p.add_argument("--model", default=None, help="verifier model (default: the session's, $STUDIO_MODEL, or the "
+                                                 "embedded model)")
+    p.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    p.add_argument("--disagreements", action="store_true",
+                   help="run nothing: list the samples where verifier and person disagree")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run)
+
+
+def _select(session, args) -> list[int]:
+    from studio.analysis.verify import verdict_of
+
+    status = args.status or "default"
+    wanted = {"reviewed": ("accepted", "rejected"), "all": ("accepted", "rejected", "pending", "failed"),
+              "default": ("accepted", "rejected", "pending")}.get(status, (status,))
+    ids = []
+    for s in session.iter_samples(template=args.template, version=args.version, tag=args.tag):
+        if s.get("status") not in wanted or (not args.redo and verdict_of(s) is not None):
+            continue
+        ids.append(s["id"])
+        if args.limit is not None and len(ids) >= args.limit:
+            break
+    return ids
+
+
+def run(args) -> int:
+    from studio.analysis.verify import agreement, checker_template, disagreements, verify_samples
+    from studio.cli.commands.report import open_session
+    from studio.core.errors import StudioError
+    from studio.engine import default_model
+    from studio.engine.models import RENDER
+
+    if args.limit is not None and args.limit < 0 or args.concurrency < 1:
+        raise StudioError("--limit must be zero or more and --concurrency at least 1", hint="e.g. --limit 100")
+    ws, session = open_session(args.session, read_only=args.disagreements)
+    try:
+        result = None
+        if not args.disagreements:
+            model = args.model or default_model((session.meta or {}).get("model"))
+            if model == RENDER:
+                raise StudioError("the verifier needs a model, and none is set",
+                                  hint="pass --model (e.g. openai/gpt-4o-mini) or install the local extra")
+            ids = _select(session, args)
+            result = verify_samples(session, ids, model=model, template=checker_template(ws), api_base=args.api_base,
+                                    cache_dir=ws.cache_dir, concurrency=args.concurrency)
+        filters = {"template": args.template, "version": args.version}
+        verified = [s for s in session.iter_samples(**filters) if (s.get("followups") or {}).get("double-check")]
+    finally:
+        session.close()
+    agree = agreement(verified)
+    differ = disagreements(verified)
+    if args.json:
+        print(json.dumps({
+            "verified": result.verified if result else 0, "failed": {str(k): v for k, v in (result.failed if result
+                                                                                             else {}).items()},
+            "verdicts": result.verdicts if result else {}, "agreement": {k: v.to_dict() for k, v in agree.items()},
+            "disagreements": [s["id"] for s in differ]}, ensure_ascii=False))
+    else:
+        _print(session.name, result, agree, differ)
+    return 1 if result and result.failed else 0
+
+
+def _print(name, result, agree, differ) -> None:
+    from studio.analysis.verify import verdict_of
+    from studio.cli.commands.report import _table, pct
+    from studio.cli.console import console
+
+    out = console()
+    if result is not None:
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items())) or "none"
+        out.print(f"session {name}: verified {result.verified} sample(s) ({verdicts}); {len(result.failed)} failed; "
+                  f"{result.skipped} without output skipped", markup=False)
+        for sid, reason in list(result.failed.items())[:10]:
+            out.print(f"  sample {sid}: {reason}", markup=False)
+    if agree:
+        t = _table("verifier vs person, per template")
+        for col in ("template", "agree", "disagree", "unsure", "not reviewed", "agreement", "kappa"):
+            t.add_column(col, justify="left" if col == "template" else "right")
+        for tname, a in agree.items():
+            t.add_row(tname, str(a.agree), str(a.disagree), str(a.unsure), str(a.unreviewed), pct(a.rate),
+                      "—" if a.kappa is None else f"{a.kappa:.2f}")
+        out.print(t)
+    if differ:
+        d = _table(f"{len(differ)} disagreement(s)")
+        for col in ("id", "template", "you", "verifier", "output"):
+            d.add_column(col, justify="right" if col == "id" else "left", overflow="ellipsis",
+                         no_wrap=col == "output")
+        for s in differ[:50]:
+            d.add_row(str(s["id"]), s.get("template") or "", s.get("status") or "", verdict_of(s) or "",
+                      " ".join(str(s.get("output") or "").split())[:200])
+        out.print(d)
+    elif agree:
+        out.print("no disagreements", markup=False)
