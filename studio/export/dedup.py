@@ -3,7 +3,7 @@
 Signatures are computed in numpy for the whole batch at once (one-permutation MinHash with
 rotation densification): hashing each shingle in Python, as `datasketch.MinHash.update` does, takes
 about a minute for 100,000 samples, and exports must take seconds. datasketch's `MinHashLSH`
-chooses the band/row split that best fits the threshold (its false-positive/negative weighting);
+chooses the band/row split for the threshold (weighted towards recall);
 candidate pairs from the bands are then checked against the threshold on the full signature.
 Everything is seeded by constants, so the same texts always give the same removals.
 """
@@ -131,10 +131,14 @@ def signatures(texts: list[str]) -> np.ndarray:
 
 
 def lsh_params(threshold: float) -> tuple[int, int]:
-    """(bands, rows) for the threshold, as datasketch's MinHashLSH chooses them."""
+    """(bands, rows) for the threshold, as datasketch's MinHashLSH chooses them.
+
+    Weighted towards recall (false negatives 9x as costly as false positives): every candidate
+    is checked on the full signature afterwards, so a false positive costs only time.
+    """
     from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.1, 0.9))
     return lsh.b, lsh.r
 
 

@@ -1,5 +1,7 @@
 """The export formats: one pure function per format from a sample (or a pair) to one output row.
 
+Row functions take records passed through `records.clean` (plan_records does it once per sample).
+
 Rows carry only what the trainer reads (OpenAI rejects unknown keys); provenance goes in `raw`.
 Each format also names its Parquet schema so every column has one type, whatever the rows hold.
 """
@@ -103,7 +105,7 @@ def raw_row(rec: dict) -> dict:
         "slots": [{"name": str(k), "value": _str(v)} for k, v in (rec.get("slots") or {}).items()],
         "persona": json_text(rec.get("persona")),
         "messages": prompt_messages(rec),
-        "output": rec.get("output") if isinstance(rec.get("output"), str) else None,
+        "output": rec.get("output") if isinstance(rec.get("output"), str) else None,  # clean: "" if none
         "parsed": json_text(rec.get("parsed")),
         "mode": _str(rec.get("mode")),
         "model": _str(rec.get("model")),

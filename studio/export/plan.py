@@ -18,7 +18,7 @@ from studio.export.dedup import near_duplicates
 from studio.export.errors import ExportError
 from studio.export.formats import FORMATS, Format, Pair
 from studio.export.pairs import build_pairs
-from studio.export.records import completion, dedup_text, exact_key, prompt_key
+from studio.export.records import clean, completion, dedup_text, exact_key, prompt_key
 from studio.export.scrub import Redactor
 from studio.export.split import split_rows
 
@@ -135,31 +135,36 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
     statuses = set(options.status_set)
     tags, templates = set(options.tags), set(options.templates)
     seen_tags: Counter = Counter()
+    tag_rejected: Counter = Counter()
     seen_templates: set[str] = set()
     seen_versions: set[str] = set()
-    tag_rejected: Counter = Counter()
     scanned = 0
     chosen: list[dict] = []
-    for rec in records:
+    versions_wanted = options.versions
+    for rec in records:                   # one pass, kept lean: it sees every sample of the session
         scanned += 1
-        rtags = rec.get("tags") or ()
-        seen_tags.update(rtags)
-        if rec.get("status") == "rejected":
-            tag_rejected.update(rtags)
-        t, v = rec.get("template") or "", rec.get("template_version") or ""
+        rtags = rec.get("tags")
+        status = rec.get("status")
+        if rtags:
+            seen_tags.update(rtags)
+            if status == "rejected":
+                tag_rejected.update(rtags)
+        t = rec.get("template") or ""
+        v = rec.get("template_version") or ""
         seen_templates.add(t)
         seen_versions.add(v)
-        if rec.get("status") not in statuses:
+        if status not in statuses:
             continue
         if templates and t not in templates:
             continue
-        if options.versions and not _matches_version(v, options.versions):
+        if versions_wanted and not _matches_version(v, versions_wanted):
             continue
-        if tags and not tags.intersection(rtags):
+        if tags and not (rtags and tags.intersection(rtags)):
             continue
         chosen.append(rec)
     _check_selection(options, seen_templates, seen_versions, seen_tags)
-    chosen.sort(key=lambda r: int(r.get("id") or 0))
+    chosen.sort(key=_id)
+    chosen = [clean(r) for r in chosen]
     selected = len(chosen)
 
     removed: list[Removal] = []
@@ -193,7 +198,7 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
         row_versions = [str(r.get("template_version") or "") for r in kept]
 
     rows = [fmt.row(u) for u in units]
-    lines = _serialize(rows, redactor or Redactor())
+    lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept)
     splits = split_rows(row_templates, row_groups, options.val_fraction, options.seed)
     plan = ExportPlan(options, fmt, session, rows, lines, row_templates, row_versions, row_ids, splits, removed,
                       scanned, selected)
@@ -271,11 +276,24 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
     return [r for r in out if _id(r) not in drop]
 
 
-def _serialize(rows: list[dict], redactor: Redactor) -> list[bytes]:
-    """JSON lines; then one scan of the whole batch for secrets, fixing rows only if one is found."""
+def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | None) -> list[bytes]:
+    """JSON lines, then one scan of the whole batch for secrets, fixing rows only if one is found.
+
+    Secret values from the environment are looked for everywhere. Key-shaped text is looked for in
+    everything for `raw` (parameters, errors, notes), and otherwise in the prompts, once per distinct
+    message: a model cannot invent our key unless the prompt or the environment carried it.
+    """
     dumps = orjson.dumps
     lines = [dumps(r) for r in rows]
-    if lines and redactor.needed(b"\n".join(lines)):
+    if not lines:
+        return lines
+    batch = b"\n".join(lines)
+    if prompts_of is None:
+        hit = redactor.needed(batch)
+    else:
+        texts = {m["content"] for r in prompts_of for m in r["messages"]}
+        hit = redactor.has_secret(batch) or redactor.has_key_shape("\n".join(texts).encode())
+    if hit:
         for i, row in enumerate(rows):
             if redactor.needed(lines[i]):
                 rows[i] = redactor.value(row)

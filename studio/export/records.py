@@ -10,8 +10,29 @@ import orjson
 ROLES = ("system", "user", "assistant")
 
 
+def clean(rec: dict) -> dict:
+    """A shallow copy whose `messages` are clean role/content pairs and `output` is text.
+
+    Done once per sample so every format, the dedup and the pairing reuse the same lists.
+    """
+    out = dict(rec)
+    out["messages"] = prompt_messages(rec)
+    out["output"] = completion(rec)
+    out["_clean"] = True
+    return out
+
+
 def prompt_messages(rec: dict) -> list[dict[str, str]]:
     """The rendered prompt as role/content pairs; empty messages are dropped (trainers reject them)."""
+    if rec.get("_clean"):
+        return rec["messages"]
+    msgs = rec.get("messages") or []
+    try:  # the common case: well-formed messages, one comprehension
+        out = [{"role": m["role"], "content": m["content"]} for m in msgs if m["content"].strip()]
+        if all(type(m["role"]) is str for m in out):
+            return out
+    except (KeyError, TypeError, AttributeError):
+        pass
     out = []
     for m in rec.get("messages") or []:
         content = m.get("content")

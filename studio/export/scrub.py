@@ -21,6 +21,8 @@ _KEY_SHAPE = re.compile(
     r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}"
     r"|xox[abprs]-[A-Za-z0-9\-]{10,}|Bearer\s+[A-Za-z0-9._\-]{20,}")
 _KEY_SHAPE_BYTES = re.compile(_KEY_SHAPE.pattern.encode())
+# Literal starts of those shapes: `in` on bytes is a fast scan; the regex only runs after a hit.
+_KEY_STARTS = (b"sk-", b"AKIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"hf_", b"xox", b"Bearer")
 _ENV_SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)($|_)", re.I)
 
 
@@ -53,7 +55,13 @@ class Redactor:
 
     def needed(self, data: bytes) -> bool:
         """One pass over a whole serialized batch: almost always False, so the fix-up rarely runs."""
-        return bool(_KEY_SHAPE_BYTES.search(data)) or any(s.encode() in data for s in self.secrets)
+        return self.has_secret(data) or self.has_key_shape(data)
+
+    def has_secret(self, data: bytes) -> bool:
+        return any(s.encode() in data for s in self.secrets)
+
+    def has_key_shape(self, data: bytes) -> bool:
+        return any(k in data for k in _KEY_STARTS) and bool(_KEY_SHAPE_BYTES.search(data))
 
     def text(self, s: str) -> str:
         for secret in self.secrets:

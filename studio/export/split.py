@@ -21,7 +21,11 @@ def split_rows(templates: list[str], groups: list[str], fraction: float, seed: i
         return out
     by_template: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for i, (t, g) in enumerate(zip(templates, groups)):
-        by_template[t].setdefault(g, []).append(i)
+        members = by_template[t]
+        if g in members:
+            members[g].append(i)
+        else:
+            members[g] = [i]
     for template in sorted(by_template):
         members = by_template[template]
         if len(members) < 2:
