@@ -59,8 +59,9 @@ def _model() -> Any:
                 raise RuntimeError(f"local/smollm2 is not available: {missing_reason()}")
             from llama_cpp import Llama
 
-            _llama = Llama(model_path=str(path), n_ctx=2048, n_threads=max(1, min(4, os.cpu_count() or 1)),
-                           verbose=False, seed=0)
+            # half the cores: on a small shared machine a second spinning thread costs more than it gives
+            threads = int(os.environ.get("STUDIO_LOCAL_THREADS") or max(1, (os.cpu_count() or 2) // 2))
+            _llama = Llama(model_path=str(path), n_ctx=2048, n_threads=threads, verbose=False, seed=0)
         return _llama
 
 

@@ -263,8 +263,10 @@ class LiteLLMTransport:
 
 def _classify_exception(lib: Any, exc: Exception) -> Exception:
     status = getattr(exc, "status_code", None)
-    message = str(getattr(exc, "message", None) or exc)
-    message = message.removeprefix("litellm.").strip()[:300]
+    message = str(getattr(exc, "message", None) or exc).removeprefix("litellm.").strip()
+    if "Exception - " in message:  # "X: X: OpenAIException - what the provider said"
+        message = message.split("Exception - ", 1)[1]
+    message = (f"HTTP {status}: {message}" if isinstance(status, int) else message)[:300]
     headers = None
     response = getattr(exc, "response", None)
     if response is not None:

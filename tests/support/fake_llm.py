@@ -11,7 +11,8 @@ injected faults, and counts every request it sees. Two ways to run it:
 
 Faults (by name): ``429`` (with Retry-After), ``500``, ``hang`` (never answers; the client must
 time out), ``drop`` (closes the connection), ``malformed`` (a 200 whose body is not JSON),
-``invalid_json`` (a valid completion whose *content* is not JSON, for structured mode).
+``invalid_json`` (a valid completion whose *content* is not JSON, for structured mode), ``400`` (a
+bad request: must not be retried). ``.in_flight`` / ``.max_in_flight`` show the client's concurrency.
 ``faults={"429": 0.05, "500": 0.05}`` injects at random rates; ``script=["429", None, "500"]``
 injects in order on the next requests (None = answer normally).
 """
@@ -30,7 +31,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-FAULTS = ("429", "500", "hang", "drop", "malformed", "invalid_json")
+FAULTS = ("429", "500", "400", "hang", "drop", "malformed", "invalid_json")
 
 
 @dataclass
@@ -96,6 +97,8 @@ class FakeLLM:
         self.requests: list[Seen] = []
         self.count = 0
         self.by_fault: dict[str, int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.retry_after_violations = 0  # a prompt asked again sooner than the Retry-After it was given
         self._limited: dict[int, float] = {}
         self._rng = random.Random(self.seed)
@@ -131,6 +134,7 @@ class FakeLLM:
             self.count = 0
             self.by_fault.clear()
             self.retry_after_violations = 0
+            self.max_in_flight = 0
             self._limited.clear()
 
     def prompts(self) -> list[str]:
@@ -165,6 +169,14 @@ class FakeLLM:
                 self.requests.append(Seen(time.monotonic(), body, fault, headers))
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
             body = json.loads(raw)
@@ -180,6 +192,9 @@ class FakeLLM:
                 {"error": {"message": "Rate limit reached, slow down", "type": "rate_limit_error", "code": "rate_limit"}},
                 status=429, headers={"Retry-After": f"{self.retry_after:g}", "x-ratelimit-remaining-requests": "0",
                                      "x-ratelimit-reset-requests": f"{self.retry_after:g}s"})
+        if fault == "400":
+            return web.json_response({"error": {"message": "invalid parameter (injected)", "type": "invalid_request_error"}},
+                                     status=400)
         if fault == "500":
             return web.json_response({"error": {"message": "internal error (injected)", "type": "server_error"}},
                                      status=500)
@@ -249,7 +264,8 @@ class FakeLLM:
             prompts = [r.prompt for r in self.requests]
             return web.json_response({"count": self.count, "by_fault": dict(self.by_fault),
                                       "unique_prompts": len(set(prompts)),
-                                      "retry_after_violations": self.retry_after_violations})
+                                      "retry_after_violations": self.retry_after_violations,
+                                      "max_in_flight": self.max_in_flight})
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
