@@ -9,6 +9,7 @@ and opening loads the columns and sets from NAME.index without a Python loop per
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from typing import Callable, Iterable, Iterator
 
@@ -149,6 +150,39 @@ class SampleIndex:
 
     # ------------------------------------------------------------ queries
 
+    GREP_BLOCK = 8 << 20
+
+    def grep(self, needle: bytes) -> set[int]:
+        """Ids whose stored JSON contains `needle` (lower-case ASCII), ignoring ASCII case.
+
+        Scans the TinyDB file in large blocks (one read and one lower() per 8 MB, not per sample),
+        then the samples held in memory; a prefilter, callers confirm on the parsed document.
+        """
+        hits: set[int] = set()
+        sid, raw, off, size = self.sid, self.raw, self.off, self.size
+        in_file = [p for p in range(len(sid)) if raw[p] is None]        # offsets ascend with position
+        starts = [off[p] for p in in_file]
+        i, n = 0, len(in_file)
+        while i < n:
+            start = starts[i]
+            j = max(i + 1, bisect_right(starts, start + self.GREP_BLOCK, i, n) - 1)
+            end = off[in_file[j - 1]] + size[in_file[j - 1]]
+            block = self.read_raw(start, end - start).lower()
+            k = block.find(needle)
+            while k >= 0:
+                q = in_file[bisect_right(starts, start + k, i, j) - 1]
+                sample_end = off[q] + size[q] - start
+                if k + len(needle) <= sample_end:
+                    hits.add(sid[q])
+                    k = block.find(needle, sample_end)
+                else:
+                    k = block.find(needle, k + 1)
+            i = j
+        for p, r in enumerate(raw):
+            if r is not None and needle in r.lower():
+                hits.add(sid[p])
+        return hits
+
     def candidates(self, status=None, tag=None, template=None, version=None, slot=None) -> set[int] | None:
         """The ids matching the indexed filters (None means no filter: every sample)."""
         sets: list[set[int]] = []
@@ -173,12 +207,18 @@ class SampleIndex:
         if order == "id":
             out = list(self.sid) if ids is None and self.sorted else sorted(self.sid if ids is None else ids)
         else:
-            column, pos = self.col[_COL[order]], self.pos
-
-            def key(i: int):
-                v = column[pos[i]]
-                return (v is None, v if v is not None else 0, i)
-            out = sorted(self.sid if ids is None else ids, key=key)
+            column, pos, sid = self.col[_COL[order]], self.pos, self.sid
+            if ids is None:
+                places = range(len(sid)) if self.sorted else sorted(range(len(sid)), key=sid.__getitem__)
+            else:
+                places = sorted(ids) if self.sorted else sorted(ids)
+                places = [pos[i] for i in places]
+            known = [p for p in places if column[p] is not None]
+            try:
+                known.sort(key=column.__getitem__)            # stable: ties stay in id order
+            except TypeError:                                  # mixed types in a hand-edited file
+                known.sort(key=lambda p: str(column[p]))
+            out = [sid[p] for p in known] + [sid[p] for p in places if column[p] is None]
         if desc:
             out.reverse()
         return out

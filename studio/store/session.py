@@ -31,6 +31,8 @@ from studio.store.schema import (DEFAULT_LABELS, SCHEMA_VERSION, STATUSES, TABLE
 JOURNAL_LIMIT = 64 << 20      # fold the journal into the TinyDB file beyond this many bytes ...
 OVERLAY_LIMIT = 64 << 20      # ... or when this much sample JSON is held in memory
 UNDO_DEPTH = 1000
+BULK_CHUNK = 1000             # samples per journal write in bulk actions (bounds memory)
+_MISSING = object()           # "the field was absent" in an undo step
 _INTERNAL_META = ("schema_version",)
 
 
@@ -64,7 +66,7 @@ class Session:
         self._fd: int | None = None
         self._index = SampleIndex(self._pread)
         self._journal: journal.JournalWriter | None = None
-        self._undo: list[list[tuple[int, bytes]]] = []
+        self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
         self._run_ids: dict[str, int] = {}
         self._closed = False
         self._lock = SessionLock(files.lock)
@@ -386,36 +388,49 @@ class Session:
             fields["params"] = scrub(fields["params"])
         if "status" in fields:
             self._check_status(fields["status"])
-        self._change([sample_id], lambda d: d.update(fields), undoable=False)
+        self._change([sample_id], lambda d, _: d.update(fields), undoable=False)
 
     def _check_status(self, status: str) -> None:
         if status not in STATUSES:
             raise StoreError(f"unknown sample status {status!r}", hint=f"use one of: {', '.join(STATUSES)}")
 
-    def _change(self, ids: Iterable[int], fn: Callable[[dict], Any], *, undoable: bool = True) -> list[int]:
+    def _change(self, ids: Iterable[int], fn: Callable[[dict, int], Any], *, undoable: bool = True) -> list[int]:
+        """Apply fn to each sample's document, journaled in chunks (bounded memory for bulk actions).
+
+        The undo step keeps only the previous values of the fields that changed.
+        """
         with self._mu:
             self._writable()
-            ops, before = [], []
+            ids = [int(i) for i in ids]
             for sid in ids:
-                sid = int(sid)
-                raw = self._raw(sid)
-                doc = orjson.loads(raw)
-                if fn(doc) is False:
-                    continue
-                ops.append(("samples", sid, doc))
-                before.append((sid, raw))
-            if not ops:
-                return []
-            changed = self._commit(ops)
-            if undoable:
-                self._undo.append(before)
+                if sid not in self._index:
+                    self._raw(sid)                    # unknown id: the error, before any change
+            changed: list[int] = []
+            step: list[tuple[int, dict]] = []
+            for start in range(0, len(ids), BULK_CHUNK):
+                ops = []
+                for sid in ids[start: start + BULK_CHUNK]:
+                    doc = orjson.loads(self._index.raw_of(sid))
+                    old = dict(doc)
+                    if fn(doc, sid) is False:
+                        continue
+                    diff = {k: old.get(k, _MISSING) for k in doc.keys() | old.keys()
+                            if doc.get(k, _MISSING) != old.get(k, _MISSING)}
+                    if not diff:
+                        continue
+                    ops.append(("samples", sid, doc))
+                    step.append((sid, diff))
+                if ops:
+                    changed += self._commit(ops)
+                    self._maybe_fold()
+            if undoable and step:
+                self._undo.append(step)
                 del self._undo[:-UNDO_DEPTH]
-            self._maybe_fold()
             return changed
 
     @staticmethod
     def _status_setter(status: str):
-        def fn(doc: dict):
+        def fn(doc: dict, _sid: int):
             if doc.get("status") == status:
                 return False
             doc["status"] = status
@@ -441,7 +456,7 @@ class Session:
         """Add the tag, or remove it if present; returns whether the sample now has it."""
         state = {}
 
-        def fn(doc: dict):
+        def fn(doc: dict, _sid: int):
             tags = list(doc.get("tags") or [])
             state["on"] = tag not in tags
             doc["tags"] = tags + [tag] if state["on"] else [t for t in tags if t != tag]
@@ -450,7 +465,7 @@ class Session:
         return state["on"]
 
     def set_note(self, sample_id: int, text: str) -> None:
-        def fn(doc: dict):
+        def fn(doc: dict, _sid: int):
             if doc.get("note", "") == text:
                 return False
             doc["note"] = text
@@ -462,9 +477,17 @@ class Session:
             self._writable()
             if not self._undo:
                 return None
-            before = self._undo.pop()
-            self._commit([("samples", sid, orjson.loads(raw)) for sid, raw in before])
-            return before[0][0]
+            step = self._undo.pop()
+            restore = dict(step)
+
+            def put_back(doc: dict, sid: int):
+                for k, v in restore[sid].items():
+                    if v is _MISSING:
+                        doc.pop(k, None)
+                    else:
+                        doc[k] = v
+            self._change([sid for sid, _ in step], put_back, undoable=False)
+            return step[0][0]
 
     @property
     def can_undo(self) -> bool:
@@ -478,7 +501,7 @@ class Session:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot)
             if text:
-                cand = self._search(ix.sid if cand is None else sorted(cand), text)
+                cand = self._search(cand, text)
             return ix.ordered(cand, order, desc)
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
@@ -515,10 +538,19 @@ class Session:
         for sid in self.ids(**filters):
             yield self.get(sid)
 
-    def _search(self, ids: Iterable[int], text: str) -> set[int]:
-        """Case-insensitive substring in output, prompt, note, error, slot values and persona."""
+    def _search(self, ids: set[int] | None, text: str) -> set[int]:
+        """Case-insensitive substring in output, prompt, note, error, slot values and persona.
+
+        Large sets are prefiltered by a block scan of the file (`SampleIndex.grep`); every
+        candidate is confirmed on its parsed document, so field names and other fields never match.
+        """
         needle = text.lower()
         quick = orjson.dumps(needle)[1:-1] if needle.isascii() else None
+        if quick and (ids is None or len(ids) > 2000):
+            pre = self._index.grep(quick)
+            ids, quick = (pre if ids is None else pre & ids), None
+        elif ids is None:
+            ids = self._index.sid
         raw_of = self._index.raw_of
         found = set()
         for sid in ids:

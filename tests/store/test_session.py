@@ -203,3 +203,28 @@ def test_fold_keeps_everything_and_empties_the_journal(session):
     session.toggle_tag(7, "x")
     assert session.get(7)["status"] == "accepted" and session.get(7)["tags"] == ["x"]
     assert session.get(49)["output"].startswith("Answer number 49")
+
+
+def test_bulk_over_several_journal_chunks_is_one_undo_step(session):
+    session.add_samples([sample(i) for i in range(1, 2502)])
+    session.accept(7)
+    assert session.bulk_set_status(range(1, 2502), "rejected") == 2501
+    assert session.count(status="rejected") == 2501
+    session.undo()
+    assert session.counts()["status"]["pending"] == 2500 and session.ids(status="accepted") == [7]
+    with pytest.raises(StoreError, match="no sample 9999"):
+        session.bulk_set_status([1, 9999], "accepted")
+    assert session.get(1)["status"] == "pending"             # nothing changed before the bad id was found
+
+
+def test_text_search_over_the_file_in_blocks_and_in_memory(session):
+    session.add_samples([sample(i) for i in range(1, 41)])
+    session.compact()                                        # samples now read from the file
+    session._index.GREP_BLOCK = 300                          # many small blocks: exercise the edges
+    session.set_note(12, "refund REQUESTED")                 # in memory again
+    session.add_samples([sample(41, output="Please refund me")])
+    assert session.ids(text="answer number 3") == [3] + list(range(30, 40))
+    assert session.ids(text="refund") == [12, 41]
+    assert session.ids(text='"status"') == [] and session.ids(text="pending") == []
+    assert session.ids(text="#40") == [40]
+    assert session.count(text="restart", status="pending") == 40      # all but #41
