@@ -130,3 +130,25 @@ async def test_new_samples_append_without_moving_a_reader(seeded):
         await pilot.press("end")
         stream.append_ids([15])
         assert stream.current_id == 15  # at the newest: follows
+
+
+async def test_generate_in_render_mode_streams_samples_then_tag_and_keep(ws):
+    app = StudioApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g")
+        assert type(app.screen).__name__ == "GenerateScreen"
+        await pilot.press(*"5", "enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert len(screen.stream.ids) == 5
+        assert screen.status.run.get("done") == 5
+        assert "5 done" in screen_text(app)
+        await pilot.press("home", "space", "x")
+        await settle(app, pilot)
+        await pilot.press("ctrl+q")
+    session = Store(ws.sessions_dir).open("demo", read_only=True)
+    assert [session.get(i)["status"] for i in (1, 2, 3)] == ["accepted", "rejected", "pending"]
+    assert session.get(1)["template"] == "support-madlib" and session.get(1)["model"] == "render"
+    session.close()

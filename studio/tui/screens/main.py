@@ -57,6 +57,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.counts: dict[str, int] = {}
         self.labels: list[str] = []
         self.ready = False
+        self.engine_default = "render"
 
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -111,6 +112,9 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
             loaded.ids = loaded.session.ids()
             loaded.counts = loaded.session.counts()
             rows = [loaded.session.get(i) for i in loaded.ids[-150:]]  # the newest: what shows first
+            from studio.engine import default_model
+
+            self.engine_default = default_model((loaded.session.meta or {}).get("model"))
         except StudioError as exc:
             self.app.post_message(JobFailed(str(exc), title="Cannot open the session"))
             return
@@ -181,6 +185,8 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
     def on_template_editor_analysed(self, event: TemplateEditor.Analysed) -> None:
         self._update_saved_state()
         analysis = event.analysis
+        if self.ready and self._run_control is None:
+            self.status.model = self._default_model()
         slots = self.query_one(SlotsPane)
         if analysis.template is not None:
             slots.show(analysis.template, analysis.plan)
@@ -191,8 +197,9 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         template = self.editor.analysis.template if self.editor.analysis else None
         if template is not None and template.mode == "render":
             return "render"
-        return (template.model if template is not None and template.model else None) or \
-            (self.session.meta or {}).get("model") or "render"
+        if template is not None and template.model:
+            return template.model
+        return self.engine_default
 
     # -- focus, zoom, help ---------------------------------------------------------------------------------
     def action_focus_pane(self, pane: str) -> None:

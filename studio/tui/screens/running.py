@@ -26,7 +26,7 @@ def model_choices(template: Any, session_meta: dict) -> list[str]:
     try:
         from studio.engine import default_model
 
-        out.append(default_model())
+        out.append(default_model(session_meta.get("model")))
     except Exception:  # noqa: BLE001 - no engine default configured is fine
         pass
     out += ["local/smollm2", "render"]
@@ -66,7 +66,7 @@ class RunningActions:
         text, path = self.editor.text, self.editor.path
         self.status.model = opts.get("model") or "render"
         self.status.run = {"running": True, "in_flight": 0, "done": 0, "failed": 0, "tokens": 0, "cost": 0.0}
-        self._run_control = {"stop": False, "engine": None}
+        self._run_control = {"stop": False, "run": None}
         self._run_worker(text, str(path) if path else None, dict(opts), self._run_control, only)
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
@@ -76,7 +76,7 @@ class RunningActions:
         stats: dict[str, Any] = {"running": True, "in_flight": 0, "done": 0, "failed": 0, "tokens": 0,
                                  "cost": 0.0}
         try:
-            run_generation(self.session, text, path, opts, control, stats, only=only,
+            run_generation(self.workspace, self.session, text, path, opts, control, stats, only=only,
                            on_samples=lambda ids: self.post_message(SamplesAdded(ids)),
                            on_progress=lambda: self.post_message(RunProgress(dict(stats))))
         except StudioError as exc:
@@ -99,7 +99,7 @@ class RunningActions:
         self.status.run = {**event.stats, "running": True}
 
     def on_run_finished(self, event: RunFinished) -> None:
-        stopped = bool(self._run_control and self._run_control.get("stop"))
+        stopped = bool(self._run_control and self._run_control.get("stop")) or bool(event.stats.get("stopped"))
         self._run_control = None
         self.status.run = {**event.stats, "running": False, "stopped": stopped, "in_flight": 0}
         self._refresh_counts()
@@ -119,10 +119,10 @@ class RunningActions:
         if control is None:
             return False
         control["stop"] = True
-        engine = control.get("engine")
-        if engine is not None:
+        run = control.get("run")
+        if run is not None:
             try:
-                engine.stop()
+                run.stop()
             except Exception:  # noqa: BLE001
                 pass
         if not quiet:
