@@ -138,7 +138,10 @@ def lsh_params(threshold: float) -> tuple[int, int]:
     """
     from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.1, 0.9))
+    try:
+        lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.1, 0.9))
+    except ValueError:  # thresholds near 1 want a single band, which datasketch refuses
+        return 2, NUM_PERM // 2
     return lsh.b, lsh.r
 
 

@@ -18,8 +18,11 @@ def prose(seed: int, n: int = 40) -> str:
     return " ".join(rnd.choice(WORDS) + str(rnd.randrange(1000)) for _ in range(n)) + "."
 
 
+_AUTO = "<prose>"
+
+
 def sample(i: int, *, template: str = "support", status: str = "accepted", prompt: int | None = None,
-           output: str | None = None, **extra) -> dict:
+           output: str | None = _AUTO, **extra) -> dict:
     p = i if prompt is None else prompt
     return {
         "template": template, "template_version": ("aaaa" if template == "support" else "cccc") + "11112222",
@@ -28,7 +31,7 @@ def sample(i: int, *, template: str = "support", status: str = "accepted", promp
         "persona": {"text": f"a nurse aged {30 + p % 40}", "age_band": "30-39"},
         "messages": [{"role": "system", "content": "You are a calm support agent."},
                      {"role": "user", "content": f"My {('router', 'modem')[p % 2]} has issue {p}. {prose(10_000 + p, 12)}"}],
-        "output": prose(i) if output is None else output, "model": "openai/fake", "mode": "generate",
+        "output": prose(i) if output == _AUTO else output, "model": "openai/fake", "mode": "generate",
         "params": {"temperature": 0.7, "max_tokens": 200}, "seed": i, "run_id": "run-1",
         "status": status, "cost": 0.0001 * i, "latency": 0.5, "tokens_in": 20, "tokens_out": 40, **extra,
     }
@@ -39,7 +42,7 @@ def curated() -> list[dict]:
     recs = []
     for i in range(1, 25):                                   # support: accepted mostly
         recs.append(sample(i, status="accepted" if i % 4 else "rejected",
-                           output=prose(i, 150) if i == 2 else None, tags=["too-long"] if i % 4 == 0 else []))
+                           output=prose(i, 150) if i == 2 else _AUTO, tags=["too-long"] if i % 4 == 0 else []))
     for i in range(25, 33):                                  # contrast-explain template
         recs.append(sample(i, template="contrast-explain", status="accepted"))
     recs.append(sample(33, prompt=4, status="accepted"))      # a second answer to prompt 4 (4 was rejected)
