@@ -1,29 +1,26 @@
-"""The one place the TUI calls the export API (studio.export, see docs/ARCHITECTURE.md "Export API")."""
+"""The one place the TUI calls the export API (studio.export: plan_export + write_export)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from studio.core.errors import StudioError
+
+def formats() -> list[tuple[str, str]]:
+    """(name, description) of every export format."""
+    from studio.export import FORMATS
+
+    return [(name, getattr(fmt, "summary", "")) for name, fmt in FORMATS.items()]
 
 
-def formats() -> list[str]:
-    try:
-        from studio import export as ex
+def export(session: Any, fmt: str, folder: str, filters: dict | None = None, *, force: bool = False) -> str:
+    """Export with the format's default statuses, narrowed by the stream's tag/version filter; a summary."""
+    from studio.export import ExportOptions, plan_export, write_export
 
-        names = list(getattr(ex, "FORMATS", None) or [])
-    except ImportError:
-        names = []
-    return names or ["openai-chat"]
-
-
-def export(session: Any, fmt: str, path: str) -> str:
-    try:
-        from studio import export as ex
-    except ImportError:
-        raise StudioError("export is not installed in this build", hint="update the studio package") from None
-    fn = getattr(ex, "export_session", None)
-    if fn is None:
-        raise StudioError("export is not available yet", hint="use the CLI: studio export")
-    result = fn(session, fmt, path)
-    return str(result)
+    filters = filters or {}
+    options = ExportOptions(format=fmt, tags=(filters["tag"],) if filters.get("tag") else (),
+                            versions=(filters["version"],) if filters.get("version") else ())
+    plan = plan_export(session, options)
+    report = write_export(plan, folder, force=force)
+    rows = ", ".join(f"{k} {v:,}" for k, v in report.rows.items())
+    removed = sum(report.removed.values())
+    return f"wrote {rows} to {report.out}" + (f" ({removed:,} removed)" if removed else "")

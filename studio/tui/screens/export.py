@@ -25,15 +25,17 @@ class ExportScreen(ModalScreen[None]):
         from studio.tui.export_bridge import formats
 
         names = formats()
+        narrowed = ", ".join(f"{k}={v}" for k, v in self.filters.items() if k in ("tag", "version"))
         with Vertical(classes="dialog"):
-            yield Static(f"Export session {self.session.name} (accepted samples)", classes="dialog-title",
-                         markup=False)
+            yield Static(f"Export session {self.session.name}" + (f" ({narrowed})" if narrowed else ""),
+                         classes="dialog-title", markup=False)
             with Horizontal(classes="field"):
                 yield Label("format")
-                yield Select([(n, n) for n in names], value=names[0], allow_blank=False, id="format")
+                yield Select([(f"{n} — {d}", n) for n, d in names], value=names[0][0], allow_blank=False,
+                             id="format")
             with Horizontal(classes="field"):
-                yield Label("to")
-                yield Input(str(self.workspace.root / "exports" / f"{self.session.name}.jsonl"), id="path")
+                yield Label("folder")
+                yield Input(str(self.workspace.root / "exports" / self.session.name), id="path")
             yield Static("", id="export-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="go", variant="primary")
@@ -45,6 +47,9 @@ class ExportScreen(ModalScreen[None]):
         else:
             self.dismiss(None)
 
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._export(str(self.query_one("#format", Select).value), event.value)
@@ -55,7 +60,7 @@ class ExportScreen(ModalScreen[None]):
 
         self.app.call_from_thread(self._show, "exporting…")
         try:
-            summary = export(self.session, fmt, path)
+            summary = export(self.session, fmt, path, self.filters)
         except StudioError as exc:
             self.app.call_from_thread(self._show, f"✗ {exc}")
             return
