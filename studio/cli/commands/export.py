@@ -74,15 +74,15 @@ def run(args) -> int:
     counts = plan.counts()
     out.print(f"{plan.session}: {plan.selected} of {plan.scanned} samples selected "
               f"(status {', '.join(options.status_set)}) -> {counts['train']} train, "
-              f"{counts['validation']} validation {plan.format.name} rows", markup=False)
+              f"{counts['validation']} validation {plan.format.name} rows", markup=False, soft_wrap=True)
     for reason, n in plan.removed_counts().items():
-        out.print(f"  removed {n}: {reason}", markup=False)
+        out.print(f"  removed {n}: {reason}", markup=False, soft_wrap=True)
     if args.dry_run:
         for row in plan.preview(args.preview):
-            out.print(orjson.dumps(row, option=orjson.OPT_INDENT_2).decode(), markup=False)
-        out.print("dry run: nothing written", markup=False)
+            out.print(orjson.dumps(row, option=orjson.OPT_INDENT_2).decode(), markup=False, soft_wrap=True)
+        out.print("dry run: nothing written", markup=False, soft_wrap=True)
         return 0
     report = write_export(plan, args.out, force=args.force)
     for f in report.files:
-        out.print(f"wrote {f}", markup=False)
+        out.print(f"wrote {f}", markup=False, soft_wrap=True)
     return 0

@@ -1,0 +1,75 @@
+"""Near-duplicate detection: MinHash estimates track true Jaccard, and planted duplicates are found."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from studio.export.dedup import NUM_PERM, SHINGLE, lsh_params, near_duplicates, signatures
+
+
+def shingles(text: str) -> set[str]:
+    import re
+
+    words = re.findall(r"[a-z0-9\x80-\U0010ffff]+", text.lower())
+    return {" ".join(words[i:i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def texts(n: int, words: int = 120, seed: int = 0) -> list[str]:
+    rnd = random.Random(seed)
+    vocab = [f"w{i}" for i in range(3000)]
+    return [" ".join(rnd.choices(vocab, k=words)) for _ in range(n)]
+
+
+def edited(text: str, k: int, seed: int = 1) -> str:
+    rnd = random.Random(seed)
+    w = text.split()
+    for i in rnd.sample(range(len(w)), k):
+        w[i] = f"edit{i}"
+    return " ".join(w)
+
+
+@pytest.mark.parametrize("k", [1, 4, 10, 30])
+def test_estimates_track_true_jaccard_like_datasketch_does(k):
+    from datasketch import MinHash
+
+    a = texts(1)[0]
+    b = edited(a, k)
+    sa, sb = shingles(a), shingles(b)
+    true = len(sa & sb) / len(sa | sb)
+    sig = signatures([a, b])
+    ours = float((sig[0] == sig[1]).mean())
+    ma, mb = MinHash(num_perm=NUM_PERM), MinHash(num_perm=NUM_PERM)
+    ma.update_batch([s.encode() for s in sa])
+    mb.update_batch([s.encode() for s in sb])
+    assert abs(ours - true) < 0.15 and abs(ma.jaccard(mb) - true) < 0.15
+
+
+def test_case_punctuation_and_spacing_do_not_make_a_new_text():
+    a = "The router restarts itself every night, because the firmware update loops forever."
+    b = "the ROUTER restarts itself   every night because the firmware-update loops forever!!"
+    sig = signatures([a, b, "entirely different words about billing and refunds for a late order"])
+    assert (sig[0] == sig[1]).all() and (sig[0] != sig[2]).any()
+
+
+def test_planted_near_duplicates_are_found_among_thousands_and_distinct_texts_kept():
+    docs = texts(3000)
+    planted = {}
+    for i in range(0, 3000, 100):
+        docs[i + 1] = edited(docs[i], 2, seed=i)              # ~0.85-0.9 Jaccard
+        planted[i + 1] = i
+    found = {d.index: d.kept for d in near_duplicates(docs, 0.7)}
+    assert found == planted
+    assert near_duplicates(docs, 0.7) == near_duplicates(list(docs), 0.7)   # deterministic
+
+
+def test_short_texts_are_left_to_exact_dedup():
+    assert near_duplicates(["ok thanks", "ok thanks", "fine"], 0.5) == []
+
+
+def test_band_split_comes_from_datasketch_for_the_threshold():
+    for t in (0.5, 0.8, 0.9, 0.99):
+        b, r = lsh_params(t)
+        assert b >= 2 and b * r <= NUM_PERM
+    assert lsh_params(0.5)[1] < lsh_params(0.9)[1]            # stricter threshold, longer bands
