@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import orjson
@@ -21,6 +22,32 @@ ORDERS = ("id", "created", "reviewed", "status", "template", "version", "cost", 
 _COL = {"created": "c", "reviewed": "r", "status": "st", "template": "tp", "version": "v",
         "cost": "co", "latency": "la"}
 SEP = "\x1f"      # joins a slot's name and value into one key
+
+
+@dataclass
+class Frozen:
+    """Parallel columns of the samples at one moment (what a fold writes)."""
+
+    sid: list[int]
+    raw: list[bytes | None]
+    off: list[int]
+    size: list[int]
+    col: dict[str, list]
+    by: dict[str, dict[str, set[int]]]
+    versions: list
+
+    def entries(self, read_raw: Callable[[int, int], bytes]) -> Iterator[tuple[int, bytes]]:
+        """(id, JSON) of every sample in storage order."""
+        raw, off, size = self.raw, self.off, self.size
+        for p, sid in enumerate(self.sid):
+            r = raw[p]
+            yield sid, r if r is not None else read_raw(off[p], size[p])
+
+    def columns(self) -> dict:
+        """What `SampleIndex.load_columns` takes (the writer adds the offsets)."""
+        return {"id": self.sid, **self.col,
+                **{"by_" + k: {key: sorted(ids) for key, ids in d.items()} for k, d in self.by.items()},
+                "versions": [[t, v, n] for (t, v), n in self.versions]}
 
 
 class SampleIndex:
@@ -70,25 +97,23 @@ class SampleIndex:
         self.sorted = self.sid == sorted(self.sid)
         self.overlay_bytes = 0
 
-    def columns(self) -> dict:
-        """What `load_columns` takes (without offsets, which the writer adds)."""
-        return {"id": self.sid, **self.col,
-                **{"by_" + k: {key: sorted(ids) for key, ids in d.items()} for k, d in self.by.items()},
-                "versions": [[t, v, n] for (t, v), n in self.versions.items()]}
+    def freeze(self, copy: bool) -> "Frozen":
+        """The samples as of now, for writing the TinyDB file (copies when a fold runs in the background)."""
+        if not copy:
+            return Frozen(self.sid, self.raw, self.off, self.size, self.col, self.by, list(self.versions.items()))
+        return Frozen(list(self.sid), list(self.raw), list(self.off), list(self.size),
+                      {c: list(v) for c, v in self.col.items()},
+                      {k: {key: set(ids) for key, ids in d.items()} for k, d in self.by.items()},
+                      list(self.versions.items()))
 
-    def entries(self) -> Iterator[tuple[int, bytes]]:
-        """(id, JSON) of every sample in storage order."""
-        read = self.read_raw
-        for p, sid in enumerate(self.sid):
-            raw = self.raw[p]
-            yield sid, raw if raw is not None else read(self.off[p], self.size[p])
-
-    def relocate(self, placed: list[tuple[int, int, int]], read_raw: Callable[[int, int], bytes]) -> None:
-        """After a fold: every sample now lives in the new file."""
-        for sid, off, size in placed:
-            p = self.pos[sid]
-            self.off[p], self.size[p], self.raw[p] = off, size, None
-        self.overlay_bytes = 0
+    def relocate(self, frozen: "Frozen", placed: list[tuple[int, int, int]],
+                 read_raw: Callable[[int, int], bytes]) -> None:
+        """After a fold: every sample unchanged since `frozen` now lives in the new file."""
+        raw, off, size = self.raw, self.off, self.size
+        for p, (_sid, o, n) in enumerate(placed):
+            if raw[p] is frozen.raw[p]:           # same object (or both None): not changed meanwhile
+                off[p], size[p], raw[p] = o, n, None
+        self.overlay_bytes = sum(len(r) for r in raw if r is not None)
         self.read_raw = read_raw
 
     # ------------------------------------------------------------ changes

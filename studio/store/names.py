@@ -24,7 +24,8 @@ def check_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class SessionFiles:
-    """NAME.json (TinyDB file), NAME.journal (write-ahead log), NAME.index (rebuildable cache), NAME.lock."""
+    """NAME.json (TinyDB file), NAME.journal (write-ahead log, plus NAME.journal.1 while a fold runs),
+    NAME.index (rebuildable cache), NAME.lock."""
 
     folder: Path
     name: str
@@ -38,6 +39,11 @@ class SessionFiles:
         return self.folder / f"{self.name}.journal"
 
     @property
+    def journal_old(self) -> Path:
+        """The journal a background fold is writing into NAME.json (deleted when it is done)."""
+        return self.folder / f"{self.name}.journal.1"
+
+    @property
     def index(self) -> Path:
         return self.folder / f"{self.name}.index"
 
@@ -46,4 +52,4 @@ class SessionFiles:
         return self.folder / f"{self.name}.lock"
 
     def all(self) -> list[Path]:
-        return [self.journal, self.index, self.lock, self.json]
+        return [self.journal_old, self.journal, self.index, self.lock, self.json]

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
+from studio.core.files import fsync_dir
 from studio.store import journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
@@ -46,6 +47,12 @@ def _can_create_files(folder: Path) -> bool:
     return True
 
 
+def _fold_failed(path: Path, exc: OSError) -> StoreError:
+    return StoreError(f"cannot rewrite the session file: {exc.strerror or exc}", path=path,
+                      hint="free disk space or fix permissions; nothing is lost, "
+                           "the journal beside it keeps every change")
+
+
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
@@ -68,6 +75,7 @@ class Session:
         self._journal: journal.JournalWriter | None = None
         self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
         self._run_ids: dict[str, int] = {}
+        self._fold_thread: threading.Thread | None = None
         self._closed = False
         self._lock = SessionLock(files.lock)
         if read_only:
@@ -102,12 +110,12 @@ class Session:
         if self.path.exists():
             raise StoreError(f"session {self.name!r} already exists", path=self.path,
                              hint="open it, or choose another name")
-        for stale in (self.files.journal, self.files.index):
+        for stale in (self.files.journal_old, self.files.journal, self.files.index):
             stale.unlink(missing_ok=True)
         doc = {"name": self.name, "created": time.time(), "model": None, "labels": list(DEFAULT_LABELS),
                "schema_version": SCHEMA_VERSION}
         doc.update({k: v for k, v in meta.items() if v is not None})
-        snapshot.write(self.path, self.files.index, {"meta": {"1": doc}}, [], SampleIndex().columns())
+        snapshot.write(self.path, self.files.index, {"meta": {"1": doc}}, [], SampleIndex().freeze(False).columns())
 
     def _load(self) -> None:
         for _attempt in range(3):
@@ -118,6 +126,8 @@ class Session:
             break
         damaged_file, salvage_bad, jr = problem
         if not self.read_only:
+            for leftover in self.files.folder.glob(f".{self.path.name}.*.tmp"):   # a fold that was killed
+                leftover.unlink(missing_ok=True)
             self._journal = journal.JournalWriter(self.files.journal, truncate_to=jr.good_bytes)
         if damaged_file is not None or jr.damaged:
             self._recovered(damaged_file, salvage_bad, jr)
@@ -187,8 +197,13 @@ class Session:
         put = self._index.put
         for sid, ix, raw in loaded.samples:
             put(sid, ix, raw)
+        old = journal.read(self.files.journal_old)        # a fold that did not finish
         jr = journal.read(self.files.journal)
-        for header, raw in jr.ops:
+        if old.ops or old.damaged or self.files.journal_old.exists():
+            self._needs_fold = True
+        if old.damaged:
+            jr.bad_lines, jr.damaged_path = old.bad_lines, self.files.journal_old
+        for header, raw in old.ops + jr.ops:
             self._apply(header["t"], int(header["id"]), raw, header.get("ix"))
         self._run_ids = {r.get("run_id"): i for i, r in self._tables["runs"].items()}
         return damaged, salvage_bad, jr
@@ -201,8 +216,8 @@ class Session:
             problem = f"the session file is damaged ({damaged_file}; {salvage_bad} unreadable lines)"
             damaged_path = self.path
         else:
+            damaged_path = getattr(jr, "damaged_path", self.files.journal)
             problem = f"the journal is damaged (lines {', '.join(map(str, jr.bad_lines[:5]))} unreadable)"
-            damaged_path = self.files.journal
         if self.read_only:
             raise StoreError(f"{problem}; {what} can be recovered", path=damaged_path,
                              hint="open the session where it can be written to recover it (the damaged file is kept)")
@@ -263,30 +278,78 @@ class Session:
         return [e[1] for e in encoded]
 
     def _maybe_fold(self) -> None:
-        """Fold when the journal is big; a failure here loses nothing (the journal keeps it all)."""
+        """Fold in the background when the journal is big; a failure loses nothing (the journal has it)."""
+        if self._fold_thread is not None:
+            return
         if self._journal.size > JOURNAL_LIMIT or self._index.overlay_bytes > OVERLAY_LIMIT:
             try:
-                self.compact()
-            except StoreError as exc:
-                self.fold_error = exc
+                self._start_fold()
+            except (OSError, StoreError) as exc:
+                self.fold_error = exc if isinstance(exc, StoreError) else _fold_failed(self.path, exc)
+
+    def _start_fold(self) -> None:
+        """Rotate the journal to NAME.journal.1, copy the index, write NAME.json in a thread.
+
+        Reviewing goes on meanwhile: new actions go to a fresh NAME.journal; samples changed
+        during the fold stay in memory and are folded next time.
+        """
+        if self.files.journal_old.exists():       # an earlier fold failed: fold everything now
+            self.compact()
+            return
+        self._journal.close()
+        os.replace(self.files.journal, self.files.journal_old)
+        fsync_dir(self.files.folder)
+        self._journal = journal.JournalWriter(self.files.journal)
+        frozen = self._index.freeze(copy=True)
+        tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
+        src = os.dup(self._fd) if self._fd is not None else None
+        self._fold_thread = threading.Thread(target=self._fold_in_background, args=(frozen, tables, src),
+                                             name=f"fold {self.name}", daemon=True)
+        self._fold_thread.start()
+
+    def _fold_in_background(self, frozen, tables: dict, src: int | None) -> None:
+        try:
+            placed = self._write_file(frozen, tables, lambda off, size: os.pread(src, size, off))
+            with self._mu:
+                self._switch_file(frozen, placed)
+                self.files.journal_old.unlink(missing_ok=True)
+                fsync_dir(self.files.folder)
+        except (OSError, StoreError) as exc:
+            self.fold_error = exc if isinstance(exc, StoreError) else _fold_failed(self.path, exc)
+        finally:
+            if src is not None:
+                os.close(src)
+            self._fold_thread = None
+
+    def _write_file(self, frozen, tables: dict, read_raw) -> list[tuple[int, int, int]]:
+        try:
+            return snapshot.write(self.path, self.files.index, tables, frozen.entries(read_raw), frozen.columns())
+        except OSError as exc:
+            raise _fold_failed(self.path, exc) from None
+
+    def _switch_file(self, frozen, placed) -> None:
+        fd = snapshot.open_fd(self.path)
+        self._close_fd()
+        self._fd = fd
+        self._index.relocate(frozen, placed, self._pread)
+
+    def wait_for_fold(self) -> None:
+        """Wait for a background fold to finish (close() does this)."""
+        t = self._fold_thread
+        if t is not None and t is not threading.current_thread():
+            t.join()
 
     def compact(self) -> None:
-        """Fold the journal into NAME.json (atomic replace), then empty the journal."""
+        """Fold everything into NAME.json now (atomic replace), then empty the journal."""
+        self.wait_for_fold()
         with self._mu:
             self._writable()
+            frozen = self._index.freeze(copy=False)
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
-            try:
-                placed = snapshot.write(self.path, self.files.index, tables, self._index.entries(),
-                                        self._index.columns())
-            except OSError as exc:
-                raise StoreError(f"cannot rewrite the session file: {exc.strerror}", path=self.path,
-                                 hint="free disk space or fix permissions; nothing is lost, "
-                                      "the journal beside it keeps every change") from None
-            fd = snapshot.open_fd(self.path)
-            self._close_fd()
-            self._fd = fd
-            self._index.relocate(placed, self._pread)
+            placed = self._write_file(frozen, tables, self._pread)
+            self._switch_file(frozen, placed)
             self._journal.reset()
+            self.files.journal_old.unlink(missing_ok=True)
             self._needs_fold = False
 
     # ---------------------------------------------------------------- reading
@@ -606,11 +669,13 @@ class Session:
 
     def close(self) -> None:
         """Fold the journal into the TinyDB file (if this process writes it) and release the lock."""
+        self.wait_for_fold()
         with self._mu:
             if self._closed:
                 return
             try:
-                if not self.read_only and self._journal is not None and self._journal.size:
+                if not self.read_only and self._journal is not None and (
+                        self._journal.size or self.files.journal_old.exists()):
                     self.compact()
             finally:
                 self._closed = True

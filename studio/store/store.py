@@ -133,7 +133,8 @@ class Store:
         with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d, s._mu, d._mu:
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in s._tables.items()}
             tables["meta"] = {"1": {**s.meta, "name": dst.name, "copied_from": src.name}}
-            snapshot.write(dst.json, dst.index, tables, s._index.entries(), s._index.columns())
+            frozen = s._index.freeze(copy=False)
+            snapshot.write(dst.json, dst.index, tables, frozen.entries(s._pread), frozen.columns())
 
     def delete(self, name: str) -> None:
         files = self.files(name)

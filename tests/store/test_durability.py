@@ -132,7 +132,7 @@ def test_sigkill_at_random_moments_during_generation_and_review_loses_nothing(st
     store.create("crash").close()
     rng = random.Random(4)
     model = Model()
-    kills_mid_action = 0
+    kills_mid_action = mid_fold = 0
     for cycle in range(KILLS):
         model.undo = []                               # a new process starts with an empty undo stack
         r, w = os.pipe()
@@ -156,6 +156,7 @@ def test_sigkill_at_random_moments_during_generation_and_review_loses_nothing(st
             elif msg["k"] == "done":
                 model.apply(msg)
                 in_flight = None
+        mid_fold += (store.dir / "crash.journal.1").exists()
         actual = _actual(store.dir, "crash")
         if in_flight is None or in_flight["op"] == "fold":
             assert actual == model.state, f"cycle {cycle}"
@@ -167,4 +168,40 @@ def test_sigkill_at_random_moments_during_generation_and_review_loses_nothing(st
                 model = landed
             else:
                 assert actual == model.state, f"cycle {cycle}: {in_flight}"
-    assert len(model.state) > 50 and kills_mid_action > KILLS // 4
+    assert len(model.state) > 50 and kills_mid_action > KILLS // 4 and mid_fold >= 1
+    print(f"{KILLS} kills: {kills_mid_action} during an action, {mid_fold} during a background fold")
+
+
+def test_background_fold_keeps_reviewing_and_loses_nothing(store, monkeypatch):
+    monkeypatch.setattr(session_module, "JOURNAL_LIMIT", 20_000)
+    s = store.create("s1")
+    folds = 0
+    for batch in range(10):
+        s.add_samples([sample(batch * 30 + i) for i in range(1, 31)])
+        folds += s._fold_thread is not None
+        s.accept(batch * 30 + 1)                      # while the fold may be writing
+        s.toggle_tag(batch * 30 + 2, "x")
+    s.wait_for_fold()
+    assert folds >= 3 and s.fold_error is None and not s.files.journal_old.exists()
+    assert s.ids(status="accepted") == [b * 30 + 1 for b in range(10)] and s.count(tag="x") == 10
+    assert s.get(150)["output"].startswith("Answer number 150")
+    s.close()
+    s = store.open("s1")
+    assert len(s) == 300 and s.count(status="accepted") == 10
+    s.close()
+
+
+def test_killed_in_the_middle_of_a_fold(store, monkeypatch):
+    monkeypatch.setattr(session_module, "JOURNAL_LIMIT", 1_000)
+    store.create("s1").close()
+
+    def fold_then_die():
+        s = store.open("s1")
+        s.add_samples([sample(i) for i in range(1, 400)])     # starts a fold in a thread
+        s.reject(5)
+        assert s.files.journal_old.exists()
+    die_after(fold_then_die)
+    s = store.open("s1")
+    assert len(s) == 399 and s.get(5)["status"] == "rejected"
+    assert not s.files.journal_old.exists() and not list(store.dir.glob(".*.tmp"))
+    s.close()
