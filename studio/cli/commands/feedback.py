@@ -95,26 +95,14 @@ def run_list(args) -> int:
 
 
 def _print_groups(groups, examples: int) -> None:
-    from studio.cli.commands.report import _table
+    from studio.analysis.tables import feedback_table
     from studio.cli.console import console
 
     out = console()
     if not groups:
         out.print("no feedback in this session yet — `studio feedback import FILE`", markup=False)
         return
-    t = _table("feedback by category")
-    t.add_column("category")
-    t.add_column("count", justify="right")
-    t.add_column("severity")
-    t.add_column("prompts", justify="right")
-    t.add_column("asked for / example comment", overflow="fold")
-    for g in groups:
-        sev = ", ".join(f"{k} {v}" for k, v in sorted(g.severity.items()) if k != "-") or "—"
-        desired = "; ".join(f"{d} ({n})" for d, n in g.desired(2))
-        shown = [desired] if desired else []
-        shown += [f'"{e.get("comment") or e.get("rating")}"' for e in g.examples(examples)]
-        t.add_row(g.category, str(g.count), sev, str(len(g.prompts)), "\n".join(shown[: examples + 1]))
-    out.print(t)
+    out.print(feedback_table(groups, examples))
     drafts = [g.category for g in groups if g.category not in ("unstructured", "rating-only")]
     if drafts:
         out.print(f"draft a template from a group: studio feedback draft {drafts[0]}", markup=False)

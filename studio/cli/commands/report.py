@@ -46,26 +46,6 @@ def open_session(name: str | None, *, read_only: bool = True, create: bool = Fal
     return ws, session
 
 
-def _table(title: str):
-    from rich import box
-    from rich.table import Table
-
-    return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                 collapse_padding=True)
-
-
-def pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.0%}"
-
-
-def money(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:.4f}"
-
-
-def top_tags(tags: dict[str, int], k: int = 3) -> str:
-    return ", ".join(f"{t} {n}" for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:k]) or "—"
-
-
 def run(args) -> int:
     from studio.core.errors import StudioError
 
@@ -101,65 +81,23 @@ def run(args) -> int:
 
 
 def _print(name: str, report, agree, top: int) -> None:
+    from studio.analysis.tables import agreement_table, flags_text, value_tables, versions_table
     from studio.cli.console import console
 
     out = console()
     if not report.templates:
         out.print(f"session {name!r} has no samples yet", markup=False)
         return
-    t = _table(f"session {name}: templates and versions")
-    t.add_column("template", overflow="fold", min_width=8)
-    t.add_column("version", no_wrap=True)
-    for col in ("n", "acc", "rej", "fail", "pend", "acc %", "failure tags", "$ / acc"):
-        t.add_column(col, justify="left" if col == "failure tags" else "right", no_wrap=col != "failure tags",
-                     min_width=12 if col == "failure tags" else None)
-    t.caption = "acc % = accepted / reviewed · $ / acc = all spend (rejected and failed too) per accepted sample"
-    t.caption_justify = "left"
-    for tr in report.templates:
-        rows = [(tr.name, "all", tr.counts)] if len(tr.versions) > 1 else []
-        rows += [(tr.name if len(tr.versions) == 1 else "", v, c) for v, c in tr.versions.items()]
-        for label, version, c in rows:
-            t.add_row(label, version[:8], str(c.samples), str(c.accepted), str(c.rejected), str(c.failed),
-                      str(c.pending), pct(c.accept_rate), top_tags(c.tags), money(c.cost_per_accepted))
-    out.print(t)
-
-    flags = report.flags
+    out.print(versions_table(report, f"session {name}: templates and versions"))
     out.print()
-    if flags:
-        out.print(f"⚑ {len(flags)} value(s) stand out (Holm-corrected, alpha {report.settings.alpha}):", markup=False)
-        for f in flags:
-            out.print(f"  ⚑ {f.template}: {f.describe()}", markup=False)
-    else:
-        tests = sum(tr.tests for tr in report.templates)
-        out.print(f"no value stands out ({tests} tests, Holm-corrected, alpha {report.settings.alpha}, values need "
-                  f"{report.settings.min_count} reviewed samples)", markup=False)
-
+    out.print(flags_text(report))
     for tr in report.templates:
-        flagged = {(f.dimension, f.value) for f in tr.flags}
-        tags = sorted(tr.counts.tags, key=lambda x: -tr.counts.tags[x])[:4]
-        for dim, values in tr.values.items():
-            shown = values[:top] + [v for v in values[top:] if (dim, v.value) in flagged]
-            table = _table(f"{tr.name} · {dim} ({len(values)} values)")
-            table.add_column("value", overflow="fold", max_width=40)
-            for col in ("samples", "reviewed", "accept rate", *(f"{x} rate" for x in tags), "flag"):
-                table.add_column(col, justify="right" if col != "flag" else "left")
-            for v in shown:
-                c = v.counts
-                mark = "⚑ stands out" if (dim, v.value) in flagged else ""
-                table.add_row(v.value, str(c.samples), str(c.reviewed), pct(c.accept_rate),
-                              *(pct(c.tag_rate(x)) for x in tags), mark)
-            if len(values) > len(shown):
-                table.caption = f"{len(values) - len(shown)} more value(s); --top N shows more"
-            out.print(table)
-
+        for t in value_tables(tr, top):
+            if t.caption:
+                t.caption += "; --top N shows more"
+            out.print(t)
     if agree:
-        a = _table("double-check verifier vs the person")
-        for col in ("template", "agree", "disagree", "unsure", "not reviewed", "agreement", "kappa"):
-            a.add_column(col, justify="left" if col == "template" else "right")
-        for name_, g in agree.items():
-            a.add_row(name_, str(g.agree), str(g.disagree), str(g.unsure), str(g.unreviewed), pct(g.rate),
-                      "—" if g.kappa is None else f"{g.kappa:.2f}")
-        out.print(a)
+        out.print(agreement_table(agree))
 
 
 def _compare(session, args) -> int:
@@ -177,31 +115,9 @@ def _compare(session, args) -> int:
     if args.json:
         print(json.dumps(cmp.to_dict(), ensure_ascii=False))
         return 0
-    out = console()
-    out.print(f"{template}: {cmp.old} → {cmp.new}", markup=False)
-    if cmp.diff:
-        for line in cmp.diff:
-            style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
-            out.print(line, style=style, markup=False, highlight=False)
-    else:
-        out.print("(the two versions have the same text)", markup=False)
-    t = _table("")
-    t.add_column("")
-    t.add_column(f"old {cmp.old}", justify="right")
-    t.add_column(f"new {cmp.new}", justify="right")
-    o, n = cmp.old_counts, cmp.new_counts
-    for label, a, b in (("samples", o.samples, n.samples), ("reviewed", o.reviewed, n.reviewed),
-                        ("accept rate", pct(o.accept_rate), pct(n.accept_rate)),
-                        ("failed", o.failed, n.failed),
-                        ("cost / accepted", money(o.cost_per_accepted), money(n.cost_per_accepted))):
-        t.add_row(label, str(a), str(b))
-    for tag in cmp.tags:
-        t.add_row(f"{tag} rate", pct(o.tag_rate(tag)), pct(n.tag_rate(tag)))
-    out.print(t)
-    p = cmp.pairs
-    out.print(f"on the same {p.fills} fill(s): {p.improved} fixed (rejected/failed → accepted), {p.regressed} "
-              f"broken (accepted → rejected/failed), {p.kept} accepted in both, {p.still_failing} failing in both, "
-              f"{p.unreviewed} not reviewed in both; sign test p={p.p_better:.2g}", markup=False)
+    from studio.analysis.tables import comparison
+
+    console().print(comparison(cmp))
     return 0
 
 

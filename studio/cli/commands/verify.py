@@ -85,8 +85,7 @@ def run(args) -> int:
 
 
 def _print(name, result, agree, differ) -> None:
-    from studio.analysis.verify import verdict_of
-    from studio.cli.commands.report import _table, pct
+    from studio.analysis.tables import agreement_table, disagreements_table
     from studio.cli.console import console
 
     out = console()
@@ -97,21 +96,8 @@ def _print(name, result, agree, differ) -> None:
         for sid, reason in list(result.failed.items())[:10]:
             out.print(f"  sample {sid}: {reason}", markup=False)
     if agree:
-        t = _table("verifier vs person, per template")
-        for col in ("template", "agree", "disagree", "unsure", "not reviewed", "agreement", "kappa"):
-            t.add_column(col, justify="left" if col == "template" else "right")
-        for tname, a in agree.items():
-            t.add_row(tname, str(a.agree), str(a.disagree), str(a.unsure), str(a.unreviewed), pct(a.rate),
-                      "—" if a.kappa is None else f"{a.kappa:.2f}")
-        out.print(t)
+        out.print(agreement_table(agree))
     if differ:
-        d = _table(f"{len(differ)} disagreement(s)")
-        for col in ("id", "template", "you", "verifier", "output"):
-            d.add_column(col, justify="right" if col == "id" else "left", overflow="ellipsis",
-                         no_wrap=col == "output")
-        for s in differ[:50]:
-            d.add_row(str(s["id"]), s.get("template") or "", s.get("status") or "", verdict_of(s) or "",
-                      " ".join(str(s.get("output") or "").split())[:200])
-        out.print(d)
+        out.print(disagreements_table(differ))
     elif agree:
         out.print("no disagreements", markup=False)

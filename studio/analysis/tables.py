@@ -1,0 +1,148 @@
+"""Rich renderables for the analysis (used by `studio report`/`verify`/`feedback` and the TUI screens).
+
+Every state is a word or a glyph, never colour alone (NO_COLOR terminals see the same thing).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+def table(title: str = "") -> Table:
+    return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                 collapse_padding=True)
+
+
+def pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+def money(x: float | None) -> str:
+    return "unknown" if x is None else f"${x:.4f}"
+
+
+def top_tags(tags: dict[str, int], k: int = 3) -> str:
+    return ", ".join(f"{t} {n}" for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:k]) or "—"
+
+
+def versions_table(report, title: str) -> Table:
+    t = table(title)
+    t.add_column("template", overflow="fold", min_width=8)
+    t.add_column("version", no_wrap=True)
+    for col in ("n", "acc", "rej", "fail", "pend", "acc %", "failure tags", "$ / acc"):
+        t.add_column(col, justify="left" if col == "failure tags" else "right", no_wrap=col != "failure tags",
+                     min_width=12 if col == "failure tags" else None)
+    t.caption = "acc % = accepted / reviewed · $ / acc = all spend (rejected and failed too) per accepted sample"
+    t.caption_justify = "left"
+    for tr in report.templates:
+        rows = [(tr.name, "all", tr.counts)] if len(tr.versions) > 1 else []
+        rows += [(tr.name if len(tr.versions) == 1 else "", v, c) for v, c in tr.versions.items()]
+        for label, version, c in rows:
+            t.add_row(label, version[:8], str(c.samples), str(c.accepted), str(c.rejected), str(c.failed),
+                      str(c.pending), pct(c.accept_rate), top_tags(c.tags), money(c.cost_per_accepted))
+    return t
+
+
+def flags_text(report) -> Text:
+    flags = report.flags
+    st = report.settings
+    if not flags:
+        tests = sum(tr.tests for tr in report.templates)
+        return Text(f"no value stands out ({tests} tests, Holm-corrected, alpha {st.alpha}, values need "
+                    f"{st.min_count} reviewed samples)")
+    lines = [f"⚑ {len(flags)} value(s) stand out (Holm-corrected, alpha {st.alpha}):"]
+    lines += [f"  ⚑ {f.template}: {f.describe()}" for f in flags]
+    return Text("\n".join(lines))
+
+
+def value_tables(tr, top: int = 8) -> list[Table]:
+    """One table per slot / persona attribute of a template; flagged values always show."""
+    out = []
+    flagged = {(f.dimension, f.value) for f in tr.flags}
+    tags = sorted(tr.counts.tags, key=lambda x: -tr.counts.tags[x])[:4]
+    for dim, values in tr.values.items():
+        shown = values[:top] + [v for v in values[top:] if (dim, v.value) in flagged]
+        t = table(f"{tr.name} · {dim} ({len(values)} values)")
+        t.add_column("value", overflow="fold", max_width=40)
+        for col in ("samples", "reviewed", "accept rate", *(f"{x} rate" for x in tags), "flag"):
+            t.add_column(col, justify="right" if col != "flag" else "left")
+        for v in shown:
+            c = v.counts
+            t.add_row(v.value, str(c.samples), str(c.reviewed), pct(c.accept_rate), *(pct(c.tag_rate(x)) for x in tags),
+                      "⚑ stands out" if (dim, v.value) in flagged else "")
+        if len(values) > len(shown):
+            t.caption = f"{len(values) - len(shown)} more value(s)"
+        out.append(t)
+    return out
+
+
+def agreement_table(agree: dict) -> Table:
+    t = table("double-check verifier vs the person")
+    for col in ("template", "agree", "disagree", "unsure", "not reviewed", "agreement", "kappa"):
+        t.add_column(col, justify="left" if col == "template" else "right")
+    for name, a in agree.items():
+        t.add_row(name, str(a.agree), str(a.disagree), str(a.unsure), str(a.unreviewed), pct(a.rate),
+                  "—" if a.kappa is None else f"{a.kappa:.2f}")
+    return t
+
+
+def disagreements_table(samples: list[dict], limit: int = 50) -> Table:
+    from studio.analysis.verify import verdict_of
+
+    t = table(f"{len(samples)} disagreement(s)")
+    for col in ("id", "template", "you", "verifier", "output"):
+        t.add_column(col, justify="right" if col == "id" else "left", overflow="ellipsis", no_wrap=col == "output")
+    for s in samples[:limit]:
+        t.add_row(str(s["id"]), s.get("template") or "", s.get("status") or "", verdict_of(s) or "",
+                  " ".join(str(s.get("output") or "").split())[:200])
+    return t
+
+
+def comparison(cmp) -> Group:
+    """Two versions side by side: the diff, their rates, and the same fills compared."""
+    parts: list = [Text(f"{cmp.template}: {cmp.old} → {cmp.new}")]
+    if cmp.diff:
+        for line in cmp.diff:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+            parts.append(Text(line, style=style))
+    else:
+        parts.append(Text("(the two versions have the same text)"))
+    t = table()
+    t.add_column("")
+    t.add_column(f"old {cmp.old}", justify="right")
+    t.add_column(f"new {cmp.new}", justify="right")
+    o, n = cmp.old_counts, cmp.new_counts
+    for label, a, b in (("samples", o.samples, n.samples), ("reviewed", o.reviewed, n.reviewed),
+                        ("accept rate", pct(o.accept_rate), pct(n.accept_rate)), ("failed", o.failed, n.failed),
+                        ("cost / accepted", money(o.cost_per_accepted), money(n.cost_per_accepted))):
+        t.add_row(label, str(a), str(b))
+    for tag in cmp.tags:
+        t.add_row(f"{tag} rate", pct(o.tag_rate(tag)), pct(n.tag_rate(tag)))
+    parts.append(t)
+    p = cmp.pairs
+    parts.append(Text(f"on the same {p.fills} fill(s): {p.improved} fixed (rejected/failed → accepted), "
+                      f"{p.regressed} broken (accepted → rejected/failed), {p.kept} accepted in both, "
+                      f"{p.still_failing} failing in both, {p.unreviewed} not reviewed in both; "
+                      f"sign test p={p.p_better:.2g}"))
+    return Group(*parts)
+
+
+def feedback_table(groups: Iterable, examples: int = 2) -> Table:
+    t = table("feedback by category")
+    t.add_column("category")
+    t.add_column("count", justify="right")
+    t.add_column("severity")
+    t.add_column("prompts", justify="right")
+    t.add_column("asked for / example comment", overflow="fold")
+    for g in groups:
+        sev = ", ".join(f"{k} {v}" for k, v in sorted(g.severity.items()) if k != "-") or "—"
+        desired = "; ".join(f"{d} ({n})" for d, n in g.desired(2))
+        shown = [desired] if desired else []
+        shown += [f'"{e.get("comment") or e.get("rating")}"' for e in g.examples(examples)]
+        t.add_row(g.category, str(g.count), sev, str(len(g.prompts)), "\n".join(shown[: examples + 1]))
+    return t
