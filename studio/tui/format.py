@@ -26,15 +26,15 @@ def short_version(version: str | None) -> str:
     return (version or "------")[:6]
 
 
-def row_text(sample: dict[str, Any] | None, sample_id: int, width: int) -> tuple[str, str, str]:
-    """(status part, middle part, output part) of one stream row, fitted to `width` cells."""
+def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -> tuple[str, str, str]:
+    """(status part, middle part, output part) of one stream row; the caller crops it to the width."""
     if sample is None:
-        return "", f"{sample_id:>6}  …", ""
+        return "", f"{sample_id:>{id_width}}  …", ""
     status = sample.get("status", "pending")
     tags = sample.get("tags") or []
     head = f"{GLYPHS.get(status, '?')} {status:<8} "
     tag_text = f"[{','.join(tags)}] " if tags else ""
-    mid = f"{sample_id:>6} {short_version(sample.get('template_version'))} {tag_text}"
+    mid = f"{sample_id:>{id_width}} {short_version(sample.get('template_version'))} {tag_text}"
     return head, mid, first_line(sample)
 
 

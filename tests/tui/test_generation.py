@@ -27,7 +27,7 @@ async def wait_run(app, pilot, seconds: float = 20.0) -> None:
 
 async def test_generate_with_a_model_streams_samples_and_counts_tokens(ws, fake_env):
     app = StudioApp(ws, "gen", template="contrast-pairs")
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:
         await ready(app, pilot)
         await settle(app, pilot)
         await pilot.press("ctrl+g", *"6", "enter")

@@ -42,6 +42,9 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         Binding("f4", "focus_pane('stream')", "Focus samples", show=False, id="main.focus_stream"),
         Binding("f5", "focus_pane('tagger')", "Focus tagger", show=False, id="main.focus_tagger"),
         Binding("f9", "zoom", "Zoom pane", show=False, id="main.zoom"),
+        # issue 6 (feedback loop): screens in screens/analysis.py and screens/feedback.py
+        Binding("f6", "analysis", "Analysis", show=False, id="main.analysis"),
+        Binding("f7", "feedback", "Feedback", show=False, id="main.feedback"),
     ]
 
     def __init__(self, workspace: Any, session_name: str | None, *, template: str | None = None,
@@ -76,7 +79,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
             tagger.border_title = "review"
             yield tagger
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def stream(self) -> SampleList:
@@ -218,6 +221,19 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         from studio.tui.screens.help import HelpScreen, binding_rows
 
         self.app.push_screen(HelpScreen(binding_rows(self.app, self)))
+
+    # -- issue 6 (feedback loop): analysis and feedback screens; all their logic is in studio.analysis ------
+    def action_analysis(self) -> None:
+        if self.ready:
+            from studio.tui.screens.analysis import AnalysisScreen
+
+            self.app.push_screen(AnalysisScreen(self.session, self.workspace, self.filters, self._default_model()))
+
+    def action_feedback(self) -> None:
+        if self.ready:
+            from studio.tui.screens.feedback import FeedbackScreen
+
+            self.app.push_screen(FeedbackScreen(self.session, self.workspace, self._default_model()))
 
     def on_slot_tree_node_highlighted(self, event: SlotTree.NodeHighlighted) -> None:
         event.stop()

@@ -34,7 +34,7 @@ class TemplateArea(TextArea):
 class LintGutter(Widget):
     """Problems drawn on the row of their line, scrolled with the editor."""
 
-    DEFAULT_CSS = "LintGutter { width: 3; height: 1fr; color: $error; } LintGutter.-wide { width: 28; }"
+    DEFAULT_CSS = "LintGutter { width: 1; height: 1fr; color: $error; }"
     problems: reactive[dict[int, str]] = reactive(dict, always_update=True)
 
     def __init__(self, area: TextArea, **kw: Any) -> None:
@@ -177,6 +177,7 @@ class TemplateEditor(Vertical, can_focus=False):
         self.analysis = analysis
         gutter = self.query_one(LintGutter)
         gutter.problems = {p.line: p.message for p in analysis.problems if p.line}
+        self._fit_gutter()
         lines = [f"L{p.line}: {p.message}" + (f" — {p.hint}" if p.hint else "") if p.line else
                  (p.message + (f" — {p.hint}" if p.hint else "")) for p in analysis.problems]
         problems = self.query_one("#problems", Static)
@@ -186,5 +187,14 @@ class TemplateEditor(Vertical, can_focus=False):
         preview.border_title = f"preview · {analysis.fill_label}" if analysis.fill_label else "preview"
         preview.update(Text(analysis.preview))
 
+    def _fit_gutter(self) -> None:
+        """A thin gutter when all is well; room for the messages when there are problems and space."""
+        gutter = self.query_one(LintGutter)
+        if not gutter.problems:
+            gutter.styles.width = 1
+            return
+        longest = max(len(m) for m in gutter.problems.values()) + 2
+        gutter.styles.width = max(3, min(longest, 30, self.size.width // 3 if self.size.width >= 70 else 3))
+
     def on_resize(self) -> None:
-        self.query_one(LintGutter).set_class(self.size.width >= 70, "-wide")
+        self._fit_gutter()

@@ -23,10 +23,13 @@ class StatusBar(Static):
         state = "running" if r.get("running") else ("stopped" if r.get("stopped") else "idle")
         cost = r.get("cost")
         money = "$?" if cost is None and r.get("cost_unknown") else f"${cost or 0:.4f}"
+        review = (f"✓{c.get('accepted', 0)} ✗{c.get('rejected', 0)} ·{c.get('pending', 0)} !{c.get('failed', 0)}"
+                  f" accept {accept_rate(c)}")
+        if self.size.width and self.size.width < 110:
+            return (f"{self.model} │ {state} {r.get('in_flight', 0)}/{r.get('done', 0)}/{r.get('failed', 0)} "
+                    f"│ {r.get('tokens', 0):,} tok {money} │ {review}")
         return (f"{self.model} · {state} {r.get('in_flight', 0)} in flight, {r.get('done', 0)} done, "
-                f"{r.get('failed', 0)} failed · {r.get('tokens', 0):,} tok {money} · "
-                f"✓{c.get('accepted', 0)} ✗{c.get('rejected', 0)} ·{c.get('pending', 0)} "
-                f"!{c.get('failed', 0)} accept {accept_rate(c)}")
+                f"{r.get('failed', 0)} failed · {r.get('tokens', 0):,} tok {money} · {review}")
 
     def set_run(self, **fields: Any) -> None:
         self.run = {**self.run, **fields}

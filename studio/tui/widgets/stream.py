@@ -45,7 +45,7 @@ class SampleList(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"samplelist--cursor", "samplelist--accepted", "samplelist--rejected",
                          "samplelist--failed", "samplelist--pending", "samplelist--dim"}
     DEFAULT_CSS = """
-    SampleList { height: 1fr; }
+    SampleList { height: 1fr; overflow-x: hidden; }
     SampleList > .samplelist--cursor { text-style: reverse; }
     SampleList > .samplelist--accepted { color: $success; text-style: bold; }
     SampleList > .samplelist--rejected { color: $error; text-style: bold; }
@@ -180,7 +180,7 @@ class SampleList(ScrollView, can_focus=True):
         row = self.rows.get(sample_id)
         if row is None:
             self._ask_for_rows(index)
-        head, mid, tail = row_text(row, sample_id, width)
+        head, mid, tail = row_text(row, sample_id, len(str(self.ids[-1])))
         base = self.rich_style
         status = (row or {}).get("status", "pending")
         head_style = base + self.get_component_rich_style(f"samplelist--{status}")

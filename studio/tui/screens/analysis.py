@@ -1,0 +1,196 @@
+"""The analysis screen (issue 6): where failures come from, two versions side by side, the verifier.
+
+All the work is studio.analysis (the same as `studio report` / `studio verify`); this screen only runs
+it in a worker thread and shows the rich tables. Keys: c compare the last two versions of a template,
+t next template, v verify the samples the main screen shows, d disagreements, f feedback, r refresh.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from studio.core.errors import StudioError
+
+VERIFY_LIMIT = 500  # samples per press of v; the rest on the next press
+
+
+class AnalysisScreen(Screen):
+    HELP_GROUP = "analysis"
+    DEFAULT_CSS = """
+    AnalysisScreen #analysis-body { padding: 0 1; }
+    AnalysisScreen #analysis-state { height: 1; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "close", "Back", id="analysis.close"),
+        Binding("r", "show('report')", "Report", id="analysis.report"),
+        Binding("c", "show('compare')", "Compare versions", id="analysis.compare"),
+        Binding("t", "next_template", "Next template", id="analysis.next_template"),
+        Binding("v", "verify", "Verify shown", id="analysis.verify"),
+        Binding("d", "show('disagreements')", "Disagreements", id="analysis.disagreements"),
+        Binding("f", "feedback", "Feedback", id="analysis.feedback"),
+    ]
+
+    def __init__(self, session: Any, workspace: Any, filters: dict | None = None, model: str = "render") -> None:
+        super().__init__()
+        self.session, self.workspace = session, workspace
+        self.filters = dict(filters or {})
+        self.model = model
+        self.mode = "report"
+        self.templates: list[str] = []
+        self.template: str | None = self.filters.get("template")
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≡")
+        yield Static("", id="analysis-state", markup=False)
+        with VerticalScroll(id="analysis-scroll"):
+            yield Static("computing…", id="analysis-body", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"analysis · {self.session.name}"
+        self.query_one("#analysis-scroll").focus()
+        self.action_show("report")
+
+    # -- what is shown ----------------------------------------------------------------------------------
+    def action_show(self, mode: str) -> None:
+        self.mode = mode
+        self._state("computing…")
+        self._compute(mode, self.template)
+
+    def action_next_template(self) -> None:
+        if not self.templates:
+            return
+        i = self.templates.index(self.template) + 1 if self.template in self.templates else 0
+        self.template = self.templates[i % len(self.templates)]
+        self.action_show(self.mode if self.mode != "report" else "compare")
+
+    @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
+    def _compute(self, mode: str, template: str | None) -> None:
+        try:
+            renderable, state = self._build(mode, template)
+        except StudioError as exc:
+            renderable, state = str(exc), f"{mode}: nothing to show"
+        except Exception as exc:  # noqa: BLE001 - an analysis bug is a message, never a crash
+            renderable, state = f"{type(exc).__name__}: {exc}", "error"
+        self.app.call_from_thread(self._show, renderable, state)
+
+    def _build(self, mode: str, template: str | None):
+        from rich.console import Group
+        from rich.text import Text
+
+        from studio.analysis import tables
+        from studio.analysis.attribution import analyse
+        from studio.analysis.verify import agreement, disagreements
+
+        session = self.session
+        names = sorted({name for (name, _v) in (session.counts().get("versions") or {})})
+        self.templates = names
+        if mode == "compare":
+            from studio.analysis.compare import compare_in_session
+
+            template = template or _most_versions(session, names)
+            if template is None:
+                raise StudioError("no template has two saved versions yet",
+                                  hint="edit and save a template (ctrl+s), generate, then compare")
+            self.template = template
+            return tables.comparison(compare_in_session(session, template)), f"compare · {template} · t: next template"
+        verified: list[dict] = []
+
+        def samples():
+            for s in session.iter_samples():
+                if s.get("followups"):
+                    verified.append(s)
+                yield s
+
+        if mode == "disagreements":
+            differ = disagreements(s for s in samples() if s.get("followups"))
+            if not differ:
+                return Text("no disagreements between the verifier and your decisions"), "disagreements"
+            return tables.disagreements_table(differ), f"disagreements · {len(differ)}"
+        report = analyse(samples())
+        if not report.templates:
+            return Text("no samples yet — generate some first"), "report"
+        parts: list = [tables.versions_table(report, f"session {session.name}"), Text(""),
+                       tables.flags_text(report)]
+        for tr in report.templates:
+            parts += tables.value_tables(tr)
+        agree = agreement(verified)
+        if agree:
+            parts.append(tables.agreement_table(agree))
+        return Group(*parts), f"report · {len(report.flags)} flag(s) · c compare · v verify · f feedback"
+
+    def _show(self, renderable: Any, state: str) -> None:
+        self.query_one("#analysis-body", Static).update(renderable)
+        self._state(state)
+
+    def _state(self, text: str) -> None:
+        self.query_one("#analysis-state", Static).update(text)
+
+    # -- verify -----------------------------------------------------------------------------------------
+    def action_verify(self) -> None:
+        if self.busy:
+            self.notify("already verifying", markup=False)
+            return
+        if getattr(self.session, "read_only", False):
+            self.notify("this session is open read-only", severity="warning", markup=False)
+            return
+        if self.model == "render":
+            self.notify("the verifier needs a model: set STUDIO_MODEL or the session's model", severity="warning",
+                        markup=False)
+            return
+        self.busy = True
+        self._state(f"verifying with {self.model}…")
+        self._verify()
+
+    @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
+    def _verify(self) -> None:
+        from studio.analysis.verify import checker_template, verdict_of, verify_samples
+
+        try:
+            keys = ("status", "tag", "template", "version", "slot", "text")
+            ids = []
+            for s in self.session.iter_samples(**{k: v for k, v in self.filters.items() if k in keys}):
+                if s.get("status") != "failed" and verdict_of(s) is None and s.get("output"):
+                    ids.append(s["id"])
+                    if len(ids) >= VERIFY_LIMIT:
+                        break
+            result = verify_samples(self.session, ids, model=self.model, template=checker_template(self.workspace),
+                                    cache_dir=self.workspace.cache_dir)
+            verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items())) or "none"
+            text = f"verified {result.verified} sample(s): {verdicts}; {len(result.failed)} failed"
+            self.app.call_from_thread(self._verified, text, bool(result.failed))
+        except StudioError as exc:
+            self.app.call_from_thread(self._verified, str(exc), True)
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self._verified, f"{type(exc).__name__}: {exc}", True)
+
+    def _verified(self, text: str, problem: bool) -> None:
+        self.busy = False
+        self.notify(text, title="Verify", severity="warning" if problem else "information", markup=False)
+        self.action_show("report")
+
+    # -- leaving / elsewhere --------------------------------------------------------------------------------
+    def action_feedback(self) -> None:
+        from studio.tui.screens.feedback import FeedbackScreen
+
+        self.app.push_screen(FeedbackScreen(self.session, self.workspace, self.model))
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+def _most_versions(session, names: list[str]) -> str | None:
+    best, most = None, 1
+    for name in names:
+        n = len(session.template_versions(name))
+        if n > most:
+            best, most = name, n
+    return best

@@ -1,0 +1,107 @@
+"""The analysis and feedback screens (issue 6), driven with Pilot over a real session and the fake server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from studio.store import Store
+from studio.tui.app import StudioApp
+from tests.analysis.conftest import structuring_reply
+from tests.analysis.planted import session_with_bad_value
+from tests.tui.conftest import ready, screen_text, settle
+
+
+@pytest.fixture
+def planted(ws):
+    store = Store(ws.sessions_dir)
+    session = store.create("planted")
+    samples = session_with_bad_value()
+    for s in samples:
+        s.pop("id")
+    ids = session.add_samples(samples)
+    session.close()
+    return ws, ids
+
+
+@pytest.fixture
+def fake_env(fake_llm, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_BASE", fake_llm.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("STUDIO_MODEL", fake_llm.model)
+    return fake_llm
+
+
+async def _wait(app, pilot, what: str, seconds: float = 30.0) -> str:
+    for _ in range(int(seconds / 0.05)):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        text = screen_text(app)
+        if what in text:
+            return text
+    raise AssertionError(f"{what!r} never showed:\n{screen_text(app)}")
+
+
+async def test_f6_shows_the_planted_cause_and_escape_goes_back(planted):
+    ws, _ = planted
+    app = StudioApp(ws, "planted")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f6")
+        text = await _wait(app, pilot, "stand out")
+        assert "slot.product=e-bike makes 59% of the rejected" in text
+        assert "⚑" in text and "report · 2 flag(s)" in text
+        await pilot.press("c")
+        text = await _wait(app, pilot, "no template has two saved versions")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "MainScreen"
+
+
+async def test_v_verifies_the_shown_samples_and_d_lists_disagreements(planted, fake_env):
+    ws, ids = planted
+    fake_env.set(reply=lambda m: "VERDICT: incorrect")
+    app = StudioApp(ws, "planted")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        app.screen.filters = {"status": "rejected"}
+        await pilot.press("f6")
+        await _wait(app, pilot, "stand out")
+        await pilot.press("v")
+        text = await _wait(app, pilot, "verifier vs the person")
+        session = app.screen.session
+        rejected = session.count(status="rejected")
+        assert fake_env.count == rejected  # only the samples the main screen showed
+        assert f"{rejected}" in text and "100%" in text  # the verifier agreed with every rejection
+        await pilot.press("d")
+        await _wait(app, pilot, "no disagreements")
+        assert "sk-test" not in screen_text(app)
+
+
+async def test_f7_imports_feedback_and_drafts_a_template(planted, fake_env, tmp_path):
+    ws, _ = planted
+    fake_env.set(reply=structuring_reply)
+    f = tmp_path / "fb.jsonl"
+    f.write_text("\n".join(json.dumps({"prompt": f"q{i}", "response": "r", "comment": "too wordy"})
+                           for i in range(3)) + "\nnot json\n")
+    app = StudioApp(ws, "planted")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f7")
+        await _wait(app, pilot, "no feedback yet")
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one("Input").value = str(f)
+        await pilot.press("enter")
+        text = await _wait(app, pilot, "3 feedback record(s) in 1 group(s)")
+        assert "verbosity" in text
+        assert any("1 bad row(s) skipped" in n.message and ":4:" in n.message for n in app._notifications)
+        await pilot.press("d")
+        await _wait(app, pilot, "3 feedback record(s)")
+        for _ in range(100):
+            if (ws.templates_dir / "concise-answers.prompt").exists():
+                break
+            await pilot.pause(0.05)
+        assert "q2" in (ws.templates_dir / "concise-answers.prompt").read_text()

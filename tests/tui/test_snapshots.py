@@ -1,0 +1,32 @@
+"""Snapshots of the main screen (80×24 and 160×48) and the help screen; deterministic: fixed samples, no clocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.tui.app import StudioApp
+from tests.tui.conftest import ready, settle
+
+
+async def reviewed(pilot) -> None:
+    """A few decisions made, so every state shows: accepted, rejected with tags, pending."""
+    app = pilot.app
+    await ready(app, pilot)
+    await settle(app, pilot)
+    await pilot.press("home", "space", "x", "1", "3", "j", "space")
+    await pilot.press("k")
+    await settle(app, pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_main_screen(seeded, snap_compare, size):
+    assert snap_compare(StudioApp(seeded), terminal_size=size, run_before=reviewed)
+
+
+def test_help_screen(seeded, snap_compare):
+    async def open_help(pilot) -> None:
+        await reviewed(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(StudioApp(seeded), terminal_size=(80, 24), run_before=open_help)
