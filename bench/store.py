@@ -113,6 +113,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--dir")
+    ap.add_argument("--keep", action="store_true", help="keep the session (default: delete it)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -144,7 +145,9 @@ def main() -> None:
     print(f"writer process peak RSS: {writer_rss:.0f} MB (includes building the samples)")
     for label in ("first open", "second open"):
         out = subprocess.run([sys.executable, __file__, "--child", str(folder), name],
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"the open/review child failed:\n{out.stderr}")
         r = json.loads(out.stdout)
         print(f"[{label}] open: {r['open_s']:.3f} s  [bar 1.0 s]; RSS after open {r['rss_after_open_mb']:.0f} MB; "
               f"peak RSS {r['peak_rss_mb']:.0f} MB  [bar 400 MB]")
@@ -153,7 +156,8 @@ def main() -> None:
         for k, v in r["queries_ms"].items():
             print(f"    {k:45s} {v:8.2f} ms")
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    store.delete(name)
+    if not args.keep:
+        store.delete(name)
 
 
 if __name__ == "__main__":
