@@ -27,7 +27,7 @@ from studio.engine import Engine, Request, Result, default_model
 from studio.engine.models import RENDER
 from studio.workspace import Workspace
 
-SECRET_PARAM = re.compile(r"(api_?key|token|secret|password|authorization)", re.I)
+SECRET_PARAM = re.compile(r"(^|_)(api_?key|key|token|access_token|secret|password|authorization|headers)$", re.I)
 VERDICT = re.compile(r"verdict\s*[:=]\s*\**\s*(correct|incorrect|unsure)", re.I)
 SAVE_EVERY = 0.25  # seconds between batched session writes
 SAVE_BATCH = 500
@@ -88,7 +88,8 @@ class Run:
                  model: str | None = None, n: int | None = None, strategy: str | None = None,
                  seed: int | None = None, api_base: str | None = None, concurrency: int = 16,
                  timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
-                 fills: list[Fill] | None = None, cache: bool = True):
+                 fills: list[Fill] | None = None, cache: bool = True,
+                 inputs: dict[str, Any] | list[dict[str, Any]] | None = None):
         self.workspace = workspace
         if not isinstance(template, Template):
             template = load_template(workspace.find_template(template))
@@ -104,8 +105,9 @@ class Run:
         self.seed = template.combine.seed if seed is None else int(seed)
         self.params = clean_params(dict(template.params))
         self.renderer = Renderer(template)
-        self.fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
-        self.total = len(self.fills)
+        fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
+        self.jobs = self._jobs(fills, inputs)
+        self.total = len(self.jobs)
         self.strategy = strategy or template.combine.strategy
         self.api_base = api_base
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
@@ -118,6 +120,24 @@ class Run:
                                self.mode, self.total)
         self.started = time.monotonic()
 
+    def _jobs(self, fills: list[Fill], inputs: Any) -> list[tuple[Fill, dict | None]]:
+        """(fill, input values) pairs: a dict of inputs applies to every fill, a list gives one prompt each."""
+        t = self.template
+        if not t.inputs:
+            return [(f, None) for f in fills]
+        if inputs is None:
+            raise StudioError(f"template {t.name!r} needs input values for {', '.join(t.inputs)}", path=t.where,
+                              line=t.line_of("inputs"),
+                              hint="it runs as a follow-up of another template, or with inputs from a command "
+                                   "such as `studio feedback`")
+        items = [inputs] if isinstance(inputs, dict) else list(inputs)
+        for i, item in enumerate(items):
+            missing = [k for k in t.inputs if k not in item]
+            if missing:
+                raise StudioError(f"input item {i + 1} lacks {', '.join(missing)}", path=t.where,
+                                  line=t.line_of("inputs"), hint=f"give every item: {', '.join(t.inputs)}")
+        return [(f, item) for item in items for f in fills]
+
     def _load_followup(self, name: str) -> tuple[Template, Renderer]:
         try:
             t = load_template(self.workspace.find_template(name))
@@ -128,8 +148,8 @@ class Run:
         return t, Renderer(t)
 
     # -- samples ---------------------------------------------------------------------------
-    def _base(self, fill: Fill, messages: list[dict], seed: int) -> dict[str, Any]:
-        return {
+    def _base(self, fill: Fill, messages: list[dict], seed: int, extra: dict | None = None) -> dict[str, Any]:
+        s = {
             "template": self.template.name, "template_version": self.template.version, "fill_key": fill.fill_key,
             "prompt_hash": prompt_hash(messages), "slots": dict(fill.values), "persona": fill.persona,
             "messages": messages, "mode": self.mode, "model": self.model, "params": self.params, "seed": seed,
@@ -137,19 +157,23 @@ class Run:
             "output": None, "parsed": None, "tokens_in": None, "tokens_out": None, "cost": None, "latency": 0.0,
             "cached": False, "created": time.time(), "reviewed": None,
         }
+        if extra:
+            s["inputs"] = {k: extra[k] for k in self.template.inputs if k in extra}
+        return s
 
     def _requests(self) -> Iterator[Request]:
         schema = self.template.schema if self.mode == "structured" else None
-        for fill in self.fills:
+        for fill, extra in self.jobs:
             if self._stopping:
                 return
-            messages = self.renderer.messages(fill)
+            messages = self.renderer.messages(fill, extra)
             seed = sample_seed(self.seed, fill)
-            yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed), self.api_base)
+            yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra),
+                          self.api_base)
 
     def _sample(self, result: Result) -> dict[str, Any]:
-        fill, messages, seed = result.request.meta
-        s = self._base(fill, messages, seed)
+        fill, messages, seed, extra = result.request.meta
+        s = self._base(fill, messages, seed, extra)
         s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
                  tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
                  cached=result.cached)
@@ -248,12 +272,12 @@ class Run:
         status = "done"
         try:
             if self.mode == RENDER:
-                for fill in self.fills:
+                for fill, extra in self.jobs:
                     if self._stopping:
                         break
-                    messages = self.renderer.messages(fill)
-                    s = self._base(fill, messages, sample_seed(self.seed, fill))
-                    s["output"] = self.renderer.text(fill)
+                    messages = self.renderer.messages(fill, extra)
+                    s = self._base(fill, messages, sample_seed(self.seed, fill), extra)
+                    s["output"] = self.renderer.text(fill, extra)
                     collect(s)
                     if len(pending) >= SAVE_BATCH:
                         save(True)

@@ -8,6 +8,7 @@ A tiny model for trying the studio out with no network and no key — not for re
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import os
 import threading
@@ -62,7 +63,18 @@ def _model() -> Any:
             # half the cores: on a small shared machine a second spinning thread costs more than it gives
             threads = int(os.environ.get("STUDIO_LOCAL_THREADS") or max(1, (os.cpu_count() or 2) // 2))
             _llama = Llama(model_path=str(path), n_ctx=2048, n_threads=threads, verbose=False, seed=0)
+            atexit.register(_close)  # free it before interpreter teardown (llama-cpp's __del__ fails late)
         return _llama
+
+
+def _close() -> None:
+    global _llama
+    if _llama is not None:
+        try:
+            _llama.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+        _llama = None
 
 
 def _complete(messages: list[dict], params: dict) -> dict:

@@ -1,0 +1,172 @@
+"""A run: template -> engine -> session, as `studio run` and the TUI do it (real store, fake server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from studio.core.errors import StudioError
+from studio.core.template import load_template
+from studio.runs import Run, verdict_of
+from studio.store import Store
+from studio.workspace import Workspace
+
+RECORD_FIELDS = {"template", "template_version", "fill_key", "prompt_hash", "slots", "persona", "messages", "output",
+                 "parsed", "mode", "model", "params", "seed", "run_id", "status", "error", "tags", "note",
+                 "followups", "tokens_in", "tokens_out", "cost", "latency", "cached", "created", "reviewed"}
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace.from_env(tmp_path).ensure()
+
+
+@pytest.fixture
+def session(ws):
+    s = Store(ws.sessions_dir).open("test", create=True)
+    yield s
+    s.close()
+
+
+def with_followup(ws, name="contrast-pairs", new="checked"):
+    text = (ws.templates_dir / f"{name}.prompt").read_text()
+    text = text.replace(f"name: {name}", f"name: {new}\nfollowups: [double-check]")
+    (ws.templates_dir / f"{new}.prompt").write_text(text)
+    return new
+
+
+async def test_samples_carry_the_whole_record(ws, session, fake_llm):
+    run = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=6)
+    seen = []
+    summary = await run.execute(on_sample=seen.append)
+    assert summary.done == 6 and summary.failed == 0 and fake_llm.count == 6
+    assert [s["id"] for s in seen] == session.ids()
+    s = session.get(seen[0]["id"])
+    assert RECORD_FIELDS <= set(s)
+    t = load_template(ws.find_template("contrast-pairs"))
+    assert s["template_version"] == t.version and s["model"] == fake_llm.model and s["status"] == "pending"
+    assert s["output"] == "Answer to: " + s["messages"][-1]["content"][:80]
+    assert set(s["slots"]) == {"pair", "n"} and s["run_id"] == summary.run_id
+    assert s["params"] == {"temperature": 0.7, "max_tokens": 300}
+    assert fake_llm.requests[0].body["max_tokens"] == 300
+    assert session.template_text("contrast-pairs", t.version) == t.text
+    [r] = session.runs()
+    assert r["status"] == "done" and r["done"] == 6 and r["model"] == fake_llm.model
+
+
+async def test_followups_run_on_each_output_and_are_stored(ws, session, fake_llm):
+    name = with_followup(ws)
+    fake_llm.set(reply=lambda m: ("Checked another way. VERDICT: incorrect" if "proposed solution" in m[-1]["content"]
+                                  else "first answer"))
+    summary = await Run(ws, name, session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=4).execute()
+    assert summary.done == 4 and fake_llm.count == 8
+    for s in session.iter_samples():
+        fu = s["followups"]["double-check"]
+        assert fu["verdict"] == "incorrect" and fu["output"].startswith("Checked")
+        assert fu["model"] == fake_llm.model
+    checks = [r for r in fake_llm.requests if "proposed solution" in r.messages[-1]["content"]]
+    assert all("first answer" in r.messages[-1]["content"] for r in checks)  # the output went in
+
+
+def test_recorded_params_never_hold_a_secret():
+    from studio.runs import clean_params
+
+    assert clean_params({"max_tokens": 9, "temperature": 0, "api_key": "k", "token": "t", "aws_secret_access_key": "s",
+                         "extra_headers": {"Authorization": "x"}}) == {"max_tokens": 9, "temperature": 0}
+
+
+def test_verdicts():
+    assert verdict_of("It holds.\nVERDICT: correct") == "correct"
+    assert verdict_of("VERDICT: correct? no. VERDICT: incorrect") == "incorrect"
+    assert verdict_of("no idea") == "unsure"
+    assert verdict_of("", {"verdict": "Correct"}) == "correct"
+
+
+async def test_render_mode_needs_no_model(ws, session, fake_llm):
+    summary = await Run(ws, "support-madlib", session=session, model="render", n=5).execute()
+    assert summary.done == 5 and fake_llm.count == 0
+    s = next(session.iter_samples())
+    assert s["mode"] == "render" and s["model"] == "render" and s["output"].startswith("Hello ")
+
+
+async def test_failed_prompts_are_saved_with_their_reason(ws, session, fake_llm):
+    fake_llm.set(faults={"500": 1.0})
+    run = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=3)
+    run.engine.max_tries = 2
+    summary = await run.execute()
+    assert summary.failed == 3
+    for s in session.iter_samples():
+        assert s["status"] == "failed" and "500" in s["error"]
+
+
+async def test_a_template_edit_requests_only_the_changed_prompts(ws, session, fake_llm):
+    def go():
+        return Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url).execute()
+    first = await go()
+    assert fake_llm.count == first.done
+    path = ws.templates_dir / "contrast-pairs.prompt"
+    # an edit that changes the prompt text only where n is 2
+    path.write_text(path.read_text().replace("in {{ n }} sentences",
+                                             "in {{ n }} sentences{% if n|string == '2' %} (be brief){% endif %}"))
+    second = await go()
+    changed = sum(1 for s in session.iter_samples() if s["run_id"] == second.run_id and s["slots"]["n"] == "2")
+    assert 0 < changed < second.done
+    assert fake_llm.count == first.done + changed  # the unchanged prompts came from the cache
+    assert second.cached == second.done - changed
+    versions = {s["template_version"] for s in session.iter_samples()}
+    assert len(versions) == 2
+
+
+async def test_stop_keeps_what_completed(ws, session, fake_llm):
+    fake_llm.set(latency=0.3)
+    run = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url,
+              concurrency=2)
+    saved = []
+
+    def on_sample(s):
+        saved.append(s)
+        if len(saved) == 2:
+            run.stop()
+    summary = await run.execute(on_sample=on_sample)
+    assert summary.stopped and 2 <= summary.done < run.total
+    assert len(session.ids()) == summary.done
+    assert session.runs()[-1]["status"] == "stopped"
+
+
+async def test_stop_from_another_thread(ws, session, fake_llm):
+    fake_llm.set(latency=0.3)
+    run = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url,
+              concurrency=2)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.5, lambda: loop.run_in_executor(None, run.stop))
+    summary = await run.execute()
+    assert summary.stopped and summary.done < run.total
+
+
+async def test_structured_template_is_validated_and_parsed(ws, session, fake_llm):
+    items = [{"prompt": "What is 2+2?", "response": "5", "comment": "this is wrong"},
+             {"prompt": "Hi", "response": "Hello! " * 50, "comment": "way too wordy"}]
+    fake_llm.set(reply=lambda m: '{"category": "verbosity", "severity": "low", "concerned_part": "all", '
+                                 '"desired_behaviour": "be brief"}')
+    summary = await Run(ws, "feedback-structuring", session=session, model=fake_llm.model,
+                        api_base=fake_llm.base_url, inputs=items).execute()
+    assert summary.done == 2
+    samples = list(session.iter_samples())
+    assert all(s["mode"] == "structured" and s["parsed"]["severity"] == "low" for s in samples)
+    assert sorted(s["inputs"]["comment"] for s in samples) == ["this is wrong", "way too wordy"]
+    assert "this is wrong" in fake_llm.requests[0].prompt + fake_llm.requests[1].prompt
+
+
+async def test_a_template_with_inputs_says_what_it_needs(ws, session):
+    with pytest.raises(StudioError, match="needs input values for prompt, response, comment"):
+        Run(ws, "feedback-structuring", session=session, model="render")
+
+
+async def test_no_key_reaches_the_session(ws, session, fake_llm, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET-999")
+    await Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=2).execute()
+    session.close()
+    for f in ws.sessions_dir.rglob("*"):
+        if f.is_file():
+            assert b"SECRET-999" not in f.read_bytes(), f
