@@ -144,7 +144,7 @@ async def test_generate_in_render_mode_streams_samples_then_tag_and_keep(ws):
         screen = app.screen
         assert len(screen.stream.ids) == 5
         assert screen.status.run.get("done") == 5
-        assert "5 done" in screen_text(app)
+        assert "idle 0/5/0" in screen_text(app)  # in flight / done / failed, compact at 80 columns
         await pilot.press("home", "space", "x")
         await settle(app, pilot)
         await pilot.press("ctrl+q")
