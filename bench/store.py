@@ -71,6 +71,16 @@ def child(folder: str, name: str) -> None:
     rss_open = rss_mb("VmRSS")
     rng = random.Random(1)
     n = len(s)
+    disk = []                                 # the floor: a bare 2 KB append + fdatasync on this disk
+    probe = Path(folder) / ".fsync-probe"
+    fd = os.open(probe, os.O_CREAT | os.O_WRONLY | os.O_APPEND)
+    for _ in range(500):
+        t = time.perf_counter()
+        os.write(fd, b"x" * 2000)
+        os.fdatasync(fd)
+        disk.append(time.perf_counter() - t)
+    os.close(fd)
+    probe.unlink()
     lat = []
     for k in range(2000):
         sid = rng.randint(1, n)
@@ -103,7 +113,8 @@ def child(folder: str, name: str) -> None:
     close_s = time.perf_counter() - t
     print(json.dumps({"samples": n, "open_s": open_s, "rss_after_open_mb": rss_open,
                       "review_p50_ms": pct(lat, 50) * 1e3, "review_p99_ms": pct(lat, 99) * 1e3,
-                      "review_max_ms": max(lat) * 1e3, "queries_ms": {k: v * 1e3 for k, v in q.items()},
+                      "review_max_ms": max(lat) * 1e3, "disk_p50_ms": pct(disk, 50) * 1e3,
+                      "disk_p99_ms": pct(disk, 99) * 1e3, "queries_ms": {k: v * 1e3 for k, v in q.items()},
                       "close_s": close_s,
                       "peak_rss_mb": rss_mb()}))
 
@@ -153,6 +164,8 @@ def main() -> None:
               f"peak RSS {r['peak_rss_mb']:.0f} MB  [bar 400 MB]")
         print(f"[{label}] accept/tag durable: p50 {r['review_p50_ms']:.2f} ms, p99 {r['review_p99_ms']:.2f} ms, "
               f"max {r['review_max_ms']:.2f} ms  [bar p99 5 ms]; close {r['close_s']:.2f} s")
+        print(f"[{label}] (bare 2 KB append + fdatasync on this disk: p50 {r['disk_p50_ms']:.2f} ms, "
+              f"p99 {r['disk_p99_ms']:.2f} ms)")
         for k, v in r["queries_ms"].items():
             print(f"    {k:45s} {v:8.2f} ms")
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
