@@ -22,6 +22,7 @@ ORDERS = ("id", "created", "reviewed", "status", "template", "version", "cost", 
 _COL = {"created": "c", "reviewed": "r", "status": "st", "template": "tp", "version": "v",
         "cost": "co", "latency": "la"}
 SEP = "\x1f"      # joins a slot's name and value into one key
+GREP_BLOCK = 8 << 20
 
 
 @dataclass
@@ -32,9 +33,9 @@ class Frozen:
     raw: list[bytes | None]
     off: list[int]
     size: list[int]
-    col: dict[str, list]
-    by: dict[str, dict[str, set[int]]]
-    versions: list
+    col: dict[str, list] | None = None
+    by: dict[str, dict[str, set[int]]] | None = None
+    versions: list | None = None
 
     def entries(self, read_raw: Callable[[int, int], bytes]) -> Iterator[tuple[int, bytes]]:
         """(id, JSON) of every sample in storage order."""
@@ -42,6 +43,37 @@ class Frozen:
         for p, sid in enumerate(self.sid):
             r = raw[p]
             yield sid, r if r is not None else read_raw(off[p], size[p])
+
+    def grep(self, needle: bytes, read_raw: Callable[[int, int], bytes]) -> set[int]:
+        """Ids whose stored JSON contains `needle` (lower-case ASCII), ignoring ASCII case.
+
+        Scans the TinyDB file in large blocks (one read and one lower() per 8 MB, not per sample),
+        then the samples held in memory; a prefilter, callers confirm on the parsed document.
+        """
+        hits: set[int] = set()
+        sid, raw, off, size = self.sid, self.raw, self.off, self.size
+        in_file = [p for p in range(len(sid)) if raw[p] is None]        # offsets ascend with position
+        starts = [off[p] for p in in_file]
+        i, n = 0, len(in_file)
+        while i < n:
+            start = starts[i]
+            j = max(i + 1, bisect_right(starts, start + GREP_BLOCK, i, n) - 1)
+            end = off[in_file[j - 1]] + size[in_file[j - 1]]
+            block = read_raw(start, end - start).lower()
+            k = block.find(needle)
+            while k >= 0:
+                q = in_file[bisect_right(starts, start + k, i, j) - 1]
+                sample_end = off[q] + size[q] - start
+                if k + len(needle) <= sample_end:
+                    hits.add(sid[q])
+                    k = block.find(needle, sample_end)
+                else:
+                    k = block.find(needle, k + 1)
+            i = j
+        for p, r in enumerate(raw):
+            if r is not None and needle in r.lower():
+                hits.add(sid[p])
+        return hits
 
     def columns(self) -> dict:
         """What `SampleIndex.load_columns` takes (the writer adds the offsets)."""
@@ -96,6 +128,10 @@ class SampleIndex:
         self.versions = Counter({(t, v): n for t, v, n in data["versions"]})
         self.sorted = self.sid == sorted(self.sid)
         self.overlay_bytes = 0
+
+    def freeze_rows(self) -> "Frozen":
+        """Where every sample's JSON is right now (cheap copies), for a scan outside the lock."""
+        return Frozen(list(self.sid), list(self.raw), list(self.off), list(self.size))
 
     def freeze(self, copy: bool) -> "Frozen":
         """The samples as of now, for writing the TinyDB file (copies when a fold runs in the background)."""
@@ -175,38 +211,8 @@ class SampleIndex:
 
     # ------------------------------------------------------------ queries
 
-    GREP_BLOCK = 8 << 20
-
     def grep(self, needle: bytes) -> set[int]:
-        """Ids whose stored JSON contains `needle` (lower-case ASCII), ignoring ASCII case.
-
-        Scans the TinyDB file in large blocks (one read and one lower() per 8 MB, not per sample),
-        then the samples held in memory; a prefilter, callers confirm on the parsed document.
-        """
-        hits: set[int] = set()
-        sid, raw, off, size = self.sid, self.raw, self.off, self.size
-        in_file = [p for p in range(len(sid)) if raw[p] is None]        # offsets ascend with position
-        starts = [off[p] for p in in_file]
-        i, n = 0, len(in_file)
-        while i < n:
-            start = starts[i]
-            j = max(i + 1, bisect_right(starts, start + self.GREP_BLOCK, i, n) - 1)
-            end = off[in_file[j - 1]] + size[in_file[j - 1]]
-            block = self.read_raw(start, end - start).lower()
-            k = block.find(needle)
-            while k >= 0:
-                q = in_file[bisect_right(starts, start + k, i, j) - 1]
-                sample_end = off[q] + size[q] - start
-                if k + len(needle) <= sample_end:
-                    hits.add(sid[q])
-                    k = block.find(needle, sample_end)
-                else:
-                    k = block.find(needle, k + 1)
-            i = j
-        for p, r in enumerate(raw):
-            if r is not None and needle in r.lower():
-                hits.add(sid[p])
-        return hits
+        return self.freeze(copy=False).grep(needle, self.read_raw)
 
     def candidates(self, status=None, tag=None, template=None, version=None, slot=None) -> set[int] | None:
         """The ids matching the indexed filters (None means no filter: every sample)."""

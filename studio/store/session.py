@@ -385,6 +385,13 @@ class Session:
         doc["id"] = int(sample_id)
         return doc
 
+    def reload(self) -> None:
+        """Read-only view: read the session again to see what its writer saved since."""
+        with self._mu:
+            if not self.read_only or self._closed:
+                return
+            self._load()
+
     # ---------------------------------------------------------------- meta, templates, runs
 
     @property
@@ -579,9 +586,17 @@ class Session:
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot)
-            if text:
-                cand = self._search(cand, text)
-            return ix.ordered(cand, order, desc)
+            if not text:
+                return ix.ordered(cand, order, desc)
+            rows, pos = ix.freeze_rows(), ix.pos
+            fd = os.dup(self._fd) if self._fd is not None else None
+        try:                                  # the scan runs without the lock: review keys never wait for it
+            found = self._search(cand, text, rows, pos, fd)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        with self._mu:
+            return self._index.ordered(found, order, desc)
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
         page = self.ids(**filters)[offset: offset + limit]
@@ -617,23 +632,29 @@ class Session:
         for sid in self.ids(**filters):
             yield self.get(sid)
 
-    def _search(self, ids: set[int] | None, text: str) -> set[int]:
+    @staticmethod
+    def _search(ids: set[int] | None, text: str, rows, pos: dict[int, int], fd: int | None) -> set[int]:
         """Case-insensitive substring in output, prompt, note, error, slot values and persona.
 
-        Large sets are prefiltered by a block scan of the file (`SampleIndex.grep`); every
-        candidate is confirmed on its parsed document, so field names and other fields never match.
+        Works on a snapshot of where each sample's JSON lies (`rows`, a dup'd `fd`), so it needs no
+        lock. Large sets are prefiltered by a block scan of the file (`Frozen.grep`); every candidate
+        is confirmed on its parsed document, so field names and other fields never match.
         """
+        def read(off: int, size: int) -> bytes:
+            return os.pread(fd, size, off)
         needle = text.lower()
         quick = orjson.dumps(needle)[1:-1] if needle.isascii() else None
         if quick and (ids is None or len(ids) > 2000):
-            pre = self._index.grep(quick)
+            pre = rows.grep(quick, read)
             ids, quick = (pre if ids is None else pre & ids), None
         elif ids is None:
-            ids = self._index.sid
-        raw_of = self._index.raw_of
+            ids = rows.sid
         found = set()
         for sid in ids:
-            raw = raw_of(sid)
+            p = pos[sid]
+            raw = rows.raw[p]
+            if raw is None:
+                raw = read(rows.off[p], rows.size[p])
             if quick is not None and quick not in raw.lower():
                 continue
             doc = orjson.loads(raw)

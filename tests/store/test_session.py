@@ -6,6 +6,7 @@ import orjson
 import pytest
 from tinydb import TinyDB
 
+import studio.store.index as index_module
 from studio.store import StoreError
 from tests.store.conftest import die_after, sample
 
@@ -217,10 +218,10 @@ def test_bulk_over_several_journal_chunks_is_one_undo_step(session):
     assert session.get(1)["status"] == "pending"             # nothing changed before the bad id was found
 
 
-def test_text_search_over_the_file_in_blocks_and_in_memory(session):
+def test_text_search_over_the_file_in_blocks_and_in_memory(session, monkeypatch):
     session.add_samples([sample(i) for i in range(1, 41)])
     session.compact()                                        # samples now read from the file
-    session._index.GREP_BLOCK = 300                          # many small blocks: exercise the edges
+    monkeypatch.setattr(index_module, "GREP_BLOCK", 300)    # many small blocks: exercise the edges
     session.set_note(12, "refund REQUESTED")                 # in memory again
     session.add_samples([sample(41, output="Please refund me")])
     assert session.ids(text="answer number 3") == [3] + list(range(30, 40))

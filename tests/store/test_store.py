@@ -19,6 +19,9 @@ from studio.store import Store
 s = Store(sys.argv[1]).open("s1")
 s.accept(2)
 print("ready", flush=True)
+sys.stdin.readline()
+s.toggle_tag(1, "late")
+print("tagged", flush=True)
 time.sleep(60)
 """
 
@@ -73,7 +76,8 @@ def test_second_process_gets_a_read_only_view_and_a_clear_message(store):
     s = store.create("s1")
     s.add_samples([sample(1), sample(2)])
     s.close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(store.dir)], stdout=subprocess.PIPE, text=True,
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(store.dir)], stdout=subprocess.PIPE, stdin=subprocess.PIPE,
+                              text=True,
                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         assert holder.stdout.readline().strip() == "ready"
@@ -84,6 +88,11 @@ def test_second_process_gets_a_read_only_view_and_a_clear_message(store):
             view.reject(1)
         assert f"pid {holder.pid}" in str(err.value) and err.value.locked_by == holder.pid
         assert str(err.value).startswith(str(view.path))
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "tagged"
+        view.reload()
+        assert view.get(1)["tags"] == ["late"]
         with pytest.raises(SessionLocked):
             store.delete("s1")
         with pytest.raises(SessionLocked):
