@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -34,7 +35,6 @@ OVERLAY_LIMIT = 64 << 20      # ... or when this much sample JSON is held in mem
 UNDO_DEPTH = 1000
 BULK_CHUNK = 1000             # samples per journal write in bulk actions (bounds memory)
 _MISSING = object()           # "the field was absent" in an undo step
-_INTERNAL_META = ("schema_version",)
 
 
 def _can_create_files(folder: Path) -> bool:
@@ -310,9 +310,11 @@ class Session:
             self.compact()
             return
         self._journal.close()
-        os.replace(self.files.journal, self.files.journal_old)
-        fsync_dir(self.files.folder)
-        self._journal = journal.JournalWriter(self.files.journal)
+        try:
+            os.replace(self.files.journal, self.files.journal_old)
+            fsync_dir(self.files.folder)
+        finally:
+            self._journal = journal.JournalWriter(self.files.journal)
         frozen = self._index.freeze(copy=True)
         tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
         src = os.dup(self._fd) if self._fd is not None else None
@@ -354,10 +356,27 @@ class Session:
         if t is not None and t is not threading.current_thread():
             t.join()
 
+    @contextmanager
+    def _quiet(self):
+        """Hold the lock with no background fold running (only one writer of NAME.json at a time).
+
+        Never entered by a thread that already holds the lock while a fold runs (it would wait forever
+        on a fold that needs the lock to finish); internal callers only fold when none is running.
+        """
+        while True:
+            self.wait_for_fold()
+            self._mu.acquire()
+            if self._fold_thread is None or self._fold_thread is threading.current_thread():
+                break
+            self._mu.release()
+        try:
+            yield
+        finally:
+            self._mu.release()
+
     def compact(self) -> None:
         """Fold everything into NAME.json now (atomic replace), then empty the journal."""
-        self.wait_for_fold()
-        with self._mu:
+        with self._quiet():
             self._writable()
             frozen = self._index.freeze(copy=False)
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
@@ -706,8 +725,7 @@ class Session:
 
     def close(self) -> None:
         """Fold the journal into the TinyDB file (if this process writes it) and release the lock."""
-        self.wait_for_fold()
-        with self._mu:
+        with self._quiet():
             if self._closed:
                 return
             try:

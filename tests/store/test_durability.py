@@ -205,3 +205,36 @@ def test_killed_in_the_middle_of_a_fold(store, monkeypatch):
     assert len(s) == 399 and s.get(5)["status"] == "rejected"
     assert not s.files.journal_old.exists() and not list(store.dir.glob(".*.tmp"))
     s.close()
+
+
+def test_a_generation_thread_and_review_share_a_session(store, monkeypatch):
+    """Folds in the background, explicit folds and review from another thread never mix up the file."""
+    import threading
+
+    monkeypatch.setattr(session_module, "JOURNAL_LIMIT", 30_000)
+    s = store.create("s1")
+    s.add_samples([sample(i) for i in range(1, 21)])
+    errors = []
+
+    def generate():
+        try:
+            for b in range(30):
+                s.add_samples([sample(1000 + b * 10 + i) for i in range(10)])
+        except Exception as exc:             # surfaced by the assertion below
+            errors.append(exc)
+    t = threading.Thread(target=generate)
+    t.start()
+    for k in range(60):
+        sid = 1 + k % 20
+        s.toggle_tag(sid, f"t{k % 3}")
+        if k % 15 == 0:
+            s.compact()
+        assert s.get(sid)["output"].startswith(f"Answer number {sid}:")
+    t.join()
+    s.wait_for_fold()
+    assert not errors and s.fold_error is None and len(s) == 320
+    expected = {i: s.get(i) for i in s.ids()}
+    s.close()
+    again = store.open("s1")
+    assert {i: again.get(i) for i in again.ids()} == expected
+    again.close()
