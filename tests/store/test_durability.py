@@ -212,6 +212,12 @@ def test_a_generation_thread_and_review_share_a_session(store, monkeypatch):
     import threading
 
     monkeypatch.setattr(session_module, "JOURNAL_LIMIT", 30_000)
+    waited = session_module.Session.wait_for_fold
+
+    def wait_then_linger(self):               # widen the gap in which the other thread may start a fold
+        waited(self)
+        time.sleep(0.005)
+    monkeypatch.setattr(session_module.Session, "wait_for_fold", wait_then_linger)
     s = store.create("s1")
     s.add_samples([sample(i) for i in range(1, 21)])
     errors = []
@@ -227,7 +233,7 @@ def test_a_generation_thread_and_review_share_a_session(store, monkeypatch):
     for k in range(60):
         sid = 1 + k % 20
         s.toggle_tag(sid, f"t{k % 3}")
-        if k % 15 == 0:
+        if k % 5 == 0:
             s.compact()
         assert s.get(sid)["output"].startswith(f"Answer number {sid}:")
     t.join()
