@@ -25,14 +25,8 @@ def _table(seed: int, n: int) -> np.ndarray:
     return np.random.Generator(np.random.PCG64(seed)).integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
 
 
-_BYTE_POS = _table(1, 16 * 256)                 # byte value x position-in-word (mod 16)
 _SHINGLE_MUL = _table(2, SHINGLE)
 _BAND_MUL = _table(3, NUM_PERM)
-_SEP = np.ones(256, dtype=bool)                 # separators: ASCII that is not a letter or digit
-_SEP[ord("0"):ord("9") + 1] = False
-_SEP[ord("a"):ord("z") + 1] = False
-_SEP[ord("A"):ord("Z") + 1] = False
-_SEP[128:] = False                              # UTF-8 bytes of non-ASCII letters are word bytes
 
 
 @dataclass(frozen=True)
@@ -51,8 +45,6 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
-_WORD_BYTE = _table(5, 256)
-_WORD_BYTE[_SEP] = 0                            # separators add nothing to a word's hash
 _R = 0x9E3779B97F4A7C15                         # odd, so invertible modulo 2**64
 _POW: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
 
@@ -68,37 +60,45 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return _POW[0], _POW[1]
 
 
+def _word_bytes(b: np.ndarray) -> np.ndarray:
+    """Letters, digits and non-ASCII bytes (UTF-8 of other scripts); the rest separates words."""
+    low = (b | np.uint8(0x20)) - np.uint8(ord("a"))            # wraps below 'a'
+    return (low < 26) | ((b - np.uint8(ord("0"))) < 10) | (b >= 128)
+
+
 def _chunk_signatures(texts: list[str]) -> np.ndarray:
     """Signatures of a few hundred documents; small arrays stay in cache and reuse memory.
 
-    A word's hash is sum(T[byte_j] * R**j) over its bytes, read off one prefix sum over the whole
+    A word's hash is sum(byte_j * R**j) over its bytes, read off one prefix sum over the whole
     chunk (multiplying by R**-start makes it independent of where the word stands).
     """
     d = len(texts)
     sig = np.full(d * NUM_PERM, _MAX, dtype=np.uint64)
-    enc = [t.lower().encode("utf-8", "replace") for t in texts]
-    data = b"\x00" + b"\x00".join(enc) + b"\x00"
+    data = ("\x00" + "\x00".join(texts) + "\x00").encode("utf-8", "replace").lower()
     b = np.frombuffer(data, dtype=np.uint8)
-    word = (~_SEP[b]).view(np.int8)
-    edge = np.diff(word)
-    starts = np.flatnonzero(edge == 1) + 1
-    ends = np.flatnonzero(edge == -1) + 1
+    edge = np.diff(_word_bytes(b).view(np.int8))
+    nz = np.flatnonzero(edge) + 1                 # word starts and ends alternate (both ends are separators)
+    starts, ends = nz[0::2], nz[1::2]
     if starts.size < SHINGLE:
         return sig.reshape(d, NUM_PERM)
     pw, pinv = _powers(b.size)
-    vals = _WORD_BYTE[b]
-    vals *= pw[:b.size]
+    vals = np.multiply(b, pw[:b.size], dtype=np.uint64)           # word bytes are never 0
     csum = np.empty(b.size + 1, dtype=np.uint64)
     csum[0] = 0
     np.cumsum(vals, out=csum[1:])
     wh = _mix((csum[ends] - csum[starts]) * pinv[starts])         # one hash per word
-    lens = np.fromiter(map(len, enc), dtype=np.int64, count=d)
-    doc_start = np.concatenate(([1], np.cumsum(lens[:-1] + 1) + 1))
-    doc = np.searchsorted(doc_start, starts, side="right") - 1    # the document of each word
+    if b.size == sum(map(len, texts)) + d + 1:                      # ASCII: byte offsets are str offsets
+        zeros = np.zeros(d + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=d) + 1, out=zeros[1:])
+    else:
+        zeros = np.flatnonzero(b == 0)                              # the d + 1 document separators
+    first_word = np.searchsorted(starts, zeros)                     # word index where each document starts
+    counts = np.diff(first_word)
     m = wh.size - SHINGLE + 1
     sh = np.zeros(m, dtype=np.uint64)
     for j in range(SHINGLE):
         sh += wh[j:j + m] * _SHINGLE_MUL[j]
+    doc = np.repeat(np.arange(d, dtype=np.int64), counts)          # the document of each word
     ok = doc[:m] == doc[SHINGLE - 1:]
     sh = _mix(sh[ok])
     sdoc = doc[:m][ok]
@@ -126,6 +126,8 @@ def _densify(sig: np.ndarray) -> np.ndarray:
 
 def signatures(texts: list[str]) -> np.ndarray:
     """(len(texts), NUM_PERM) MinHash signatures; a row of all-max means fewer than SHINGLE words."""
+    if any("\x00" in t for t in texts):          # NUL separates documents inside a chunk
+        texts = [t.replace("\x00", " ") for t in texts]
     parts = [_densify(_chunk_signatures(texts[i:i + _CHUNK])) for i in range(0, len(texts), _CHUNK)]
     return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint64)
 

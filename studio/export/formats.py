@@ -47,11 +47,11 @@ def _msgs_type(pa):
 # ---- rows -------------------------------------------------------------------------------------
 
 def openai_chat_row(rec: dict) -> dict:
-    return {"messages": prompt_messages(rec) + assistant(completion(rec))}
+    return {"messages": [*rec["messages"], {"role": "assistant", "content": rec["output"]}]}
 
 
 def sft_row(rec: dict) -> dict:
-    return {"prompt": prompt_messages(rec), "completion": assistant(completion(rec))}
+    return {"prompt": rec["messages"], "completion": [{"role": "assistant", "content": rec["output"]}]}
 
 
 def sft_text_row(rec: dict) -> dict:
@@ -68,7 +68,7 @@ def openai_preference_row(p: Pair) -> dict:
 
 
 def kto_row(rec: dict) -> dict:
-    return {"prompt": prompt_messages(rec), "completion": assistant(completion(rec)),
+    return {"prompt": rec["messages"], "completion": [{"role": "assistant", "content": rec["output"]}],
             "label": rec.get("status") == "accepted"}
 
 

@@ -146,9 +146,10 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
         rtags = rec.get("tags")
         status = rec.get("status")
         if rtags:
-            seen_tags.update(rtags)
-            if status == "rejected":
-                tag_rejected.update(rtags)
+            for tag in rtags:
+                seen_tags[tag] += 1
+                if status == "rejected":
+                    tag_rejected[tag] += 1
         t = rec.get("template") or ""
         v = rec.get("template_version") or ""
         seen_templates.add(t)
@@ -221,7 +222,7 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
 
 
 def _id(rec: dict) -> int:
-    return int(rec.get("id") or 0)
+    return rec["id"] if "_clean" in rec else int(rec.get("id") or 0)
 
 
 def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:
@@ -277,22 +278,23 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
 
 
 def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | None) -> list[bytes]:
-    """JSON lines, then one scan of the whole batch for secrets, fixing rows only if one is found.
+    """JSON lines, then a scan for secrets that fixes rows only if one is found.
 
-    Secret values from the environment are looked for everywhere. Key-shaped text is looked for in
-    everything for `raw` (parameters, errors, notes), and otherwise in the prompts, once per distinct
+    Secret values from the environment are looked for in every line. Key-shaped text is looked for
+    everywhere for `raw` (parameters, errors, notes), and otherwise in the prompts, once per distinct
     message: a model cannot invent our key unless the prompt or the environment carried it.
     """
     dumps = orjson.dumps
     lines = [dumps(r) for r in rows]
     if not lines:
         return lines
-    batch = b"\n".join(lines)
     if prompts_of is None:
-        hit = redactor.needed(batch)
+        hit = redactor.needed(b"\n".join(lines))
     else:
+        secrets = [x.encode() for x in redactor.secrets]
         texts = {m["content"] for r in prompts_of for m in r["messages"]}
-        hit = redactor.has_secret(batch) or redactor.has_key_shape("\n".join(texts).encode())
+        hit = (any(x in line for x in secrets for line in lines)
+               or redactor.has_key_shape("\n".join(texts).encode()))
     if hit:
         for i, row in enumerate(rows):
             if redactor.needed(lines[i]):
@@ -306,7 +308,8 @@ def _stats(recs: list[dict], seen_tags: Counter, tag_rejected: Counter, pairs: l
     created = [r["created"] for r in recs if isinstance(r.get("created"), (int, float))]
     exported_tags: Counter = Counter()
     for r in recs:
-        exported_tags.update(r.get("tags") or ())
+        for tag in r.get("tags") or ():
+            exported_tags[tag] += 1
     cost = [r["cost"] for r in recs if isinstance(r.get("cost"), (int, float))]
     stats = {
         "models": dict(sorted(models.items())),

@@ -11,30 +11,35 @@ ROLES = ("system", "user", "assistant")
 
 
 def clean(rec: dict) -> dict:
-    """A shallow copy whose `messages` are clean role/content pairs and `output` is text.
+    """A shallow copy with clean `messages`, text `output`, an int `id` and its prompt key.
 
-    Done once per sample so every format, the dedup and the pairing reuse the same lists.
+    Done once per sample, so every format, the dedup and the pairing reuse the same lists.
     """
     out = dict(rec)
     out["messages"] = prompt_messages(rec)
     out["output"] = completion(rec)
+    out["id"] = int(rec.get("id") or 0)
     out["_clean"] = True
+    out["_pkey"] = prompt_key(out)
     return out
 
 
 def prompt_messages(rec: dict) -> list[dict[str, str]]:
     """The rendered prompt as role/content pairs; empty messages are dropped (trainers reject them)."""
-    if rec.get("_clean"):
+    if "_clean" in rec:
         return rec["messages"]
     msgs = rec.get("messages") or []
-    try:  # the common case: well-formed messages, one comprehension
-        out = [{"role": m["role"], "content": m["content"]} for m in msgs if m["content"].strip()]
-        if all(type(m["role"]) is str for m in out):
-            return out
-    except (KeyError, TypeError, AttributeError):
+    try:  # the common case, the store's own well-formed dicts: shared, not copied (nothing mutates them)
+        for m in msgs:
+            if len(m) != 2 or type(m["role"]) is not str or type(m["content"]) is not str or not m["content"].strip():
+                raise ValueError
+        return msgs if type(msgs) is list else list(msgs)
+    except (ValueError, KeyError, TypeError, AttributeError):
         pass
     out = []
-    for m in rec.get("messages") or []:
+    for m in msgs:
+        if not isinstance(m, dict):
+            continue
         content = m.get("content")
         if not isinstance(content, str):
             content = "" if content is None else str(content)
@@ -46,7 +51,9 @@ def prompt_messages(rec: dict) -> list[dict[str, str]]:
 def completion(rec: dict) -> str:
     """The generated text ("" when there is none)."""
     out = rec.get("output")
-    return out if isinstance(out, str) else ("" if out is None else str(out))
+    if type(out) is str:
+        return out
+    return "" if out is None else str(out)
 
 
 def assistant(text: str) -> list[dict[str, str]]:
@@ -62,6 +69,8 @@ def flat_prompt(messages: list[dict]) -> str:
 
 def prompt_key(rec: dict) -> str:
     """Same filled prompt -> same key: the store's prompt_hash, or a hash of the messages."""
+    if "_pkey" in rec:
+        return rec["_pkey"]
     ph = rec.get("prompt_hash")
     if ph:
         return str(ph)
@@ -70,8 +79,9 @@ def prompt_key(rec: dict) -> str:
 
 def dedup_text(rec: dict) -> str:
     """What near-duplicate detection compares: the user turns and the completion."""
-    users = " ".join(m["content"] for m in prompt_messages(rec) if m["role"] == "user")
-    return f"{users}\n{completion(rec)}"
+    users = [m["content"] for m in prompt_messages(rec) if m["role"] == "user"]
+    users.append(completion(rec))
+    return "\n".join(users)
 
 
 def exact_key(rec: dict) -> tuple[str, str]:

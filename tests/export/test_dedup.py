@@ -64,6 +64,13 @@ def test_planted_near_duplicates_are_found_among_thousands_and_distinct_texts_ke
     assert near_duplicates(docs, 0.7) == near_duplicates(list(docs), 0.7)   # deterministic
 
 
+def test_non_ascii_and_nul_characters_keep_documents_apart():
+    a = " ".join(f"Ünïcödé{i} façade naïve café{i} résumé" for i in range(12))
+    docs = [a, "plain words only here " * 8, a.replace("café11", "caf\x00é11"), a]
+    sig = signatures(docs)
+    assert (sig[0] == sig[3]).all() and (sig[0] != sig[1]).any() and (sig[0] == sig[2]).mean() > 0.5
+
+
 def test_short_texts_are_left_to_exact_dedup():
     assert near_duplicates(["ok thanks", "ok thanks", "fine"], 0.5) == []
 

@@ -1,0 +1,123 @@
+"""Export benchmark: a 100,000-sample session (built through the Store API) to JSONL and Parquet.
+
+    python bench/export.py [--samples 100000] [--repeat 3] [--format openai-chat]
+
+Issue 7's bars (never enforced here): JSONL under 3 s, Parquet under 5 s, for 100,000 samples.
+The timed span is the whole export as `studio export` does it: read every sample from the session,
+select, exact + near-duplicate removal, split, format, scan for secrets, write files and card.
+Prints the best and median of --repeat runs (the machine is shared), and the time per stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+_SYL = "ba be bi bo ca co da de di do fa fe ga go ha he ka ke la le li lo ma me mi mo na ne no pa pe po ra re ri ro sa se si so ta te ti to va ve wa we ya yo za".split()
+_rng = random.Random(1)
+VOCAB = ["".join(_rng.choices(_SYL, k=_rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(5000)]   # ~5 letters
+
+
+def make_samples(start: int, n: int, rng: random.Random) -> list[dict]:
+    """~1 KB samples (30-word prompt, 120-word answer); 1% exact and 1% near duplicates, 10% rejected."""
+    out = []
+    for i in range(start, start + n):
+        user = " ".join(rng.choices(VOCAB, k=30))
+        output = " ".join(rng.choices(VOCAB, k=120))
+        if i % 100 == 5 and out:
+            user, output = out[-1]["messages"][1]["content"], out[-1]["output"]          # exact duplicate
+        elif i % 100 == 6 and len(out) > 1:
+            user, output = out[-2]["messages"][1]["content"], out[-2]["output"] + " Thanks!"  # near duplicate
+        out.append({
+            "template": f"support-{i % 4}", "template_version": f"{i % 3:012x}", "fill_key": f"{i:012x}",
+            "slots": {"product": ("router", "modem", "phone")[i % 3], "issue": f"issue {i % 50}"},
+            "persona": {"text": f"a {20 + i % 50}-year-old engineer"},
+            "messages": [{"role": "system", "content": "You are a calm support agent."},
+                         {"role": "user", "content": user}],
+            "output": output, "model": "openai/gpt-4o-mini", "params": {"temperature": 0.7, "max_tokens": 300},
+            "seed": i, "run_id": "bench", "status": "rejected" if i % 10 == 0 else "accepted",
+            "tags": ["too-long"] if i % 10 == 0 else [], "cost": 0.0002, "tokens_in": 60, "tokens_out": 150,
+        })
+    return out
+
+
+def build(sessions: Path, n: int):
+    from studio.store import Store
+
+    store = Store(sessions)
+    s = store.create("bench")
+    rng = random.Random(7)
+    t = time.perf_counter()
+    for start in range(1, n + 1, 5000):
+        s.add_samples(make_samples(start, min(5000, n + 1 - start), rng))
+    s.close()
+    return store, time.perf_counter() - t
+
+
+def timed_export(store, out: Path, fmt: str, parquet: bool) -> dict:
+    from studio.export import ExportOptions, plan, write_export
+
+    stages: dict[str, float] = {}
+    real_dedup, real_serialize = plan._dedup, plan._serialize
+
+    def dedup(*a, **k):
+        t = time.perf_counter()
+        r = real_dedup(*a, **k)
+        stages["dedup"] = time.perf_counter() - t
+        return r
+
+    def serialize(*a, **k):
+        t = time.perf_counter()
+        r = real_serialize(*a, **k)
+        stages["format+scan"] = time.perf_counter() - t
+        return r
+
+    plan._dedup, plan._serialize = dedup, serialize
+    try:
+        t0 = time.perf_counter()
+        session = store.open("bench", read_only=True)
+        samples = list(session.iter_samples())
+        t1 = time.perf_counter()
+        p = plan.plan_records(samples, ExportOptions(format=fmt, parquet=parquet),
+                              session="bench", meta=session.meta, versions=session.template_versions())
+        t2 = time.perf_counter()
+        report = write_export(p, out, force=True)
+        t3 = time.perf_counter()
+        session.close()
+    finally:
+        plan._dedup, plan._serialize = real_dedup, real_serialize
+    return {"total": t3 - t0, "read": t1 - t0, "plan": t2 - t1, "write": t3 - t2, **stages,
+            "rows": sum(report.rows.values()), "removed": report.removed, "bytes": report.bytes}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--format", default="openai-chat")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="studio-bench-export-") as tmp:
+        store, build_s = build(Path(tmp) / "sessions", args.samples)
+        print(f"built a {args.samples:,}-sample session through the Store API in {build_s:.1f} s")
+        for parquet, bar in ((False, 3.0), (True, 5.0)):
+            kind = "Parquet" if parquet else "JSONL"
+            runs = [timed_export(store, Path(tmp) / f"out-{kind}", args.format, parquet) for _ in range(args.repeat)]
+            totals = sorted(r["total"] for r in runs)
+            best = min(runs, key=lambda r: r["total"])
+            stages = ", ".join(f"{k} {best[k]:.2f}" for k in ("read", "plan", "dedup", "format+scan", "write")
+                               if k in best)
+            print(f"{kind:8s} {args.format}: best {totals[0]:.2f} s, median {statistics.median(totals):.2f} s "
+                  f"(bar {bar:.0f} s) over {args.repeat} runs; {best['rows']:,} rows, "
+                  f"{best['bytes'] / 2**20:.1f} MB; removed {best['removed']}")
+            print(f"         stages of the best run (s): {stages}")
+
+
+if __name__ == "__main__":
+    main()
