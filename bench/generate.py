@@ -60,14 +60,16 @@ def rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-async def drive(engine: Engine, reqs, *, checkpoints=()) -> tuple[float, float, list, dict]:
+async def drive(engine: Engine, reqs, *, checkpoints=(), keep=True) -> tuple[float, float, list, dict]:
     """Run to the end; returns (wall s, CPU s, results' (meta, ok, error) list, rss at checkpoints)."""
     c0, t0 = time.process_time(), time.perf_counter()
-    seen, marks = [], {}
+    seen, marks, count = [], {}, 0
     async for r in engine.run(reqs):
-        seen.append((r.request.meta, r.ok, r.error))
-        if len(seen) in checkpoints:
-            marks[len(seen)] = rss_mb()
+        count += 1
+        if keep:
+            seen.append((r.request.meta, r.ok, r.error))
+        if count in checkpoints:
+            marks[count] = rss_mb()
     return time.perf_counter() - t0, time.process_time() - c0, seen, marks
 
 
@@ -90,26 +92,18 @@ async def bare_aiohttp(n: int, base_url: str, concurrency: int) -> float:
 
 
 def litellm_share(base_url: str, n: int = 2000) -> float:
-    """CPU ms per request spent inside litellm on the fast path (transform_request/response, param mapping)."""
-    import httpx
-    import orjson
-    from litellm.types.utils import ModelResponse
+    """CPU ms per request spent inside litellm on the fast path (param mapping, transform_request, cost)."""
+    from studio.engine import llm
+    from studio.engine.transport import resolve
 
-    from studio.engine.transport import _NullLogging, resolve
     route = resolve("openai/fake", base_url)
     msgs = next(requests(1, base_url)).messages
-    raw = orjson.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "fake",
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Answer to: something"},
-                                     "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 20, "completion_tokens": 4, "total_tokens": 24}})
     c0 = time.process_time()
     for i in range(n):
         opt, _ = route.optional_params({"temperature": 0.7, "max_tokens": 200}, None)
         opt = dict(opt, seed=i)
-        body = route.config.transform_request(route.model_name, msgs, opt, route.litellm_params, {})
-        resp = httpx.Response(200, content=raw, headers={"content-type": "application/json"})
-        route.config.transform_response(route.model_name, resp, ModelResponse(), _NullLogging(), body, msgs, opt,
-                                        route.litellm_params, None)
+        route.config.transform_request(route.model_name, msgs, opt, route.litellm_params, {})
+        llm.cost(route.model_name, route.provider, 20, 4)
     return (time.process_time() - c0) / n * 1000
 
 
@@ -118,8 +112,13 @@ async def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--only", default="", help="comma-separated: throughput,cache,faults,cpu,memory,compare")
     args = ap.parse_args()
     n, c = args.n, args.concurrency
+    only = set(filter(None, args.only.split(",")))
+
+    def want(part: str) -> bool:
+        return (not only or part in only) and not (args.quick and part in ("memory", "compare") and not only)
     server = Server()
     tmp = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; fake server pid {server.proc.pid}")
@@ -129,78 +128,91 @@ async def main() -> None:
         llm.litellm()
         print(f"litellm import (lazy, once): {time.perf_counter() - t:.2f} s")
 
-        # 1. throughput at 200 ms latency
         ideal = math.ceil(n / c) * 0.2
-        server.control(latency=0.2, reset=True, faults={})
-        engine = Engine(cache_dir=tmp / "cache", concurrency=c, timeout=30)
-        wall, cpu, seen, _ = await drive(engine, requests(n, server.base_url))
-        st = server.stats()
-        print(f"[throughput] N={n} c={c} latency=200ms: {wall:.2f} s = {wall / ideal:.3f} x ideal {ideal:.1f} s "
-              f"(bar 1.15 x); server saw {st['count']} requests; ok {sum(ok for _, ok, _ in seen)}; "
-              f"client CPU {cpu:.2f} s")
+        if want("throughput") or want("cache"):  # 1. throughput at 200 ms latency
+            server.control(latency=0.2, reset=True, faults={})
+            engine = Engine(cache_dir=tmp / "cache", concurrency=c, timeout=30)
+            wall, cpu, seen, _ = await drive(engine, requests(n, server.base_url))
+            st = server.stats()
+            print(f"[throughput] N={n} c={c} latency=200ms: {wall:.2f} s = {wall / ideal:.3f} x ideal {ideal:.1f} s "
+                  f"(bar 1.15 x); server saw {st['count']} requests; ok {sum(ok for _, ok, _ in seen)}; "
+                  f"client CPU {cpu:.2f} s; load {os.getloadavg()[0]:.2f}")
 
-        # 2. second identical run: all from cache
-        server.control(reset=True)
-        engine2 = Engine(cache_dir=tmp / "cache", concurrency=c, timeout=30)
-        wall2, _, seen2, _ = await drive(engine2, requests(n, server.base_url))
-        print(f"[cache] second identical run: {wall2:.3f} s, server saw {server.stats()['count']} requests, "
-              f"{engine2.stats.cached} cached of {len(seen2)} (bar: 0 requests, < 1 s)")
+        if want("cache"):  # 2. second identical run: all from cache
+            server.control(reset=True)
+            engine2 = Engine(cache_dir=tmp / "cache", concurrency=c, timeout=30)
+            wall2, _, seen2, _ = await drive(engine2, requests(n, server.base_url))
+            print(f"[cache] second identical run: {wall2:.3f} s, server saw {server.stats()['count']} requests, "
+                  f"{engine2.stats.cached} cached of {len(seen2)} (bar: 0 requests, < 1 s)")
 
-        # 3. 20 % faults of every kind
-        server.control(latency=0.05, reset=True, retry_after=0.5,
-                       faults={"429": 0.04, "500": 0.04, "hang": 0.03, "drop": 0.03, "malformed": 0.03,
-                               "invalid_json": 0.03})
-        engine3 = Engine(cache_dir=None, concurrency=c, timeout=1.0, max_tries=6)
-        schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
-
-        def structured():
-            for r in requests(n, server.base_url, tag="f"):
-                r.schema = schema
-                yield r
-        wall3, _, seen3, _ = await drive(engine3, structured())
-        st = server.stats()
-        metas = [m for m, _, _ in seen3]
-        failed = [(m, e) for m, ok, e in seen3 if not ok]
-        print(f"[faults 20%] N={n}: {wall3:.1f} s; results {len(seen3)}, distinct prompts {len(set(metas))}, "
-              f"duplicates {len(metas) - len(set(metas))}; done {len(seen3) - len(failed)}, failed {len(failed)} "
-              f"(all with reason: {all(e for _, e in failed)}); server saw {st['count']} requests, faults "
-              f"{st['by_fault']}; Retry-After violations {st['retry_after_violations']}")
-        for m, e in failed[:3]:
-            print(f"    failed #{m}: {e}")
-
-        # 4. CPU per request at zero latency
-        m = 5000
-        server.control(latency=0.0, reset=True, faults={})
-        engine4 = Engine(cache_dir=None, concurrency=c, timeout=30)
-        await drive(engine4, requests(200, server.base_url, tag="warm"))
-        wall4, cpu4, _, _ = await drive(engine4, requests(m, server.base_url, tag="z"))
-        bare = await bare_aiohttp(m, server.base_url, c)
-        lite = litellm_share(server.base_url)
-        per = cpu4 / m * 1000
-        print(f"[cpu] zero latency, N={m}: engine {per:.3f} ms CPU/request ({m / wall4:.0f} req/s); "
-              f"bare aiohttp client {bare / m * 1000:.3f} ms; litellm's share {lite:.3f} ms; "
-              f"studio's own = engine - HTTP client - litellm = {per - bare / m * 1000 - lite:.3f} ms (bar < 0.5 ms)")
-
-        if not args.quick:
-            # 5. memory over 20,000 requests
-            big = 20000
-            server.control(latency=0.0, reset=True, faults={}, keep_bodies=False)
-            engine5 = Engine(cache_dir=tmp / "cache20k", concurrency=c, timeout=30)
-            marks = (2000, 5000, 10000, 15000, 20000)
-            wall5, _, seen5, rss = await drive(engine5, requests(big, server.base_url, tag="m"), checkpoints=marks)
-            print(f"[memory] N={big}: {wall5:.1f} s; RSS MB at " +
-                  ", ".join(f"{k}: {v:.1f}" for k, v in rss.items()) +
-                  f"; growth 2k->20k {rss[20000] - rss[2000]:+.1f} MB (results discarded by the consumer)")
-
-            # 6. the plain litellm.acompletion path for comparison
-            server.control(latency=0.2, reset=True, faults={}, keep_bodies=True)
-            engine6 = Engine(cache_dir=None, concurrency=c, timeout=30, fast=False)
-            wall6, cpu6, _, _ = await drive(engine6, requests(n, server.base_url, tag="slow"))
-            print(f"[compare] same N={n} c={c} through litellm.acompletion: {wall6:.2f} s = {wall6 / ideal:.2f} x "
-                  f"ideal, client CPU {cpu6:.2f} s ({cpu6 / n * 1000:.2f} ms/request); server saw "
-                  f"{server.stats()['count']}")
+        if want("faults"):  # 3. 20 % faults of every kind
+            await faults(server, n, c)
+        if want("cpu"):  # 4. CPU per request at zero latency
+            await cpu_per_request(server, c)
+        if want("memory"):  # 5. memory over 20,000 requests
+            await memory(server, c, tmp)
+        if want("compare"):  # 6. the plain litellm.acompletion path for comparison
+            await compare(server, n, c, ideal)
     finally:
         server.close()
+
+
+async def faults(server: Server, n: int, c: int) -> None:
+    server.control(latency=0.05, reset=True, retry_after=0.5,
+                   faults={"429": 0.04, "500": 0.04, "hang": 0.03, "drop": 0.03, "malformed": 0.03,
+                           "invalid_json": 0.03})
+    engine3 = Engine(cache_dir=None, concurrency=c, timeout=1.0, max_tries=6)
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+
+    def structured():
+        for r in requests(n, server.base_url, tag="f"):
+            r.schema = schema
+            yield r
+    wall3, _, seen3, _ = await drive(engine3, structured())
+    st = server.stats()
+    metas = [m for m, _, _ in seen3]
+    failed = [(m, e) for m, ok, e in seen3 if not ok]
+    print(f"[faults 20%] N={n}: {wall3:.1f} s; results {len(seen3)}, distinct prompts {len(set(metas))}, "
+          f"duplicates {len(metas) - len(set(metas))}; done {len(seen3) - len(failed)}, failed {len(failed)} "
+          f"(all with reason: {all(e for _, e in failed)}); server saw {st['count']} requests, faults "
+          f"{st['by_fault']}; Retry-After violations {st['retry_after_violations']}")
+    for m, e in failed[:3]:
+        print(f"    failed #{m}: {e}")
+
+
+async def cpu_per_request(server: Server, c: int) -> None:
+    m = 5000
+    server.control(latency=0.0, reset=True, faults={})
+    engine4 = Engine(cache_dir=None, concurrency=c, timeout=30)
+    await drive(engine4, requests(200, server.base_url, tag="warm"))
+    wall4, cpu4, _, _ = await drive(engine4, requests(m, server.base_url, tag="z"))
+    bare = await bare_aiohttp(m, server.base_url, c)
+    lite = litellm_share(server.base_url)
+    per = cpu4 / m * 1000
+    print(f"[cpu] zero latency, N={m}: engine {per:.3f} ms CPU/request ({m / wall4:.0f} req/s); "
+          f"bare aiohttp client {bare / m * 1000:.3f} ms; litellm's share {lite:.3f} ms; "
+          f"studio's own = engine - HTTP client - litellm = {per - bare / m * 1000 - lite:.3f} ms (bar < 0.5 ms)")
+
+
+async def memory(server: Server, c: int, tmp: Path) -> None:
+    big = 20000
+    server.control(latency=0.0, reset=True, faults={}, keep_bodies=False)
+    engine5 = Engine(cache_dir=tmp / "cache20k", concurrency=c, timeout=30)
+    marks = (2000, 5000, 10000, 15000, 20000)
+    wall5, _, seen5, rss = await drive(engine5, requests(big, server.base_url, tag="m"), checkpoints=marks,
+                                         keep=False)
+    print(f"[memory] N={big}: {wall5:.1f} s; RSS MB at " +
+          ", ".join(f"{k}: {v:.1f}" for k, v in rss.items()) +
+          f"; growth 2k->20k {rss[20000] - rss[2000]:+.1f} MB (results discarded by the consumer)")
+
+
+async def compare(server: Server, n: int, c: int, ideal: float) -> None:
+    server.control(latency=0.2, reset=True, faults={}, keep_bodies=True)
+    engine6 = Engine(cache_dir=None, concurrency=c, timeout=30, fast=False)
+    wall6, cpu6, _, _ = await drive(engine6, requests(n, server.base_url, tag="slow"))
+    print(f"[compare] same N={n} c={c} through litellm.acompletion: {wall6:.2f} s = {wall6 / ideal:.2f} x "
+          f"ideal, client CPU {cpu6:.2f} s ({cpu6 / n * 1000:.2f} ms/request); server saw "
+          f"{server.stats()['count']}")
 
 
 if __name__ == "__main__":
