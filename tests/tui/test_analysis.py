@@ -40,7 +40,8 @@ async def _wait(app, pilot, what: str, seconds: float = 30.0) -> str:
         text = screen_text(app)
         if what in text:
             return text
-    raise AssertionError(f"{what!r} never showed:\n{screen_text(app)}")
+    notes = [n.message for n in app._notifications]
+    raise AssertionError(f"{what!r} never showed:\n{notes}\n{screen_text(app)}")
 
 
 async def test_f6_shows_the_planted_cause_and_escape_goes_back(planted):
@@ -74,7 +75,8 @@ async def test_v_verifies_the_shown_samples_and_d_lists_disagreements(planted, f
         session = app.screen.session
         rejected = session.count(status="rejected")
         assert fake_env.count == rejected  # only the samples the main screen showed
-        assert f"{rejected}" in text and "100%" in text  # the verifier agreed with every rejection
+        assert any(f"verified {rejected} sample(s): {rejected} incorrect" in n.message for n in app._notifications)
+        assert "100%" in text.split("verifier vs the person", 1)[1]  # it agreed with every rejection
         await pilot.press("d")
         await _wait(app, pilot, "no disagreements")
         assert "sk-test" not in screen_text(app)

@@ -120,11 +120,11 @@ class AnalysisScreen(Screen):
             return Text("no samples yet — generate some first"), "report"
         parts: list = [tables.versions_table(report, f"session {session.name}"), Text(""),
                        tables.flags_text(report)]
-        for tr in report.templates:
-            parts += tables.value_tables(tr)
         agree = agreement(verified)
         if agree:
             parts.append(tables.agreement_table(agree))
+        for tr in report.templates:
+            parts += tables.value_tables(tr)
         return Group(*parts), f"report · {len(report.flags)} flag(s) · c compare · v verify · f feedback"
 
     def _show(self, renderable: Any, state: str) -> None:

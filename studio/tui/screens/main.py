@@ -227,13 +227,13 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         if self.ready:
             from studio.tui.screens.analysis import AnalysisScreen
 
-            self.app.push_screen(AnalysisScreen(self.session, self.workspace, self.filters, self._default_model()))
+            self.app.push_screen(AnalysisScreen(self.session, self.workspace, self.filters, self.engine_default))
 
     def action_feedback(self) -> None:
         if self.ready:
             from studio.tui.screens.feedback import FeedbackScreen
 
-            self.app.push_screen(FeedbackScreen(self.session, self.workspace, self._default_model()))
+            self.app.push_screen(FeedbackScreen(self.session, self.workspace, self.engine_default))
 
     def on_slot_tree_node_highlighted(self, event: SlotTree.NodeHighlighted) -> None:
         event.stop()
