@@ -239,6 +239,8 @@ def _reply_from(mr: Any, headers: Any) -> Reply:
         content = mr.choices[0].message.content
     except (AttributeError, IndexError):
         raise Transient("reply has no choices") from None
+    if content is None:
+        raise Transient("reply has no text content")
     usage = getattr(mr, "usage", None)
     tin = getattr(usage, "prompt_tokens", None) if usage is not None else None
     tout = getattr(usage, "completion_tokens", None) if usage is not None else None

@@ -60,8 +60,8 @@ def run(args) -> int:
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
                   seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
                   followups=not args.no_followups, cache=not args.no_cache)
-        if args.model is None and (session.meta or {}).get("model") is None and job.model != "render":
-            session.set_meta(model=job.model)
+        if args.model and (session.meta or {}).get("model") != args.model:
+            session.set_meta(model=args.model)  # the session remembers the model you chose
         summary = asyncio.run(_execute(job, quiet=args.json))
     finally:
         session.close()
