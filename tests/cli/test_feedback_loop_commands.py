@@ -92,3 +92,26 @@ def test_verify_stores_verdicts_and_lists_disagreements(fake_llm, tmp_path):
     listed = json.loads(studio("verify", "math", "--disagreements", "--json", cwd=tmp_path).stdout)
     assert listed["disagreements"] == [ids[1], ids[2]] and listed["agreement"]["math"]["rate"] == 1 / 3
     assert fake_llm.count == 3  # --disagreements runs nothing
+
+
+def test_regenerate_after_an_edit_requests_only_the_changed_prompts(fake_llm, tmp_path):
+    from studio.workspace import Workspace
+
+    Workspace(tmp_path).ensure()
+    path = tmp_path / "templates" / "explain.prompt"
+    head = ("---\nname: explain\nmode: generate\nslots:\n  product: [router, phone, tablet]\n"
+            "combine:\n  strategy: product\n---\n")
+    path.write_text(head + "Explain the {{ product }}.\n")
+    run = studio("run", "explain", "--session", "s", "--model", fake_llm.model, "--api-base", fake_llm.base_url,
+                 "--json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert fake_llm.count == 3
+    path.write_text(head + "Explain the {{ product }}.{% if product == 'phone' %} Mention the battery.{% endif %}\n")
+    dry = json.loads(studio("regenerate", "explain", "--session", "s", "--dry-run", "--json", cwd=tmp_path).stdout)
+    assert (dry["changed"], dry["unchanged"], dry["summary"]) == (1, 2, None)
+    result = studio("regenerate", "explain", "--session", "s", "--api-base", fake_llm.base_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 changed prompt(s) to generate, 2 unchanged kept" in result.stdout
+    assert fake_llm.count == 4 and "battery" in fake_llm.prompts()[-1]
+    again = studio("regenerate", "explain", "--session", "s", "--from", "zzzz", cwd=tmp_path)
+    assert again.returncode == 2 and "no version of 'explain' with samples starts with 'zzzz'" in again.stderr
