@@ -7,6 +7,7 @@ frame (see MainScreen._load), so the studio is interactive at once.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
@@ -19,7 +20,7 @@ START = time.perf_counter()
 
 
 class StudioApp(App):
-    CSS_PATH = ["app.tcss"]
+    CSS_PATH = [str(Path(__file__).with_name("app.tcss"))]  # absolute: subclasses elsewhere still find it
     TITLE = "studio"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True

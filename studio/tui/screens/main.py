@@ -102,7 +102,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.sub_title = "loading…"
         self.query_one("#stream").border_title = "samples"
         self.stream.focus()
-        self._load()
+        self.call_after_refresh(self._load)  # paint first: the store load must not hold the first frame
 
     # -- loading (off the UI thread) -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)

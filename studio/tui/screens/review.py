@@ -36,9 +36,10 @@ class ReviewActions:
             self._bump(old, status)
             self.stream.update_row(sid, status=status)
             self.io.submit(getattr(self.session, VERDICT_KEYS[status]), sid)
-        if advance:
-            self.stream.move(1)
-        self._show_selected()
+        if advance and self.stream.cursor < len(self.stream.ids) - 1:
+            self.stream.move(1)  # the Selected message redraws the tagger
+        else:
+            self._show_selected()
 
     def _bump(self, old: str | None, new: str) -> None:
         """Optimistic counts for the status bar; the store's recount follows."""

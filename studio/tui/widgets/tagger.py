@@ -5,26 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from studio.tui.format import first_line, money, short_version, status_label
 from studio.tui.widgets.stream import REVIEW_BINDINGS
 
 
-class TaggerPane(Static, can_focus=True):
+class TaggerPane(Widget, can_focus=True):
+    """Redraws in place (no layout pass) on every key, so review stays fast."""
+
     BINDINGS = REVIEW_BINDINGS
-    DEFAULT_CSS = "TaggerPane { height: 1fr; overflow-y: auto; }"
+    DEFAULT_CSS = "TaggerPane { height: 1fr; }"
 
     def __init__(self, **kw: Any) -> None:
-        super().__init__("", **kw)
+        super().__init__(**kw)
         self.labels: list[str] = []
         self.sample: dict[str, Any] | None = None
+        self._text = Text("")
 
     def show(self, sample: dict[str, Any] | None, labels: list[str] | None = None) -> None:
         if labels is not None:
             self.labels = list(labels)
         self.sample = sample
-        self.update(self._render_text())
+        self._text = self._render_text()
+        self.refresh()
+
+    def render(self) -> Text:
+        return self._text
 
     def _render_text(self) -> Text:
         text = Text()

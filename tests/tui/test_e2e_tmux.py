@@ -1,0 +1,127 @@
+"""End to end: the real `studio` command in tmux (send-keys, capture-pane), render mode, no mouse.
+
+Edit the template and save a version, generate samples, accept/reject/tag some, quit, reopen, and find
+every decision still there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from studio.store import Store
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+
+
+class Tmux:
+    def __init__(self, home, width: int = 100, height: int = 30) -> None:
+        self.name = f"studio-e2e-{uuid.uuid4().hex[:8]}"
+        self.home, self.width, self.height = home, width, height
+
+    def start(self) -> None:
+        exe = shutil.which("studio")
+        command = exe if exe else f"{sys.executable} -m studio"
+        env = f"env STUDIO_HOME={self.home} TERM=xterm-256color LITELLM_LOCAL_MODEL_COST_MAP=True"
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width), "-y",
+                        str(self.height), f"{env} {command}; sleep 30"], check=True)
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *(["-l"] if literal else []), *keys], check=True)
+        time.sleep(0.15)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def wait_exit(self, timeout: float = 20.0) -> None:
+        """The studio has quit when the shell moved on to the `sleep` after it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            panes = subprocess.run(["tmux", "list-panes", "-t", self.name, "-F", "#{pane_current_command}"],
+                                   capture_output=True, text=True).stdout
+            if "sleep" in panes:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the studio did not quit; the screen was:\n{self.screen()}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    sessions = []
+
+    def make() -> Tmux:
+        t = Tmux(tmp_path)
+        sessions.append(t)
+        t.start()
+        return t
+
+    yield make
+    for t in sessions:
+        t.kill()
+
+
+def test_edit_generate_review_quit_reopen(tmux, tmp_path):
+    t = tmux()
+    t.wait_for("support-madlib · saved")
+    t.wait_for("no samples yet")
+
+    t.keys("F2")  # the editor; the cursor starts on line 1
+    t.keys("# edited in tmux", literal=True)
+    t.keys("Enter")
+    t.wait_for("UNSAVED")
+    t.keys("C-s")
+    t.wait_for("support-madlib · saved")
+
+    t.keys("C-g")
+    t.wait_for("Generate samples")
+    t.keys("6", literal=True)
+    t.keys("Enter")
+    t.wait_for("6 shown")
+
+    t.keys("F4")
+    t.keys("Home")
+    t.keys("Space")
+    t.keys("Space")
+    t.keys("x")
+    t.keys("1")
+    shown = t.wait_for("✗ rejected")
+    assert shown.count("✓ accepted") == 2
+    t.keys("C-q")
+    t.wait_exit()
+
+    session = Store(tmp_path / "sessions").open("demo", read_only=True)
+    labels = session.labels
+    statuses = [session.get(i)["status"] for i in session.ids()]
+    assert statuses == ["accepted", "accepted", "rejected", "pending", "pending", "pending"]
+    assert session.get(3)["tags"] == [labels[0]]
+    versions = session.template_versions("support-madlib")
+    assert len(versions) == 2 and versions[-1]["text"].startswith("# edited in tmux")
+    assert all(session.get(i)["template_version"] == versions[-1]["version"] for i in session.ids())
+    session.close()
+    assert (tmp_path / "templates" / "support-madlib.prompt").read_text().startswith("# edited in tmux")
+
+    again = tmux()  # reopen: the most recent session, with every decision on screen
+    shown = again.wait_for("6 shown")
+    again.wait_for("✗ rejected")
+    shown = again.screen()
+    assert "studio · demo" in shown and shown.count("✓ accepted") == 2 and "[" + labels[0] in shown
+    again.keys("C-q")
+    again.wait_exit()
