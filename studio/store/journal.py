@@ -16,6 +16,8 @@ from pathlib import Path
 
 import orjson
 
+from studio.core.files import fsync_dir
+
 
 def encode(header: dict, doc: bytes | None) -> bytes:
     body = orjson.dumps(header)
@@ -100,7 +102,10 @@ class JournalWriter:
 
     def __init__(self, path: Path, *, truncate_to: int | None = None):
         self.path = path
+        existed = path.exists()
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not existed:
+            fsync_dir(path.parent)           # the new file's name survives a power cut too
         end = os.fstat(self._fd).st_size
         if truncate_to is not None and truncate_to != end:
             os.ftruncate(self._fd, truncate_to)
