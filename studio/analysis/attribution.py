@@ -209,7 +209,7 @@ def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrid
             tc[t] = tc.get(t, 0) + 1
         dims = entry[2]
         for prefix, mapping in (("slot.", slots), ("persona.", persona)):
-            if not mapping:
+            if not mapping or not isinstance(mapping, dict):
                 continue
             for attr, value in mapping.items():
                 d = dims.get((prefix, attr))
@@ -239,7 +239,7 @@ def _category(value: Any) -> str | None:
 
 def _count_values(dims: dict, prefix: str, mappings: list, k: int) -> None:
     """Add one status group's values to the cells: {(prefix, attr): {value: [n, acc, rej, fail, tags]}}."""
-    present = [m for m in mappings if m]
+    present = [m for m in mappings if m and isinstance(m, dict)]
     if not present:
         return
     for attr in set().union(*present):
@@ -249,12 +249,14 @@ def _count_values(dims: dict, prefix: str, mappings: list, k: int) -> None:
             counts = Counter(map(dict.get, present, repeat(attr)))
         except TypeError:  # unhashable values (lists, dicts) are not categories
             counts = Counter(_category(m.get(attr)) for m in present)
-        d = dims.get((prefix, attr)) or dims.setdefault((prefix, attr), {})
+        d = dims.get((prefix, attr))
         for value, n in counts.items():
             if value.__class__ is not str:
                 value = _category(value)
                 if value is None:
                     continue
+            if d is None:
+                d = dims[(prefix, attr)] = {}
             cell = d.get(value) or d.setdefault(value, [0, 0, 0, 0, None])
             cell[0] += n
             if k:

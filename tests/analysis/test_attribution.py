@@ -94,3 +94,17 @@ def test_holm_adjusts_step_down_and_keeps_order():
 def test_sign_test():
     assert abs(sign_test_greater(5, 0) - 1 / 32) < 1e-12
     assert sign_test_greater(0, 0) == 1.0
+
+
+def test_odd_records_are_counted_without_crashing():
+    rng = random.Random(0)
+    odd = [sample(rng, i) for i in range(4)]
+    odd[0]["slots"] = None
+    odd[1]["persona"] = "just text"
+    odd[2]["persona"]["langs"] = ["en", "fr"]  # a list is not a category
+    odd[3]["slots"]["n"] = 3  # numbers group by their text
+    del odd[3]["template"]
+    report = analyse(odd)
+    assert report.total.samples == 4 and {t.name for t in report.templates} == {"support", "?"}
+    assert "persona.langs" not in report.template("support").values
+    assert [v.value for v in report.template("?").values["slot.n"]] == ["3"]
