@@ -107,3 +107,28 @@ async def test_f7_imports_feedback_and_drafts_a_template(planted, fake_env, tmp_
                 break
             await pilot.pause(0.05)
         assert "q2" in (ws.templates_dir / "concise-answers.prompt").read_text()
+
+
+async def test_c_compares_the_last_two_versions_on_the_same_fills(ws):
+    session = Store(ws.sessions_dir).create("versions")
+    old = session.save_template_version("explain", "---\nname: explain\n---\nExplain {{ x }}.\n")
+    new = session.save_template_version("explain", "---\nname: explain\n---\nExplain {{ x }} briefly.\n")
+    rows = []
+    for i in range(4):
+        for version, status in ((old, "rejected"), (new, "accepted" if i < 3 else "rejected")):
+            rows.append({"template": "explain", "template_version": version, "fill_key": f"{i:012x}",
+                         "slots": {"x": str(i)}, "output": "o", "messages": [{"role": "user", "content": "p"}]})
+    ids = session.add_samples(rows)
+    for sid, row in zip(ids, rows):
+        session.set_status(sid, "rejected" if row["template_version"] == old or row["fill_key"].endswith("3")
+                           else "accepted")
+    session.close()
+    app = StudioApp(ws, "versions")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f6")
+        await _wait(app, pilot, "no value stands out")
+        await pilot.press("c")
+        text = await _wait(app, pilot, "on the same 4 fill(s)")
+        assert "3 fixed" in text and "0 broken" in text
+        assert "+Explain {{ x }} briefly." in text and "-Explain {{ x }}." in text
