@@ -2,15 +2,16 @@
 
 Signatures are computed in numpy for the whole batch at once (one-permutation MinHash with
 rotation densification): hashing each shingle in Python, as `datasketch.MinHash.update` does, takes
-about a minute for 100,000 samples, and exports must take seconds. datasketch's `MinHashLSH`
-chooses the band/row split for the threshold (weighted towards recall);
-candidate pairs from the bands are then checked against the threshold on the full signature.
+about a minute for 100,000 samples, and exports must take seconds. The band/row split for the
+threshold follows datasketch's MinHashLSH rule (weighted towards recall; tests check both against
+datasketch); candidate pairs from the bands are then checked against the threshold on the full signature.
 Everything is seeded by constants, so the same texts always give the same removals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -132,19 +133,26 @@ def signatures(texts: list[str]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint64)
 
 
-def lsh_params(threshold: float) -> tuple[int, int]:
-    """(bands, rows) for the threshold, as datasketch's MinHashLSH chooses them.
+@lru_cache(maxsize=64)
+def lsh_params(threshold: float, weights: tuple[float, float] = (0.1, 0.9)) -> tuple[int, int]:
+    """(bands, rows) for the threshold: datasketch's MinHashLSH rule, without importing it.
 
-    Weighted towards recall (false negatives 9x as costly as false positives): every candidate
-    is checked on the full signature afterwards, so a false positive costs only time.
+    The split minimises the weighted false-positive and false-negative areas under the LSH
+    S-curve, as `datasketch.lsh._optimal_param` does (a test checks both agree); importing
+    datasketch pulls in scipy, which alone costs a second of a three-second export.
+    Weighted towards recall: every candidate is checked on the full signature afterwards.
     """
-    from datasketch import MinHashLSH
-
-    try:
-        lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.1, 0.9))
-    except ValueError:  # thresholds near 1 want a single band, which datasketch refuses
+    s = np.linspace(0.0, 1.0, 2001)
+    combos = np.array([(b, r) for b in range(1, NUM_PERM + 1) for r in range(1, NUM_PERM // b + 1)], dtype=float)
+    p = 1.0 - (1.0 - s[None, :] ** combos[:, 1:2]) ** combos[:, 0:1]      # P(candidate | similarity s)
+    below, above = s <= threshold, s >= threshold
+    fp = np.trapezoid(p[:, below], s[below], axis=1) if below.sum() > 1 else np.zeros(len(combos))
+    fn = np.trapezoid(1.0 - p[:, above], s[above], axis=1) if above.sum() > 1 else np.zeros(len(combos))
+    b, r = combos[int(np.argmin(fp * weights[0] + fn * weights[1]))]   # first minimum, as datasketch
+    best = (int(b), int(r))
+    if best[0] < 2:                       # thresholds near 1 want one band; keep two for recall
         return 2, NUM_PERM // 2
-    return lsh.b, lsh.r
+    return best
 
 
 def similarity(sig: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:

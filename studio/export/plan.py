@@ -7,7 +7,9 @@ benchmark can feed it 100,000 records directly.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -18,7 +20,7 @@ from studio.export.dedup import near_duplicates
 from studio.export.errors import ExportError
 from studio.export.formats import FORMATS, Format, Pair
 from studio.export.pairs import build_pairs
-from studio.export.records import clean, completion, dedup_text, exact_key, prompt_key
+from studio.export.records import clean, completion, prompt_key
 from studio.export.scrub import Redactor
 from studio.export.split import split_rows
 
@@ -127,10 +129,28 @@ def _matches_version(v: str, wanted: tuple[str, ...]) -> bool:
     return any(v == w or (len(w) >= 4 and v.startswith(w)) for w in wanted)
 
 
+@contextmanager
+def gc_paused():
+    """No cyclic GC while 100,000 samples' dicts are made: its passes over them cost a third of the time
+    (nothing here makes reference cycles, so nothing is left for it to collect)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def plan_records(records: Iterable[dict], options: ExportOptions, *, session: str = "",
                  meta: dict | None = None, versions: list[dict] | None = None,
                  redactor: Redactor | None = None) -> ExportPlan:
     """Plan an export from every sample record of a session (filters are applied here)."""
+    with gc_paused():
+        return _plan(records, options, session, meta, versions, redactor)
+
+
+def _plan(records, options, session, meta, versions, redactor) -> ExportPlan:
     fmt = options.check()
     statuses = set(options.status_set)
     tags, templates = set(options.tags), set(options.templates)
@@ -217,8 +237,9 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
         versions = session.template_versions()
     except Exception:  # an older session without saved template texts still exports
         versions = []
-    return plan_records(session.iter_samples(), options, session=str(meta.get("name") or session.name),
-                        meta=meta, versions=versions)
+    with gc_paused():
+        return plan_records(session.iter_samples(), options, session=str(meta.get("name") or session.name),
+                            meta=meta, versions=versions)
 
 
 def _id(rec: dict) -> int:
@@ -256,7 +277,7 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
     first: dict[tuple, int] = {}
     out = []
     for rec in recs:
-        key = (rec.get("status"), *exact_key(rec))
+        key = (rec.get("status"), rec["_pkey"], rec["output"])      # exact_key of a cleaned record
         if key in first:
             removed.append(Removal(_id(rec), "exact duplicate", f"same prompt and output as #{first[key]}"))
             continue
@@ -269,7 +290,9 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
     for rec in out:
         by_status[str(rec.get("status"))].append(rec)
     for group in by_status.values():
-        for nd in near_duplicates([dedup_text(r) for r in group], threshold):
+        texts = ["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
+                 for r in group]                                   # dedup_text, inlined: 100,000 calls
+        for nd in near_duplicates(texts, threshold):
             rid = _id(group[nd.index])
             drop.add(rid)
             removed.append(Removal(rid, "near duplicate",

@@ -2,14 +2,16 @@
 
 Rows of the same filled prompt (several answers, or the pairs of one prompt) go to the same side,
 so validation never holds a prompt that training has seen. Within each template, prompt groups
-are shuffled by a generator seeded from (seed, template) and the first round(n * fraction) rows'
+are shuffled by a PCG64 generator seeded from (seed, template) and the first round(n * fraction) rows'
 worth of groups go to validation; a template with a single group stays in train.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections import defaultdict
+
+import numpy as np
 
 
 def split_rows(templates: list[str], groups: list[str], fraction: float, seed: int) -> list[str]:
@@ -31,8 +33,10 @@ def split_rows(templates: list[str], groups: list[str], fraction: float, seed: i
         if len(members) < 2:
             continue
         keys = sorted(members)
-        random.Random(f"{seed}:{template}").shuffle(keys)
-        n_rows = sum(len(v) for v in members.values())
+        stream = int.from_bytes(hashlib.sha256(f"{seed}:{template}".encode()).digest()[:8], "big")
+        order = np.random.Generator(np.random.PCG64(stream)).permutation(len(keys)).tolist()
+        keys = [keys[k] for k in order]
+        n_rows = len(templates) if len(by_template) == 1 else sum(map(len, members.values()))
         want = round(n_rows * fraction)
         taken = 0
         for key in keys[:-1]:                     # at least one group stays in train

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.export.errors import ExportError
-from studio.export.plan import SPLITS, ExportPlan
+from studio.export.plan import SPLITS, ExportPlan, gc_paused
 
 # Every name an export can write: with force, stale ones from an earlier export are removed too.
 EXPORT_NAMES = tuple(f"{s}.{x}" for s in SPLITS for x in ("jsonl", "parquet")) + ("README.md",)
@@ -32,6 +32,11 @@ class ExportReport:
 
 def write_export(plan: ExportPlan, out: str | Path, *, force: bool = False) -> ExportReport:
     """Write the plan's data files and README.md into the folder `out` (created if missing)."""
+    with gc_paused():
+        return _write(plan, out, force)
+
+
+def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
     counts = plan.counts()
     if not plan.rows:
         raise ExportError("nothing to export: no sample is left after selection and deduplication",

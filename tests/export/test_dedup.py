@@ -75,8 +75,20 @@ def test_short_texts_are_left_to_exact_dedup():
     assert near_duplicates(["ok thanks", "ok thanks", "fine"], 0.5) == []
 
 
-def test_band_split_comes_from_datasketch_for_the_threshold():
-    for t in (0.5, 0.8, 0.9, 0.99):
-        b, r = lsh_params(t)
-        assert b >= 2 and b * r <= NUM_PERM
-    assert lsh_params(0.5)[1] < lsh_params(0.9)[1]            # stricter threshold, longer bands
+def test_band_split_is_the_one_datasketch_chooses_for_the_threshold():
+    from datasketch import MinHashLSH
+
+    for t in [x / 100 for x in range(30, 97, 3)]:
+        lsh = MinHashLSH(threshold=t, num_perm=NUM_PERM, weights=(0.1, 0.9))
+        assert lsh_params(t) == (lsh.b, lsh.r), t
+    assert lsh_params(0.99) == (2, NUM_PERM // 2)             # datasketch refuses one band; we keep two
+
+
+def test_export_does_not_import_datasketch_or_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys; from studio.export.dedup import near_duplicates; "
+            "near_duplicates(['a b c d e f g'] * 2 + ['x y z w v u t'], 0.8); "
+            "print(any(m.split('.')[0] in ('datasketch', 'scipy') for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
