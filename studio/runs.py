@@ -232,6 +232,7 @@ class Run:
             self.engine.route(self.model, self.api_base)
             for t, _ in self.followups:
                 self.engine.route(t.model or self.model, self.api_base)
+        self.started = time.monotonic()  # rate and ETA count from here, not from litellm's import
         self._start_session()
         pending: list[dict] = []
         last_save = time.monotonic()

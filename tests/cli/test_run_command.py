@@ -12,14 +12,27 @@ import time
 import pytest
 
 
-def studio(tmp_path, *args, timeout=120):
-    env = dict(os.environ, STUDIO_HOME=str(tmp_path), COLUMNS="300")  # no wrapping of messages
-    env.pop("STUDIO_MODEL", None)
-    return subprocess.run([sys.executable, "-m", "studio", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+class Done:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, " ".join(stderr.split())
 
 
-def test_run_saves_into_the_session_and_prints_a_json_summary(tmp_path, fake_llm):
+@pytest.fixture
+def studio(monkeypatch, capsys):
+    """The real `studio` entry point, in this process (litellm is imported once, not per command)."""
+    from studio.cli.main import main
+
+    def call(tmp_path, *args):
+        monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
+        monkeypatch.delenv("STUDIO_MODEL", raising=False)
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, " ".join(out.split()) if "--json" not in args else out, err)
+    return call
+
+
+def test_run_saves_into_the_session_and_prints_a_json_summary(studio, tmp_path, fake_llm):
     out = studio(tmp_path, "run", "contrast-pairs", "-n", "5", "--model", fake_llm.model, "--api-base",
                  fake_llm.base_url, "--session", "mine", "--json")
     assert out.returncode == 0, out.stderr
@@ -35,7 +48,7 @@ def test_run_saves_into_the_session_and_prints_a_json_summary(tmp_path, fake_llm
     assert len(s.ids()) == 10
 
 
-def test_exit_code_says_something_failed(tmp_path, fake_llm):
+def test_exit_code_says_something_failed(studio, tmp_path, fake_llm):
     fake_llm.set(faults={"400": 1.0})
     out = studio(tmp_path, "run", "contrast-pairs", "-n", "2", "--model", fake_llm.model, "--api-base",
                  fake_llm.base_url, "--session", "x")
@@ -43,7 +56,7 @@ def test_exit_code_says_something_failed(tmp_path, fake_llm):
     assert "2 failed" in out.stdout and "invalid parameter" in out.stdout
 
 
-def test_bad_input_is_a_clear_message_not_a_traceback(tmp_path):
+def test_bad_input_is_a_clear_message_not_a_traceback(studio, tmp_path):
     out = studio(tmp_path, "run", "contrast-pairs", "-n", "2", "--model", "no-such-model", "--session", "x")
     assert out.returncode == 2
     assert "does not know the model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
@@ -51,7 +64,7 @@ def test_bad_input_is_a_clear_message_not_a_traceback(tmp_path):
     assert out.returncode == 2 and "no template named" in out.stderr
 
 
-def test_render_model_needs_nothing(tmp_path):
+def test_render_model_needs_nothing(studio, tmp_path):
     out = studio(tmp_path, "run", "support-madlib", "-n", "3", "--model", "render", "--session", "r", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["done"] == 3
@@ -78,13 +91,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_completed(tmp_path, fake_llm):
     assert s.runs()[-1]["status"] == "stopped"
 
 
-def test_cache_clear(tmp_path, fake_llm):
+def test_cache_clear(studio, tmp_path, fake_llm):
     studio(tmp_path, "run", "contrast-pairs", "-n", "3", "--model", fake_llm.model, "--api-base", fake_llm.base_url,
            "--session", "k")
-    info = studio(tmp_path, "cache")
-    assert "3 cached response(s)" in info.stdout
+    assert "3 cached response(s)" in studio(tmp_path, "cache").stdout
     out = studio(tmp_path, "cache", "clear")
     assert out.returncode == 0 and "cleared 3" in out.stdout
-    studio(tmp_path, "run", "contrast-pairs", "-n", "3", "--model", fake_llm.model, "--api-base", fake_llm.base_url,
-           "--session", "k")
-    assert fake_llm.count == 6
+    assert "0 cached response(s)" in studio(tmp_path, "cache").stdout

@@ -178,3 +178,23 @@ async def test_streaming_from_the_fake_server_through_litellm(fake_llm):
                                          messages=[{"role": "user", "content": "say hi"}], stream=True)
     text = "".join([(c.choices[0].delta.content or "") async for c in stream])
     assert text == "Answer to: say hi"
+
+
+async def test_requests_are_drawn_lazily_so_memory_stays_flat(fake_llm):
+    fake_llm.set(latency=0.05)
+    drawn = 0
+
+    def endless():
+        nonlocal drawn
+        while True:
+            drawn += 1
+            yield Request([{"role": "user", "content": f"lazy {drawn}"}], fake_llm.model, seed=drawn,
+                          api_base=fake_llm.base_url)
+
+    engine = Engine(concurrency=4)
+    got = 0
+    async for _ in engine.run(endless()):
+        got += 1
+        if got == 50:
+            engine.stop()
+    assert drawn <= got + 64 + 1  # only a bounded window ahead of what was consumed
