@@ -124,7 +124,7 @@ def _why_empty(plan: ExportPlan) -> str:
 
 
 def _os_error(exc: OSError, folder: Path) -> ExportError:
-    where = exc.filename or folder
+    where = Path(exc.filename).name if exc.filename and Path(exc.filename).parent == folder else "the folder"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return ExportError(f"cannot write to {where}: {exc.strerror}", path=folder,
                            hint="choose a folder you can write to; nothing was written")
