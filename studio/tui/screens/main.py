@@ -102,7 +102,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.sub_title = "loading…"
         self.query_one("#stream").border_title = "samples"
         self.stream.focus()
-        self.call_after_refresh(self._load)  # paint first: the store load must not hold the first frame
+        self.set_timer(0.05, self._load)  # paint first: the store load must not hold up the first frame
 
     # -- loading (off the UI thread) -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
@@ -163,12 +163,19 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.status.counts = self.counts
 
     def _refresh_counts(self) -> None:
-        """Recount from the store after writes (debounced; the optimistic counts show meanwhile)."""
+        """Show the optimistic counts a moment after the key (so the key's own frame stays small: the
+        status bar is far from the list), then recount from the store once the keys stop."""
         if self.io is None:
             return
+        if getattr(self, "_status_timer", None) is None:
+            def show() -> None:
+                self._status_timer = None
+                self.status.counts = self.counts
+            self._status_timer = self.set_timer(0.12, show)
         if getattr(self, "_count_timer", None) is not None:
             self._count_timer.stop()
-        self._count_timer = self.set_timer(0.8, lambda: self.io.submit(self.session.counts, done=self._show_counts))
+        self._count_timer = self.set_timer(0.8, lambda: self.io.submit(self.session.counts, done=self._show_counts)
+                                           if self.io is not None else None)
 
     def _update_stream_title(self) -> None:
         f = ", ".join(f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())

@@ -36,17 +36,15 @@ class ReviewActions:
             self._bump(old, status)
             self.stream.update_row(sid, status=status)
             self.io.submit(getattr(self.session, VERDICT_KEYS[status]), sid)
-        if advance and self.stream.cursor < len(self.stream.ids) - 1:
-            self.stream.move(1)  # the Selected message redraws the tagger
-        else:
-            self._show_selected()
+        if advance:
+            self.stream.move(1)
+        self._show_selected()  # now, so the list and the tagger change in the same frame
 
     def _bump(self, old: str | None, new: str) -> None:
         """Optimistic counts for the status bar; the store's recount follows."""
         if old is not None:
             self.counts[old] = max(0, self.counts.get(old, 0) - 1)
         self.counts[new] = self.counts.get(new, 0) + 1
-        self.status.counts = self.counts
         self._refresh_counts()
 
     def action_toggle_tag(self, number: int) -> None:
@@ -105,9 +103,12 @@ class ReviewActions:
     # -- movement and detail ------------------------------------------------------------------------
     def action_move(self, delta: int) -> None:
         self.stream.move(delta)
+        self._show_selected()
 
     def on_sample_list_selected(self, event: SampleList.Selected) -> None:
-        self._show_selected()
+        shown = self.tagger.sample
+        if shown is None or shown.get("id") != event.sample_id or event.sample_id not in self.stream.rows:
+            self._show_selected()
 
     def _show_selected(self) -> None:
         sid = self.stream.current_id

@@ -34,8 +34,10 @@ class TaggerPane(Widget, can_focus=True):
         return self._text
 
     def _render_text(self) -> Text:
+        """Verdict line, the 1–9 tag keys, note, slots, then the output (clipped by the pane)."""
         text = Text()
         s = self.sample
+        tags = set((s or {}).get("tags") or [])
         if s is None:
             text.append("no sample selected\n")
         else:
@@ -44,15 +46,17 @@ class TaggerPane(Widget, can_focus=True):
             text.append(f"  v {short_version(s.get('template_version'))}")
             tokens = (s.get("tokens_in") or 0) + (s.get("tokens_out") or 0)
             text.append(f"  {tokens} tok {money(s.get('cost'))}\n")
-            slots = ", ".join(f"{k}={v}" for k, v in (s.get("slots") or {}).items())
-            if slots:
-                text.append(slots[:300] + "\n", style="italic")
-            text.append(first_line(s)[:200] + "\n")
-            if s.get("note"):
-                text.append(f"note: {s['note']}\n")
-        tags = set((s or {}).get("tags") or [])
         for i, label in enumerate(self.labels[:9], start=1):
             mark = "[x]" if label in tags else "[-]"
             text.append(f"{i}{mark}{label}", style="bold" if label in tags else "")
             text.append(" ")
+        text.append("\n")
+        if s is None:
+            return text
+        if s.get("note"):
+            text.append(f"note: {s['note']}\n", style="italic")
+        slots = ", ".join(f"{k}={v}" for k, v in (s.get("slots") or {}).items())
+        if slots:
+            text.append(slots[:400] + "\n", style="italic")
+        text.append(first_line(s)[:2000])
         return text
