@@ -18,7 +18,8 @@ from studio.engine.cache import RequestCache, request_key
 from studio.engine.limiter import Limiter
 from studio.engine.structured import validate
 from studio.engine.transport import FastTransport, LiteLLMTransport, Route, resolve
-from studio.engine.types import AttemptError, EngineError, Invalid, RateLimited, Request, Result
+from studio.core.errors import StudioError
+from studio.engine.types import AttemptError, Fatal, Invalid, RateLimited, Request, Result
 
 _END = object()
 _STOPPED = object()
@@ -142,10 +143,16 @@ class Engine:
             try:
                 reply = await transport.call(route, sent, self.timeout)
             except AttemptError as exc:
-                lim.release()
-                err: AttemptError = exc
+                err: AttemptError | None = exc
+            except StudioError:
+                raise  # a setting the user must fix (e.g. rejected parameters): stops the run, said clearly
+            except Exception as exc:  # noqa: BLE001 - a provider library's surprise fails one sample, not the run
+                err = Fatal(f"{type(exc).__name__}: {str(exc)[:300]}")
             else:
-                lim.release()
+                err = None
+            finally:
+                lim.release()  # also when cancelled by stop(): the slot must come back
+            if err is None:
                 lim.on_success()
                 latency = time.monotonic() - t0
                 if reply.headers is not None:

@@ -3,7 +3,6 @@ retries, rate limits, timeouts, structured mode, cost, stop."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -150,6 +149,10 @@ async def test_stop_cancels_in_flight_and_keeps_completed(fake_llm):
     assert time.monotonic() - t0 < 3
     assert 4 <= len(got) < 20 and all(r.ok for r in got)
     assert fake_llm.count < 20
+    assert engine.limiter(fake_llm.model).active == 0  # cancelled calls gave their slots back
+    fake_llm.set(latency=0.05)
+    again = await collect(engine, reqs(fake_llm, 12, tag="again"))
+    assert len(again) == 12 and all(r.ok for r in again)  # the same engine runs again at full width
 
 
 async def test_twenty_percent_faults_every_prompt_ends_done_or_failed(fake_llm):
