@@ -76,16 +76,17 @@ def run(args) -> int:
     table.add_column("name", overflow="fold", min_width=min(24, max(len(i.name) for i in infos)))
     for col in ("samples", "accepted", "rejected", "pending", "failed"):
         table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
-    table.add_column("modified", overflow="fold")
-    table.add_column("state", overflow="fold", min_width=10)
+    table.add_column("modified", no_wrap=True)
+    states = {i.name: "error" if i.error else (f"open: pid {i.locked_by}" if i.locked_by else "")
+              for i in infos}
+    show_state = any(states.values())                 # the column only when something needs saying
+    if show_state:
+        table.add_column("state", no_wrap=True)
     for i in infos:
         c = i.counts
-        if i.error:
-            table.add_row(i.name, "-", "-", "-", "-", "-", when(i.modified), "unreadable")
-            continue
-        table.add_row(i.name, f"{i.samples:,}", *(f"{c.get(k, 0):,}" for k in ("accepted", "rejected", "pending",
-                                                                                  "failed")),
-                      when(i.modified), f"open (pid {i.locked_by})" if i.locked_by else "")
+        nums = ["-"] * 5 if i.error else [f"{i.samples:,}", *(f"{c.get(k, 0):,}" for k in
+                                                              ("accepted", "rejected", "pending", "failed"))]
+        table.add_row(i.name, *nums, when(i.modified), *([states[i.name]] if show_state else []))
     out.print(table)
     for i in infos:
         if i.error:
