@@ -8,6 +8,7 @@ many requests the caller's (lazy) iterable yields.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +189,7 @@ class Engine:
                 lim.on_rate_limit(err.retry_after)
             if not err.retry or attempts >= self.max_tries:
                 tries = f" (after {attempts} tries)" if attempts > 1 else ""
-                return Result(req, False, None, None, f"{err.reason}{tries}", None, None, None,
+                return Result(req, False, None, None, redact(f"{err.reason}{tries}", route.api_key), None, None, None,
                               time.monotonic() - t0, False, attempts, key)
             self.stats.retries += 1
             if err.retry_after is not None:
@@ -319,6 +320,16 @@ class Engine:
         await self._fast.aclose()
         if self.cache is not None:
             self.cache.flush()
+
+
+_KEYLIKE = re.compile(r"\b(sk|pk|rk|key|gsk|xai)-[A-Za-z0-9_\-]{6,}")
+
+
+def redact(text: str, key: str | None) -> str:
+    """Provider error messages sometimes echo the key: never let one reach a session or the screen."""
+    if key and len(key) >= 6:
+        text = text.replace(key, "***")
+    return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

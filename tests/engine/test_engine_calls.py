@@ -201,3 +201,11 @@ async def test_requests_are_drawn_lazily_so_memory_stays_flat(fake_llm):
         if got == 50:
             engine.stop()
     assert drawn <= got + 64 + 1  # only a bounded window ahead of what was consumed
+
+
+async def test_a_key_echoed_by_the_provider_never_reaches_the_result(fake_llm, monkeypatch, path):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-SECRET123456")
+    fake_llm.set(faults={"401": 1.0})
+    [r] = await collect(Engine(fast=path), reqs(fake_llm, 1))
+    assert not r.ok and "Incorrect API key" in r.error
+    assert "SECRET123456" not in r.error

@@ -12,7 +12,7 @@ injected faults, and counts every request it sees. Two ways to run it:
 Faults (by name): ``429`` (with Retry-After), ``500``, ``hang`` (never answers; the client must
 time out), ``drop`` (closes the connection), ``malformed`` (a 200 whose body is not JSON),
 ``invalid_json`` (a valid completion whose *content* is not JSON, for structured mode), ``400`` (a
-bad request: must not be retried). ``.in_flight`` / ``.max_in_flight`` show the client's concurrency.
+bad request: must not be retried), ``401`` (echoes the key it was sent, as careless providers do). ``.in_flight`` / ``.max_in_flight`` show the client's concurrency.
 ``faults={"429": 0.05, "500": 0.05}`` injects at random rates; ``script=["429", None, "500"]``
 injects in order on the next requests (None = answer normally).
 """
@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-FAULTS = ("429", "500", "400", "hang", "drop", "malformed", "invalid_json")
+FAULTS = ("429", "500", "400", "401", "hang", "drop", "malformed", "invalid_json")
 
 
 @dataclass
@@ -192,6 +192,10 @@ class FakeLLM:
                 {"error": {"message": "Rate limit reached, slow down", "type": "rate_limit_error", "code": "rate_limit"}},
                 status=429, headers={"Retry-After": f"{self.retry_after:g}", "x-ratelimit-remaining-requests": "0",
                                      "x-ratelimit-reset-requests": f"{self.retry_after:g}s"})
+        if fault == "401":
+            key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            return web.json_response({"error": {"message": f"Incorrect API key provided: {key}",
+                                                "type": "invalid_request_error"}}, status=401)
         if fault == "400":
             return web.json_response({"error": {"message": "invalid parameter (injected)", "type": "invalid_request_error"}},
                                      status=400)
