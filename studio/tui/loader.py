@@ -33,6 +33,19 @@ def resolve_name(store: Any, name: str | None) -> str:
     return name or store.most_recent() or DEMO_SESSION
 
 
+def check_new(workspace: Workspace, name: str | None, *, template: str | None, new: bool) -> None:
+    """Raise StudioError for `studio new NAME` when NAME exists, or when template T is not found."""
+    workspace.ensure()
+    if template:
+        workspace.find_template(template)
+    if new and name:
+        from studio.store import Store
+
+        if name in {info.name for info in Store(workspace.sessions_dir).list()}:
+            raise StudioError(f"a session named {name!r} already exists", path=workspace.sessions_dir,
+                              hint=f"open it with: studio open {name}, or pick another name")
+
+
 def open_session(workspace: Workspace, name: str | None = None, *, template: str | None = None,
                  create: bool = True, new: bool = False) -> Loaded:
     """The named (or most recent, or demo) session, with its current template's file text."""

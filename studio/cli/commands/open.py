@@ -10,7 +10,12 @@ def open_studio(name: str | None, *, template: str | None = None, create: bool =
     from studio.tui.app import StudioApp
     from studio.workspace import Workspace
 
-    app = StudioApp(Workspace.from_env(), name, template=template, create=create, new=new)
+    workspace = Workspace.from_env()
+    if template or new:  # mistakes in the command line are reported here, before the screen opens
+        from studio.tui.loader import check_new
+
+        check_new(workspace, name, template=template, new=new)
+    app = StudioApp(workspace, name, template=template, create=create, new=new)
     result = app.run()
     return int(result or 0) if app.return_code is None else int(app.return_code)
 
