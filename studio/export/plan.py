@@ -277,7 +277,7 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
     first: dict[tuple, int] = {}
     out = []
     for rec in recs:
-        key = (rec.get("status"), rec["_pkey"], rec["output"])      # exact_key of a cleaned record
+        key = (rec.get("status"), rec["_pkey"], rec["output"])      # same status, filled prompt and output
         if key in first:
             removed.append(Removal(_id(rec), "exact duplicate", f"same prompt and output as #{first[key]}"))
             continue
@@ -291,7 +291,7 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
         by_status[str(rec.get("status"))].append(rec)
     for group in by_status.values():
         texts = ["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
-                 for r in group]                                   # dedup_text, inlined: 100,000 calls
+                 for r in group]                                   # what is compared: user turns + output
         for nd in near_duplicates(texts, threshold):
             rid = _id(group[nd.index])
             drop.add(rid)

@@ -77,18 +77,6 @@ def prompt_key(rec: dict) -> str:
     return hashlib.sha256(orjson.dumps(prompt_messages(rec))).hexdigest()[:12]
 
 
-def dedup_text(rec: dict) -> str:
-    """What near-duplicate detection compares: the user turns and the completion."""
-    users = [m["content"] for m in prompt_messages(rec) if m["role"] == "user"]
-    users.append(completion(rec))
-    return "\n".join(users)
-
-
-def exact_key(rec: dict) -> tuple[str, str]:
-    """Exact duplicates: the same filled prompt and the same completion."""
-    return prompt_key(rec), completion(rec)
-
-
 def json_text(v: Any) -> str | None:
     """A free-form value as JSON text (None stays None): keeps columns one type for Parquet/datasets."""
     if v is None:
