@@ -158,11 +158,23 @@ class Session:
     def _load_once(self):
         self._tables = {t: {} for t in TABLES}
         self._index = SampleIndex(self._pread)
-        self._needs_fold = False
+        self._needs_fold = self._needs_index = False
         self._close_fd()
         damaged: str | None = None
         salvage_bad = 0
         loaded = snapshot.read_fast(self.path, self.files.index)
+        if loaded is None:
+            try:
+                loaded = snapshot.read_lines(self.path, index_fields)
+            except FileNotFoundError:
+                pass                                  # reported just below
+            except ValueError:
+                loaded = None                         # damaged: the whole read below says how, then salvages
+            if loaded is not None and schema_of(loaded.tables) != SCHEMA_VERSION:
+                os.close(loaded.fd)
+                loaded = None
+            if loaded is not None:
+                self._needs_index = True
         if loaded is None:
             try:
                 data = snapshot.read_whole(self.path)
@@ -196,7 +208,8 @@ class Session:
             for key, doc in samples.items():
                 if isinstance(doc, dict) and str(key).isdigit():
                     doc.pop("id", None)
-                    loaded.samples.append((int(key), index_fields(doc), memoryview(orjson.dumps(doc)).tobytes()))
+                    raw = memoryview(orjson.dumps(doc)).tobytes()
+                    loaded.samples.append((int(key), index_fields(doc), raw, 0, 0))
             loaded.samples.sort(key=lambda s: s[0])
             self._needs_fold = True
         self._fd = loaded.fd
@@ -205,8 +218,11 @@ class Session:
         if loaded.columns is not None:
             self._index.load_columns(loaded.columns)
         put = self._index.put
-        for sid, ix, raw in loaded.samples:
-            put(sid, ix, raw)
+        for sid, ix, raw, off, size in loaded.samples:
+            put(sid, ix, raw, off, size)
+        if self._needs_index and not self.read_only:     # the file is fine, only the cache was missing
+            snapshot.write_index(self.path, self.files.index, loaded.head_len, self._index.freeze(False).columns(),
+                                 list(self._index.off), list(self._index.size))
         old = journal.read(self.files.journal_old)        # a fold that did not finish
         jr = journal.read(self.files.journal)
         if old.ops or old.damaged or self.files.journal_old.exists():

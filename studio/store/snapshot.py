@@ -25,8 +25,9 @@ INDEX_FORMAT = 2
 class Loaded:
     tables: dict[str, dict]                         # small tables: doc id (str) -> doc
     columns: dict | None = None                     # fast path: NAME.index content
-    samples: list[tuple[int, dict, bytes]] = field(default_factory=list)   # slow path: (id, ix, JSON)
+    samples: list[tuple] = field(default_factory=list)   # slow paths: (id, ix, JSON or None, offset, size)
     fd: int | None = None                           # the TinyDB file, for os.pread
+    head_len: int = 0
 
 
 def write(json_path: Path, index_path: Path, tables: dict[str, dict],
@@ -58,14 +59,19 @@ def write(json_path: Path, index_path: Path, tables: dict[str, dict],
             pass
         raise
     fsync_dir(json_path.parent)
+    write_index(json_path, index_path, head_len, columns, [p[1] for p in placed], [p[2] for p in placed])
+    return placed
+
+
+def write_index(json_path: Path, index_path: Path, head_len: int, columns: dict, offs: list, lens: list) -> None:
+    """NAME.index for the file as it is now (its identity is how a later open knows it still fits)."""
     st = os.stat(json_path)
     index = {"format": INDEX_FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
-             "head_len": head_len, **columns, "off": [p[1] for p in placed], "len": [p[2] for p in placed]}
+             "head_len": head_len, **columns, "off": offs, "len": lens}
     try:
         atomic_write_bytes(index_path, orjson.dumps(index), fsync=False)
     except OSError:
         pass                                  # only a cache: the next open reads the file the slow way
-    return placed
 
 
 def open_fd(path: Path) -> int:
@@ -94,6 +100,57 @@ def read_fast(json_path: Path, index_path: Path) -> Loaded | None:
         os.close(fd)
         return None
     return Loaded(tables=tables, columns=index, fd=fd)
+
+
+HEAD = b'{"_default":{},\n'
+
+
+def read_lines(json_path: Path, index_fields) -> Loaded | None:
+    """Our own layout without a usable NAME.index: one parse per line, samples stay in the file.
+
+    None when the file is not in this layout (then it is read whole); ValueError when a line is
+    damaged or the file ends early (then it is salvaged).
+    """
+    fd = open_fd(json_path)
+    ok = False
+    try:
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            if fh.readline() != HEAD:
+                return None
+            pos = len(HEAD)
+            tables: dict = {}
+            samples: list[tuple] = []
+            head_len = 0
+            in_samples = ended = False
+            for n, line in enumerate(fh, 2):
+                start, pos = pos, pos + len(line)
+                if ended:
+                    if line.strip():
+                        raise ValueError(f"line {n}: text after the end of the data")
+                    continue
+                if not in_samples:
+                    if line == b'"samples":{\n':
+                        in_samples, head_len = True, start
+                        continue
+                    tables.update(orjson.loads(b"{" + line.rstrip(b",\n") + b"}"))
+                    continue
+                if line == b"}}\n":
+                    ended = True
+                    continue
+                colon = line.index(b":")
+                body = line[colon + 1:].rstrip(b"\n")
+                body = body[:-1] if body.endswith(b",") else body
+                sid = int(line[1:colon - 1])
+                samples.append((sid, index_fields(orjson.loads(body)), None, start + colon + 1, len(body)))
+            if not ended:
+                raise ValueError("the file ends early")
+        ok = True
+        return Loaded(tables=tables, samples=samples, fd=fd, head_len=head_len)
+    except (orjson.JSONDecodeError, ValueError) as exc:
+        raise ValueError(str(exc).split("\n")[0]) from None
+    finally:
+        if not ok:
+            os.close(fd)
 
 
 def read_whole(json_path: Path) -> object:

@@ -229,3 +229,19 @@ def test_text_search_over_the_file_in_blocks_and_in_memory(session, monkeypatch)
     assert session.ids(text='"status"') == [] and session.ids(text="pending") == []
     assert session.ids(text="#40") == [40]
     assert session.count(text="restart", status="pending") == 40      # all but #41
+
+
+def test_a_lost_index_is_rebuilt_from_the_file_without_rewriting_it(store, session):
+    session.add_samples([sample(i) for i in range(1, 30)])
+    session.accept(4)
+    session.close()
+    before = session.path.stat()
+    session.files.index.unlink()
+    s = store.open("s1")
+    assert s.get(4)["status"] == "accepted" and s.ids(slot=("product", "modem")) == list(range(1, 30, 2))
+    assert s.files.index.exists() and session.path.stat().st_mtime_ns == before.st_mtime_ns
+    s.set_note(5, "x")
+    s.close()
+    s = store.open("s1")
+    assert s.get(5)["note"] == "x" and len(s) == 29
+    s.close()
