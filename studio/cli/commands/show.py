@@ -22,6 +22,7 @@ def _money(x: float) -> str:
 
 def run(args) -> int:
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     from studio.store import Store
@@ -35,7 +36,7 @@ def run(args) -> int:
         status = counts["status"]
         total = len(s)
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created") or 0))
-        out.print(f"[bold]{s.name}[/]  {s.path}", highlight=False)
+        out.print(f"[bold]{escape(s.name)}[/]  {escape(str(s.path))}", highlight=False)
         out.print(f"created {created} · model {meta.get('model') or '-'} · schema {meta.get('schema_version')} · "
                   f"{total:,} samples", markup=False)
         locked = is_locked(s.files.lock)
