@@ -224,7 +224,11 @@ def _plan(records, options, session, meta, versions, redactor) -> ExportPlan:
     plan = ExportPlan(options, fmt, session, rows, lines, row_templates, row_versions, row_ids, splits, removed,
                       scanned, selected)
     removed.sort(key=lambda r: (r.id, r.reason))
-    source = kept if not fmt.paired else [r for r in kept if _id(r) in {i for ids in row_ids for i in ids}]
+    if fmt.paired:
+        used = {i for ids in row_ids for i in ids}
+        source = [r for r in kept if r["id"] in used]
+    else:
+        source = kept
     plan.stats = _stats(source, seen_tags, tag_rejected, units if fmt.paired else None)
     plan.card = dataset_card(plan, meta or {}, versions or [])
     return plan
@@ -232,11 +236,8 @@ def _plan(records, options, session, meta, versions, redactor) -> ExportPlan:
 
 def plan_export(session, options: ExportOptions) -> ExportPlan:
     """Plan an export of a store session (studio.store.Session): reads every sample once."""
-    meta = dict(getattr(session, "meta", {}) or {})
-    try:
-        versions = session.template_versions()
-    except Exception:  # an older session without saved template texts still exports
-        versions = []
+    meta = dict(session.meta or {})
+    versions = session.template_versions()
     with gc_paused():
         return plan_records(session.iter_samples(), options, session=str(meta.get("name") or session.name),
                             meta=meta, versions=versions)
