@@ -145,21 +145,24 @@ class Engine:
                 reply = await transport.call(route, sent, self.timeout)
             except AttemptError as exc:
                 err: AttemptError | None = exc
+                if isinstance(exc, RateLimited):  # before the slot is handed on, so the pause holds the next
+                    self.stats.rate_limited += 1
+                    lim.on_rate_limit(exc.retry_after)
             except StudioError:
                 raise  # a setting the user must fix (e.g. rejected parameters): stops the run, said clearly
             except Exception as exc:  # noqa: BLE001 - a provider library's surprise fails one sample, not the run
                 err = Fatal(f"{type(exc).__name__}: {str(exc)[:300]}")
             else:
                 err = None
+                if reply.headers is not None:  # before the slot is handed on: an empty window pauses the next
+                    wait = retry.exhausted_for(reply.headers)
+                    if wait:
+                        lim.pause(wait)
             finally:
                 lim.release()  # also when cancelled by stop(): the slot must come back
             if err is None:
                 lim.on_success()
                 latency = time.monotonic() - t0
-                if reply.headers is not None:
-                    wait = retry.exhausted_for(reply.headers)
-                    if wait:
-                        lim.pause(wait)
                 parsed = None
                 if req.schema is not None:
                     try:
@@ -184,9 +187,6 @@ class Engine:
                                          "tokens_out": reply.tokens_out, "cost": cost, "latency": latency,
                                          "model": req.model})
                 return result
-            if isinstance(err, RateLimited):
-                self.stats.rate_limited += 1
-                lim.on_rate_limit(err.retry_after)
             if not err.retry or attempts >= self.max_tries:
                 tries = f" (after {attempts} tries)" if attempts > 1 else ""
                 return Result(req, False, None, None, redact(f"{err.reason}{tries}", route.api_key), None, None, None,

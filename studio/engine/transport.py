@@ -95,6 +95,14 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True) -> Route:
         raise EngineError(f"litellm does not know the model {model!r}",
                           hint="write provider/model, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
                                "hosted_vllm/NAME with --api-base, or local/smollm2") from None
+    if provider == "local":
+        from studio.engine import local
+
+        if model != local.MODEL:
+            raise EngineError(f"no embedded model named {model!r}", hint=f"the embedded model is {local.MODEL}")
+        if not local.available():
+            raise EngineError(f"{model} is not installed: {local.missing_reason()}",
+                              hint="or pick another model with --model / STUDIO_MODEL")
     base = api_base or dyn_base
     route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False)
     if not (fast and provider in FAST_PROVIDERS and os.environ.get("STUDIO_ENGINE_PATH") != "litellm"):

@@ -209,3 +209,11 @@ async def test_a_key_echoed_by_the_provider_never_reaches_the_result(fake_llm, m
     [r] = await collect(Engine(fast=path), reqs(fake_llm, 1))
     assert not r.ok and "Incorrect API key" in r.error
     assert "SECRET123456" not in r.error
+
+
+async def test_an_exhausted_rate_limit_window_pauses_new_requests(fake_llm):
+    fake_llm.set(ratelimit_headers={"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "400ms"})
+    results = await collect(Engine(concurrency=1), reqs(fake_llm, 3))
+    assert all(r.ok for r in results)
+    gaps = [b.t - a.t for a, b in zip(fake_llm.requests, fake_llm.requests[1:])]
+    assert min(gaps) >= 0.4  # each request waited for the window the previous reply said was empty

@@ -224,9 +224,11 @@ class FakeLLM:
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}
         headers = {}
-        if self.ratelimit_headers:
+        if self.ratelimit_headers:  # True for roomy limits, or a dict of the headers to send
             headers = {"x-ratelimit-limit-requests": "10000", "x-ratelimit-remaining-requests": "9999",
                        "x-ratelimit-reset-requests": "1s"}
+            if isinstance(self.ratelimit_headers, dict):
+                headers.update(self.ratelimit_headers)
         model = body.get("model", "fake")
         cid = f"chatcmpl-{self.count}"
         if fault == "malformed":
