@@ -139,3 +139,14 @@ def test_plan_gives_counts_and_a_preview_before_anything_is_written(session):
     assert plan.files() == ["train.jsonl", "validation.jsonl", "README.md"]
     assert plan.preview(2) == plan.split_rows("train")[:2]
     assert plan.scanned == len(curated()) and plan.selected == 31
+
+
+def test_every_answer_to_a_prompt_is_used_once_pairs_are_matched_round_robin():
+    acc = [{**sample(i, prompt=1), "id": i} for i in (1, 2)]
+    rej = [{**sample(i, prompt=1, status="rejected"), "id": i} for i in (3, 4, 5)]
+    plan = plan_records(acc + rej, ExportOptions(format="preference", dedup=False, val_fraction=0))
+    assert plan.ids == [(1, 3), (1, 5), (2, 4)]
+    same = [{**sample(1, output="same words here for both of them"), "id": 1},
+            {**sample(2, prompt=1, status="rejected", output="same words here for both of them"), "id": 2}]
+    empty = plan_records(same, ExportOptions(format="preference", dedup=False))
+    assert empty.rows == [] and {r.detail for r in empty.removed} == {"accepted and rejected answers are the same text"}
