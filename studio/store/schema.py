@@ -12,11 +12,12 @@ by `hash`; no fill_key, prompt_hash, mode or params.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 SCHEMA_VERSION = 2
 STATUSES = ("pending", "accepted", "rejected", "failed")
@@ -72,8 +73,8 @@ def index_fields(doc: dict) -> dict:
 
 
 def prompt_hash(messages: list) -> str:
-    blob = json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+    """The same definition as studio.runs.prompt_hash (the store cannot import upward)."""
+    return hashlib.sha256(orjson.dumps(messages)).hexdigest()[:12]
 
 
 def schema_of(data: Any) -> int | None:
