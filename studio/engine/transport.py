@@ -107,7 +107,9 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True) -> Route:
     route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False)
     if not (fast and provider in FAST_PROVIDERS and os.environ.get("STUDIO_ENGINE_PATH") != "litellm"):
         env_key = provider == "openai" and os.environ.get("OPENAI_API_KEY")
-        route.api_key = dyn_key or (PLACEHOLDER_KEY if api_base and not env_key else None)
+        env_base = provider == "openai" and (os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE"))
+        self_hosted = api_base or (env_base and "api.openai.com" not in env_base)
+        route.api_key = dyn_key or (PLACEHOLDER_KEY if self_hosted and not env_key else None)
         return route
     from litellm.llms.openai.chat.gpt_transformation import OpenAIGPTConfig
     from litellm.types.utils import LlmProviders
@@ -123,8 +125,8 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True) -> Route:
         base = config.get_api_base()
     if base is None:
         raise EngineError(f"{model}: no api_base for provider {provider!r}", hint="pass --api-base URL")
-    if key is None and api_base is not None:
-        key = PLACEHOLDER_KEY
+    if key is None and (api_base is not None or "api.openai.com" not in base):
+        key = PLACEHOLDER_KEY  # a local or self-hosted server (e.g. OPENAI_API_BASE=http://gpu:8000/v1)
     if key is None:
         raise EngineError(f"{model}: no API key found for provider {provider!r}",
                           hint=f"set the provider's key variable (e.g. {provider.upper()}_API_KEY) in the environment")

@@ -217,3 +217,10 @@ async def test_an_exhausted_rate_limit_window_pauses_new_requests(fake_llm):
     assert all(r.ok for r in results)
     gaps = [b.t - a.t for a, b in zip(fake_llm.requests, fake_llm.requests[1:])]
     assert min(gaps) >= 0.4  # each request waited for the window the previous reply said was empty
+
+
+async def test_a_self_hosted_server_from_the_environment_needs_no_key(fake_llm, monkeypatch, path):
+    monkeypatch.setenv("OPENAI_API_BASE", fake_llm.base_url)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    [r] = [x async for x in Engine(fast=path).run([Request([{"role": "user", "content": "hi"}], fake_llm.model)])]
+    assert r.ok and r.output == "Answer to: hi"
