@@ -267,7 +267,7 @@ class Run:
 
         def followup_done(task: asyncio.Task) -> None:
             sample = followup_tasks.pop(task, None)
-            if sample is not None:  # cancelled (stop): the sample is kept, without its follow-ups
+            if sample is not None:  # done: the sample now holds its follow-ups; cancelled (stop): kept without
                 collect(sample)
 
         status = "done"
