@@ -19,6 +19,7 @@ from studio.analysis.stats import greater_p, holm
 # cell layout (lists, for a fast hot loop): samples, accepted, rejected, failed, tags{} or None, cost, cost_unknown
 _N, _ACC, _REJ, _FAIL, _TAGS, _COST, _UNK = range(7)
 _STATUS = {"accepted": _ACC, "rejected": _REJ, "failed": _FAIL}
+BATCH = 16_384  # samples held at once while streaming
 
 
 def _cell() -> list:
@@ -170,9 +171,12 @@ def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrid
     # The per-sample loop only sorts samples into (template, version, status) groups; the counting per
     # slot value and persona attribute then runs in C (Counter over map), which is what keeps a
     # 100,000-sample report well under a second. Tagged samples (a minority) are counted in Python.
+    # Groups are flushed every BATCH samples so a long stream never holds more than a batch in memory.
+    acc: dict[str, list] = {}  # template -> [None, {version: cell}, {(prefix, attr): {value: cell}}]
     groups: dict[tuple, list] = {}
     tagged: list[tuple] = []
     status_of = _STATUS.get
+    n = 0
     for s in samples:
         get = s.get
         key = (get("template") or "?", get("template_version") or "?", status_of(get("status"), 0))
@@ -188,8 +192,22 @@ def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrid
         tags = get("tags")
         if tags:
             tagged.append((key, slots, persona, tags))
-    # template -> [None, {version: cell}, {(prefix, attr): {value: cell}}]
-    acc: dict[str, list] = {}
+        n += 1
+        if n == BATCH:
+            _flush(acc, groups, tagged)
+            groups, tagged, n = {}, [], 0
+    _flush(acc, groups, tagged)
+    reports, cells = [], []
+    for name, (_, versions, dims) in sorted(acc.items()):
+        tcell = _merge(versions.values())
+        cells.append(tcell)
+        reports.append(_template_report(name, tcell, versions, dims, settings))
+    total = _merge(cells)
+    return Report(reports, Counts.from_cell(total), settings)
+
+
+def _flush(acc: dict, groups: dict, tagged: list) -> None:
+    """Count one batch of grouped samples into the cells."""
     for (name, version, k), (slots, personas, costs) in groups.items():
         entry = acc.get(name) or acc.setdefault(name, [None, {}, {}])
         c = entry[1].get(version) or entry[1].setdefault(version, _cell())
@@ -221,13 +239,6 @@ def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrid
                 vt = cell[4] if cell[4] is not None else cell.__setitem__(4, {}) or cell[4]
                 for t in tags:
                     vt[t] = vt.get(t, 0) + 1
-    reports, cells = [], []
-    for name, (_, versions, dims) in sorted(acc.items()):
-        tcell = _merge(versions.values())
-        cells.append(tcell)
-        reports.append(_template_report(name, tcell, versions, dims, settings))
-    total = _merge(cells)
-    return Report(reports, Counts.from_cell(total), settings)
 
 
 def _category(value: Any) -> str | None:

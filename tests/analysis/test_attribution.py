@@ -108,3 +108,12 @@ def test_odd_records_are_counted_without_crashing():
     assert report.total.samples == 4 and {t.name for t in report.templates} == {"support", "?"}
     assert "persona.langs" not in report.template("support").values
     assert [v.value for v in report.template("?").values["slot.n"]] == ["3"]
+
+
+def test_streaming_in_small_batches_gives_the_same_report(monkeypatch):
+    import studio.analysis.attribution as attribution
+
+    samples = session_with_bad_value(n=300)
+    whole = analyse(samples).to_dict()
+    monkeypatch.setattr(attribution, "BATCH", 7)
+    assert analyse(iter(samples)).to_dict() == whole
