@@ -49,6 +49,11 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
             raise ExportError(f"{p.name} is a symbolic link to {os.readlink(p)}", path=p,
                               hint="writing through it would land outside the folder you chose; "
                                    "remove the link or choose another folder")
+    card = folder / "README.md"
+    if card in existing and not _is_our_card(card):
+        raise ExportError("the folder has a README.md that is not a dataset card from studio export", path=card,
+                          hint="export into a folder of its own (e.g. --out datasets/NAME); "
+                               "--force never replaces a README.md it did not write")
     if existing and not force:
         raise ExportError(f"the folder already holds an export ({', '.join(p.name for p in existing)})",
                           path=folder, hint="add --force to replace it, or choose another folder")
@@ -76,6 +81,15 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
         raise
     return ExportReport(folder, [folder / n for n in names], counts, plan.removed_counts(), total,
                         [p for p in existing])
+
+
+def _is_our_card(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        return head.startswith(b"---\nlicense:") and b"- template-studio\n" in head
+    except OSError:
+        return False
 
 
 def _prepare(folder: Path) -> Path:
