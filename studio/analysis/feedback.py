@@ -272,7 +272,16 @@ class FeedbackGroup:
         return dict(Counter(r.get("severity") or "-" for r in self.records))
 
     def examples(self, k: int = 3) -> list[dict]:
-        return sorted(self.records, key=lambda r: _SEVERITY.get(r.get("severity") or "", 3))[:k]
+        """The most severe records, one per distinct comment."""
+        out, seen = [], set()
+        for r in sorted(self.records, key=lambda r: _SEVERITY.get(r.get("severity") or "", 3)):
+            key = (r.get("comment") or "", r.get("rating"))
+            if key not in seen:
+                seen.add(key)
+                out.append(r)
+                if len(out) == k:
+                    break
+        return out
 
     @property
     def prompts(self) -> list[str]:

@@ -101,4 +101,4 @@ def test_import_stores_feedback_in_the_session_once_and_groups_it(fake_llm, tmp_
     verbosity = groups[0]
     assert verbosity.prompts == [f"question {i}" for i in range(4)]
     assert verbosity.desired() == [("Answer in two sentences.", 4)]
-    assert len(verbosity.examples(2)) == 2
+    assert [e["comment"] for e in verbosity.examples(2)] == ["too wordy"]  # one per distinct comment
