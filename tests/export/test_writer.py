@@ -40,10 +40,12 @@ def test_an_existing_export_is_kept_without_force_and_replaced_with_it(plan, ses
 
 
 def test_a_readme_the_export_did_not_write_is_never_replaced_even_with_force(plan, tmp_path):
-    (tmp_path / "README.md").write_text("# my project\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# my project\n")
     with pytest.raises(ExportError, match="README.md that is not a dataset card"):
-        write_export(plan, tmp_path, force=True)
-    assert (tmp_path / "README.md").read_text() == "# my project\n" and listing(tmp_path) == ["README.md"]
+        write_export(plan, project, force=True)
+    assert (project / "README.md").read_text() == "# my project\n" and listing(project) == ["README.md"]
 
 
 def test_out_that_is_a_file_is_refused(plan, tmp_path):
