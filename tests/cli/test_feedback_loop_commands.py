@@ -113,5 +113,8 @@ def test_regenerate_after_an_edit_requests_only_the_changed_prompts(fake_llm, tm
     assert result.returncode == 0, result.stderr
     assert "1 changed prompt(s) to generate, 2 unchanged kept" in result.stdout
     assert fake_llm.count == 4 and "battery" in fake_llm.prompts()[-1]
+    compare = studio("report", "s", "--compare", "explain", cwd=tmp_path)
+    assert compare.returncode == 0, compare.stderr
+    assert "on the same 1 fill(s)" in compare.stdout and "+Explain the {{ product }}.{% if" in compare.stdout
     again = studio("regenerate", "explain", "--session", "s", "--from", "zzzz", cwd=tmp_path)
     assert again.returncode == 2 and "no version of 'explain' with samples starts with 'zzzz'" in again.stderr
