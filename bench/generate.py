@@ -113,7 +113,8 @@ async def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--only", default="", help="comma-separated: throughput,cache,faults,cpu,memory,compare")
+    ap.add_argument("--only", default="",
+                    help="comma-separated: throughput,cache,faults,cpu,run,memory,compare")
     args = ap.parse_args()
     n, c = args.n, args.concurrency
     only = set(filter(None, args.only.split(",")))
@@ -153,6 +154,8 @@ async def main() -> None:
             await faults(server, n, c)
         if want("cpu"):  # 4. CPU per request at zero latency
             await cpu_per_request(server, c)
+        if want("run"):  # 4b. a whole run: render + engine + cache + session writes, per sample
+            await whole_run(server, c, tmp)
         if want("memory"):  # 5. memory over 20,000 requests
             await memory(server, c, tmp)
         if want("compare"):  # 6. the plain litellm.acompletion path for comparison
@@ -196,6 +199,31 @@ async def cpu_per_request(server: Server, c: int) -> None:
     print(f"[cpu] zero latency, N={m}: engine {per:.3f} ms CPU/request ({m / wall4:.0f} req/s); "
           f"bare aiohttp client {bare / m * 1000:.3f} ms; litellm's share {lite:.3f} ms; "
           f"studio's own = engine - HTTP client - litellm = {per - bare / m * 1000 - lite:.3f} ms (bar < 0.5 ms)")
+
+
+async def whole_run(server: Server, c: int, tmp: Path) -> None:
+    from studio.runs import Run
+    from studio.store import Store
+    from studio.workspace import Workspace
+
+    server.control(latency=0.0, reset=True, faults={})
+    ws = Workspace.from_env(tmp / "ws").ensure()
+    session = Store(ws.sessions_dir).open("bench", create=True)
+    m = 2000
+    run = Run(ws, "persona-iteration", session=session, model="openai/fake", api_base=server.base_url, n=m,
+              concurrency=c)
+    await Run(ws, "persona-iteration", session=session, model="openai/fake", api_base=server.base_url, n=50,
+              seed=99, concurrency=c).execute()  # warm-up: route, connections
+    c0, t0 = time.process_time(), time.perf_counter()
+    summary = await run.execute()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    t1 = time.perf_counter()
+    again = await Run(ws, "persona-iteration", session=session, model="openai/fake", api_base=server.base_url, n=m,
+                      concurrency=c).execute()
+    print(f"[run] persona-iteration N={summary.done} into a session at zero latency: {wall:.2f} s, "
+          f"{cpu / m * 1000:.3f} ms CPU/sample (render + engine + cache + store); identical re-run "
+          f"{time.perf_counter() - t1:.2f} s with {again.requests} requests, {again.cached} cached")
+    session.close()
 
 
 async def memory(server: Server, c: int, tmp: Path) -> None:
