@@ -224,3 +224,20 @@ async def test_a_self_hosted_server_from_the_environment_needs_no_key(fake_llm, 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     [r] = [x async for x in Engine(fast=path).run([Request([{"role": "user", "content": "hi"}], fake_llm.model)])]
     assert r.ok and r.output == "Answer to: hi"
+
+
+@pytest.mark.parametrize("provider", ["hosted_vllm", "lm_studio", "litellm_proxy"])
+async def test_other_openai_compatible_providers_take_the_lean_path(fake_llm, provider):
+    engine = Engine()
+    model = f"{provider}/fake"
+    [r] = await collect(engine, reqs(fake_llm, 1, model=model, params={"max_tokens": 5}))
+    assert r.ok and r.output == "Answer to: q 0"
+    assert engine.route(model, fake_llm.base_url).fast
+    assert fake_llm.requests[0].body["model"] == "fake" and fake_llm.requests[0].body["max_tokens"] == 5
+
+
+async def test_a_provider_litellm_handles_itself_goes_through_acompletion(fake_llm):
+    engine = Engine(max_tries=1)
+    [r] = await collect(engine, reqs(fake_llm, 1, model="ollama_chat/fake"))
+    assert not engine.route("ollama_chat/fake", fake_llm.base_url).fast
+    assert not r.ok and "404" in r.error  # it spoke ollama's API (/api/chat), which the fake does not serve
