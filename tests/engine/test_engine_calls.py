@@ -241,3 +241,17 @@ async def test_a_provider_litellm_handles_itself_goes_through_acompletion(fake_l
     [r] = await collect(engine, reqs(fake_llm, 1, model="ollama_chat/fake"))
     assert not engine.route("ollama_chat/fake", fake_llm.base_url).fast
     assert not r.ok and "404" in r.error  # it spoke ollama's API (/api/chat), which the fake does not serve
+
+
+async def test_the_engine_keeps_no_result_after_handing_it_over(fake_llm):
+    import gc
+
+    from studio.engine import Result
+
+    engine = Engine(concurrency=16)
+    async for r in engine.run(reqs(fake_llm, 400)):
+        assert r.ok  # the consumer drops every result
+    del r
+    gc.collect()
+    assert sum(isinstance(o, Result) for o in gc.get_objects()) == 0  # memory stays flat however long the run
+    assert not engine._tasks
