@@ -48,6 +48,15 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
 
+    def wait_until(self, check, what: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if check(shown):
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{what} never showed; the screen was:\n{self.screen()}")
+
     def wait_exit(self, timeout: float = 20.0) -> None:
         """The studio has quit when the shell moved on to the `sleep` after it."""
         deadline = time.monotonic() + timeout
@@ -102,8 +111,7 @@ def test_edit_generate_review_quit_reopen(tmux, tmp_path):
     t.keys("Space")
     t.keys("x")
     t.keys("1")
-    shown = t.wait_for("✗ rejected")
-    assert shown.count("✓ accepted") == 2
+    t.wait_until(lambda shown: "✗ rejected" in shown and shown.count("✓ accepted") == 2, "the decisions")
     t.keys("C-q")
     t.wait_exit()
 
@@ -119,9 +127,7 @@ def test_edit_generate_review_quit_reopen(tmux, tmp_path):
     assert (tmp_path / "templates" / "support-madlib.prompt").read_text().startswith("# edited in tmux")
 
     again = tmux()  # reopen: the most recent session, with every decision on screen
-    shown = again.wait_for("6 shown")
-    again.wait_for("✗ rejected")
-    shown = again.screen()
-    assert "studio · demo" in shown and shown.count("✓ accepted") == 2 and "[" + labels[0] in shown
+    again.wait_until(lambda shown: "studio · demo" in shown and "6 shown" in shown and "✗ rejected" in shown
+                     and shown.count("✓ accepted") == 2 and f"[{labels[0]}" in shown, "every decision, reopened")
     again.keys("C-q")
     again.wait_exit()

@@ -137,6 +137,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
             self.editor.load(loaded.template_name, loaded.template_path, loaded.template_text)
         self.stream.update_rows(rows)
         self.stream.set_ids(loaded.ids)
+        self.refresh_bindings()
         self._show_counts(loaded.counts)
         self.status.model = self._default_model()
         self.tagger.show(None, self.labels)
@@ -213,7 +214,8 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
 
     # -- focus, zoom, help ---------------------------------------------------------------------------------
     def action_focus_pane(self, pane: str) -> None:
-        self.query_one(PANES[pane]).focus()
+        # set_focus now (not widget.focus(), which is deferred): keys typed ahead must land in the new pane
+        self.set_focus(self.query_one(PANES[pane]))
 
     def action_zoom(self) -> None:
         if self.maximized is not None:

@@ -68,6 +68,7 @@ class RunningActions:
         self.status.run = {"running": True, "in_flight": 0, "done": 0, "failed": 0, "tokens": 0, "cost": 0.0}
         self._run_control = {"stop": False, "run": None}
         self._run_worker(text, str(path) if path else None, dict(opts), self._run_control, only)
+        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
     def _run_worker(self, text: str, path: str | None, opts: dict, control: dict, only: str | None) -> None:
@@ -91,8 +92,11 @@ class RunningActions:
         if self.filters:
             self._reload_ids()
         else:
-            self.stream.append_ids([i for i in event.ids])
+            empty = not self.stream.ids
+            self.stream.append_ids(list(event.ids))
             self._update_stream_title()
+            if empty:
+                self.refresh_bindings()
         self._refresh_counts()
 
     def on_run_progress(self, event: RunProgress) -> None:
@@ -101,6 +105,7 @@ class RunningActions:
     def on_run_finished(self, event: RunFinished) -> None:
         stopped = bool(self._run_control and self._run_control.get("stop")) or bool(event.stats.get("stopped"))
         self._run_control = None
+        self.refresh_bindings()
         self.status.run = {**event.stats, "running": False, "stopped": stopped, "in_flight": 0}
         self._refresh_counts()
         if event.error:
