@@ -10,6 +10,8 @@ Everything is seeded by constants, so the same texts always give the same remova
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,11 +127,21 @@ def _densify(sig: np.ndarray) -> np.ndarray:
     return out
 
 
+def _chunk_dense(texts: list[str]) -> np.ndarray:
+    return _densify(_chunk_signatures(texts))
+
+
 def signatures(texts: list[str]) -> np.ndarray:
     """(len(texts), NUM_PERM) MinHash signatures; a row of all-max means fewer than SHINGLE words."""
     if any("\x00" in t for t in texts):          # NUL separates documents inside a chunk
         texts = [t.replace("\x00", " ") for t in texts]
-    parts = [_densify(_chunk_signatures(texts[i:i + _CHUNK])) for i in range(0, len(texts), _CHUNK)]
+    chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
+    workers = min(len(chunks), os.cpu_count() or 1, 4)
+    if workers > 1:                              # numpy releases the GIL inside each pass: cores add up
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(_chunk_dense, chunks))
+    else:
+        parts = [_chunk_dense(c) for c in chunks]
     return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint64)
 
 

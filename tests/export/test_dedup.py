@@ -92,3 +92,13 @@ def test_export_does_not_import_datasketch_or_scipy():
             "near_duplicates(['a b c d e f g'] * 2 + ['x y z w v u t'], 0.8); "
             "print(any(m.split('.')[0] in ('datasketch', 'scipy') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_signatures_are_the_same_on_one_core_and_several(monkeypatch):
+    from studio.export import dedup
+
+    docs = texts(1500, words=60)
+    monkeypatch.setattr(dedup.os, "cpu_count", lambda: 1)
+    one = signatures(docs)
+    monkeypatch.setattr(dedup.os, "cpu_count", lambda: 4)
+    assert (signatures(docs) == one).all()
