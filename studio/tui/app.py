@@ -17,6 +17,7 @@ from textual.screen import Screen
 from studio.tui.messages import JobDone, JobFailed, SessionReady
 
 START = time.perf_counter()
+KEYMAP_FILE = "keymap.yaml"
 
 
 class StudioApp(App):
@@ -47,6 +48,24 @@ class StudioApp(App):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._first_frame)
+        self._load_keymap()
+
+    def _load_keymap(self) -> None:
+        """Remapped keys from `keymap.yaml` in the workspace ({binding id: "keys"}); a bad file is reported."""
+        path = Path(self.workspace.root) / KEYMAP_FILE
+        if not path.is_file():
+            return
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in data.items()):
+                raise ValueError("write one 'binding-id: keys' per line, e.g. review.accept: y")
+            self.update_keymap(data)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            self.notify(f"{path}: {exc} — using the default keys (F1 lists the binding ids)",
+                        title="Key map not used", severity="warning", markup=False)
 
     def _first_frame(self) -> None:
         self.first_frame = time.perf_counter()

@@ -30,7 +30,8 @@ async def test_help_lists_every_key_of_the_screen_and_panes(seeded):
         screen = app.screen
         assert type(screen).__name__ == "HelpScreen"
         described = {b.description for cls in OURS for b in cls.BINDINGS}
-        listed = {what for _where, _key, what in screen.rows}
+        listed = {what.split("  (")[0] for _where, _key, what in screen.rows}
+        assert any("(review.accept_next)" in what for _w, _k, what in screen.rows)  # ids, for keymap.yaml
         assert described <= listed
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
@@ -125,3 +126,25 @@ async def test_no_color_still_tells_states_apart(seeded, monkeypatch):
         text = screen_text(app)
         assert "✓ accepted" in text and "✗ rejected" in text and "· pending" in text
         assert "1[x]" in text
+
+
+async def test_keys_can_be_remapped_from_keymap_yaml(seeded):
+    (seeded.root / "keymap.yaml").write_text("review.accept: y\n")
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("home", "y")
+        await settle(app, pilot)
+        assert app.screen.stream.rows[1]["status"] == "accepted"
+        assert "y Accept" in screen_text(app)
+
+
+async def test_a_bad_keymap_is_reported_and_the_default_keys_stay(seeded):
+    (seeded.root / "keymap.yaml").write_text("- not: [a, mapping]\n")
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        assert any(n.title == "Key map not used" for n in app._notifications)
+        await pilot.press("home", "a")
+        await settle(app, pilot)
+        assert app.screen.stream.rows[1]["status"] == "accepted"

@@ -13,13 +13,18 @@ from textual.widgets import Static
 def binding_rows(app, screen) -> list[tuple[str, str, str]]:
     """(where, keys, what) for every described binding of the screen, its widgets and the app."""
     merged: dict[tuple[str, str], list[str]] = {}
+    ids: dict[tuple[str, str], str] = {}
     for node in [screen, *screen.query("*"), app]:
         where = getattr(node, "HELP_GROUP", None) or type(node).__name__
         for bindings in node._bindings.key_to_bindings.values():
             for b in bindings:
                 if b.description:
                     merged.setdefault((where, b.description), []).append(app.get_key_display(b))
-    return [(where, " ".join(dict.fromkeys(keys)), what) for (where, what), keys in merged.items()]
+                    if b.id:
+                        ids[(where, b.description)] = b.id
+    return [(where, " ".join(dict.fromkeys(keys)), what + (f"  ({ids[(where, what)]})" if (where, what) in ids
+                                                              else ""))
+            for (where, what), keys in merged.items()]
 
 
 class HelpScreen(ModalScreen[None]):
