@@ -262,6 +262,8 @@ class LiteLLMTransport:
 
     async def call(self, route: Route, req: Request, timeout: float) -> Reply:
         lib = llm.litellm()
+        if route.provider == "local":  # a CPU model cannot be interrupted mid-answer: give it time, not retries
+            timeout = max(timeout, 600.0)
         kwargs: dict[str, Any] = dict(req.params)
         if req.schema is not None:
             rf = response_format(lib, route.model_name, route.provider, req.schema)
