@@ -11,6 +11,7 @@ Everything is seeded by constants, so the same texts always give the same remova
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,17 +51,19 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 _R = 0x9E3779B97F4A7C15                         # odd, so invertible modulo 2**64
 _POW: list[np.ndarray] = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
+_POW_LOCK = threading.Lock()
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """R**t and R**-t modulo 2**64 for t < n (grown on demand, kept)."""
-    if _POW[0].size < n:
-        size = max(n, 2 * _POW[0].size)
-        for k, base in enumerate((_R, pow(_R, -1, 2**64))):
-            p = np.full(size, base, dtype=np.uint64)
-            p[0] = 1
-            _POW[k] = np.cumprod(p, dtype=np.uint64)
-    return _POW[0], _POW[1]
+    """R**t and R**-t modulo 2**64 for t < n (grown on demand, kept; chunks run on several threads)."""
+    with _POW_LOCK:
+        if _POW[0].size < n:
+            size = max(n, 2 * _POW[0].size)
+            for k, base in enumerate((_R, pow(_R, -1, 2**64))):
+                p = np.full(size, base, dtype=np.uint64)
+                p[0] = 1
+                _POW[k] = np.cumprod(p, dtype=np.uint64)
+        return _POW[0], _POW[1]
 
 
 def _word_bytes(b: np.ndarray) -> np.ndarray:
