@@ -59,3 +59,15 @@ def test_every_line_is_json(home):
     assert main(["export", "day1", "-f", "sharegpt", "-o", str(home / "ds"), "--val-fraction", "0"]) == 0
     rows = [json.loads(x) for x in (home / "ds/train.jsonl").read_text().splitlines()]
     assert len(rows) == 29 and all(r["conversations"][-1]["from"] == "gpt" for r in rows)
+
+
+def test_registering_the_command_and_listing_formats_stay_light():
+    """The CLI builds every parser at start-up and the TUI lists formats: neither may pull in numpy/pyarrow."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from studio.cli.main import build_parser; build_parser(); "
+            "from studio.export import FORMATS; assert len(FORMATS) == 9; "
+            "print(sorted(m for m in ('numpy', 'pyarrow', 'datasets', 'studio.export.plan') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
