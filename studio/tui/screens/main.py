@@ -102,7 +102,8 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.sub_title = "loading…"
         self.query_one("#stream").border_title = "samples"
         self.stream.focus()
-        self.set_timer(0.05, self._load)  # paint first: the store load must not hold up the first frame
+        # paint first: the store load (a worker thread holding the GIL) must not hold up the first frame
+        self.call_after_refresh(lambda: self.set_timer(0.02, self._load))
 
     # -- loading (off the UI thread) -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
@@ -244,10 +245,10 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
 
             self.app.push_screen(FeedbackScreen(self.session, self.workspace, self.engine_default))
 
-    def on_slot_tree_node_highlighted(self, event: SlotTree.NodeHighlighted) -> None:
-        event.stop()
-
     # -- leaving ----------------------------------------------------------------------------------------
+    def on_unmount(self) -> None:
+        self.close_session()  # however the app ends, queued decisions are written and the lock released
+
     def close_session(self) -> None:
         """Stop a run (keeping what completed), write every queued decision, release the session."""
         self.stop_run(quiet=True)
