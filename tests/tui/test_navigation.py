@@ -16,8 +16,15 @@ from tests.tui.conftest import ready, screen_text, settle
 OURS = [MainScreen, TemplateEditor, SlotTree, SampleList, TaggerPane, StudioApp]
 
 
+def dialogs():
+    from studio.tui.screens import confirm, detail, export, filter, generate, help, pick, prompt
+
+    return [confirm.ConfirmScreen, detail.DetailScreen, export.ExportScreen, filter.FilterScreen,
+            generate.GenerateScreen, help.HelpScreen, pick.PickScreen, prompt.PromptScreen]
+
+
 def test_every_binding_has_an_id_and_a_description():
-    for cls in OURS:
+    for cls in OURS + dialogs():
         for b in cls.BINDINGS:
             assert isinstance(b, Binding) and b.id and b.description, f"{cls.__name__}: {b}"
 
