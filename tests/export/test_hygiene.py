@@ -150,3 +150,15 @@ def test_every_answer_to_a_prompt_is_used_once_pairs_are_matched_round_robin():
             {**sample(2, prompt=1, status="rejected", output="same words here for both of them"), "id": 2}]
     empty = plan_records(same, ExportOptions(format="preference", dedup=False))
     assert empty.rows == [] and {r.detail for r in empty.removed} == {"accepted and rejected answers are the same text"}
+
+
+@pytest.mark.parametrize("opts", [
+    ExportOptions(), ExportOptions(format="kto", tags=("too-long",)), ExportOptions(format="preference"),
+    ExportOptions(format="raw", templates=("support",), versions=("aaaa",), statuses=("accepted", "failed")),
+])
+def test_reading_only_matching_samples_gives_the_same_export_as_reading_all(session, opts):
+    from_store = plan_export(session, opts)                 # the store's indexes pick the samples
+    from_all = plan_records(session.iter_samples(), opts, session=from_store.session, meta=session.meta,
+                            versions=session.template_versions())
+    assert from_store.lines == from_all.lines and from_store.splits == from_all.splits
+    assert from_store.removed == from_all.removed and from_store.card == from_all.card
