@@ -155,3 +155,22 @@ async def test_a_bad_keymap_is_reported_and_the_default_keys_stay(seeded):
         await pilot.press("home", "a")
         await settle(app, pilot)
         assert app.screen.stream.rows[1]["status"] == "accepted"
+
+
+async def test_an_unexpected_error_in_a_key_handler_is_shown_and_the_studio_carries_on(seeded, monkeypatch):
+    from studio.tui.screens.main import MainScreen
+
+    def broken(self):
+        raise RuntimeError("boom [red]here[/red]")
+
+    monkeypatch.setattr(MainScreen, "_show_selected", broken)  # fails inside the guarded accept action
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("home", "a")
+        await settle(app, pilot)
+        assert any(n.title == "Unexpected error" and "boom [red]here[/red]" in n.message for n in app._notifications)
+        monkeypatch.undo()
+        await pilot.press("j", "x")
+        await settle(app, pilot)
+        assert app.is_running and app.screen.stream.rows[2]["status"] == "rejected"

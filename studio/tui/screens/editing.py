@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from studio.core.errors import StudioError
+from studio.tui.guard import guarded
 
 
+@guarded
 class EditingActions:
     """Mixed into MainScreen; needs self.editor, self.session, self.io, self.workspace."""
 

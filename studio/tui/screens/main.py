@@ -22,14 +22,16 @@ from studio.tui.screens.editing import EditingActions
 from studio.tui.screens.review import ReviewActions
 from studio.tui.screens.running import RunningActions
 from studio.tui.widgets.editor import TemplateEditor
-from studio.tui.widgets.slots import SlotsPane, SlotTree
+from studio.tui.widgets.slots import SlotsPane
 from studio.tui.widgets.statusbar import StatusBar
 from studio.tui.widgets.stream import SampleList, StreamPane
 from studio.tui.widgets.tagger import TaggerPane
+from studio.tui.guard import guarded
 
 PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
 
 
+@guarded
 class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="main.help"),

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from studio.tui.widgets.stream import SampleList
+from studio.tui.guard import guarded
 
 VERDICT_KEYS = {"accepted": "accept", "rejected": "reject"}
 
 
+@guarded
 class ReviewActions:
     """Mixed into MainScreen; needs self.session, self.io, self.stream, self.tagger, self.labels."""
 

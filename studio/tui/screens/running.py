@@ -13,6 +13,7 @@ from textual import work
 
 from studio.core.errors import StudioError
 from studio.tui.messages import JobFailed, RunFinished, RunProgress, SamplesAdded
+from studio.tui.guard import guarded
 
 
 def model_choices(template: Any, session_meta: dict) -> list[str]:
@@ -33,6 +34,7 @@ def model_choices(template: Any, session_meta: dict) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@guarded
 class RunningActions:
     """Mixed into MainScreen."""
 
