@@ -161,8 +161,9 @@ def lsh_params(threshold: float, weights: tuple[float, float] = (0.1, 0.9)) -> t
     combos = np.array([(b, r) for b in range(1, NUM_PERM + 1) for r in range(1, NUM_PERM // b + 1)], dtype=float)
     p = 1.0 - (1.0 - s[None, :] ** combos[:, 1:2]) ** combos[:, 0:1]      # P(candidate | similarity s)
     below, above = s <= threshold, s >= threshold
-    fp = np.trapezoid(p[:, below], s[below], axis=1) if below.sum() > 1 else np.zeros(len(combos))
-    fn = np.trapezoid(1.0 - p[:, above], s[above], axis=1) if above.sum() > 1 else np.zeros(len(combos))
+    area = getattr(np, "trapezoid", None) or np.trapz                   # numpy 2 renamed it
+    fp = area(p[:, below], s[below], axis=1) if below.sum() > 1 else np.zeros(len(combos))
+    fn = area(1.0 - p[:, above], s[above], axis=1) if above.sum() > 1 else np.zeros(len(combos))
     b, r = combos[int(np.argmin(fp * weights[0] + fn * weights[1]))]   # first minimum, as datasketch
     best = (int(b), int(r))
     if best[0] < 2:                       # thresholds near 1 want one band; keep two for recall
