@@ -32,14 +32,14 @@ class ExportScreen(ModalScreen[None]):
             with Horizontal(classes="field"):
                 yield Label("format")
                 yield Select([(f"{n} — {d}", n) for n, d in names], value=names[0][0], allow_blank=False,
-                             id="format")
+                             id="format", compact=True)
             with Horizontal(classes="field"):
                 yield Label("folder")
-                yield Input(str(self.workspace.root / "exports" / self.session.name), id="path")
+                yield Input(str(self.workspace.root / "exports" / self.session.name), id="path", compact=True)
             yield Static("", id="export-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Export", id="go", variant="primary")
-                yield Button("Close (esc)", id="close")
+                yield Button("Export", id="go", variant="primary", compact=True)
+                yield Button("Close (esc)", id="close", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "go":

@@ -25,21 +25,23 @@ class FilterScreen(ModalScreen[dict | None]):
             with Horizontal(classes="field"):
                 yield Label("status")
                 yield Select([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.NULL,
-                             prompt="any", id="status")
+                             prompt="any", id="status", compact=True)
             with Horizontal(classes="field"):
                 yield Label("tag")
                 yield Select([(t, t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
-                             else Select.NULL, prompt="any", id="tag")
+                             else Select.NULL, prompt="any", id="tag", compact=True)
             with Horizontal(classes="field"):
                 yield Label("version")
                 yield Select([(v[:12], v) for v in self.versions], value=c.get("version")
-                             if c.get("version") in self.versions else Select.NULL, prompt="any", id="version")
+                             if c.get("version") in self.versions else Select.NULL, prompt="any", id="version",
+                             compact=True)
             with Horizontal(classes="field"):
                 yield Label("text")
-                yield Input(c.get("text") or "", placeholder="words in the prompt or output", id="text")
+                yield Input(c.get("text") or "", placeholder="words in the prompt or output", id="text",
+                            compact=True)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Apply (enter)", id="apply", variant="primary")
-                yield Button("Clear", id="clear")
+                yield Button("Apply (enter)", id="apply", variant="primary", compact=True)
+                yield Button("Clear", id="clear", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#text", Input).focus()

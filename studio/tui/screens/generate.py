@@ -33,21 +33,22 @@ class GenerateScreen(ModalScreen[dict | None]):
             with Horizontal(classes="field"):
                 yield Label("count")
                 yield Input(str(self.count or ""), placeholder="the strategy's count", id="count",
-                            type="integer")
+                            type="integer", compact=True)
             with Horizontal(classes="field"):
                 yield Label("strategy")
-                yield Select([(s, s) for s in STRATEGIES], value=self.strategy, allow_blank=False, id="strategy")
+                yield Select([(s, s) for s in STRATEGIES], value=self.strategy, allow_blank=False, id="strategy",
+                             compact=True)
             with Horizontal(classes="field"):
                 yield Label("seed")
-                yield Input(str(self.seed), id="seed", type="integer")
+                yield Input(str(self.seed), id="seed", type="integer", compact=True)
             with Horizontal(classes="field"):
                 yield Label("model")
                 yield Select([(m, m) for m in self.models], value=self.model if self.model in self.models
-                             else self.models[0], allow_blank=False, id="model")
+                             else self.models[0], allow_blank=False, id="model", compact=True)
             yield Static(f"prompts per strategy: {counts}" if counts else "", markup=False, classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Start (ctrl+g)", id="start", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Start (ctrl+g)", id="start", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#count", Input).focus()
