@@ -174,3 +174,15 @@ async def test_an_unexpected_error_in_a_key_handler_is_shown_and_the_studio_carr
         await pilot.press("j", "x")
         await settle(app, pilot)
         assert app.is_running and app.screen.stream.rows[2]["status"] == "rejected"
+
+
+async def test_panes_reflow_when_the_terminal_is_resized(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert app.screen.has_class("-wide")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.has_class("-narrow")
+        assert app.screen.stream.size.width < 40
+        assert "studio · review" in screen_text(app)
