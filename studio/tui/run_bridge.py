@@ -33,6 +33,12 @@ def regeneration_fills(session: Any, template: Any) -> list:
     return fills
 
 
+def in_flight(run: Any) -> int:
+    """Requests sent and not yet answered (the engine's per-model limiters count them)."""
+    limiters = getattr(run.engine, "_limiters", None) or {}
+    return sum(int(getattr(lim, "active", 0)) for lim in limiters.values())
+
+
 def run_generation(workspace: Any, session: Any, text: str, path: str | None, opts: dict, control: dict,
                    stats: dict, *, only: str | None, on_samples: Callable[[list[int]], None],
                    on_progress: Callable[[], None]) -> None:
@@ -60,7 +66,7 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
     def progress(r: Any) -> None:
         p = r.progress
         stats.update(done=p["done"], failed=p["failed"], tokens=p["tokens"], cost=p["cost"],
-                     cost_unknown=p["cost_unknown"], in_flight=max(0, p["total"] - p["done"] - p["failed"]))
+                     cost_unknown=p["cost_unknown"], in_flight=in_flight(r))
         on_progress()
 
     if control.get("stop"):

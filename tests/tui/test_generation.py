@@ -52,6 +52,7 @@ async def test_stop_keeps_what_completed(ws, fake_env):
             await pilot.pause(0.05)
             if app.screen.stream.ids:
                 break
+        assert app.screen.status.run.get("in_flight", 0) > 0  # requests out while the first ones came back
         await pilot.press("ctrl+t")
         await wait_run(app, pilot)
         kept = len(app.screen.stream.ids)
