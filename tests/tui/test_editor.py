@@ -154,3 +154,18 @@ async def test_switching_template_with_unsaved_changes_asks_first(ws):
         await analysed(app, pilot)
         assert app.screen.editor.name_label == "contrast-pairs"
         assert not app.screen.editor.dirty
+
+
+async def test_ctrl_l_picks_another_template_to_edit(ws):
+    app = StudioApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await analysed(app, pilot)
+        await pilot.press("f2", "ctrl+l")  # an editor key: it shows when the editor has focus
+        assert type(app.screen).__name__ == "PickScreen"
+        names = [o.id for o in app.screen.query_one("OptionList").options]
+        target = next(i for i, n in enumerate(names) if n.endswith("contrast-pairs.prompt"))
+        await pilot.press(*(["down"] * target), "enter")
+        after = await analysed(app, pilot)
+        assert app.screen.editor.name_label == "contrast-pairs" and after.template.name == "contrast-pairs"
+        assert "contrast-pairs" in screen_text(app)
