@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from studio.core.errors import Problem, StudioError
+from studio.core.files import read_user_text
 
 FIELDS = ("prompt", "response", "comment", "rating")
 ALIASES = {
@@ -93,14 +94,7 @@ def _row(obj: Any, source: str, line: int, problems: list[Problem]) -> dict | No
 def read_feedback(path: str | Path) -> ParsedFeedback:
     """Read a JSONL (one object a line) or CSV (with a header) file of production feedback."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise StudioError("no such feedback file", path=p, hint="give the path of a .jsonl or .csv file") from None
-    except UnicodeDecodeError as exc:
-        raise StudioError(f"not UTF-8 text (byte {exc.start})", path=p, hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise StudioError(f"cannot read the file: {exc.strerror}", path=p, hint="check the path and permissions") from None
+    text = read_user_text(p, what="feedback file", encoding="utf-8-sig", missing_hint="give the path of a .jsonl or .csv file")
     is_csv = p.suffix.lower() in (".csv", ".tsv") or (p.suffix.lower() not in (".jsonl", ".json", ".ndjson")
                                                       and not text.lstrip().startswith("{"))
     out = ParsedFeedback()

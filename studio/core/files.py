@@ -44,3 +44,19 @@ def fsync_dir(folder: str | Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def read_user_text(path: str | Path, error: type[Exception] | None = None, *, what: str = "file",
+                   encoding: str = "utf-8", missing_hint: str = "check the path") -> str:
+    """Read a text file a person gave us; every failure is a StudioError naming the file and what to do."""
+    from studio.core.errors import StudioError
+
+    error = error or StudioError
+    try:
+        return Path(path).read_text(encoding=encoding)
+    except FileNotFoundError:
+        raise error(f"no such {what}", path=path, hint=missing_hint) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text (byte {exc.start})", path=path, hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}", path=path, hint="check the path and its permissions") from None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from studio.core.errors import SlotError
+from studio.core.files import read_user_text
 from studio.core.personas import PersonaGenerator
 from studio.core.template import SlotSpec, Template
 
@@ -142,12 +143,7 @@ def _rows_to_source(rows: list[tuple[int, dict]], field: str | None, path: Path,
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SlotError(f"not UTF-8 text (byte {exc.start})", path=path, hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise SlotError(f"cannot read: {exc.strerror}", path=path, hint="check the file's permissions") from None
+    return read_user_text(path, SlotError, missing_hint="check the slot's file name")
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict]]:

@@ -388,16 +388,11 @@ def _parse_combine(data: Any, fail, key_lines, slots) -> Combine:
 
 
 def load_template(path: str | Path) -> Template:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TemplateError("no such template file", path=path, hint="check the name with 'studio lint templates/'") from None
-    except UnicodeDecodeError as exc:
-        raise TemplateError(f"not UTF-8 text (byte {exc.start})", path=path, hint="save the file as UTF-8") from None
-    except OSError as exc:
-        raise TemplateError(f"cannot read: {exc.strerror}", path=path, hint="check the path and its permissions") from None
-    return parse_template(text, path)
+    from studio.core.files import read_user_text
+
+    text = read_user_text(path, TemplateError, what="template file",
+                          missing_hint="check the name with 'studio lint templates/'")
+    return parse_template(text, Path(path))
 
 
 def dump_template(t: Template) -> str:
