@@ -278,7 +278,7 @@ class Run:
                         break
                     messages = self.renderer.messages(fill, extra)
                     s = self._base(fill, messages, sample_seed(self.seed, fill), extra)
-                    s["output"] = self.renderer.text(fill, extra)
+                    s.update(output=self.renderer.text(fill, extra), tokens_in=0, tokens_out=0, cost=0.0)  # no model
                     collect(s)
                     if len(pending) >= SAVE_BATCH:
                         save(True)

@@ -23,7 +23,7 @@ def studio(*args, cwd: Path) -> subprocess.CompletedProcess:
 def ws(tmp_path) -> Path:
     store = Store(tmp_path / "sessions")
     s = store.create("support-v2", model="openai/fake")
-    run = s.add_run({"template": "support", "model": "openai/fake", "samples": 4})
+    run = s.add_run({"template": "support", "model": "openai/fake", "saved": 7})
     s.add_samples([{"template": "support", "template_version": "aaaaaaaaaaaa", "output": f"answer {i}",
                     "run_id": run, "cost": 0.5} for i in range(4)])
     s.accept(1)
@@ -59,6 +59,8 @@ def test_show_summarises_review_tags_versions_and_cost(ws):
     assert "4 samples" in out and "too-long" in out and "aaaaaaaaaaaa" in out
     assert "67%" in out                                     # 2 of 3 reviewed accepted
     assert "cost $2.00" in out and "$1.00 per accepted sample" in out
+    run_row = next(line.split() for line in out.splitlines() if "openai/fake" in line and "support" in line)
+    assert "7" in run_row                                   # the run's saved-sample count
 
 
 def test_show_unknown_session_is_a_clear_error(ws):

@@ -79,7 +79,7 @@ def run(args) -> int:
             for r in runs[-10:]:
                 started = r.get("started")
                 t.add_row(str(r.get("run_id")), str(r.get("template") or "-"), str(r.get("model") or "-"),
-                          str(r.get("samples", "-")),
+                          str(r.get("saved", "-")),
                           time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
                           else "-")
             out.print(t)
