@@ -10,17 +10,15 @@ Shared by `studio run` and the TUI, so both make identical samples. Usage:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import orjson
-
 from studio.core.errors import StudioError
 from studio.core.expand import Fill, expand
+from studio.core.hashing import prompt_hash
 from studio.core.render import Renderer
 from studio.core.template import Template, load_template
 from studio.engine import Engine, Request, Result, default_model
@@ -31,10 +29,6 @@ SECRET_PARAM = re.compile(r"(^|_)(api_?key|key|token|access_token|secret|passwor
 VERDICT = re.compile(r"verdict\s*[:=]\s*\**\s*(correct|incorrect|unsure)", re.I)
 SAVE_EVERY = 0.25  # seconds between batched session writes
 SAVE_BATCH = 500
-
-
-def prompt_hash(messages: list[dict]) -> str:
-    return hashlib.sha256(orjson.dumps(messages)).hexdigest()[:12]
 
 
 def sample_seed(base: int, fill: Fill) -> int:

@@ -11,13 +11,12 @@ by `hash`; no fill_key, prompt_hash, mode or params.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from datetime import datetime
 from typing import Any
 
-import orjson
+from studio.core.hashing import prompt_hash
 
 SCHEMA_VERSION = 2
 STATUSES = ("pending", "accepted", "rejected", "failed")
@@ -70,11 +69,6 @@ def index_fields(doc: dict) -> dict:
         "la": doc.get("latency"),
         "sl": {str(k): str(v) for k, v in slots.items()} if isinstance(slots, dict) else {},
     }
-
-
-def prompt_hash(messages: list) -> str:
-    """The same definition as studio.runs.prompt_hash (the store cannot import upward)."""
-    return hashlib.sha256(orjson.dumps(messages)).hexdigest()[:12]
 
 
 def schema_of(data: Any) -> int | None:
