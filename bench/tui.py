@@ -3,8 +3,9 @@
 
     python bench/tui.py [--samples 100000] [--presses 300] [--dir DIR]
 
-First frame: a fresh `python -m studio` style process (imports included), measured from just before
-the process starts to the first frame drawn; then to the session being loaded (done in a worker).
+First frame: a fresh process running the real `studio` (new workspace) / `studio open NAME` command path
+(studio.cli.main, imports included), measured from just before the process starts to the first frame drawn;
+then to the session being loaded (done in a worker). `--first-frame-only` skips the latency part.
 Latency: a Pilot drives the real app on the big session; each figure is one keypress of "space"
 (accept and next) until its effect is on the screen (the row redrawn, the tagger showing the next sample).
 """
@@ -51,10 +52,11 @@ import json; print(json.dumps({"first_frame": w0 + (app.t - p0) - t0}))
 CHILD = r"""
 import os, sys, time
 t0, w0, p0 = float(os.environ["BENCH_T0"]), time.time(), time.perf_counter()
-from studio.tui.app import StudioApp
-from studio.workspace import Workspace
+# the real `studio` / `studio open NAME` command path: studio.cli.main parses argv and starts the app
+from studio.cli import main as cli
+import studio.tui.app as tui_app
 
-class BenchApp(StudioApp):
+class BenchApp(tui_app.StudioApp):
     def on_mount(self):
         super().on_mount()
         self.set_interval(0.01, self.check)
@@ -63,10 +65,18 @@ class BenchApp(StudioApp):
         if self.ready_at is not None and self.first_frame is not None:
             self._leave()
 
-app = BenchApp(Workspace.from_env(sys.argv[1]), sys.argv[2] or None)
-app.run(headless=True, size=(80, 24))
+    def run(self, **kw):
+        return super().run(headless=True, size=(80, 24))
+
+tui_app.StudioApp = BenchApp
+apps = []
+BenchApp.__init__ = (lambda init: lambda self, *a, **k: (apps.append(self), init(self, *a, **k))[1])(BenchApp.__init__)
+os.environ["STUDIO_HOME"] = sys.argv[1]
+cli.main(["open", sys.argv[2]] if sys.argv[2] else [])
+app = apps[0]
 wall = lambda pc: w0 + (pc - p0) - t0
-import json; print(json.dumps({"first_frame": wall(app.first_frame), "ready": wall(app.ready_at)}))
+import json; print(json.dumps({"first_frame": wall(app.first_frame), "ready": wall(app.ready_at),
+                               "modules": len(sys.modules)}))
 """
 
 
@@ -168,6 +178,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--presses", type=int, default=300)
     parser.add_argument("--dir", default=None, help="keep the workspace here (reused when it exists)")
+    parser.add_argument("--runs", type=int, default=3, help="start-up runs per case (median printed)")
+    parser.add_argument("--first-frame-only", action="store_true", help="skip the keystroke latency part")
     args = parser.parse_args()
     root = Path(args.dir or tempfile.mkdtemp(prefix="bench-tui-"))
     name = f"bench{args.samples}"
@@ -176,7 +188,7 @@ def main() -> None:
     build(root, name, args.samples)
     print(f"session: {args.samples:,} samples ready in {time.perf_counter() - t:.1f} s ({root})")
 
-    bare = [r["first_frame"] for r in first_frame(root, "", code=BARE) if "first_frame" in r]
+    bare = [r["first_frame"] for r in first_frame(root, "", runs=args.runs, code=BARE) if "first_frame" in r]
     if bare:
         print(f"baseline, a bare Textual app on this machine now: first frame median "
               f"{statistics.median(bare) * 1000:.0f} ms")
@@ -184,7 +196,7 @@ def main() -> None:
     empty.mkdir(exist_ok=True)
     for label, where, session in (("new workspace (demo session)", empty, ""),
                                   (f"{args.samples:,}-sample session", root, name)):
-        runs = first_frame(where, session)
+        runs = first_frame(where, session, runs=args.runs)
         frames = [r["first_frame"] for r in runs if "first_frame" in r]
         readies = [r["ready"] for r in runs if "ready" in r]
         if not frames:
@@ -193,7 +205,8 @@ def main() -> None:
         print(f"first interactive frame, {label}: median {statistics.median(frames) * 1000:.0f} ms "
               f"(runs {', '.join(f'{x * 1000:.0f}' for x in frames)} ms, goal < 500 ms); "
               f"session on screen {statistics.median(readies) * 1000:.0f} ms" if readies else "")
-
+    if args.first_frame_only:
+        return
     result = asyncio.run(latency(root, name, args.presses))
     print(f"accept-and-next ({args.presses} presses, {args.samples:,} samples, 80x24): "
           f"p50 {result['p50'] * 1000:.1f} ms, p95 {result['p95'] * 1000:.1f} ms, max {result['max'] * 1000:.1f} ms "

@@ -10,7 +10,13 @@ import sys
 from studio.core.errors import StudioError
 
 
-def build_parser() -> argparse.ArgumentParser:
+# `studio`, `studio open`, `studio new` start the TUI: only the module defining them is imported then, so
+# the other commands' imports (rich tables, yaml, export formats...) stay off the first frame's path.
+STUDIO_COMMANDS = {"open": "open", "new": "open"}
+
+
+def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with every discovered command module, or just the modules named in `only`."""
     from studio import __version__
     from studio.cli import commands
 
@@ -21,17 +27,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+    names = only if only is not None else [m.name for m in pkgutil.iter_modules(commands.__path__)]
+    for name in sorted(names):
+        if name.startswith("_"):
             continue
-        module = importlib.import_module(f"studio.cli.commands.{info.name}")
+        module = importlib.import_module(f"studio.cli.commands.{name}")
         module.register(sub)
     return parser
 
 
+def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    if not argv:
+        return build_parser(only=[])
+    module = STUDIO_COMMANDS.get(argv[0])
+    if module is not None and not {"-h", "--help"} & set(argv):
+        return build_parser(only=[module])
+    return build_parser()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser_for(argv).parse_args(argv)
     handler = getattr(args, "handler", None)
     try:
         if handler is None:

@@ -123,6 +123,11 @@ class Engine:
             lim = self._limiters[model] = Limiter(cap)
         return lim
 
+    @property
+    def in_flight(self) -> int:
+        """Requests holding a concurrency slot now (sent, not yet answered): what a status bar shows."""
+        return sum(lim.active for lim in self._limiters.values())
+
     # -- one request -----------------------------------------------------------------------
     def _key(self, req: Request) -> str:
         return request_key(req.model, req.messages, req.params, req.seed, req.schema)

@@ -34,9 +34,8 @@ def regeneration_fills(session: Any, template: Any) -> list:
 
 
 def in_flight(run: Any) -> int:
-    """Requests sent and not yet answered (the engine's per-model limiters count them)."""
-    limiters = getattr(run.engine, "_limiters", None) or {}
-    return sum(int(getattr(lim, "active", 0)) for lim in limiters.values())
+    """Requests sent and not yet answered (the engine counts them; render mode has no engine)."""
+    return run.engine.in_flight if run.engine is not None else 0
 
 
 def run_generation(workspace: Any, session: Any, text: str, path: str | None, opts: dict, control: dict,

@@ -111,7 +111,7 @@ class EditingActions:
     def action_slot_add(self) -> None:
         target = self._slot_target()
         if target:
-            from studio.tui import slot_edit
+            from studio.core import slot_edit
 
             template, slot, _ = target
             self._ask(f"New value for slot {slot}", "", lambda v: self._apply_slot_edit(
@@ -121,7 +121,7 @@ class EditingActions:
         target = self._slot_target()
         if not target:
             return
-        from studio.tui import slot_edit
+        from studio.core import slot_edit
 
         template, slot, index = target
         if index is None:
@@ -135,7 +135,7 @@ class EditingActions:
         target = self._slot_target()
         if not target:
             return
-        from studio.tui import slot_edit
+        from studio.core import slot_edit
 
         template, slot, index = target
         if index is None:
@@ -158,7 +158,7 @@ class EditingActions:
         target = self._slot_target()
         if not target:
             return
-        from studio.tui import slot_edit
+        from studio.core import slot_edit
         from studio.tui.screens.confirm import ConfirmScreen
 
         template, slot, index = target
@@ -174,7 +174,7 @@ class EditingActions:
         target = self._slot_target()
         if not target:
             return
-        from studio.tui import slot_edit
+        from studio.core import slot_edit
 
         template, slot, _ = target
 

@@ -1,4 +1,5 @@
-"""Slot edits made in the slots pane, as new template text (parse → change the slot → dump).
+"""Slot value edits (the TUI slots pane's add/edit/delete/weight/import) as new template text:
+parse → change the slot → dump. Pure core logic, so any front end can use it and it is tested without a UI.
 
 The result goes into the editor as an unsaved change; saving makes the new template version.
 Note: dumping rewrites the front matter, so YAML comments in it are not kept.
