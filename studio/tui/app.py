@@ -17,11 +17,15 @@ from textual.screen import Screen
 from studio.tui.messages import JobDone, JobFailed, SessionReady
 
 START = time.perf_counter()
+HERE = Path(__file__).parent
 KEYMAP_FILE = "keymap.yaml"
 
 
 class StudioApp(App):
-    CSS_PATH = [str(Path(__file__).with_name("app.tcss"))]  # absolute: subclasses elsewhere still find it
+    # Styles live in .tcss files (absolute paths: subclasses elsewhere still find them): one beside each
+    # widget module, then the app's layout; screens pushed later bring their own (their CSS_PATH).
+    CSS_PATH = [str(HERE / "widgets" / f"{name}.tcss") for name in ("editor", "slots", "stream", "tagger",
+                                                                   "statusbar")] + [str(HERE / "app.tcss")]
     TITLE = "studio"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True

@@ -7,6 +7,8 @@ t next template, v verify the samples the main screen shows, d disagreements, f 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Any
 
 from textual import work
@@ -23,10 +25,7 @@ VERIFY_LIMIT = 500  # samples per press of v; the rest on the next press
 
 class AnalysisScreen(Screen):
     HELP_GROUP = "analysis"
-    DEFAULT_CSS = """
-    AnalysisScreen #analysis-body { padding: 0 1; }
-    AnalysisScreen #analysis-state { height: 1; padding: 0 1; }
-    """
+    CSS_PATH = str(Path(__file__).with_name("analysis.tcss"))
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="analysis.close"),
         Binding("r", "show('report')", "Report", id="analysis.report"),

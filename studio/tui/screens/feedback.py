@@ -6,6 +6,8 @@ worker threads. Keys: i import a JSONL/CSV file, d draft a template from the hig
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Any
 
 from textual import work
@@ -22,11 +24,7 @@ NOT_DRAFTABLE = ("unstructured", "rating-only")
 
 class FeedbackScreen(Screen):
     HELP_GROUP = "feedback"
-    DEFAULT_CSS = """
-    FeedbackScreen #feedback-groups { height: 1fr; }
-    FeedbackScreen #feedback-detail { height: 2fr; padding: 0 1; border-top: solid $primary; }
-    FeedbackScreen #feedback-state { height: 1; padding: 0 1; }
-    """
+    CSS_PATH = str(Path(__file__).with_name("feedback.tcss"))
     BINDINGS = [
         Binding("escape,q", "close", "Back", id="feedback.close"),
         Binding("i", "import_file", "Import file", id="feedback.import"),

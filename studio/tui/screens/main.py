@@ -63,6 +63,7 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.labels: list[str] = []
         self.ready = False
         self.engine_default = "render"
+        self._focus_pending: str | None = None
 
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -104,8 +105,16 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.sub_title = "loading…"
         self.query_one("#stream").border_title = "samples"
         self.stream.focus()
-        # paint first: the store load (a worker thread holding the GIL) must not hold up the first frame
-        self.call_after_refresh(lambda: self.set_timer(0.02, self._load))
+        # paint first: the editor and slots panes' widgets, and the store load (a worker thread holding the
+        # GIL), must not hold up the first frame
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        await self.editor.build()
+        await self.query_one(SlotsPane).build()
+        if self._focus_pending is not None:
+            self.action_focus_pane(self._focus_pending)
+        self.set_timer(0.02, self._load)
 
     # -- loading (off the UI thread) -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
@@ -218,7 +227,12 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
     # -- focus, zoom, help ---------------------------------------------------------------------------------
     def action_focus_pane(self, pane: str) -> None:
         # set_focus now (not widget.focus(), which is deferred): keys typed ahead must land in the new pane
-        self.set_focus(self.query_one(PANES[pane]))
+        target = self.query(PANES[pane])
+        if not target:  # pressed before the editor/slots panes are built (just after start): focus them then
+            self._focus_pending = pane
+            return
+        self._focus_pending = None
+        self.set_focus(target.first())
 
     def action_zoom(self) -> None:
         if self.maximized is not None:

@@ -6,58 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.segment import Segment
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.strip import Strip
-from textual.widget import Widget
-from textual.widgets import Static, TextArea
-
-from studio.tui.highlight import highlight_lines
-
-
-class TemplateArea(TextArea):
-    """A TextArea that highlights template syntax itself (no tree-sitter needed)."""
-
-    def _build_highlight_map(self) -> None:
-        self._line_cache.clear()
-        self._highlights.clear()
-        for row, spans in highlight_lines(list(self.document.lines)).items():
-            self._highlights[row].extend(spans)
-
-
-class LintGutter(Widget):
-    """Problems drawn on the row of their line, scrolled with the editor."""
-
-    DEFAULT_CSS = "LintGutter { width: 1; height: 1fr; color: $error; }"
-    problems: reactive[dict[int, str]] = reactive(dict, always_update=True)
-
-    def __init__(self, area: TextArea, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.area = area
-
-    def on_mount(self) -> None:
-        self.watch(self.area, "scroll_y", lambda *_: self.refresh(), init=False)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        row = int(self.area.scroll_y) + y
-        wrapped = self.area.wrapped_document
-        try:
-            line = wrapped.offset_to_location((0, row))[0] if self.area.soft_wrap else row
-            first = wrapped.location_to_offset((line, 0)).y == row if self.area.soft_wrap else True
-        except Exception:  # noqa: BLE001 - a row past the end has nothing to show
-            line, first = row, True
-        message = self.problems.get(line + 1) if first else None
-        if not message:
-            return Strip.blank(width, self.rich_style)
-        text = f"✗ {message}" if width > 3 else " ✗"
-        return Strip([Segment(text[:width].ljust(width), self.rich_style)])
+from textual.widgets import Static
 
 
 @dataclass
@@ -73,7 +28,10 @@ class Analysis:
 
 
 class TemplateEditor(Vertical, can_focus=False):
-    """The editor pane; it owns no files: the screen loads and saves (ctrl+s)."""
+    """The editor pane; it owns no files: the screen loads and saves (ctrl+s).
+
+    Empty until `build()` (the screen calls it after the first frame): the text area is the costliest
+    widget to import and mount, and the pane has nothing to show before the session is loaded anyway."""
 
     ALLOW_MAXIMIZE = True
 
@@ -82,12 +40,6 @@ class TemplateEditor(Vertical, can_focus=False):
         Binding("ctrl+n", "next_fill", "Next fill", id="editor.next_fill"),
         Binding("ctrl+l", "screen.choose_template", "Templates", id="editor.choose"),
     ]
-    DEFAULT_CSS = """
-    TemplateEditor #editor-body { height: 1fr; }
-    TemplateEditor TemplateArea { width: 1fr; height: 1fr; border: none; padding: 0; }
-    TemplateEditor #problems { height: auto; max-height: 3; color: $error; }
-    TemplateEditor #preview { height: 8; border-top: solid $panel; overflow-y: auto; }
-    """
 
     fill_index: reactive[int] = reactive(0)
     dirty: reactive[bool] = reactive(False)
@@ -110,24 +62,36 @@ class TemplateEditor(Vertical, can_focus=False):
         self.path = None
         self.analysis: Analysis | None = None
         self._loading = False
+        self.built = False
+        self._pending: tuple | None = None
 
-    def compose(self) -> ComposeResult:
+    async def build(self) -> None:
+        """Mount the text area, the lint gutter, the problems line and the preview (once)."""
+        if self.built:
+            return
+        from studio.tui.widgets.template_area import LintGutter, TemplateArea
+
+        self.built = True
         area = TemplateArea("", id="template-text", soft_wrap=False, show_line_numbers=True, tab_behavior="focus")
-        with Horizontal(id="editor-body"):
-            yield area
-            yield LintGutter(area, id="lint-gutter")
-        yield Static("", id="problems", markup=False)
-        yield Static("(loading…)", id="preview", markup=False)
+        await self.mount_all([Horizontal(area, LintGutter(area, id="lint-gutter"), id="editor-body"),
+                              Static("", id="problems", markup=False),
+                              Static("(loading…)", id="preview", markup=False)])
+        if self._pending is not None:
+            self.load(*self._pending)
 
     @property
-    def area(self) -> TemplateArea:
-        return self.query_one(TemplateArea)
+    def area(self) -> Any:
+        return self.query_one("#template-text")
 
     @property
     def text(self) -> str:
-        return self.area.text
+        return self.area.text if self.built else self.saved_text
 
     def load(self, name: str, path: Any, text: str, saved_text: str | None = None) -> None:
+        if not self.built:  # shown once build() has mounted the text area
+            self._pending = (name, path, text, saved_text)
+            return
+        self._pending = None
         self.name_label, self.path = name, path
         self.saved_text = text if saved_text is None else saved_text
         self._loading = True
@@ -147,7 +111,7 @@ class TemplateEditor(Vertical, can_focus=False):
         self.saved_text = self.text
         self.dirty = False
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+    def on_text_area_changed(self, event: Any) -> None:  # TextArea.Changed
         event.stop()
         if self._loading:
             return
@@ -175,7 +139,7 @@ class TemplateEditor(Vertical, can_focus=False):
         if analysis.text != self.text:
             return  # stale: the text changed since
         self.analysis = analysis
-        gutter = self.query_one(LintGutter)
+        gutter = self.query_one("#lint-gutter")
         gutter.problems = {p.line: p.message for p in analysis.problems if p.line}
         self._fit_gutter()
         lines = [f"L{p.line}: {p.message}" + (f" — {p.hint}" if p.hint else "") if p.line else
@@ -189,7 +153,9 @@ class TemplateEditor(Vertical, can_focus=False):
 
     def _fit_gutter(self) -> None:
         """A thin gutter when all is well; room for the messages when there are problems and space."""
-        gutter = self.query_one(LintGutter)
+        if not self.built:
+            return
+        gutter = self.query_one("#lint-gutter")
         if not gutter.problems:
             gutter.styles.width = 1
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static, Tree
@@ -26,17 +25,19 @@ class SlotTree(Tree):
 
 
 class SlotsPane(Vertical):
-    ALLOW_MAXIMIZE = True
-    DEFAULT_CSS = """
-    SlotsPane SlotTree { height: 1fr; }
-    SlotsPane #space { height: auto; color: $text-muted; }
-    """
+    """Empty until `build()` (after the first frame, like the editor): nothing to show before a template."""
 
-    def compose(self) -> ComposeResult:
+    ALLOW_MAXIMIZE = True
+
+    built = False
+
+    async def build(self) -> None:
+        if self.built:
+            return
+        self.built = True
         tree = SlotTree("slots", id="slot-tree")
         tree.show_root = False
-        yield tree
-        yield Static("", id="space", markup=False)
+        await self.mount_all([tree, Static("", id="space", markup=False)])
 
     @property
     def tree(self) -> SlotTree:

@@ -11,7 +11,7 @@ from studio.tui.format import accept_rate
 
 
 class StatusBar(Static):
-    DEFAULT_CSS = "StatusBar { height: 1; background: $panel; padding: 0 1; }"
+    """One line: model, run counts, tokens, cost, accept rate (styles in statusbar.tcss)."""
 
     model: reactive[str] = reactive("render")
     run: reactive[dict] = reactive(dict, always_update=True)

@@ -44,15 +44,6 @@ class SampleList(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"samplelist--cursor", "samplelist--accepted", "samplelist--rejected",
                          "samplelist--failed", "samplelist--pending", "samplelist--dim"}
-    DEFAULT_CSS = """
-    SampleList { height: 1fr; overflow-x: hidden; }
-    SampleList > .samplelist--cursor { text-style: reverse; }
-    SampleList > .samplelist--accepted { color: $success; text-style: bold; }
-    SampleList > .samplelist--rejected { color: $error; text-style: bold; }
-    SampleList > .samplelist--failed { color: $warning; text-style: bold; }
-    SampleList > .samplelist--pending { color: $text-muted; }
-    SampleList > .samplelist--dim { color: $text-muted; }
-    """
     BINDINGS = [
         *REVIEW_BINDINGS,
         Binding("pageup", "page(-1)", "Page up", show=False, id="stream.page_up"),

@@ -15,7 +15,6 @@ class TaggerPane(Widget, can_focus=True):
     """Redraws in place (no layout pass) on every key, so review stays fast."""
 
     BINDINGS = REVIEW_BINDINGS
-    DEFAULT_CSS = "TaggerPane { height: 1fr; }"
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
