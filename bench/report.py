@@ -3,8 +3,8 @@
     python bench/report.py [--samples 100000] [--dir DIR]
 
 Bar (never enforced here): the analysis of a 100,000-sample session in under 1 s. Three figures:
-the analysis alone over records in memory; the same streamed from the store
-(`session.iter_samples()`, what `studio report` does); and the whole `studio report --json`
+the analysis alone over records in memory; the same streamed from the store (whole samples,
+`session.iter_samples()`, and the projected read `analyse_session`, which `studio report` should use); and the whole `studio report --json`
 command in a fresh process (interpreter start and session open included).
 """
 
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--dir", default=None, help="workspace folder (default: a temporary one)")
     args = ap.parse_args()
-    from studio.analysis.attribution import analyse
+    from studio.analysis.attribution import analyse, analyse_session, session_samples
     from studio.store import Store
 
     root = Path(args.dir or tempfile.mkdtemp(prefix="bench-report-"))
@@ -81,11 +81,16 @@ def main() -> None:
     del records
 
     session = Store(root / "sessions").open("bench", read_only=True)
-    t_read, _, c_read = _timed(lambda: sum(1 for _ in session.iter_samples()))
-    t_stream, report, c_stream = _timed(lambda: analyse(session.iter_samples()))
+    t_read, _, c_read = _best(lambda: sum(1 for _ in session.iter_samples()))
+    t_proj, _, c_proj = _best(lambda: sum(1 for _ in session_samples(session)))
+    t_whole, _, c_whole = _best(lambda: analyse(session.iter_samples()))
+    t_stream, report, c_stream = _best(lambda: analyse_session(session))
     session.close()
-    print(f"reading the samples alone (session.iter_samples): {t_read:.3f} s wall, {c_read:.3f} s CPU")
-    print(f"analysis streamed from the store: {t_stream:.3f} s wall, {c_stream:.3f} s CPU  (bar: < 1 s)")
+    print(f"reading the samples alone (session.iter_samples): {t_read:.3f} s wall, {c_read:.3f} s CPU; "
+          f"projected for the analysis (session_samples): {t_proj:.3f} s wall, {c_proj:.3f} s CPU")
+    print(f"analysis over whole samples streamed from the store: {t_whole:.3f} s wall, {c_whole:.3f} s CPU")
+    print(f"analysis streamed from the store (analyse_session, projected read): {t_stream:.3f} s wall, "
+          f"{c_stream:.3f} s CPU  (bar: < 1 s; best of 3)")
 
     env = {**os.environ, "STUDIO_HOME": str(root)}
     t = time.perf_counter()
@@ -93,6 +98,11 @@ def main() -> None:
                           capture_output=True, text=True)
     print(f"`studio report bench --json` end to end (fresh process, open + analysis + JSON): "
           f"{time.perf_counter() - t:.2f} s (exit {done.returncode})")
+
+
+def _best(fn, n=3):
+    """The run with the least wall time of n (the machine is shared)."""
+    return min((_timed(fn) for _ in range(n)), key=lambda r: r[0])
 
 
 def _timed(fn):

@@ -55,6 +55,9 @@ def new_sample(fields: dict, now: float) -> dict:
     return doc
 
 
+SAMPLE_FIELDS = tuple(new_sample({}, 0.0))     # every record has these, stored in this order
+
+
 def index_fields(doc: dict) -> dict:
     """The few fields the in-memory indexes need; written into journal headers and NAME.index."""
     slots = doc.get("slots") or {}

@@ -117,3 +117,20 @@ def test_streaming_in_small_batches_gives_the_same_report(monkeypatch):
     whole = analyse(samples).to_dict()
     monkeypatch.setattr(attribution, "BATCH", 7)
     assert analyse(iter(samples)).to_dict() == whole
+
+
+def test_analysing_a_store_session_gives_the_report_of_its_whole_samples(session):
+    from studio.analysis.attribution import analyse_session
+
+    records = session_with_bad_value(n=400)
+    records[0].update(cost=None, model="render")              # render mode: read whole for its model
+    records[1].update(cost=None)                              # unpriced: unknown
+    records[2]["tags"] = ["wrong", "tone"]
+    session.add_samples(records[:300])
+    session.compact()                                         # some samples in the file, some in memory
+    session.add_samples(records[300:])
+    report = analyse_session(session)
+    assert report.to_dict() == analyse(session.iter_samples()).to_dict()
+    assert report.total.samples == 400 and report.total.cost_unknown == 1
+    assert [f.value for f in report.flags][:1] == ["e-bike"]
+    assert analyse_session(session, template="support").to_dict() == report.to_dict()

@@ -245,3 +245,31 @@ def test_a_lost_index_is_rebuilt_from_the_file_without_rewriting_it(store, sessi
     s = store.open("s1")
     assert s.get(5)["note"] == "x" and len(s) == 29
     s.close()
+
+
+def test_streaming_reads_in_batches_what_get_returns_from_file_and_memory(session):
+    session.add_samples([sample(i) for i in range(1, 12)])
+    session.compact()                                          # 1-11 now live in NAME.json
+    session.add_samples([sample(i) for i in range(12, 16)])    # 12-15 only in the journal / memory
+    session.toggle_tag(3, "too-long")
+    session.accept(13)
+    expected = [session.get(i) for i in range(1, 16)]
+    assert list(session.iter_samples(batch=4)) == expected
+    assert list(session.iter_samples(batch=1000)) == expected
+    assert [d["id"] for d in session.iter_samples(status="accepted", batch=2)] == [13]
+
+
+def test_projected_stream_parses_the_head_and_takes_the_rest_from_the_index(session):
+    session.add_samples([sample(i, tags=["b", "a"] if i == 4 else []) for i in range(1, 9)])
+    session.compact()
+    session.add_samples([sample(9, slots={"x": "1", "messages": "a slot named like a field"})])  # cut inside slots
+    session.reject(2)
+    fields = ("template", "template_version", "status", "tags", "cost", "slots", "persona")
+    for doc in session.iter_samples(fields=fields, batch=3):
+        whole = session.get(doc["id"])
+        assert ("messages" in doc) == (doc["id"] == 9)          # 9: the cut is not trusted, parsed whole
+        for f in fields:
+            assert (sorted(doc[f]) if f == "tags" else doc[f]) == (sorted(whole[f]) if f == "tags" else whole[f])
+    assert [d["status"] for d in session.iter_samples(fields=("status",))][:3] == ["pending", "rejected", "pending"]
+    # a field neither in the head nor in the index: whole samples
+    assert "output" in next(session.iter_samples(fields=("status", "model")))
