@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter, defaultdict
+from operator import itemgetter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -203,17 +204,17 @@ def _plan(records, options, session, meta, versions, redactor, census) -> Export
     if counting:
         census.scanned = scanned
     _check_selection(options, seen_templates, seen_versions, seen_tags)
-    chosen.sort(key=_id)
     chosen = [clean(r) for r in chosen]
+    chosen.sort(key=itemgetter("id"))      # clean records: an int id
     selected = len(chosen)
 
     removed: list[Removal] = []
     kept = []
     for rec in chosen:
         if not completion(rec).strip():
-            removed.append(Removal(_id(rec), "no output", rec.get("error") or "the sample has no generated text"))
+            removed.append(Removal(rec["id"], "no output", rec.get("error") or "the sample has no generated text"))
         elif fmt.name == "kto" and rec.get("status") not in ("accepted", "rejected"):
-            removed.append(Removal(_id(rec), "no verdict", f"status {rec.get('status')!r}: KTO needs accepted "
+            removed.append(Removal(rec["id"], "no verdict", f"status {rec.get('status')!r}: KTO needs accepted "
                                                             "(label true) or rejected (label false)"))
         else:
             kept.append(rec)
@@ -223,18 +224,18 @@ def _plan(records, options, session, meta, versions, redactor, census) -> Export
     units: list[Any]
     if fmt.paired:
         pairs, left = build_pairs(kept)
-        removed.extend(Removal(_id(r), "unpaired", why) for r, why in left)
+        removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
         units = pairs
         row_templates = [p.template for p in pairs]
         row_groups = [p.group for p in pairs]
         row_ids = [p.ids for p in pairs]
-        by_id = {_id(r): r for r in kept}
+        by_id = {r["id"]: r for r in kept}
         row_versions = [_pair_version(p, by_id) for p in pairs]
     else:
         units = kept
         row_templates = [str(r.get("template") or "") for r in kept]
         row_groups = [prompt_key(r) for r in kept]
-        row_ids = [(_id(r),) for r in kept]
+        row_ids = [(r["id"],) for r in kept]
         row_versions = [str(r.get("template_version") or "") for r in kept]
 
     rows = [fmt.row(u) for u in units]
@@ -274,10 +275,6 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
                             meta=meta, versions=session.template_versions(), census=census)
 
 
-def _id(rec: dict) -> int:
-    return rec["id"] if "_clean" in rec else int(rec.get("id") or 0)
-
-
 def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:
     vs = {str(by_id[i].get("template_version") or "") for i in p.ids if i in by_id}
     return vs.pop() if len(vs) == 1 else ""
@@ -308,12 +305,12 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
     accepted one is a useful preference pair, not a duplicate). The lowest id of each cluster stays."""
     first: dict[tuple, int] = {}
     out = []
-    for rec in recs:
+    for rec in recs:                                               # clean records (see records.clean)
         key = (rec.get("status"), rec["_pkey"], rec["output"])      # same status, filled prompt and output
         if key in first:
-            removed.append(Removal(_id(rec), "exact duplicate", f"same prompt and output as #{first[key]}"))
+            removed.append(Removal(rec["id"], "exact duplicate", f"same prompt and output as #{first[key]}"))
             continue
-        first[key] = _id(rec)
+        first[key] = rec["id"]
         out.append(rec)
     if threshold >= 1 or len(out) < 2:
         return out
@@ -325,11 +322,11 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
         texts = ["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
                  for r in group]                                   # what is compared: user turns + output
         for nd in near_duplicates(texts, threshold):
-            rid = _id(group[nd.index])
+            rid = group[nd.index]["id"]
             drop.add(rid)
             removed.append(Removal(rid, "near duplicate",
-                                   f"similar to #{_id(group[nd.kept])} (similarity {nd.similarity:.2f})"))
-    return [r for r in out if _id(r) not in drop]
+                                   f"similar to #{group[nd.kept]['id']} (similarity {nd.similarity:.2f})"))
+    return [r for r in out if r["id"] not in drop] if drop else out
 
 
 def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | None) -> list[bytes]:

@@ -17,10 +17,13 @@ def clean(rec: dict) -> dict:
     """
     out = dict(rec)
     out["messages"] = prompt_messages(rec)
-    out["output"] = completion(rec)
-    out["id"] = int(rec.get("id") or 0)
+    text = rec.get("output")
+    out["output"] = text if type(text) is str else completion(rec)
+    sid = rec.get("id")
+    out["id"] = sid if type(sid) is int else int(sid or 0)
     out["_clean"] = True
-    out["_pkey"] = prompt_key(out)
+    ph = rec.get("prompt_hash")
+    out["_pkey"] = str(ph) if ph else prompt_key(out)
     return out
 
 
