@@ -113,19 +113,24 @@ def _chunk_signatures(texts: list[str]) -> np.ndarray:
 
 
 def _densify(sig: np.ndarray) -> np.ndarray:
-    """Fill empty bins from the next non-empty bin to the right (rotation densification)."""
+    """Fill empty bins from the next non-empty bin to the right, cyclically (rotation densification).
+
+    A bin `dist` places before its donor gets the donor's value + dist * constant; found for all
+    bins at once by a running minimum over the row written twice (no loop over distances).
+    """
     empty = sig == _MAX
     if not empty.any():
         return sig
+    d = sig.shape[0]
+    twice = np.concatenate([sig, sig], axis=1)
+    col = np.arange(2 * NUM_PERM, dtype=np.int64)
+    donor = np.where(twice != _MAX, col, 2 * NUM_PERM)                 # own column where full
+    donor = np.minimum.accumulate(donor[:, ::-1], axis=1)[:, ::-1][:, :NUM_PERM]   # next full column
+    ok = empty & (donor < 2 * NUM_PERM)                                # all-empty rows stay empty
+    rows = np.broadcast_to(np.arange(d)[:, None], (d, NUM_PERM))
+    dist = (donor - col[:NUM_PERM]).astype(np.uint64)
     out = sig.copy()
-    todo = empty & ~empty.all(axis=1, keepdims=True)
-    for dist in range(1, NUM_PERM):
-        if not todo.any():
-            break
-        src = np.roll(sig, -dist, axis=1)
-        take = todo & (src != _MAX)
-        out[take] = src[take] + np.uint64(dist * 0x9E3779B97F4A7C15 % 2**64)
-        todo &= ~take
+    out[ok] = twice[rows[ok], donor[ok]] + dist[ok] * np.uint64(0x9E3779B97F4A7C15)
     return out
 
 
