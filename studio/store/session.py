@@ -722,14 +722,12 @@ class Session:
             if wanted is None:
                 yield from map(_parse, chunk, blobs)
                 continue
-            if blobs is None:
-                docs = [{"id": sid} for sid in chunk]
-            else:
-                docs = [_parse_head(sid, blob, parsed) for sid, blob in zip(chunk, blobs)]
-            for name, values in indexed.items():
-                for doc, value in zip(docs, values):
-                    doc[name] = value
-            yield from docs
+            columns = list(indexed.items())
+            for k, sid in enumerate(chunk):         # one at a time: a held batch of dicts costs GC passes
+                doc = {"id": sid} if blobs is None else _parse_head(sid, blobs[k], parsed)
+                for name, values in columns:
+                    doc[name] = values[k]
+                yield doc
 
     def _index_columns(self, ids: list[int], names: set[str]) -> dict[str, list]:
         """The asked index-kept fields of each sample, as columns (no parsing)."""
