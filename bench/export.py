@@ -123,8 +123,14 @@ def main() -> None:
             times = []
             for _ in range(args.repeat):
                 t = time.perf_counter()
-                subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
+                done = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                                      cwd=Path(__file__).resolve().parents[1])
+                if done.returncode:                   # say why instead of a traceback of the bench itself
+                    print(f"`{' '.join(cmd[2:])}` failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+                    continue
                 times.append(time.perf_counter() - t)
+            if not times:
+                continue
             print(f"`studio export bench --format {args.format}{' --parquet' if parquet else ''}` as a command "
                   f"(start-up and imports included): best {min(times):.2f} s, median {statistics.median(times):.2f} s")
 
