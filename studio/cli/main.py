@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import pkgutil
 import sys
+from typing import TYPE_CHECKING
 
 from studio.core.errors import StudioError
+
+if TYPE_CHECKING:
+    import argparse
 
 
 # `studio`, `studio open`, `studio new` start the TUI: only the module defining them is imported then, so
@@ -17,6 +20,8 @@ STUDIO_COMMANDS = {"open": "open", "new": "open"}
 
 def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser with every discovered command module, or just the modules named in `only`."""
+    import argparse
+
     from studio import __version__
     from studio.cli import commands
 
@@ -37,8 +42,6 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
-    if not argv:
-        return build_parser(only=[])
     module = STUDIO_COMMANDS.get(argv[0])
     if module is not None and not {"-h", "--help"} & set(argv):
         return build_parser(only=[module])
@@ -47,8 +50,10 @@ def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser_for(argv).parse_args(argv)
-    handler = getattr(args, "handler", None)
+    args = handler = None  # bare `studio` opens the TUI without building a parser (argparse is off that path)
+    if argv:
+        args = _parser_for(argv).parse_args(argv)
+        handler = getattr(args, "handler", None)
     try:
         if handler is None:
             from studio.cli.commands.open import open_studio

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `studio` with no arguments never builds a parser: keep argparse off the TUI's start-up
+    import argparse
 
 
 def open_studio(name: str | None, *, template: str | None = None, create: bool = True, new: bool = False) -> int:

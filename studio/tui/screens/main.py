@@ -82,7 +82,8 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
             tagger.border_title = "review"
             yield tagger
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        # the footer (a widget per key) comes after the first frame; this line keeps its place meanwhile
+        yield Static("", id="footer-placeholder")
 
     @property
     def stream(self) -> SampleList:
@@ -110,6 +111,10 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
         self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
+        if not self.is_attached:  # the app is already leaving (e.g. quit at once)
+            return
+        await self.query_one("#footer-placeholder").remove()
+        await self.mount(Footer(compact=True))
         await self.editor.build()
         await self.query_one(SlotsPane).build()
         if self._focus_pending is not None:
