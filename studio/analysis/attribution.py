@@ -185,10 +185,89 @@ def session_samples(session, **filters) -> Iterator[dict]:
 
 
 def analyse_session(session, settings: Settings | None = None, **overrides: Any) -> Report:
-    """analyse() over a store session through the projected read; `template=` narrows it."""
+    """analyse() over a store session, counted from the store's in-memory index: no sample is parsed.
+
+    The same Report as `analyse(session.iter_samples())`; `template=` narrows it. Per-sample columns
+    (template, version, status, cost, model) go through the same batched grouping as analyse (so the
+    sums come out bit for bit); slot values and persona attributes are counted with set intersections.
+    """
     template = overrides.pop("template", None)
-    filters = {"template": template} if template else {}
-    return analyse(session_samples(session, **filters), settings, **overrides)
+    settings = settings or Settings(**overrides)
+    facets = session.facets(template=template) if template else session.facets()
+    with _gc_paused():
+        return _analyse_facets(facets, settings)
+
+
+def _analyse_facets(f, settings: Settings) -> Report:
+    acc: dict[str, list] = {}
+    groups: dict[tuple, list] = {}
+    status_of = _STATUS.get
+    tps, vs, sts, cos, mds = f.template, f.version, f.status, f.cost, f.model
+    for start in range(0, len(f.ids), BATCH):        # the batches analyse flushes: same order of sums
+        for i in range(start, min(start + BATCH, len(f.ids))):
+            key = (tps[i] or "?", vs[i] or "?", status_of(sts[i], 0))
+            cost = cos[i]
+            if cost is None and mds[i] == "render":
+                cost = 0.0
+            g = groups.get(key)
+            if g is None:
+                groups[key] = [cost]
+            else:
+                g.append(cost)
+        for (name, version, k), costs in groups.items():
+            entry = acc.get(name) or acc.setdefault(name, [None, {}, {}])
+            c = entry[1].get(version) or entry[1].setdefault(version, _cell())
+            c[_N] += len(costs)
+            if k:
+                c[k] += len(costs)
+            unknown = costs.count(None)
+            c[_UNK] += unknown
+            c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
+        groups = {}
+    if not acc:
+        return Report([], Counts.from_cell(_cell()), settings)
+    # tags per version: the tagged samples are a minority, looked up one by one
+    where = dict(zip(f.ids, range(len(f.ids))))
+    for tag, members in f.by_tag.items():
+        for sid in members:
+            i = where.get(sid)
+            if i is not None:
+                c = acc[tps[i] or "?"][1][vs[i] or "?"]
+                tc = c[_TAGS] if c[_TAGS] is not None else c.__setitem__(_TAGS, {}) or c[_TAGS]
+                tc[tag] = tc.get(tag, 0) + 1
+    # slot values and persona attributes: set intersections per template
+    empty: set[int] = set()
+    decided = [(k, f.by_status.get(s, empty)) for s, k in _STATUS.items()]
+    for name, entry in acc.items():
+        members = f.by_template.get("" if name == "?" else name, empty)
+        if name == "?":
+            members = members | f.by_template.get("?", empty)
+        members = members.intersection(where)          # a template= filter narrowed the columns
+        dims = entry[2]
+        for prefix, index in (("slot.", f.slots), ("persona.", f.persona)):
+            for (attr, value), ids in index.items():
+                ids = members.intersection(ids)
+                if not ids:
+                    continue
+                cell = [len(ids), 0, 0, 0, None]
+                for k, with_status in decided:
+                    cell[k] = len(ids.intersection(with_status))
+                for tag, tagged in f.by_tag.items():
+                    x = len(ids.intersection(tagged))
+                    if x:
+                        if cell[4] is None:
+                            cell[4] = {}
+                        cell[4][tag] = x
+                d = dims.get((prefix, attr))
+                if d is None:
+                    d = dims[(prefix, attr)] = {}
+                d[value] = cell
+    reports, cells = [], []
+    for name, (_, versions, dims) in sorted(acc.items()):
+        tcell = _merge(versions.values())
+        cells.append(tcell)
+        reports.append(_template_report(name, tcell, versions, dims, settings))
+    return Report(reports, Counts.from_cell(_merge(cells)), settings)
 
 
 @contextmanager
@@ -259,7 +338,7 @@ def _flush(acc: dict, groups: dict, tagged: list) -> None:
             c[k] += len(costs)
         unknown = costs.count(None)
         c[_UNK] += unknown
-        c[_COST] += sum(filter(None.__ne__, costs)) if unknown else sum(costs)
+        c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
         _count_values(entry[2], "slot.", slots, k)
         _count_values(entry[2], "persona.", personas, k)
     for (name, version, k), slots, persona, tags in tagged:

@@ -72,6 +72,11 @@ class Agreement:
                 "unreviewed": self.unreviewed, "rate": self.rate, "kappa": self.kappa}
 
 
+def verified_samples(session, **filters) -> list[dict]:
+    """The samples of a store session that have a double-check verdict (the store indexes follow-ups)."""
+    return list(session.iter_samples(followup=FOLLOWUP, **filters))
+
+
 def agreement(samples: Iterable[dict]) -> dict[str, Agreement]:
     """Per template: how often the double-check verdict matches the person's accept/reject."""
     out: dict[str, Agreement] = {}

@@ -82,8 +82,30 @@ class Frozen:
                 "versions": [[t, v, n] for (t, v), n in self.versions]}
 
 
+@dataclass
+class Facets:
+    """What failure attribution counts, without a sample parsed (`Session.facets`).
+
+    Columns in id order (template, version, status, cost, model; as stored, "" when missing); inverted
+    indexes over the whole session (callers intersect): status, tag, template -> ids, and
+    (slot, value) / (persona attribute, value) -> ids (values as text; persona `text` is not indexed).
+    """
+
+    ids: list[int]
+    template: list
+    version: list
+    status: list
+    cost: list
+    model: list
+    by_status: dict[str, set[int]]
+    by_tag: dict[str, set[int]]
+    by_template: dict[str, set[int]]
+    slots: dict[tuple[str, str], set[int]]
+    persona: dict[tuple[str, str], set[int]]
+
+
 class SampleIndex:
-    COLS = ("st", "tp", "v", "c", "r", "co", "la")
+    COLS = ("st", "tp", "v", "c", "r", "co", "la", "md")
 
     def __init__(self, read_raw: Callable[[int, int], bytes] | None = None):
         self.read_raw = read_raw                      # (offset, size) -> bytes from the TinyDB file
@@ -94,7 +116,7 @@ class SampleIndex:
         self.off: list[int] = []
         self.size: list[int] = []
         self.by: dict[str, dict[str, set[int]]] = {"st": {s: set() for s in STATUSES}, "tg": {}, "tp": {},
-                                                   "v": {}, "sl": {}}
+                                                   "v": {}, "sl": {}, "pa": {}, "fu": {}}
         self.versions: Counter = Counter()            # (template, version) -> n
         self.overlay_bytes = 0                        # bytes of sample JSON held in memory
         self.sorted = True                            # self.sid ascending
@@ -191,6 +213,10 @@ class SampleIndex:
             yield "tg", t
         for k, v in (ix.get("sl") or {}).items():
             yield "sl", f"{k}{SEP}{v}"
+        for k, v in (ix.get("pa") or {}).items():
+            yield "pa", f"{k}{SEP}{v}"
+        for name in ix.get("fu") or ():
+            yield "fu", name
 
     def _index(self, sid: int, ix: dict) -> None:
         for kind, key in self._keys(ix):
@@ -214,10 +240,11 @@ class SampleIndex:
     def grep(self, needle: bytes) -> set[int]:
         return self.freeze(copy=False).grep(needle, self.read_raw)
 
-    def candidates(self, status=None, tag=None, template=None, version=None, slot=None) -> set[int] | None:
+    def candidates(self, status=None, tag=None, template=None, version=None, slot=None,
+                   followup=None) -> set[int] | None:
         """The ids matching the indexed filters (None means no filter: every sample)."""
         sets: list[set[int]] = []
-        for kind, wanted in (("st", status), ("tg", tag), ("tp", template), ("v", version)):
+        for kind, wanted in (("st", status), ("tg", tag), ("tp", template), ("v", version), ("fu", followup)):
             if wanted is None:
                 continue
             keys = [wanted] if isinstance(wanted, str) else list(wanted)
@@ -253,6 +280,25 @@ class SampleIndex:
         if desc:
             out.reverse()
         return out
+
+    def facets(self, ids: list[int] | None) -> "Facets":
+        """Copies of what an analysis counts, for `ids` (ascending; None: every sample), under the caller's lock."""
+        col = self.col
+        if ids is None and self.sorted:
+            ids = list(self.sid)
+            cols = {c: list(col[c]) for c in ("tp", "v", "st", "co", "md")}
+        else:
+            ids = sorted(self.sid) if ids is None else ids
+            places = list(map(self.pos.__getitem__, ids))
+            cols = {c: list(map(col[c].__getitem__, places)) for c in ("tp", "v", "st", "co", "md")}
+
+        def pairs(kind: str) -> dict[tuple[str, str], set[int]]:
+            return {tuple(k.split(SEP, 1)): set(v) for k, v in self.by[kind].items() if v}
+
+        by = self.by
+        return Facets(ids, cols["tp"], cols["v"], cols["st"], cols["co"], cols["md"],
+                      {s: set(v) for s, v in by["st"].items()}, {t: set(v) for t, v in by["tg"].items() if v},
+                      {t: set(v) for t, v in by["tp"].items()}, pairs("sl"), pairs("pa"))
 
     def counts(self) -> dict:
         return {

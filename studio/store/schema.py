@@ -61,6 +61,8 @@ SAMPLE_FIELDS = tuple(new_sample({}, 0.0))     # every record has these, stored 
 def index_fields(doc: dict) -> dict:
     """The few fields the in-memory indexes need; written into journal headers and NAME.index."""
     slots = doc.get("slots") or {}
+    persona = doc.get("persona")
+    followups = doc.get("followups")
     return {
         "st": doc.get("status") or "pending",
         "tg": list(doc.get("tags") or ()),
@@ -70,8 +72,20 @@ def index_fields(doc: dict) -> dict:
         "r": doc.get("reviewed"),
         "co": doc.get("cost"),
         "la": doc.get("latency"),
-        "sl": {str(k): str(v) for k, v in slots.items()} if isinstance(slots, dict) else {},
+        "sl": {str(k): _category(v) for k, v in slots.items() if _category(v) is not None}
+        if isinstance(slots, dict) else {},
+        "md": doc.get("model"),
+        "pa": {str(k): _category(v) for k, v in persona.items() if k != "text" and _category(v) is not None}
+        if isinstance(persona, dict) else {},
+        "fu": [str(k) for k in followups] if isinstance(followups, dict) else [],
     }
+
+
+def _category(value: Any) -> str | None:
+    """A slot or persona value as an index key (and an analysis category); None for lists, dicts, null."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return value if isinstance(value, str) else str(value)
 
 
 def schema_of(data: Any) -> int | None:

@@ -298,7 +298,7 @@ class Session:
 
     def _apply(self, table: str, sid: int, raw: bytes | None, ix: dict | None, doc: dict | None = None) -> None:
         if table == "samples":
-            if ix is None:
+            if ix is None or "fu" not in ix:          # "fu" missing: a journal written before index format 3
                 ix = index_fields(orjson.loads(raw))
             self._index.put(sid, ix, raw)
         elif table in self._tables:
@@ -650,11 +650,12 @@ class Session:
 
     # ---------------------------------------------------------------- queries
 
-    def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, text=None,
+    def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, followup=None, text=None,
             order: str = "id", desc: bool = False) -> list[int]:
         with self._mu:
             ix = self._index
-            cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot)
+            cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
+                                 followup=followup)
             if not text:
                 return ix.ordered(cand, order, desc)
             rows, pos = ix.freeze_rows(), ix.pos
@@ -692,6 +693,15 @@ class Session:
             values = [column[pos[i]] for i in ids]
         known = [v for v in values if v is not None]
         return {"known": float(sum(known)), "unknown": len(values) - len(known)}
+
+    def facets(self, **filters):
+        """What the failure analysis counts, from the in-memory index (no sample parsed): see index.Facets.
+
+        Filters as for ids() (no text); the inverted indexes are copies over the whole session.
+        """
+        with self._mu:
+            ids = self.ids(**filters) if filters else None
+            return self._index.facets(ids)
 
     def __len__(self) -> int:
         return len(self._index)

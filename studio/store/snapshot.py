@@ -18,7 +18,7 @@ import orjson
 
 from studio.core.files import atomic_write_bytes, fsync_dir
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3          # 3: model column, persona-attribute and follow-up indexes
 
 
 @dataclass

@@ -134,3 +134,59 @@ def test_analysing_a_store_session_gives_the_report_of_its_whole_samples(session
     assert report.total.samples == 400 and report.total.cost_unknown == 1
     assert [f.value for f in report.flags][:1] == ["e-bike"]
     assert analyse_session(session, template="support").to_dict() == report.to_dict()
+
+
+def _same(report) -> dict:
+    """A report as plain data; flags with equal p-values and shares may come in either order."""
+    d = report.to_dict()
+    for t in d["templates"]:
+        t["flags"].sort(key=lambda f: (f["dimension"], f["value"], f["metric"]))
+    return d
+
+
+def test_the_index_counted_report_equals_the_one_over_whole_samples(tmp_path, monkeypatch):
+    import studio.analysis.attribution as attribution
+    from studio.analysis.attribution import analyse_session
+    from studio.analysis.verify import FOLLOWUP, agreement, verified_samples
+    from studio.store import Store
+
+    rng = random.Random(11)
+    records = []
+    for i in range(900):
+        t = ("support", "billing", "")[i % 3]                # "" is counted as template "?"
+        s = sample(rng, i, template=t, version=f"{i % 2:012x}", status=rng.choice(
+            ["accepted", "accepted", "rejected", "failed", "pending"]), cost=rng.choice([0.002, 0.0001, None]))
+        s["persona"]["level"] = i % 4                        # not text: counted as "0".."3"
+        if s["status"] == "rejected":
+            s["tags"] = rng.sample(["wrong", "unsafe", "tone"], rng.randint(1, 2))
+        if i % 10 == 0:
+            s.update(cost=None, model="render")             # render mode costs nothing, not unknown
+        if i % 17 == 0:
+            s["persona"] = None
+        if i % 13 == 0:
+            s["followups"] = {FOLLOWUP: {"verdict": rng.choice(["correct", "incorrect", "unsure"])}}
+        if rng.random() < 0.5 and s["slots"]["product"] == "e-bike":
+            s["status"], s["tags"] = "rejected", ["unsafe"]
+        records.append(s)
+    root = tmp_path / "sessions"
+    with Store(root).create("mixed") as session:
+        session.add_samples(records[:600])
+        session.compact()                                    # some in the file, some in the journal
+        session.add_samples(records[600:])
+        session.toggle_tag(5, "tone")                        # changes after the fact reach the index
+        session.set_status(6, "failed")
+        session.update_sample(7, followups={FOLLOWUP: {"verdict": "correct"}})
+    with Store(root).open("mixed", read_only=True) as session:   # index loaded from NAME.index
+        whole = list(session.iter_samples())
+        monkeypatch.setattr(attribution, "BATCH", 128)       # several batches: cost sums in the same order
+        report = analyse_session(session)
+        assert _same(report) == _same(analyse(whole))
+        assert report.total.samples == 900 and report.total.cost_unknown > 0 and report.total.failed > 0
+        assert {t.name for t in report.templates} == {"support", "billing", "?"}
+        assert "persona.level" in report.template("support").values
+        assert _same(analyse_session(session, template="billing")) == \
+            _same(analyse(s for s in whole if s["template"] == "billing"))
+        verified = verified_samples(session)
+        assert [s["id"] for s in verified] == [s["id"] for s in whole if s["followups"]]
+        assert 7 in [s["id"] for s in verified]
+        assert agreement(verified) == agreement(whole)

@@ -56,19 +56,13 @@ def run(args) -> int:
     try:
         if args.compare:
             return _compare(session, args)
-        from studio.analysis.attribution import analyse
-        from studio.analysis.verify import agreement
+        from studio.analysis.attribution import analyse_session
+        from studio.analysis.verify import agreement, verified_samples
 
-        verified: list[dict] = []
-
-        def samples():  # one pass over the session: the verified ones are kept aside for the agreement table
-            for s in session.iter_samples(template=args.template) if args.template else session.iter_samples():
-                if s.get("followups"):
-                    verified.append(s)
-                yield s
-
-        report = analyse(samples(), min_count=args.min_count, alpha=args.alpha)
-        agree = agreement(verified)
+        # counted from the store's index; only the samples with a double-check verdict are read
+        report = analyse_session(session, template=args.template, min_count=args.min_count, alpha=args.alpha)
+        filters = {"template": args.template} if args.template else {}
+        agree = agreement(verified_samples(session, **filters))
         if args.json:
             out = report.to_dict()
             out["agreement"] = {k: v.to_dict() for k, v in agree.items()}

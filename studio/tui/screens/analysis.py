@@ -86,8 +86,8 @@ class AnalysisScreen(Screen):
         from rich.text import Text
 
         from studio.analysis import tables
-        from studio.analysis.attribution import analyse
-        from studio.analysis.verify import agreement, disagreements
+        from studio.analysis.attribution import analyse_session
+        from studio.analysis.verify import agreement, disagreements, verified_samples
 
         session = self.session
         names = sorted({name for (name, _v) in (session.counts().get("versions") or {})})
@@ -101,20 +101,14 @@ class AnalysisScreen(Screen):
                                   hint="edit and save a template (ctrl+s), generate, then compare")
             self.template = template
             return tables.comparison(compare_in_session(session, template)), f"compare · {template} · t: next template"
-        verified: list[dict] = []
-
-        def samples():
-            for s in session.iter_samples():
-                if s.get("followups"):
-                    verified.append(s)
-                yield s
+        verified = verified_samples(session)            # only the samples with a double-check verdict are read
 
         if mode == "disagreements":
-            differ = disagreements(s for s in samples() if s.get("followups"))
+            differ = disagreements(verified)
             if not differ:
                 return Text("no disagreements between the verifier and your decisions"), "disagreements"
             return tables.disagreements_table(differ), f"disagreements · {len(differ)}"
-        report = analyse(samples())
+        report = analyse_session(session)              # counted from the store's index, no sample parsed
         if not report.templates:
             return Text("no samples yet — generate some first"), "report"
         parts: list = [tables.versions_table(report, f"session {session.name}"), Text(""),
