@@ -11,9 +11,11 @@ Everything is seeded by constants, so the same texts always give the same remova
 from __future__ import annotations
 
 import os
+import pickle
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -138,12 +140,12 @@ def _chunk_dense(texts: list[str]) -> np.ndarray:
     return _densify(_chunk_signatures(texts))
 
 
-def signatures(texts: list[str]) -> np.ndarray:
+def signatures(texts: list[str], threads: int = 4) -> np.ndarray:
     """(len(texts), NUM_PERM) MinHash signatures; a row of all-max means fewer than SHINGLE words."""
     if any("\x00" in t for t in texts):          # NUL separates documents inside a chunk
         texts = [t.replace("\x00", " ") for t in texts]
     chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
-    workers = min(len(chunks), os.cpu_count() or 1, 4)
+    workers = min(len(chunks), os.cpu_count() or 1, threads)
     if workers > 1:                              # numpy releases the GIL inside each pass: cores add up
         with ThreadPoolExecutor(workers) as pool:
             parts = list(pool.map(_chunk_dense, chunks))
@@ -179,14 +181,14 @@ def similarity(sig: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return (sig[i] == sig[j]).mean(axis=1)
 
 
-def near_duplicates(texts: list[str], threshold: float) -> list[NearDuplicate]:
+def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> list[NearDuplicate]:
     """Documents to remove: each is near `kept` (a lower index), the first of its cluster."""
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
     n = len(texts)
     if n < 2:
         return []
-    sig = signatures(texts)
+    sig = signatures(texts, threads)
     valid = ~(sig == _MAX).all(axis=1)
     bands, rows = lsh_params(threshold)
     cand_i, cand_j = [], []
@@ -237,3 +239,63 @@ def near_duplicates(texts: list[str], threshold: float) -> list[NearDuplicate]:
         if r != j:
             out.append(NearDuplicate(j, r, round(partner[j][1], 3)))
     return out
+
+
+BACKGROUND_MIN = 20_000    # documents; below this a fork costs more than it overlaps
+
+
+def near_duplicates_later(make_groups: Callable[[], list[list[str]]], threshold: float, size: int,
+                          background: bool | None = None) -> Callable[[], list[list[NearDuplicate]]]:
+    """Start near-duplicate detection over several groups of texts; call the result to get them.
+
+    With two or more cores and `size` documents or more, a forked child builds the texts and
+    computes the signatures while this process formats and scans the rows (threads gain nothing
+    here: the Python work holds the GIL). The child only reads plain lists and numpy, never the
+    store or its locks, and leaves with os._exit; its answer comes back pickled through a pipe. If
+    it fails for any reason the same computation runs here, so the result never depends on it.
+    """
+    if background is None:
+        background = size >= BACKGROUND_MIN and (os.cpu_count() or 1) > 1
+    if not (background and hasattr(os, "fork")):
+        done = _near_groups(make_groups(), threshold, 4)
+        return lambda: done
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+    except OSError:
+        done = _near_groups(make_groups(), threshold, 4)
+        return lambda: done
+    if pid == 0:                                          # the child: compute, send, leave
+        code = 1
+        try:
+            os.close(r)
+            data = pickle.dumps(_near_groups(make_groups(), threshold, 1), protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(w, view):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    taken: list = []
+
+    def result() -> list[list[NearDuplicate]]:
+        if taken:
+            return taken[0]
+        with os.fdopen(r, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            groups = pickle.loads(data) if status == 0 else None
+        except Exception:
+            groups = None
+        if groups is None:
+            groups = _near_groups(make_groups(), threshold, 4)
+        taken.append(groups)
+        return groups
+
+    return result
+
+
+def _near_groups(groups: list[list[str]], threshold: float, threads: int) -> list[list[NearDuplicate]]:
+    return [near_duplicates(texts, threshold, threads) for texts in groups]

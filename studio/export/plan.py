@@ -12,12 +12,12 @@ from collections import Counter, defaultdict
 from operator import itemgetter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 
 from studio.export.card import dataset_card
-from studio.export.dedup import near_duplicates
+from studio.export.dedup import near_duplicates_later
 from studio.export.errors import ExportError
 from studio.export.formats import FORMATS, Format, Pair
 from studio.export.pairs import build_pairs
@@ -218,11 +218,13 @@ def _plan(records, options, session, meta, versions, redactor, census) -> Export
                                                             "(label true) or rejected (label false)"))
         else:
             kept.append(rec)
-    if options.dedup:
-        kept = _dedup(kept, options.dedup_threshold, removed)
+    near = None
+    if options.dedup:                      # near duplicates may come later (a child process): see _dedup
+        kept, near = _dedup(kept, options.dedup_threshold, removed)
 
     units: list[Any]
     if fmt.paired:
+        kept = _drop(kept, _near_wait(near, removed))
         pairs, left = build_pairs(kept)
         removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
         units = pairs
@@ -231,15 +233,28 @@ def _plan(records, options, session, meta, versions, redactor, census) -> Export
         row_ids = [p.ids for p in pairs]
         by_id = {r["id"]: r for r in kept}
         row_versions = [_pair_version(p, by_id) for p in pairs]
+        rows = [fmt.row(u) for u in units]
+        lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept)
     else:
+        # rows are formatted and scanned while near duplicates are found, then the removed ones dropped:
+        # each row depends on its own sample only, and the scan redacts row by row, so the kept rows
+        # are byte for byte what formatting only the kept samples gives
+        rows = [fmt.row(u) for u in kept]
+        dumps = orjson.dumps
+        lines = [dumps(r) for r in rows]
+        drop = _near_wait(near, removed)
+        if drop:
+            keep = [r["id"] not in drop for r in kept]
+            kept = [r for r, k in zip(kept, keep) if k]
+            rows = [r for r, k in zip(rows, keep) if k]
+            lines = [x for x, k in zip(lines, keep) if k]
+        lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept, lines)
         units = kept
         row_templates = [str(r.get("template") or "") for r in kept]
         row_groups = [prompt_key(r) for r in kept]
         row_ids = [(r["id"],) for r in kept]
         row_versions = [str(r.get("template_version") or "") for r in kept]
 
-    rows = [fmt.row(u) for u in units]
-    lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept)
     splits = split_rows(row_templates, row_groups, options.val_fraction, options.seed)
     plan = ExportPlan(options, fmt, session, rows, lines, row_templates, row_versions, row_ids, splits, removed,
                       census.scanned, selected)
@@ -300,9 +315,13 @@ def _matches_version_any(w: str, versions: set[str]) -> bool:
     return any(_matches_version(v, (w,)) for v in versions)
 
 
-def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[dict]:
+def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> tuple[list[dict], Callable | None]:
     """Exact, then near duplicates, among samples of the same status (a rejected answer close to an
-    accepted one is a useful preference pair, not a duplicate). The lowest id of each cluster stays."""
+    accepted one is a useful preference pair, not a duplicate). The lowest id of each cluster stays.
+
+    Exact duplicates are removed here; near ones are started (on 100,000 samples in a child process,
+    see dedup.near_duplicates_later) and collected by _near_wait.
+    """
     first: dict[tuple, int] = {}
     out = []
     for rec in recs:                                               # clean records (see records.clean)
@@ -313,23 +332,45 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> list[d
         first[key] = rec["id"]
         out.append(rec)
     if threshold >= 1 or len(out) < 2:
-        return out
-    drop: set[int] = set()
+        return out, None
     by_status: dict[str, list[dict]] = defaultdict(list)
     for rec in out:
         by_status[str(rec.get("status"))].append(rec)
-    for group in by_status.values():
-        texts = ["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
-                 for r in group]                                   # what is compared: user turns + output
-        for nd in near_duplicates(texts, threshold):
-            rid = group[nd.index]["id"]
-            drop.add(rid)
-            removed.append(Removal(rid, "near duplicate",
-                                   f"similar to #{group[nd.kept]['id']} (similarity {nd.similarity:.2f})"))
-    return [r for r in out if r["id"] not in drop] if drop else out
+    groups = list(by_status.values())
+
+    def texts() -> list[list[str]]:                                # what is compared: user turns + output
+        return [["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
+                 for r in group] for group in groups]
+
+    pending = near_duplicates_later(texts, threshold, len(out))
+
+    def finish() -> list[tuple[int, Removal]]:
+        found = []
+        for group, nds in zip(groups, pending()):
+            for nd in nds:
+                rid = group[nd.index]["id"]
+                found.append((rid, Removal(rid, "near duplicate",
+                                           f"similar to #{group[nd.kept]['id']} (similarity {nd.similarity:.2f})")))
+        return found
+
+    return out, finish
 
 
-def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | None) -> list[bytes]:
+def _near_wait(near: Callable | None, removed: list[Removal]) -> set[int]:
+    """The ids of near duplicates (their removals recorded), once the detection started by _dedup is done."""
+    if near is None:
+        return set()
+    found = near()
+    removed.extend(r for _, r in found)
+    return {rid for rid, _ in found}
+
+
+def _drop(recs: list[dict], ids: set[int]) -> list[dict]:
+    return [r for r in recs if r["id"] not in ids] if ids else recs
+
+
+def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | None,
+               lines: list[bytes] | None = None) -> list[bytes]:
     """JSON lines, then a scan for secrets that fixes rows only if one is found.
 
     Secret values from the environment are looked for in every line. Key-shaped text is looked for
@@ -337,7 +378,8 @@ def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | No
     message: a model cannot invent our key unless the prompt or the environment carried it.
     """
     dumps = orjson.dumps
-    lines = [dumps(r) for r in rows]
+    if lines is None:                     # given when the rows were serialized already (see _plan)
+        lines = [dumps(r) for r in rows]
     if not lines:
         return lines
     if prompts_of is None:

@@ -102,3 +102,15 @@ def test_signatures_are_the_same_on_one_core_and_several(monkeypatch):
     one = signatures(docs)
     monkeypatch.setattr(dedup.os, "cpu_count", lambda: 4)
     assert (signatures(docs) == one).all()
+
+
+def test_a_failed_child_process_falls_back_to_the_same_answer_in_process(monkeypatch):
+    from studio.export import dedup
+
+    docs = texts(300)
+    docs[7] = edited(docs[3], 2)
+    expected = [near_duplicates(docs, 0.7)]
+    assert dedup.near_duplicates_later(lambda: [docs], 0.7, len(docs), background=True)() == expected
+    monkeypatch.setattr(dedup.pickle, "dumps", lambda *a, **k: 1 / 0)    # the child dies before answering
+    assert dedup.near_duplicates_later(lambda: [docs], 0.7, len(docs), background=True)() == expected
+    assert expected[0] and expected[0][0].index == 7
