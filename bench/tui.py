@@ -65,6 +65,11 @@ class BenchApp(tui_app.StudioApp):
         super()._first_frame()
         self.cpu = time.process_time()
 
+    def on_job_failed(self, event):  # the session did not load: say so instead of waiting forever
+        super().on_job_failed(event)
+        self.failed = event.text
+        self._leave()
+
     def check(self):
         if self.ready_at is not None and self.first_frame is not None:
             self._leave()
@@ -79,6 +84,8 @@ os.environ["STUDIO_HOME"] = sys.argv[1]
 cli.main(["open", sys.argv[2]] if sys.argv[2] else [])
 app = apps[0]
 wall = lambda pc: w0 + (pc - p0) - t0
+if getattr(app, "failed", None):
+    import json; print(json.dumps({"error": app.failed})); sys.exit(0)
 import json; print(json.dumps({"first_frame": wall(app.first_frame), "ready": wall(app.ready_at), "cpu": app.cpu,
                                "modules": len(sys.modules)}))
 """
