@@ -199,22 +199,28 @@ def analyse_session(session, settings: Settings | None = None, **overrides: Any)
 
 
 def _analyse_facets(f, settings: Settings) -> Report:
+    # Each sample gets a small group code (template, status, its set of tags); every slot value's and
+    # persona attribute's id set is then counted by code in C (Counter over map), one pass per value.
     acc: dict[str, list] = {}
-    groups: dict[tuple, list] = {}
     status_of = _STATUS.get
+    n = len(f.ids)
+    where = dict(zip(f.ids, range(n)))
+    tagsets: list[tuple] = [()] * n
+    for tag, members in f.by_tag.items():
+        for sid in members:
+            i = where.get(sid)
+            if i is not None:
+                tagsets[i] += (tag,)
     tps, vs, sts, cos, mds = f.template, f.version, f.status, f.cost, f.model
-    for start in range(0, len(f.ids), BATCH):        # the batches analyse flushes: same order of sums
-        for i in range(start, min(start + BATCH, len(f.ids))):
-            key = (tps[i] or "?", vs[i] or "?", status_of(sts[i], 0))
-            cost = cos[i]
-            if cost is None and mds[i] == "render":
-                cost = 0.0
-            g = groups.get(key)
-            if g is None:
-                groups[key] = [cost]
-            else:
-                g.append(cost)
-        for (name, version, k), costs in groups.items():
+    for start in range(0, n, BATCH):        # the batches analyse flushes: the same order of cost sums
+        rows = slice(start, start + BATCH)
+        groups = _grouped(zip(zip(tps[rows], vs[rows], sts[rows]), cos[rows], mds[rows]))
+        merged = {(t or "?", v or "?", status_of(st, 0)): costs for (t, v, st), costs in groups.items()}
+        if len(merged) < len(groups):       # odd stored values ("" and "?", unknown statuses) share a
+            merged = _grouped(((t or "?", v or "?", status_of(st, 0)), co, md)   # group: keep sample order
+                              for (t, v, st), co, md in zip(zip(tps[rows], vs[rows], sts[rows]), cos[rows],
+                                                            mds[rows]))
+        for (name, version, k), costs in merged.items():
             entry = acc.get(name) or acc.setdefault(name, [None, {}, {}])
             c = entry[1].get(version) or entry[1].setdefault(version, _cell())
             c[_N] += len(costs)
@@ -223,51 +229,62 @@ def _analyse_facets(f, settings: Settings) -> Report:
             unknown = costs.count(None)
             c[_UNK] += unknown
             c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
-        groups = {}
+    keys = list(zip(tps, sts, tagsets))    # group codes for the value counts (integers: order-free)
+    codes = {key: j for j, key in enumerate(dict.fromkeys(keys))}
+    code = list(map(codes.__getitem__, keys))
+    del keys
     if not acc:
         return Report([], Counts.from_cell(_cell()), settings)
-    # tags per version: the tagged samples are a minority, looked up one by one
-    where = dict(zip(f.ids, range(len(f.ids))))
-    for tag, members in f.by_tag.items():
+    for tag, members in f.by_tag.items():   # tags per version: tagged samples are a minority
         for sid in members:
             i = where.get(sid)
             if i is not None:
                 c = acc[tps[i] or "?"][1][vs[i] or "?"]
                 tc = c[_TAGS] if c[_TAGS] is not None else c.__setitem__(_TAGS, {}) or c[_TAGS]
                 tc[tag] = tc.get(tag, 0) + 1
-    # slot values and persona attributes: set intersections per template
-    empty: set[int] = set()
-    decided = [(k, f.by_status.get(s, empty)) for s, k in _STATUS.items()]
-    for name, entry in acc.items():
-        members = f.by_template.get("" if name == "?" else name, empty)
-        if name == "?":
-            members = members | f.by_template.get("?", empty)
-        members = members.intersection(where)          # a template= filter narrowed the columns
-        dims = entry[2]
-        for prefix, index in (("slot.", f.slots), ("persona.", f.persona)):
-            for (attr, value), ids in index.items():
-                ids = members.intersection(ids)
-                if not ids:
-                    continue
-                cell = [len(ids), 0, 0, 0, None]
-                for k, with_status in decided:
-                    cell[k] = len(ids.intersection(with_status))
-                for tag, tagged in f.by_tag.items():
-                    x = len(ids.intersection(tagged))
-                    if x:
-                        if cell[4] is None:
-                            cell[4] = {}
-                        cell[4][tag] = x
+    decode = [(t or "?", status_of(st, 0), tags) for t, st, tags in codes]
+    code_of = dict(zip(f.ids, code)).get
+    for prefix, index in (("slot.", f.slots), ("persona.", f.persona)):
+        for (attr, value), ids in index.items():
+            counted = Counter(map(code_of, ids))
+            counted.pop(None, None)         # samples outside a template= filter
+            for c, m in counted.items():
+                name, k, tags = decode[c]
+                dims = acc[name][2]
                 d = dims.get((prefix, attr))
                 if d is None:
                     d = dims[(prefix, attr)] = {}
-                d[value] = cell
+                cell = d.get(value)
+                if cell is None:
+                    cell = d[value] = [0, 0, 0, 0, None]
+                cell[0] += m
+                if k:
+                    cell[k] += m
+                if tags:
+                    vt = cell[4] if cell[4] is not None else cell.__setitem__(4, {}) or cell[4]
+                    for t in tags:
+                        vt[t] = vt.get(t, 0) + m
     reports, cells = [], []
     for name, (_, versions, dims) in sorted(acc.items()):
         tcell = _merge(versions.values())
         cells.append(tcell)
         reports.append(_template_report(name, tcell, versions, dims, settings))
     return Report(reports, Counts.from_cell(_merge(cells)), settings)
+
+
+def _grouped(rows) -> dict[tuple, list]:
+    """(key, cost, model) rows -> {key: costs in row order}; render mode costs 0.0, not unknown."""
+    groups: dict[tuple, list] = {}
+    get = groups.get
+    for key, cost, model in rows:
+        if cost is None and model == "render":
+            cost = 0.0
+        g = get(key)
+        if g is None:
+            groups[key] = [cost]
+        else:
+            g.append(cost)
+    return groups
 
 
 @contextmanager
