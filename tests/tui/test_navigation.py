@@ -186,3 +186,18 @@ async def test_panes_reflow_when_the_terminal_is_resized(seeded):
         assert app.screen.has_class("-narrow")
         assert app.screen.stream.size.width < 40
         assert "studio · review" in screen_text(app)
+
+
+async def test_the_first_frame_comes_before_the_heavy_panes_and_keys_pressed_meanwhile_still_work(seeded):
+    """Start-up (issue 5): the editor's text area, the slots tree and the footer mount after the first frame;
+    a pane key pressed before they exist lands on the pane once it is built."""
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert not screen.editor.built and not screen.query("#slot-tree") and not screen.query("Footer")
+        await pilot.press("f3")  # the slots pane has no tree yet
+        await ready(app, pilot)
+        assert app.first_frame is not None and app.first_frame < app.ready_at
+        assert app.focused is screen.query_one("#slot-tree")
+        assert screen.query("Footer") and not screen.query("#footer-placeholder")
+        assert "support-madlib" in screen.editor.text
