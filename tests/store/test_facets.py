@@ -1,0 +1,69 @@
+"""The index the analysis counts from: model, persona attributes and follow-ups are kept beside status,
+tags, template, version and slot values; an index or journal from before them is rebuilt, not trusted."""
+
+import orjson
+
+from tests.store.conftest import die_after, sample
+
+
+def _add(session):
+    session.add_samples([sample(i, persona={"text": "t", "age_band": ("teen", "adult")[i % 2], "level": i % 3,
+                                            "likes": ["x"]}) for i in range(10)])
+    session.update_sample(3, followups={"double-check": {"verdict": "correct"}}, model="render", cost=None)
+    session.toggle_tag(4, "unsafe")
+
+
+def test_facets_give_columns_and_inverted_indexes_without_parsing(session):
+    _add(session)
+    f = session.facets()
+    assert f.ids == list(range(1, 11))
+    assert f.model[2] == "render" and f.cost[2] is None and f.model[0] == "openai/fake"
+    assert f.persona[("age_band", "teen")] == {1, 3, 5, 7, 9}
+    assert f.persona[("level", "0")] == {1, 4, 7, 10}                  # numbers as text
+    assert not any(attr in ("text", "likes") for attr, _ in f.persona)  # the text and lists are not categories
+    assert f.slots[("product", "modem")] == {2, 4, 6, 8, 10}
+    assert f.by_tag == {"unsafe": {4}} and f.by_template == {"support": set(range(1, 11))}
+    assert session.facets(template="support").ids == f.ids and session.facets(template="nope").ids == []
+    assert session.ids(followup="double-check") == [3]
+    session.update_sample(3, followups={})
+    assert session.ids(followup="double-check") == []
+
+
+def test_an_index_of_the_older_format_is_rebuilt(store):
+    with store.create("old") as s:
+        _add(s)
+        s.compact()
+        index_path = s.files.index
+    data = orjson.loads(index_path.read_bytes())
+    data["format"] = 2
+    for key in ("md", "by_pa", "by_fu"):
+        data.pop(key)
+    index_path.write_bytes(orjson.dumps(data))
+    with store.open("old") as s:
+        assert s.ids(followup="double-check") == [3]
+        assert s.facets().persona[("age_band", "adult")] == {2, 4, 6, 8, 10}
+    assert orjson.loads(index_path.read_bytes())["format"] == 3          # written again for the next open
+
+
+def test_journal_headers_from_before_the_new_fields_are_reindexed(store):
+    from studio.store import journal
+
+    store.create("j").close()
+
+    def work():
+        _add(store.open("j"))
+
+    die_after(work)                                     # killed: the changes are only in the journal
+    path = store.dir / "j.journal"
+    ops = journal.read(path).ops
+    assert any("fu" in (h.get("ix") or {}) for h, _ in ops)
+    old = b""
+    for header, raw in ops:                             # as a journal of index format 2 wrote them
+        for key in ("md", "pa", "fu"):
+            (header.get("ix") or {}).pop(key, None)
+        old += journal.encode(header, raw)
+    path.write_bytes(old)
+    with store.open("j") as s:
+        assert s.ids(followup="double-check") == [3]
+        assert s.facets().model[2] == "render"
+        assert s.facets().persona[("age_band", "teen")] == {1, 3, 5, 7, 9}
