@@ -241,60 +241,139 @@ def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> lis
     return out
 
 
-BACKGROUND_MIN = 20_000    # documents; below this a fork costs more than it overlaps
+BACKGROUND_MIN = 20_000    # documents; below this a second process costs more than it overlaps
 
 
-def near_duplicates_later(make_groups: Callable[[], list[list[str]]], threshold: float, size: int,
-                          background: bool | None = None) -> Callable[[], list[list[NearDuplicate]]]:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _write_all_at(fd: int, data: bytes) -> None:
+    view, at = memoryview(data), 0
+    while at < len(data):
+        at += os.pwrite(fd, view[at:], at)
+
+
+class Helper:
+    """A child process, forked early while this process is still small, that finds near duplicates.
+
+    Forking late, with 100,000 samples' dicts in memory, costs more than it saves: every page the
+    parent then touches (reference counts) is copied. Forked before the samples are read, the child
+    holds almost nothing; it waits for the texts (pickled through a pipe), computes the signatures
+    while this process formats and scans the rows (threads gain nothing: the Python work holds the
+    GIL), and answers through a second pipe. It only touches plain lists and numpy, never the store
+    or its locks, and leaves with os._exit. If it fails, the same computation runs here.
+    """
+
+    def __init__(self) -> None:
+        # the texts (~80 MB for 100,000 samples) go through a shared memory file: through the pipe
+        # they take a second of 64 KB hand-offs between the two processes
+        self._memfd = os.memfd_create("studio-neardup") if hasattr(os, "memfd_create") else None
+        to_child, self._send = os.pipe()
+        self._recv, from_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                   # the child
+            code = 1
+            try:
+                os.close(self._send)
+                os.close(self._recv)
+                with os.fdopen(to_child, "rb") as fh:
+                    data = fh.read()                   # until the parent closes its end
+                if data[:1] == b"M":                   # the texts are in the memory file
+                    size, parts = int(data[1:]), []
+                    while size > sum(map(len, parts)):
+                        parts.append(os.pread(self._memfd, size - sum(map(len, parts)), sum(map(len, parts))))
+                        if not parts[-1]:
+                            raise EOFError
+                    data = b"".join(parts)
+                elif data:
+                    data = data[1:]
+                if data:
+                    groups, threshold = pickle.loads(data)
+                    _write_all(from_child, pickle.dumps(_near_groups(groups, threshold, 2),
+                                                        protocol=pickle.HIGHEST_PROTOCOL))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(to_child)
+        os.close(from_child)
+        self.pid = pid
+        self._used = False
+
+    def _close_memfd(self) -> None:
+        if self._memfd is not None:
+            os.close(self._memfd)
+            self._memfd = None
+
+    @classmethod
+    def start(cls) -> "Helper | None":
+        """A helper when there are two cores to share and fork exists, else None."""
+        if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+            return None
+        try:
+            return cls()
+        except OSError:
+            return None
+
+    def submit(self, make_groups: Callable[[], list[list[str]]], threshold: float
+               ) -> Callable[[], list[list[NearDuplicate]]]:
+        self._used = True
+        groups = make_groups()
+        self.result = None
+        data = pickle.dumps((groups, threshold), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            if self._memfd is not None:
+                _write_all_at(self._memfd, data)
+                _write_all(self._send, b"M%d" % len(data))
+            else:
+                _write_all(self._send, b"P" + data)
+        except OSError:
+            pass                                       # the child is gone: result() computes here
+        finally:
+            os.close(self._send)
+            self._close_memfd()
+        taken: list = []
+
+        def result() -> list[list[NearDuplicate]]:
+            if not taken:
+                with os.fdopen(self._recv, "rb") as fh:
+                    data = fh.read()
+                _, status = os.waitpid(self.pid, 0)
+                try:
+                    answer = pickle.loads(data) if status == 0 and data else None
+                except Exception:
+                    answer = None
+                taken.append(answer if answer is not None else _near_groups(groups, threshold, 4))
+            return taken[0]
+
+        self.result = result
+        return result
+
+    def close(self) -> None:
+        """Reap the child: an unused one exits on end of input; a busy one is waited for (an error
+        between submit and result must leave no zombie and no open pipe)."""
+        if not self._used:
+            self._used = True
+            os.close(self._send)
+            os.close(self._recv)
+            self._close_memfd()
+            os.waitpid(self.pid, 0)
+        elif self.result is not None:
+            self.result()
+
+
+def near_duplicates_later(make_groups: Callable[[], list[list[str]]], threshold: float,
+                          helper: Helper | None = None) -> Callable[[], list[list[NearDuplicate]]]:
     """Start near-duplicate detection over several groups of texts; call the result to get them.
 
-    With two or more cores and `size` documents or more, a forked child builds the texts and
-    computes the signatures while this process formats and scans the rows (threads gain nothing
-    here: the Python work holds the GIL). The child only reads plain lists and numpy, never the
-    store or its locks, and leaves with os._exit; its answer comes back pickled through a pipe. If
-    it fails for any reason the same computation runs here, so the result never depends on it.
+    With a helper (see Helper) the work runs beside this process; without, here and now.
     """
-    if background is None:
-        background = size >= BACKGROUND_MIN and (os.cpu_count() or 1) > 1
-    if not (background and hasattr(os, "fork")):
-        done = _near_groups(make_groups(), threshold, 4)
-        return lambda: done
-    try:
-        r, w = os.pipe()
-        pid = os.fork()
-    except OSError:
-        done = _near_groups(make_groups(), threshold, 4)
-        return lambda: done
-    if pid == 0:                                          # the child: compute, send, leave
-        code = 1
-        try:
-            os.close(r)
-            data = pickle.dumps(_near_groups(make_groups(), threshold, 1), protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view):]
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    taken: list = []
-
-    def result() -> list[list[NearDuplicate]]:
-        if taken:
-            return taken[0]
-        with os.fdopen(r, "rb") as fh:
-            data = fh.read()
-        _, status = os.waitpid(pid, 0)
-        try:
-            groups = pickle.loads(data) if status == 0 else None
-        except Exception:
-            groups = None
-        if groups is None:
-            groups = _near_groups(make_groups(), threshold, 4)
-        taken.append(groups)
-        return groups
-
-    return result
+    if helper is not None:
+        return helper.submit(make_groups, threshold)
+    done = _near_groups(make_groups(), threshold, 4)
+    return lambda: done
 
 
 def _near_groups(groups: list[list[str]], threshold: float, threads: int) -> list[list[NearDuplicate]]:
