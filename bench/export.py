@@ -113,7 +113,7 @@ def main() -> None:
             runs = [timed_export(store, Path(tmp) / f"out-{kind}", args.format, parquet) for _ in range(args.repeat)]
             totals = sorted(r["total"] for r in runs)
             best = min(runs, key=lambda r: r["total"])
-            stages = ", ".join(f"{k} {best[k]:.2f}" for k in ("open", "read+plan", "dedup", "near-wait", "scan", "write"))
+            stages = ", ".join(f"{k} {best.get(k, 0.0):.2f}" for k in ("open", "read+plan", "dedup", "near-wait", "scan", "write"))
             print(f"{kind:8s} {args.format}: best {totals[0]:.2f} s, median {statistics.median(totals):.2f} s "
                   f"(bar {bar:.0f} s) over {args.repeat} runs; {best['rows']:,} rows, "
                   f"{best['bytes'] / 2**20:.1f} MB; removed {best['removed']}")

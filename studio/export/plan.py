@@ -256,18 +256,18 @@ def _plan_with(records, options, session, meta, versions, redactor, census, fmt,
         rows = [fmt.row(u) for u in kept]
         dumps = orjson.dumps
         lines = [dumps(r) for r in rows]
-        drop = _near_wait(near, removed)
-        if drop:
-            keep = [r["id"] not in drop for r in kept]
-            kept = [r for r, k in zip(kept, keep) if k]
-            rows = [r for r, k in zip(rows, keep) if k]
-            lines = [x for x, k in zip(lines, keep) if k]
-        lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept, lines)
-        units = kept
         row_templates = [str(r.get("template") or "") for r in kept]
         row_groups = [prompt_key(r) for r in kept]
         row_ids = [(r["id"],) for r in kept]
         row_versions = [str(r.get("template_version") or "") for r in kept]
+        drop = _near_wait(near, removed)
+        if drop:
+            keep = [r["id"] not in drop for r in kept]
+            kept, rows, lines, row_templates, row_groups, row_ids, row_versions = (
+                [x for x, k in zip(column, keep) if k]
+                for column in (kept, rows, lines, row_templates, row_groups, row_ids, row_versions))
+        lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept, lines)
+        units = kept
 
     splits = split_rows(row_templates, row_groups, options.val_fraction, options.seed)
     plan = ExportPlan(options, fmt, session, rows, lines, row_templates, row_versions, row_ids, splits, removed,
