@@ -250,6 +250,15 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def core_free() -> bool:
+    """Is about a core idle (1-minute load average at most cores - 1)? A helper process only pays
+    when it gets a core of its own; on a busy machine it costs the texts' hand-over for nothing."""
+    try:
+        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
+    except OSError:
+        return True
+
+
 def _write_all_at(fd: int, data: bytes) -> None:
     view, at = memoryview(data), 0
     while at < len(data):

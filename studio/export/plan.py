@@ -173,7 +173,7 @@ def _plan(records, options, session, meta, versions, redactor, census) -> Export
     helper = None
     if options.dedup and options.dedup_threshold < 1:
         expected = census.scanned if census is not None else len(records) if hasattr(records, "__len__") else 0
-        if expected >= neardup.BACKGROUND_MIN:     # before reading: a small process forks cheaply (see dedup.Helper)
+        if expected >= neardup.BACKGROUND_MIN and neardup.core_free():   # before reading: see dedup.Helper
             helper = Helper.start()
     try:
         return _plan_with(records, options, session, meta, versions, redactor, census, fmt, helper)

@@ -168,11 +168,14 @@ def test_reading_only_matching_samples_gives_the_same_export_as_reading_all(sess
 def test_near_duplicates_found_in_a_child_process_give_the_same_export_byte_for_byte(session, monkeypatch, fmt):
     from studio.export import dedup
 
-    here = plan_export(session, ExportOptions(format=fmt))
     forks = []
     real_fork = dedup.os.fork
-    monkeypatch.setattr(dedup, "BACKGROUND_MIN", 0)                       # as on 100,000 samples
     monkeypatch.setattr(dedup.os, "fork", lambda: forks.append(1) or real_fork())
+    monkeypatch.setattr(dedup, "BACKGROUND_MIN", 0)                       # as on 100,000 samples
+    monkeypatch.setattr(dedup, "core_free", lambda: False)                # a busy machine: no helper
+    here = plan_export(session, ExportOptions(format=fmt))
+    assert forks == []
+    monkeypatch.setattr(dedup, "core_free", lambda: True)                 # an idle core: a helper
     child = plan_export(session, ExportOptions(format=fmt))
     assert forks == [1]
     assert child.lines == here.lines and child.splits == here.splits and child.card == here.card
