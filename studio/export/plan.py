@@ -171,7 +171,7 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
 def _plan(records, options, session, meta, versions, redactor, census) -> ExportPlan:
     fmt = options.check()
     helper = None
-    if options.dedup and options.dedup_threshold < 1:
+    if neardup.HELPER and options.dedup and options.dedup_threshold < 1:
         expected = census.scanned if census is not None else len(records) if hasattr(records, "__len__") else 0
         if expected >= neardup.BACKGROUND_MIN and neardup.core_free():   # before reading: see dedup.Helper
             helper = Helper.start()

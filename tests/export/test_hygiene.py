@@ -171,6 +171,7 @@ def test_near_duplicates_found_in_a_child_process_give_the_same_export_byte_for_
     forks = []
     real_fork = dedup.os.fork
     monkeypatch.setattr(dedup.os, "fork", lambda: forks.append(1) or real_fork())
+    monkeypatch.setattr(dedup, "HELPER", True)
     monkeypatch.setattr(dedup, "BACKGROUND_MIN", 0)                       # as on 100,000 samples
     monkeypatch.setattr(dedup, "core_free", lambda: False)                # a busy machine: no helper
     here = plan_export(session, ExportOptions(format=fmt))
