@@ -11,7 +11,6 @@ Everything is seeded by constants, so the same texts always give the same remova
 from __future__ import annotations
 
 import os
-import pickle
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -241,150 +240,9 @@ def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> lis
     return out
 
 
-# Off by default: measured on 100,000 samples it saved the parent ~1 s of CPU but no wall time (the
-# child starts only after reading and cleaning, and its hand-over + signatures take as long as the
-# in-process search). It is the base for streaming the texts to the child while the samples are read.
-HELPER = False
-BACKGROUND_MIN = 20_000    # documents; below this a second process costs more than it overlaps
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def core_free() -> bool:
-    """Is about a core idle (1-minute load average at most cores - 1)? A helper process only pays
-    when it gets a core of its own; on a busy machine it costs the texts' hand-over for nothing."""
-    try:
-        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1
-    except OSError:
-        return True
-
-
-def _write_all_at(fd: int, data: bytes) -> None:
-    view, at = memoryview(data), 0
-    while at < len(data):
-        at += os.pwrite(fd, view[at:], at)
-
-
-class Helper:
-    """A child process, forked early while this process is still small, that finds near duplicates.
-
-    Forking late, with 100,000 samples' dicts in memory, costs more than it saves: every page the
-    parent then touches (reference counts) is copied. Forked before the samples are read, the child
-    holds almost nothing; it waits for the texts (pickled through a pipe), computes the signatures
-    while this process formats and scans the rows (threads gain nothing: the Python work holds the
-    GIL), and answers through a second pipe. It only touches plain lists and numpy, never the store
-    or its locks, and leaves with os._exit. If it fails, the same computation runs here.
-    """
-
-    def __init__(self) -> None:
-        # the texts (~80 MB for 100,000 samples) go through a shared memory file: through the pipe
-        # they take a second of 64 KB hand-offs between the two processes
-        self._memfd = os.memfd_create("studio-neardup") if hasattr(os, "memfd_create") else None
-        to_child, self._send = os.pipe()
-        self._recv, from_child = os.pipe()
-        pid = os.fork()
-        if pid == 0:                                   # the child
-            code = 1
-            try:
-                os.close(self._send)
-                os.close(self._recv)
-                with os.fdopen(to_child, "rb") as fh:
-                    data = fh.read()                   # until the parent closes its end
-                if data[:1] == b"M":                   # the texts are in the memory file
-                    size, parts = int(data[1:]), []
-                    while size > sum(map(len, parts)):
-                        parts.append(os.pread(self._memfd, size - sum(map(len, parts)), sum(map(len, parts))))
-                        if not parts[-1]:
-                            raise EOFError
-                    data = b"".join(parts)
-                elif data:
-                    data = data[1:]
-                if data:
-                    groups, threshold = pickle.loads(data)
-                    _write_all(from_child, pickle.dumps(_near_groups(groups, threshold, 2),
-                                                        protocol=pickle.HIGHEST_PROTOCOL))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(to_child)
-        os.close(from_child)
-        self.pid = pid
-        self._used = False
-
-    def _close_memfd(self) -> None:
-        if self._memfd is not None:
-            os.close(self._memfd)
-            self._memfd = None
-
-    @classmethod
-    def start(cls) -> "Helper | None":
-        """A helper when there are two cores to share and fork exists, else None."""
-        if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-            return None
-        try:
-            return cls()
-        except OSError:
-            return None
-
-    def submit(self, make_groups: Callable[[], list[list[str]]], threshold: float
-               ) -> Callable[[], list[list[NearDuplicate]]]:
-        self._used = True
-        groups = make_groups()
-        self.result = None
-        data = pickle.dumps((groups, threshold), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            if self._memfd is not None:
-                _write_all_at(self._memfd, data)
-                _write_all(self._send, b"M%d" % len(data))
-            else:
-                _write_all(self._send, b"P" + data)
-        except OSError:
-            pass                                       # the child is gone: result() computes here
-        finally:
-            os.close(self._send)
-            self._close_memfd()
-        taken: list = []
-
-        def result() -> list[list[NearDuplicate]]:
-            if not taken:
-                with os.fdopen(self._recv, "rb") as fh:
-                    data = fh.read()
-                _, status = os.waitpid(self.pid, 0)
-                try:
-                    answer = pickle.loads(data) if status == 0 and data else None
-                except Exception:
-                    answer = None
-                taken.append(answer if answer is not None else _near_groups(groups, threshold, 4))
-            return taken[0]
-
-        self.result = result
-        return result
-
-    def close(self) -> None:
-        """Reap the child: an unused one exits on end of input; a busy one is waited for (an error
-        between submit and result must leave no zombie and no open pipe)."""
-        if not self._used:
-            self._used = True
-            os.close(self._send)
-            os.close(self._recv)
-            self._close_memfd()
-            os.waitpid(self.pid, 0)
-        elif self.result is not None:
-            self.result()
-
-
-def near_duplicates_later(make_groups: Callable[[], list[list[str]]], threshold: float,
-                          helper: Helper | None = None) -> Callable[[], list[list[NearDuplicate]]]:
-    """Start near-duplicate detection over several groups of texts; call the result to get them.
-
-    With a helper (see Helper) the work runs beside this process; without, here and now.
-    """
-    if helper is not None:
-        return helper.submit(make_groups, threshold)
+def near_duplicates_later(make_groups: Callable[[], list[list[str]]], threshold: float
+                          ) -> Callable[[], list[list[NearDuplicate]]]:
+    """Near-duplicate detection over several groups of texts; call the result to get them."""
     done = _near_groups(make_groups(), threshold, 4)
     return lambda: done
 

@@ -17,8 +17,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from studio.export.card import dataset_card
-from studio.export import dedup as neardup
-from studio.export.dedup import Helper, near_duplicates_later
+from studio.export.dedup import near_duplicates_later
 from studio.export.errors import ExportError
 from studio.export.formats import FORMATS, Format, Pair
 from studio.export.pairs import build_pairs
@@ -170,19 +169,10 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
 
 def _plan(records, options, session, meta, versions, redactor, census) -> ExportPlan:
     fmt = options.check()
-    helper = None
-    if neardup.HELPER and options.dedup and options.dedup_threshold < 1:
-        expected = census.scanned if census is not None else len(records) if hasattr(records, "__len__") else 0
-        if expected >= neardup.BACKGROUND_MIN and neardup.core_free():   # before reading: see dedup.Helper
-            helper = Helper.start()
-    try:
-        return _plan_with(records, options, session, meta, versions, redactor, census, fmt, helper)
-    finally:
-        if helper is not None:
-            helper.close()
+    return _plan_with(records, options, session, meta, versions, redactor, census, fmt)
 
 
-def _plan_with(records, options, session, meta, versions, redactor, census, fmt, helper) -> ExportPlan:
+def _plan_with(records, options, session, meta, versions, redactor, census, fmt) -> ExportPlan:
     statuses = set(options.status_set)
     tags, templates = set(options.tags), set(options.templates)
     counting = census is None
@@ -234,7 +224,7 @@ def _plan_with(records, options, session, meta, versions, redactor, census, fmt,
             kept.append(rec)
     near = None
     if options.dedup:                      # near duplicates may come later (a child process): see _dedup
-        kept, near = _dedup(kept, options.dedup_threshold, removed, helper)
+        kept, near = _dedup(kept, options.dedup_threshold, removed)
 
     units: list[Any]
     if fmt.paired:
@@ -329,13 +319,11 @@ def _matches_version_any(w: str, versions: set[str]) -> bool:
     return any(_matches_version(v, (w,)) for v in versions)
 
 
-def _dedup(recs: list[dict], threshold: float, removed: list[Removal], helper: Helper | None = None
-           ) -> tuple[list[dict], Callable | None]:
+def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> tuple[list[dict], Callable | None]:
     """Exact, then near duplicates, among samples of the same status (a rejected answer close to an
     accepted one is a useful preference pair, not a duplicate). The lowest id of each cluster stays.
 
-    Exact duplicates are removed here; near ones are started (on 100,000 samples in a child process,
-    see dedup.Helper) and collected by _near_wait.
+    Exact duplicates are removed here; near ones are found and handed back for _near_wait.
     """
     first: dict[tuple, int] = {}
     out = []
@@ -357,7 +345,7 @@ def _dedup(recs: list[dict], threshold: float, removed: list[Removal], helper: H
         return [["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
                  for r in group] for group in groups]
 
-    pending = near_duplicates_later(texts, threshold, helper)
+    pending = near_duplicates_later(texts, threshold)
 
     def finish() -> list[tuple[int, Removal]]:
         found = []

@@ -102,26 +102,3 @@ def test_signatures_are_the_same_on_one_core_and_several(monkeypatch):
     one = signatures(docs)
     monkeypatch.setattr(dedup.os, "cpu_count", lambda: 4)
     assert (signatures(docs) == one).all()
-
-
-def test_a_failed_child_process_falls_back_to_the_same_answer_in_process(monkeypatch):
-    import os
-
-    from studio.export import dedup
-
-    docs = texts(300)
-    docs[7] = edited(docs[3], 2)
-    expected = [near_duplicates(docs, 0.7)]
-    helper = dedup.Helper.start()
-    assert dedup.near_duplicates_later(lambda: [docs], 0.7, helper)() == expected
-    helper.close()
-    parent, real = os.getpid(), dedup._near_groups
-    monkeypatch.setattr(dedup, "_near_groups", lambda *a: real(*a) if os.getpid() == parent else 1 / 0)
-    helper = dedup.Helper.start()                                        # this child dies before answering
-    assert dedup.near_duplicates_later(lambda: [docs], 0.7, helper)() == expected
-    helper.close()
-    unused = dedup.Helper.start()
-    unused.close()                                                       # exits on end of input, reaped
-    with pytest.raises(ChildProcessError):
-        os.waitpid(unused.pid, 0)
-    assert expected[0] and expected[0][0].index == 7

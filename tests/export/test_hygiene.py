@@ -162,22 +162,3 @@ def test_reading_only_matching_samples_gives_the_same_export_as_reading_all(sess
                             versions=session.template_versions())
     assert from_store.lines == from_all.lines and from_store.splits == from_all.splits
     assert from_store.removed == from_all.removed and from_store.card == from_all.card
-
-
-@pytest.mark.parametrize("fmt", ["openai-chat", "raw", "kto", "preference"])
-def test_near_duplicates_found_in_a_child_process_give_the_same_export_byte_for_byte(session, monkeypatch, fmt):
-    from studio.export import dedup
-
-    forks = []
-    real_fork = dedup.os.fork
-    monkeypatch.setattr(dedup.os, "fork", lambda: forks.append(1) or real_fork())
-    monkeypatch.setattr(dedup, "HELPER", True)
-    monkeypatch.setattr(dedup, "BACKGROUND_MIN", 0)                       # as on 100,000 samples
-    monkeypatch.setattr(dedup, "core_free", lambda: False)                # a busy machine: no helper
-    here = plan_export(session, ExportOptions(format=fmt))
-    assert forks == []
-    monkeypatch.setattr(dedup, "core_free", lambda: True)                 # an idle core: a helper
-    child = plan_export(session, ExportOptions(format=fmt))
-    assert forks == [1]
-    assert child.lines == here.lines and child.splits == here.splits and child.card == here.card
-    assert child.removed == here.removed and "near duplicate" in child.removed_counts()
