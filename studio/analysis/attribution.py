@@ -9,14 +9,13 @@ run for that template, with minimum counts and a minimum lift so a handful of sa
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
 from typing import Any, Iterable, Iterator
 
 from studio.analysis.stats import greater_p, holm
+from studio.core.bulk import gc_paused
 
 # cell layout (lists, for a fast hot loop): samples, accepted, rejected, failed, tags{} or None, cost, cost_unknown
 _N, _ACC, _REJ, _FAIL, _TAGS, _COST, _UNK = range(7)
@@ -195,7 +194,7 @@ def analyse_session(session, settings: Settings | None = None, **overrides: Any)
     template = overrides.pop("template", None)
     settings = settings or Settings(**overrides)
     facets = session.facets(template=template) if template else session.facets()
-    with _gc_paused():
+    with gc_paused():
         return _analyse_facets(facets, settings)
 
 
@@ -224,12 +223,7 @@ def _analyse_facets(f, settings: Settings) -> Report:
         for (name, version, k), costs in merged.items():
             entry = acc.get(name) or acc.setdefault(name, [None, {}, {}])
             c = entry[1].get(version) or entry[1].setdefault(version, _cell())
-            c[_N] += len(costs)
-            if k:
-                c[k] += len(costs)
-            unknown = costs.count(None)
-            c[_UNK] += unknown
-            c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
+            _add_costs(c, k, costs)
     keys = list(zip(tps, sts, tagsets))    # group codes for the value counts (integers: order-free)
     codes = {key: j for j, key in enumerate(dict.fromkeys(keys))}
     code = list(map(codes.__getitem__, keys))
@@ -288,22 +282,11 @@ def _grouped(rows) -> dict[tuple, list]:
     return groups
 
 
-@contextmanager
-def _gc_paused():
-    """No cyclic GC while a stream of samples is counted: its passes over the held batch cost more than
-    the counting (nothing here makes reference cycles)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrides: Any) -> Report:
     """Attribute decisions and failure tags to template versions, slot values and persona attributes."""
-    with _gc_paused():
+    with gc_paused():
         return _analyse(samples, settings or Settings(**overrides))
 
 
@@ -346,17 +329,22 @@ def _analyse(samples: Iterable[dict], settings: Settings) -> Report:
     return Report(reports, Counts.from_cell(total), settings)
 
 
+def _add_costs(c: list, k: int, costs: list) -> None:
+    """Count a group of samples (one status `k`, their costs, None = unknown) into a cell."""
+    c[_N] += len(costs)
+    if k:
+        c[k] += len(costs)
+    unknown = costs.count(None)
+    c[_UNK] += unknown
+    c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
+
+
 def _flush(acc: dict, groups: dict, tagged: list) -> None:
     """Count one batch of grouped samples into the cells."""
     for (name, version, k), (slots, personas, costs) in groups.items():
         entry = acc.get(name) or acc.setdefault(name, [None, {}, {}])
         c = entry[1].get(version) or entry[1].setdefault(version, _cell())
-        c[_N] += len(costs)
-        if k:
-            c[k] += len(costs)
-        unknown = costs.count(None)
-        c[_UNK] += unknown
-        c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
+        _add_costs(c, k, costs)
         _count_values(entry[2], "slot.", slots, k)
         _count_values(entry[2], "persona.", personas, k)
     for (name, version, k), slots, persona, tags in tagged:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+@contextmanager
+def atomic_writer(path: str | Path, *, fsync: bool = True, buffering: int = -1) -> Iterator[BinaryIO]:
+    """A file handle whose content replaces `path` only when the block ends without an error.
+
+    Written to a temporary file in the same folder, fsynced, then renamed over the target.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "wb", buffering=buffering) as fh:
+            yield fh
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -26,6 +32,11 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> 
         raise
     if fsync:
         fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> None:
+    with atomic_writer(path, fsync=fsync) as fh:
+        fh.write(data)
 
 
 def atomic_write_text(path: str | Path, text: str, *, fsync: bool = True) -> None:

@@ -7,15 +7,14 @@ benchmark can feed it 100,000 records directly.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter, defaultdict
 from operator import itemgetter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import orjson
 
+from studio.core.bulk import gc_paused
 from studio.export.card import dataset_card
 from studio.export.dedup import near_duplicates_later
 from studio.export.errors import ExportError
@@ -130,17 +129,6 @@ def _matches_version(v: str, wanted: tuple[str, ...]) -> bool:
     return any(v == w or (len(w) >= 4 and v.startswith(w)) for w in wanted)
 
 
-@contextmanager
-def gc_paused():
-    """No cyclic GC while 100,000 samples' dicts are made: its passes over them cost a third of the time
-    (nothing here makes reference cycles, so nothing is left for it to collect)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.export.errors import ExportError
-from studio.export.plan import SPLITS, ExportPlan, gc_paused
+from studio.core.bulk import gc_paused
+from studio.export.plan import SPLITS, ExportPlan
 
 # Every name an export can write: with force, stale ones from an earlier export are removed too.
 EXPORT_NAMES = tuple(f"{s}.{x}" for s in SPLITS for x in ("jsonl", "parquet")) + ("README.md",)

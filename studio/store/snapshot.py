@@ -9,14 +9,13 @@ columns; when it matches the file, opening parses no sample at all.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import orjson
 
-from studio.core.files import atomic_write_bytes, fsync_dir
+from studio.core.files import atomic_write_bytes, atomic_writer
 
 INDEX_FORMAT = 3          # 3: model column, persona-attribute and follow-up indexes
 
@@ -33,32 +32,20 @@ class Loaded:
 def write(json_path: Path, index_path: Path, tables: dict[str, dict],
           samples: Iterable[tuple[int, bytes]], columns: dict) -> list[tuple[int, int, int]]:
     """Write the whole session atomically; returns (id, offset, size) of each sample's JSON."""
-    fd, tmp = tempfile.mkstemp(dir=json_path.parent, prefix=f".{json_path.name}.", suffix=".tmp")
     placed: list[tuple[int, int, int]] = []
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
-            fh.write(b'{"_default":{},\n')
-            for name in sorted(tables):
-                fh.write(b'"%s":%s,\n' % (name.encode(), orjson.dumps(tables[name])))
-            head_len = fh.tell()
-            fh.write(b'"samples":{')
-            sep = b"\n"
-            for sid, raw in samples:
-                fh.write(b'%s"%d":' % (sep, sid))
-                sep = b",\n"
-                placed.append((sid, fh.tell(), len(raw)))
-                fh.write(raw)
-            fh.write(b"\n}}\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, json_path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(json_path.parent)
+    with atomic_writer(json_path, buffering=1 << 20) as fh:
+        fh.write(b'{"_default":{},\n')
+        for name in sorted(tables):
+            fh.write(b'"%s":%s,\n' % (name.encode(), orjson.dumps(tables[name])))
+        head_len = fh.tell()
+        fh.write(b'"samples":{')
+        sep = b"\n"
+        for sid, raw in samples:
+            fh.write(b'%s"%d":' % (sep, sid))
+            sep = b",\n"
+            placed.append((sid, fh.tell(), len(raw)))
+            fh.write(raw)
+        fh.write(b"\n}}\n")
     write_index(json_path, index_path, head_len, columns, [p[1] for p in placed], [p[2] for p in placed])
     return placed
 
