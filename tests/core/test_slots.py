@@ -8,7 +8,6 @@ from studio.core.errors import SlotError
 from studio.core.expand import Space
 from studio.core.personas import PersonaGenerator
 from studio.core.slots import resolve
-from studio.core.template import parse_template
 
 
 def _t(tmp_path, slots_yaml: str, body: str = "{{ s }}"):

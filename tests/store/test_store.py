@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.store import SessionLocked, Store, StoreError
+from studio.store import SessionLocked, StoreError
 from tests.store.conftest import sample
 
 REPO = Path(__file__).resolve().parents[2]

@@ -73,3 +73,12 @@ async def settle(app, pilot) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.pause()
+
+
+@pytest.fixture
+def fake_env(fake_llm, monkeypatch):
+    """The studio pointed at the fake OpenAI-compatible server (tests/support/fake_llm.py) as its default model."""
+    monkeypatch.setenv("OPENAI_API_BASE", fake_llm.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("STUDIO_MODEL", fake_llm.model)
+    return fake_llm

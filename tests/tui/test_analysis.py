@@ -25,14 +25,6 @@ def planted(ws):
     return ws, ids
 
 
-@pytest.fixture
-def fake_env(fake_llm, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_BASE", fake_llm.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    monkeypatch.setenv("STUDIO_MODEL", fake_llm.model)
-    return fake_llm
-
-
 async def _wait(app, pilot, what: str, seconds: float = 30.0) -> str:
     for _ in range(int(seconds / 0.05)):
         await app.workers.wait_for_complete()

@@ -6,7 +6,6 @@ every decision still there.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

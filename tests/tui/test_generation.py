@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 
 from studio.store import Store
 from studio.tui.app import StudioApp
 from tests.tui.conftest import ready, screen_text, settle
-
-
-@pytest.fixture
-def fake_env(fake_llm, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_BASE", fake_llm.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    monkeypatch.setenv("STUDIO_MODEL", fake_llm.model)
-    return fake_llm
 
 
 async def wait_run(app, pilot, seconds: float = 20.0) -> None:
