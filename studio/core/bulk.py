@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
+
+import orjson
 
 
 @contextmanager
@@ -18,3 +20,12 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def held_json(value: Any) -> bytes:
+    """orjson.dumps, copied to its exact size: for results that are kept (a list of 100,000 lines).
+
+    orjson's result keeps the capacity it grew to (about 8 KB for a 1 KB line here), so holding
+    100,000 of them costs 700 MB and half a second of page faults; the copy costs a tenth of that.
+    """
+    return memoryview(orjson.dumps(value)).tobytes()

@@ -8,6 +8,7 @@ so the same session and seed give the same card.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -60,8 +61,8 @@ def dataset_card(plan: "ExportPlan", meta: dict, versions: list[dict]) -> str:
                      "contrast: structured samples holding both sides)")
     lines += ["", "## Templates", "", "| template | version | train | validation |", "|---|---|---|---|"]
     per: dict[tuple[str, str], dict[str, int]] = {}
-    for t, v, s in zip(plan.templates, plan.versions, plan.splits):
-        per.setdefault((t, v), {"train": 0, "validation": 0})[s] += 1
+    for (t, v, s), n in Counter(zip(plan.templates, plan.versions, plan.splits)).items():
+        per.setdefault((t, v), {"train": 0, "validation": 0})[s] += n
     for (t, v), c in sorted(per.items()):
         lines.append(f"| {_cell(t)} | {_cell(v or 'several')} | {c['train']} | {c['validation']} |")
     saved = {(d.get("name"), d.get("version")): d for d in versions}

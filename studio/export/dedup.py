@@ -14,7 +14,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
@@ -184,10 +183,18 @@ def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> lis
     """Documents to remove: each is near `kept` (a lower index), the first of its cluster."""
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
-    n = len(texts)
+    if len(texts) < 2:
+        return []
+    return near_duplicates_of(signatures(texts, threads), threshold)
+
+
+def near_duplicates_of(sig: np.ndarray, threshold: float) -> list[NearDuplicate]:
+    """As near_duplicates, from the documents' signatures (rows of `signatures`)."""
+    if not 0 < threshold <= 1:
+        raise ValueError("threshold must be in (0, 1]")
+    n = len(sig)
     if n < 2:
         return []
-    sig = signatures(texts, threads)
     valid = ~(sig == _MAX).all(axis=1)
     bands, rows = lsh_params(threshold)
     cand_i, cand_j = [], []
@@ -238,14 +245,3 @@ def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> lis
         if r != j:
             out.append(NearDuplicate(j, r, round(partner[j][1], 3)))
     return out
-
-
-def near_duplicates_later(make_groups: Callable[[], list[list[str]]], threshold: float
-                          ) -> Callable[[], list[list[NearDuplicate]]]:
-    """Near-duplicate detection over several groups of texts; call the result to get them."""
-    done = _near_groups(make_groups(), threshold, 4)
-    return lambda: done
-
-
-def _near_groups(groups: list[list[str]], threshold: float, threads: int) -> list[list[NearDuplicate]]:
-    return [near_duplicates(texts, threshold, threads) for texts in groups]

@@ -8,19 +8,22 @@ benchmark can feed it 100,000 records directly.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from operator import itemgetter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from functools import cached_property
+from itertools import islice
+from operator import itemgetter
+from typing import Any, Iterable, Iterator
 
 import orjson
 
-from studio.core.bulk import gc_paused
+from studio.core.bulk import gc_paused, held_json
 from studio.export.card import dataset_card
-from studio.export.dedup import near_duplicates_later
+from studio.export.dedup import near_duplicates_of
 from studio.export.errors import ExportError
 from studio.export.formats import FORMATS, Format, Pair
 from studio.export.pairs import build_pairs
-from studio.export.records import clean, completion, prompt_key
+from studio.export.prepare import Prepared, Removal, prepare, redact
+from studio.export.records import clean
 from studio.export.scrub import Redactor
 from studio.export.split import split_rows
 
@@ -66,22 +69,14 @@ class ExportOptions:
         return tuple(self.statuses) if self.statuses else FORMATS[self.format].statuses
 
 
-@dataclass(frozen=True)
-class Removal:
-    id: int
-    reason: str          # "no output", "exact duplicate", "near duplicate", "unpaired", "no verdict"
-    detail: str = ""
-
-
 @dataclass
 class ExportPlan:
-    """An export ready to write: rows (already serialized), their split, and the dataset card."""
+    """An export ready to write: its rows as JSON lines, their split, and the dataset card."""
 
     options: ExportOptions
     format: Format
     session: str
-    rows: list[dict]
-    lines: list[bytes]                     # one JSON line per row (what JSONL files hold)
+    lines: list[bytes]                     # one JSON line per row (what the files hold)
     templates: list[str]                   # per row
     versions: list[str]                    # per row ("" for pairs from several versions)
     ids: list[tuple[int, ...]]             # per row: the sample ids it came from
@@ -114,15 +109,23 @@ class ExportPlan:
         counts = self.counts()
         return [f"{s}.{self.suffix}" for s in SPLITS if counts[s]] + ["README.md"]
 
+    @cached_property
+    def rows(self) -> list[dict]:
+        """Every row, decoded from its line: exactly what the files hold."""
+        return [orjson.loads(line) for line in self.lines]
+
     def preview(self, n: int = 5, split: str = "train") -> list[dict]:
         """The first n rows of a split, as they will be written."""
-        return [r for r, s in zip(self.rows, self.splits) if s == split][:n]
+        return [orjson.loads(line) for line in islice(self._lines_of(split), n)]
 
     def split_lines(self, split: str) -> list[bytes]:
-        return [line for line, s in zip(self.lines, self.splits) if s == split]
+        return list(self._lines_of(split))
 
     def split_rows(self, split: str) -> list[dict]:
-        return [r for r, s in zip(self.rows, self.splits) if s == split]
+        return [orjson.loads(line) for line in self._lines_of(split)]
+
+    def _lines_of(self, split: str) -> Iterator[bytes]:
+        return (line for line, s in zip(self.lines, self.splits) if s == split)
 
 
 def _matches_version(v: str, wanted: tuple[str, ...]) -> bool:
@@ -148,29 +151,62 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
     """Plan an export from sample records (filters are applied here).
 
     Without `census`, `records` must be every sample of the session (the census is counted from
-    them); with it, `records` may be just the matching samples (plan_export lets the store's
-    indexes choose them, so a session of 100,000 pending and 5,000 reviewed reads 5,000).
+    them); with it, `records` may be just the matching samples.
     """
-    with gc_paused():
-        return _plan(records, options, session, meta, versions, redactor, census)
-
-
-def _plan(records, options, session, meta, versions, redactor, census) -> ExportPlan:
     fmt = options.check()
-    return _plan_with(records, options, session, meta, versions, redactor, census, fmt)
+    with gc_paused():
+        counting = census is None
+        census = census or Census()
+        chosen = sorted((clean(r) for r in _select(records, options, census, counting)), key=itemgetter("id"))
+        _check_selection(options, census.templates, census.versions, census.tags)
+        redactor = redactor or Redactor()
+        prepared = prepare(chosen, fmt, near=_near(options), redactor=redactor)
+        return _finish(prepared, options, fmt, session, meta, versions, redactor, census)
 
 
-def _plan_with(records, options, session, meta, versions, redactor, census, fmt) -> ExportPlan:
+def plan_export(session, options: ExportOptions) -> ExportPlan:
+    """Plan an export of a store session (studio.store.Session): reads only the matching samples.
+
+    The store's indexes choose the samples (the same selection _select makes from records); large
+    selections are prepared in two processes where that is safe (see parallel.py).
+    """
+    from studio.export.parallel import prepare_selection
+
+    fmt = options.check()
+    meta = dict(session.meta or {})
+    counts = session.counts()
+    census = Census(sum(counts["status"].values()), {t for t, _ in counts["versions"]},
+                    {v for _, v in counts["versions"]}, Counter(counts["tags"]),
+                    Counter({t: session.count(status="rejected", tag=t) for t in counts["tags"]}))
+    _check_selection(options, census.templates, census.versions, census.tags)     # before reading anything
+    filters: dict[str, list[str]] = {"status": list(options.status_set)}
+    if options.templates:
+        filters["template"] = list(options.templates)
+    if options.versions:
+        filters["version"] = sorted(v for v in census.versions if _matches_version(v, options.versions))
+    if options.tags:
+        filters["tag"] = list(options.tags)
+    redactor = Redactor()
+    with gc_paused():
+        ids = session.ids(**filters)
+        prepared = prepare_selection(session.samples, ids, fmt, near=_near(options), redactor=redactor)
+        return _finish(prepared, options, fmt, str(meta.get("name") or session.name), meta,
+                       session.template_versions(), redactor, census)
+
+
+def _near(options: ExportOptions) -> bool:
+    return options.dedup and options.dedup_threshold < 1
+
+
+def _select(records: Iterable[dict], options: ExportOptions, census: Census, counting: bool) -> Iterator[dict]:
+    """The records matching the options; with `counting`, the census is counted from all of them."""
     statuses = set(options.status_set)
     tags, templates = set(options.tags), set(options.templates)
-    counting = census is None
-    census = census or Census()
     seen_tags, tag_rejected = census.tags, census.tag_rejected
     seen_templates, seen_versions = census.templates, census.versions
-    scanned = 0
-    chosen: list[dict] = []
     versions_wanted = options.versions
-    for rec in records:                   # one pass, kept lean: it may see every sample of the session
+    scanned = 0
+    for rec in records:                   # kept lean: it may see every sample of the session
         scanned += 1
         rtags = rec.get("tags")
         status = rec.get("status")
@@ -192,94 +228,41 @@ def _plan_with(records, options, session, meta, versions, redactor, census, fmt)
             continue
         if tags and not (rtags and tags.intersection(rtags)):
             continue
-        chosen.append(rec)
+        yield rec
     if counting:
         census.scanned = scanned
-    _check_selection(options, seen_templates, seen_versions, seen_tags)
-    chosen = [clean(r) for r in chosen]
-    chosen.sort(key=itemgetter("id"))      # clean records: an int id
-    selected = len(chosen)
 
-    removed: list[Removal] = []
-    kept = []
-    for rec in chosen:
-        if not completion(rec).strip():
-            removed.append(Removal(rec["id"], "no output", rec.get("error") or "the sample has no generated text"))
-        elif fmt.name == "kto" and rec.get("status") not in ("accepted", "rejected"):
-            removed.append(Removal(rec["id"], "no verdict", f"status {rec.get('status')!r}: KTO needs accepted "
-                                                            "(label true) or rejected (label false)"))
-        else:
-            kept.append(rec)
-    near = None
-    if options.dedup:                      # near duplicates may come later (a child process): see _dedup
-        kept, near = _dedup(kept, options.dedup_threshold, removed)
 
-    units: list[Any]
+def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta: dict | None,
+            versions: list[dict] | None, redactor: Redactor, census: Census) -> ExportPlan:
+    """Deduplicate the prepared samples, pair them (preference formats), split, and write the card."""
+    selected = p.selected
+    removed = list(p.removed)
+    if options.dedup:
+        removed += _dedup(p, options.dedup_threshold)
+    pairs: list[Pair] | None = None
     if fmt.paired:
-        kept = _drop(kept, _near_wait(near, removed))
-        pairs, left = build_pairs(kept)
+        pairs, left = build_pairs(p.records)
         removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
-        units = pairs
-        row_templates = [p.template for p in pairs]
-        row_groups = [p.group for p in pairs]
-        row_ids = [p.ids for p in pairs]
-        by_id = {r["id"]: r for r in kept}
-        row_versions = [_pair_version(p, by_id) for p in pairs]
-        rows = [fmt.row(u) for u in units]
-        lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept)
-    else:
-        # rows are formatted and scanned while near duplicates are found, then the removed ones dropped:
-        # each row depends on its own sample only, and the scan redacts row by row, so the kept rows
-        # are byte for byte what formatting only the kept samples gives
-        rows = [fmt.row(u) for u in kept]
-        dumps = orjson.dumps
-        lines = [dumps(r) for r in rows]
-        row_templates = [str(r.get("template") or "") for r in kept]
-        row_groups = [prompt_key(r) for r in kept]
-        row_ids = [(r["id"],) for r in kept]
-        row_versions = [str(r.get("template_version") or "") for r in kept]
-        drop = _near_wait(near, removed)
-        if drop:
-            keep = [r["id"] not in drop for r in kept]
-            kept, rows, lines, row_templates, row_groups, row_ids, row_versions = (
-                [x for x, k in zip(column, keep) if k]
-                for column in (kept, rows, lines, row_templates, row_groups, row_ids, row_versions))
-        lines = _serialize(rows, redactor or Redactor(), None if fmt.name == "raw" else kept, lines)
-        units = kept
-
-    splits = split_rows(row_templates, row_groups, options.val_fraction, options.seed)
-    plan = ExportPlan(options, fmt, session, rows, lines, row_templates, row_versions, row_ids, splits, removed,
-                      census.scanned, selected)
-    removed.sort(key=lambda r: (r.id, r.reason))
-    if fmt.paired:
+        lines = [held_json(fmt.row(u)) for u in pairs]
+        redact(lines, redactor, {m["content"] for r in p.records for m in r["messages"]})
+        by_id = {r["id"]: r for r in p.records}
+        row_templates = [u.template for u in pairs]
+        row_groups = [u.group for u in pairs]
+        row_ids = [u.ids for u in pairs]
+        row_versions = [_pair_version(u, by_id) for u in pairs]
         used = {i for ids in row_ids for i in ids}
-        source = [r for r in kept if r["id"] in used]
+        p.take([i in used for i in p.ids])         # the card counts the samples the pairs came from
     else:
-        source = kept
-    plan.stats = _stats(source, seen_tags, tag_rejected, units if fmt.paired else None)
+        lines, row_templates, row_groups, row_versions = p.lines, p.templates, p.groups, p.versions
+        row_ids = [(i,) for i in p.ids]
+    splits = split_rows(row_templates, row_groups, options.val_fraction, options.seed)
+    removed.sort(key=lambda r: (r.id, r.reason))
+    plan = ExportPlan(options, fmt, session, lines, row_templates, row_versions, row_ids, splits, removed,
+                      census.scanned, selected)
+    plan.stats = _stats(p, census, pairs)
     plan.card = dataset_card(plan, meta or {}, versions or [])
     return plan
-
-
-def plan_export(session, options: ExportOptions) -> ExportPlan:
-    """Plan an export of a store session (studio.store.Session): reads only the matching samples."""
-    options.check()
-    meta = dict(session.meta or {})
-    counts = session.counts()
-    census = Census(sum(counts["status"].values()), {t for t, _ in counts["versions"]},
-                    {v for _, v in counts["versions"]}, Counter(counts["tags"]),
-                    Counter({t: session.count(status="rejected", tag=t) for t in counts["tags"]}))
-    _check_selection(options, census.templates, census.versions, census.tags)     # before reading anything
-    filters: dict[str, list[str]] = {"status": list(options.status_set)}
-    if options.templates:
-        filters["template"] = list(options.templates)
-    if options.versions:
-        filters["version"] = sorted(v for v in census.versions if _matches_version(v, options.versions))
-    if options.tags:
-        filters["tag"] = list(options.tags)
-    with gc_paused():
-        return plan_records(session.iter_samples(**filters), options, session=str(meta.get("name") or session.name),
-                            meta=meta, versions=session.template_versions(), census=census)
 
 
 def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:
@@ -307,104 +290,48 @@ def _matches_version_any(w: str, versions: set[str]) -> bool:
     return any(_matches_version(v, (w,)) for v in versions)
 
 
-def _dedup(recs: list[dict], threshold: float, removed: list[Removal]) -> tuple[list[dict], Callable | None]:
+def _dedup(p: Prepared, threshold: float) -> list[Removal]:
     """Exact, then near duplicates, among samples of the same status (a rejected answer close to an
     accepted one is a useful preference pair, not a duplicate). The lowest id of each cluster stays.
-
-    Exact duplicates are removed here; near ones are found and handed back for _near_wait.
     """
+    removed: list[Removal] = []
+    ids = p.ids
+    keep = [True] * len(ids)
     first: dict[tuple, int] = {}
-    out = []
-    for rec in recs:                                               # clean records (see records.clean)
-        key = (rec.get("status"), rec["_pkey"], rec["output"])      # same status, filled prompt and output
-        if key in first:
-            removed.append(Removal(rec["id"], "exact duplicate", f"same prompt and output as #{first[key]}"))
-            continue
-        first[key] = rec["id"]
-        out.append(rec)
-    if threshold >= 1 or len(out) < 2:
-        return out, None
-    by_status: dict[str, list[dict]] = defaultdict(list)
-    for rec in out:
-        by_status[str(rec.get("status"))].append(rec)
-    groups = list(by_status.values())
-
-    def texts() -> list[list[str]]:                                # what is compared: user turns + output
-        return [["\n".join([m["content"] for m in r["messages"] if m["role"] == "user"] + [r["output"]])
-                 for r in group] for group in groups]
-
-    pending = near_duplicates_later(texts, threshold)
-
-    def finish() -> list[tuple[int, Removal]]:
-        found = []
-        for group, nds in zip(groups, pending()):
-            for nd in nds:
-                rid = group[nd.index]["id"]
-                found.append((rid, Removal(rid, "near duplicate",
-                                           f"similar to #{group[nd.kept]['id']} (similarity {nd.similarity:.2f})")))
-        return found
-
-    return out, finish
+    for i, key in enumerate(zip(p.statuses, p.groups, p.digests)):    # same status, filled prompt and output
+        j = first.setdefault(key, i)
+        if j != i:
+            keep[i] = False
+            removed.append(Removal(ids[i], "exact duplicate", f"same prompt and output as #{ids[j]}"))
+    if threshold < 1:
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for i, status in enumerate(p.statuses):
+            if keep[i]:
+                by_status[str(status)].append(i)
+        for members in by_status.values():
+            for nd in near_duplicates_of(p.signatures[members], threshold):
+                i, k = members[nd.index], members[nd.kept]
+                keep[i] = False
+                removed.append(Removal(ids[i], "near duplicate",
+                                       f"similar to #{ids[k]} (similarity {nd.similarity:.2f})"))
+    if removed:
+        p.take(keep)
+    return removed
 
 
-def _near_wait(near: Callable | None, removed: list[Removal]) -> set[int]:
-    """The ids of near duplicates (their removals recorded), once the detection started by _dedup is done."""
-    if near is None:
-        return set()
-    found = near()
-    removed.extend(r for _, r in found)
-    return {rid for rid, _ in found}
-
-
-def _drop(recs: list[dict], ids: set[int]) -> list[dict]:
-    return [r for r in recs if r["id"] not in ids] if ids else recs
-
-
-def _serialize(rows: list[dict], redactor: Redactor, prompts_of: list[dict] | None,
-               lines: list[bytes] | None = None) -> list[bytes]:
-    """JSON lines, then a scan for secrets that fixes rows only if one is found.
-
-    Secret values from the environment are looked for in every line. Key-shaped text is looked for
-    everywhere for `raw` (parameters, errors, notes), and otherwise in the prompts, once per distinct
-    message: a model cannot invent our key unless the prompt or the environment carried it.
-    """
-    dumps = orjson.dumps
-    if lines is None:                     # given when the rows were serialized already (see _plan)
-        lines = [dumps(r) for r in rows]
-    if not lines:
-        return lines
-    if prompts_of is None:
-        hit = redactor.needed(b"\n".join(lines))
-    else:
-        secrets = [x.encode() for x in redactor.secrets]
-        texts = {m["content"] for r in prompts_of for m in r["messages"]}
-        hit = (any(x in line for x in secrets for line in lines)
-               or redactor.has_key_shape("\n".join(texts).encode()))
-    if hit:
-        for i, row in enumerate(rows):
-            if redactor.needed(lines[i]):
-                rows[i] = redactor.value(row)
-                lines[i] = dumps(rows[i])
-    return lines
-
-
-def _stats(recs: list[dict], seen_tags: Counter, tag_rejected: Counter, pairs: list[Pair] | None) -> dict:
-    models = Counter(str(r.get("model") or "") for r in recs)
-    created = [r["created"] for r in recs if isinstance(r.get("created"), (int, float))]
-    exported_tags: Counter = Counter()
-    for r in recs:
-        for tag in r.get("tags") or ():
-            exported_tags[tag] += 1
-    cost = [r["cost"] for r in recs if isinstance(r.get("cost"), (int, float))]
+def _stats(p: Prepared, census: Census, pairs: list[Pair] | None) -> dict:
+    created = [c for c in p.created if isinstance(c, (int, float))]
+    cost = [c for c in p.costs if isinstance(c, (int, float))]
+    exported_tags = Counter(t for ts in p.tags for t in ts)
     stats = {
-        "models": dict(sorted(models.items())),
+        "models": dict(sorted(Counter(p.models).items())),
         "created": (min(created), max(created)) if created else None,
-        "tags": {t: {"session": n, "rejected": tag_rejected.get(t, 0), "exported": exported_tags.get(t, 0)}
-                 for t, n in sorted(seen_tags.items())},
+        "tags": {t: {"session": n, "rejected": census.tag_rejected.get(t, 0), "exported": exported_tags.get(t, 0)}
+                 for t, n in sorted(census.tags.items())},
         "cost": round(sum(cost), 6) if cost else None,
         "cost_known": len(cost),
-        "samples": len(recs),
+        "samples": len(p.ids),
     }
     if pairs is not None:
-        stats["pair_sources"] = dict(sorted(Counter(p.source for p in pairs).items()))
+        stats["pair_sources"] = dict(sorted(Counter(u.source for u in pairs).items()))
     return stats

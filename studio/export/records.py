@@ -15,6 +15,8 @@ def clean(rec: dict) -> dict:
 
     Done once per sample, so every format, the dedup and the pairing reuse the same lists.
     """
+    if "_clean" in rec:
+        return rec
     out = dict(rec)
     out["messages"] = prompt_messages(rec)
     text = rec.get("output")

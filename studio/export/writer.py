@@ -39,7 +39,7 @@ def write_export(plan: ExportPlan, out: str | Path, *, force: bool = False) -> E
 
 def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
     counts = plan.counts()
-    if not plan.rows:
+    if not plan.lines:
         raise ExportError("nothing to export: no sample is left after selection and deduplication",
                           hint=_why_empty(plan))
     folder = _prepare(Path(out).expanduser())

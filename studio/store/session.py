@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
+from studio.core.bulk import held_json
 from studio.core.files import fsync_dir
 from studio.store import journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
@@ -242,7 +243,7 @@ class Session:
             for key, doc in samples.items():
                 if isinstance(doc, dict) and str(key).isdigit():
                     doc.pop("id", None)
-                    raw = memoryview(orjson.dumps(doc)).tobytes()
+                    raw = held_json(doc)
                     loaded.samples.append((int(key), index_fields(doc), raw, 0, 0))
             loaded.samples.sort(key=lambda s: s[0])
             self._needs_fold = True
@@ -321,7 +322,7 @@ class Session:
         encoded = []
         for table, sid, doc in ops:
             try:
-                raw = orjson.dumps(doc)
+                raw = held_json(doc)
             except TypeError as exc:
                 raise StoreError(f"cannot save to {table} of session {self.name!r}: {exc}", path=self.path,
                                  hint="values must be JSON: str, int, float, bool, None, list, dict") from None
@@ -720,24 +721,29 @@ class Session:
         wanted = None if fields is None else set(fields)
         if wanted is not None and not wanted <= HEAD_FIELDS | INDEXED_FIELDS.keys():
             wanted = None
+        if wanted is None:
+            yield from self.samples(ids, batch=batch)
+            return
         for start in range(0, len(ids), batch):
             with self._mu:
                 chunk = [sid for sid in ids[start: start + batch] if sid in self._index]
-                if wanted is None:
-                    blobs = self._read_many(chunk)
-                else:
-                    parsed = wanted & HEAD_FIELDS                 # parsed fields win over index copies
-                    blobs = self._read_many(chunk) if parsed else None
-                    indexed = self._index_columns(chunk, (wanted - parsed) & INDEXED_FIELDS.keys())
-            if wanted is None:
-                yield from map(_parse, chunk, blobs)
-                continue
+                parsed = wanted & HEAD_FIELDS                 # parsed fields win over index copies
+                blobs = self._read_many(chunk) if parsed else None
+                indexed = self._index_columns(chunk, (wanted - parsed) & INDEXED_FIELDS.keys())
             columns = list(indexed.items())
             for k, sid in enumerate(chunk):         # one at a time: a held batch of dicts costs GC passes
                 doc = {"id": sid} if blobs is None else _parse_head(sid, blobs[k], parsed)
                 for name, values in columns:
                     doc[name] = values[k]
                 yield doc
+
+    def samples(self, ids: list[int], *, batch: int = READ_BATCH) -> Iterator[dict]:
+        """Whole samples of these ids, in this order, read in batches (ids deleted meanwhile are skipped)."""
+        for start in range(0, len(ids), batch):
+            with self._mu:
+                chunk = [sid for sid in ids[start: start + batch] if sid in self._index]
+                blobs = self._read_many(chunk)
+            yield from map(_parse, chunk, blobs)
 
     def _index_columns(self, ids: list[int], names: set[str]) -> dict[str, list]:
         """The asked index-kept fields of each sample, as columns (no parsing)."""
