@@ -259,6 +259,15 @@ def test_streaming_reads_in_batches_what_get_returns_from_file_and_memory(sessio
     assert [d["id"] for d in session.iter_samples(status="accepted", batch=2)] == [13]
 
 
+def test_samples_by_id_come_in_the_asked_order_and_skip_unknown_ids(session):
+    session.add_samples([sample(i) for i in range(1, 8)])
+    session.compact()
+    session.add_samples([sample(8)])                           # in the journal only
+    wanted = [8, 2, 7, 1]
+    assert list(session.samples(wanted, batch=3)) == [session.get(i) for i in wanted]
+    assert [d["id"] for d in session.samples([3, 999, 4])] == [3, 4]
+
+
 def test_projected_stream_parses_the_head_and_takes_the_rest_from_the_index(session):
     session.add_samples([sample(i, tags=["b", "a"] if i == 4 else []) for i in range(1, 9)])
     session.compact()
