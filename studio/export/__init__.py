@@ -10,7 +10,8 @@ use, so `studio.export.formats` (the CLI's and the TUI's list of formats) stays 
 from importlib import import_module
 
 _WHERE = {
-    "ExportError": "errors", "FORMATS": "formats", "Format": "formats", "Pair": "formats",
+    "ExportError": "errors", "ExistingExport": "errors",
+    "FORMATS": "formats", "Format": "formats", "Pair": "formats",
     "ExportOptions": "plan", "ExportPlan": "plan", "Removal": "plan", "plan_export": "plan", "plan_records": "plan",
     "ExportReport": "writer", "write_export": "writer",
 }

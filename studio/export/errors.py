@@ -7,3 +7,7 @@ from studio.core.errors import StudioError
 
 class ExportError(StudioError):
     """An export that cannot be planned or written (bad option, bad path, nothing to export)."""
+
+
+class ExistingExport(ExportError):
+    """The folder already holds an export and replacing it was not asked for (`--force`)."""

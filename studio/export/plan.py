@@ -104,6 +104,22 @@ class ExportPlan:
             out[t][s] += 1
         return dict(sorted(out.items()))
 
+    def summary(self) -> list[str]:
+        """What the export holds, in a few lines (the CLI prints them, the TUI dialog shows them)."""
+        counts = self.counts()
+        out = [f"{self.session}: {self.selected} of {self.scanned} samples selected "
+               f"(status {', '.join(self.options.status_set)}) -> {counts['train']} train, "
+               f"{counts['validation']} validation {self.format.name} rows"]
+        out += [f"  removed {n}: {reason}" for reason, n in self.removed_counts().items()]
+        return out
+
+    def why_empty(self) -> str:
+        """Why no row is left (for the error and the preview)."""
+        if self.selected == 0:
+            return (f"no sample has status {', '.join(self.options.status_set)} with this selection; "
+                    "review some samples first, or choose other statuses (--status)")
+        return "removed: " + ", ".join(f"{n} {r}" for r, n in self.removed_counts().items())
+
     def files(self) -> list[str]:
         """The file names write_export will create: a data file per non-empty split, and README.md."""
         counts = self.counts()

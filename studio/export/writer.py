@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.export.errors import ExportError
+from studio.export.errors import ExistingExport, ExportError
 from studio.core.bulk import gc_paused
 from studio.export.plan import SPLITS, ExportPlan
 
@@ -41,7 +41,7 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
     counts = plan.counts()
     if not plan.lines:
         raise ExportError("nothing to export: no sample is left after selection and deduplication",
-                          hint=_why_empty(plan))
+                          hint=plan.why_empty())
     folder = _prepare(Path(out).expanduser())
     names = plan.files()
     existing = [folder / n for n in EXPORT_NAMES if os.path.lexists(folder / n)]
@@ -56,7 +56,7 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
                           hint="export into a folder of its own (e.g. --out datasets/NAME); "
                                "--force never replaces a README.md it did not write")
     if existing and not force:
-        raise ExportError(f"the folder already holds an export ({', '.join(p.name for p in existing)})",
+        raise ExistingExport(f"the folder already holds an export ({', '.join(p.name for p in existing)})",
                           path=folder, hint="add --force to replace it, or choose another folder")
     temps = [(folder / f".{name}.tmp-{os.getpid()}", folder / name) for name in names]
     total = 0
@@ -128,14 +128,6 @@ def _write_parquet(plan: ExportPlan, split: str, path: Path) -> None:
     table = table.select(schema.names).cast(schema)
     with open(path, "xb") as fh:
         pq.write_table(table, fh, compression="zstd")
-
-
-def _why_empty(plan: ExportPlan) -> str:
-    if plan.selected == 0:
-        return (f"no sample has status {', '.join(plan.options.status_set)} with this selection; "
-                "review some samples first, or choose --status")
-    rc = plan.removed_counts()
-    return "removed: " + ", ".join(f"{n} {r}" for r, n in rc.items())
 
 
 def _os_error(exc: OSError, folder: Path) -> ExportError:

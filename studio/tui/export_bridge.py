@@ -2,25 +2,99 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-
-def formats() -> list[tuple[str, str]]:
-    """(name, description) of every export format."""
-    from studio.export import FORMATS
-
-    return [(name, getattr(fmt, "summary", "")) for name, fmt in FORMATS.items()]
+PREVIEW_ROWS = 3
+_CUT = 160                   # characters of a long text shown in the preview
 
 
-def export(session: Any, fmt: str, folder: str, filters: dict | None = None, *, force: bool = False) -> str:
-    """Export with the format's default statuses, narrowed by the stream's tag/version filter; a summary."""
-    from studio.export import ExportOptions, plan_export, write_export
+def formats() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(name, description, default statuses) of every export format."""
+    from studio.export.formats import FORMATS
+
+    return [(name, fmt.summary, fmt.statuses) for name, fmt in FORMATS.items()]
+
+
+@dataclass(frozen=True)
+class Form:
+    """The dialog's fields as typed (text), before checking."""
+
+    format: str
+    statuses: str = ""
+    val_fraction: str = "0.1"
+    dedup_threshold: str = "0.9"
+    seed: str = "0"
+    licence: str = "unknown"
+    parquet: bool = False
+
+
+def options(form: Form, filters: dict | None = None):
+    """ExportOptions from the form, narrowed by the stream's tag/version filter; ExportError if a field is wrong."""
+    from studio.export import ExportError, ExportOptions
+
+    def number(text: str, what: str, kind=float):
+        try:
+            return kind(text.strip())
+        except ValueError:
+            raise ExportError(f"{what} {text.strip()!r} is not a number",
+                              hint=f"e.g. {'0' if kind is int else '0.1'}") from None
 
     filters = filters or {}
-    options = ExportOptions(format=fmt, tags=(filters["tag"],) if filters.get("tag") else (),
-                            versions=(filters["version"],) if filters.get("version") else ())
-    plan = plan_export(session, options)
-    report = write_export(plan, folder, force=force)
+    statuses = tuple(dict.fromkeys(s.strip() for s in form.statuses.split(",") if s.strip()))
+    opts = ExportOptions(
+        format=form.format, statuses=statuses or None,
+        tags=(filters["tag"],) if filters.get("tag") else (),
+        versions=(filters["version"],) if filters.get("version") else (),
+        val_fraction=number(form.val_fraction, "validation fraction"),
+        dedup_threshold=number(form.dedup_threshold, "near-duplicate similarity"),
+        seed=number(form.seed, "seed", int), licence=form.licence.strip() or "unknown", parquet=form.parquet)
+    opts.check()
+    return opts
+
+
+def plan(session: Any, opts) -> Any:
+    from studio.export import plan_export
+
+    return plan_export(session, opts)
+
+
+def preview(export_plan: Any, n: int = PREVIEW_ROWS) -> str:
+    """The plan's counts and its first rows as they will be written (long texts cut)."""
+    import orjson
+
+    parts = list(export_plan.summary())
+    if not export_plan.lines:
+        return "\n".join(parts + [f"\nnothing to export: {export_plan.why_empty()}"])
+    rows = export_plan.preview(n)
+    parts.append(f"\nfiles: {', '.join(export_plan.files())}")
+    parts.append(f"\nfirst {len(rows)} train rows:" if rows else "\nno train rows")
+    for row in rows:
+        parts.append(orjson.dumps(_cut(row), option=orjson.OPT_INDENT_2).decode())
+    return "\n".join(parts)
+
+
+def write(export_plan: Any, folder: str, *, force: bool = False) -> str:
+    """Write the plan into the folder; a one-line summary of what was written."""
+    from studio.export import write_export
+
+    report = write_export(export_plan, folder, force=force)
     rows = ", ".join(f"{k} {v:,}" for k, v in report.rows.items())
     removed = sum(report.removed.values())
     return f"wrote {rows} to {report.out}" + (f" ({removed:,} removed)" if removed else "")
+
+
+def is_existing_export(exc: Exception) -> bool:
+    from studio.export import ExistingExport
+
+    return isinstance(exc, ExistingExport)
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= _CUT else value[:_CUT] + f"… (+{len(value) - _CUT} characters)"
+    if isinstance(value, dict):
+        return {k: _cut(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v) for v in value]
+    return value

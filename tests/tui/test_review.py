@@ -152,20 +152,3 @@ async def test_generate_in_render_mode_streams_samples_then_tag_and_keep(ws):
     assert [session.get(i)["status"] for i in (1, 2, 3)] == ["accepted", "rejected", "pending"]
     assert session.get(1)["template"] == "support-madlib" and session.get(1)["model"] == "render"
     session.close()
-
-
-async def test_export_dialog_writes_the_accepted_samples(seeded):
-    app = StudioApp(seeded)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(app, pilot)
-        await pilot.press("home", "space", "space", "space")
-        await settle(app, pilot)
-        await pilot.press("ctrl+o")
-        assert type(app.screen).__name__ == "ExportScreen"
-        await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert "wrote" in screen_text(app)
-        await pilot.press("escape")
-    files = list((seeded.root / "exports" / "review").glob("*.jsonl"))
-    assert files and sum(len(f.read_text().splitlines()) for f in files) == 3

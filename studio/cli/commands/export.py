@@ -71,12 +71,8 @@ def run(args) -> int:
     finally:
         session.close()
     out = console()
-    counts = plan.counts()
-    out.print(f"{plan.session}: {plan.selected} of {plan.scanned} samples selected "
-              f"(status {', '.join(options.status_set)}) -> {counts['train']} train, "
-              f"{counts['validation']} validation {plan.format.name} rows", markup=False, soft_wrap=True)
-    for reason, n in plan.removed_counts().items():
-        out.print(f"  removed {n}: {reason}", markup=False, soft_wrap=True)
+    for line in plan.summary():
+        out.print(line, markup=False, soft_wrap=True)
     if args.dry_run:
         for row in plan.preview(args.preview):
             out.print(orjson.dumps(row, option=orjson.OPT_INDENT_2).decode(), markup=False, soft_wrap=True)

@@ -1,76 +1,189 @@
-"""Export dialog: calls the export API (studio.export) in a worker and reports where the file went."""
+"""Export dialog: the options, a live preview (counts, removals, the first rows), then the files.
+
+The plan is made in a worker as the options change (debounced), so the person sees what will be
+written before writing it; Export writes that same plan. The session's queued writes are flushed
+first, so the latest decisions are in.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from studio.core.errors import StudioError
 
+REPLAN_AFTER = 0.3          # seconds of quiet typing before the preview is planned again
+
 
 class ExportScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
+    CSS_PATH = str(Path(__file__).with_name("export.tcss"))
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="export.cancel"),
+        Binding("ctrl+s", "export", "Export", id="export.write"),
+    ]
 
-    def __init__(self, session: Any, workspace: Any, filters: dict) -> None:
+    def __init__(self, session: Any, workspace: Any, filters: dict,
+                 flush: Callable[[], Any] | None = None) -> None:
         super().__init__()
         self.session, self.workspace, self.filters = session, workspace, filters
+        self._flush = flush
+        self._asked = 0                     # the newest preview asked for; older answers are dropped
+        self._plan: tuple[Any, Any] | None = None      # (form, plan) of the preview on screen
+        self._timer = None
 
     def compose(self) -> ComposeResult:
-        from studio.tui.export_bridge import formats
+        from studio.tui.export_bridge import Form, formats
 
-        names = formats()
+        self._formats = {name: statuses for name, _, statuses in formats()}
+        first = next(iter(self._formats))
         narrowed = ", ".join(f"{k}={v}" for k, v in self.filters.items() if k in ("tag", "version"))
-        with Vertical(classes="dialog"):
+        d = Form(first)
+        with Vertical(classes="dialog wide"):
             yield Static(f"Export session {self.session.name}" + (f" ({narrowed})" if narrowed else ""),
                          classes="dialog-title", markup=False)
             with Horizontal(classes="field"):
                 yield Label("format")
-                yield Select([(f"{n} — {d}", n) for n, d in names], value=names[0][0], allow_blank=False,
-                             id="format", compact=True)
+                yield Select([(f"{n} — {summary}", n) for n, summary, _ in formats()], value=first,
+                             allow_blank=False, id="format", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("statuses")
+                yield Input(d.statuses, placeholder=", ".join(self._formats[first]) + " (the format's default)",
+                            id="statuses", compact=True)
+                yield Label("licence")
+                yield Input(d.licence, id="licence", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("validation")
+                yield Input(d.val_fraction, id="val_fraction", compact=True)
+                yield Label("seed")
+                yield Input(d.seed, id="seed", type="integer", compact=True)
+                yield Label("near-dup ≥")
+                yield Input(d.dedup_threshold, id="dedup_threshold", compact=True)
             with Horizontal(classes="field"):
                 yield Label("folder")
                 yield Input(str(self.workspace.root / "exports" / self.session.name), id="path", compact=True)
+            with Horizontal(classes="field"):
+                yield Checkbox("Parquet", id="parquet", compact=True)
+                yield Checkbox("replace an earlier export", id="force", compact=True)
+            with VerticalScroll(id="export-preview-box"):
+                yield Static("planning…", id="export-preview", markup=False)
             yield Static("", id="export-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Export", id="go", variant="primary", compact=True)
+                yield Button("Export (ctrl+s)", id="go", variant="primary", compact=True)
                 yield Button("Close (esc)", id="close", compact=True)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "go":
-            self._export(str(self.query_one("#format", Select).value), self.query_one("#path", Input).value)
-        else:
-            self.dismiss(None)
 
     def on_mount(self) -> None:
         self.query_one("#path", Input).focus()
+        self._replan()
+
+    # ---- the form ---------------------------------------------------------------------------
+
+    def _form(self):
+        from studio.tui.export_bridge import Form
+
+        value = {name: self.query_one(f"#{name}", Input).value
+                 for name in ("statuses", "val_fraction", "dedup_threshold", "seed", "licence")}
+        return Form(str(self.query_one("#format", Select).value), parquet=self.query_one("#parquet", Checkbox).value,
+                    **value)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        statuses = self._formats.get(str(event.value), ())
+        self.query_one("#statuses", Input).placeholder = ", ".join(statuses) + " (the format's default)"
+        self._replan()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if event.input.id != "path":
+            self._replan(later=True)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        if event.checkbox.id == "parquet":
+            self._replan()
+
+    def _replan(self, later: bool = False) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if later:
+            self._timer = self.set_timer(REPLAN_AFTER, self._replan)
+            return
+        self._asked += 1
+        self._show("#export-preview", "planning…")
+        self._plan_worker(self._asked, self._form())
+
+    # ---- workers ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="export-plan", exit_on_error=False)
+    def _plan_worker(self, asked: int, form) -> None:
+        from studio.tui import export_bridge as bridge
+
+        try:
+            if self._flush is not None:
+                self._flush()
+            plan = bridge.plan(self.session, bridge.options(form, self.filters))
+            text = bridge.preview(plan)
+        except StudioError as exc:
+            plan, text = None, f"✗ {exc}"
+        except Exception as exc:  # noqa: BLE001 - shown, never a traceback on the person's screen
+            plan, text = None, f"✗ {type(exc).__name__}: {exc}"
+        self.app.call_from_thread(self._planned, asked, form, plan, text)
+
+    def _planned(self, asked: int, form, plan, text: str) -> None:
+        if asked != self._asked:
+            return                                   # the options changed meanwhile: a newer plan is coming
+        self._plan = (form, plan) if plan is not None else None
+        self._show("#export-preview", text)
+
+    @work(thread=True, exclusive=True, group="export-write", exit_on_error=False)
+    def _write_worker(self, form, folder: str, force: bool, ready: Any) -> None:
+        from studio.tui import export_bridge as bridge
+
+        self.app.call_from_thread(self._show, "#export-result", "exporting…")
+        try:
+            plan = ready
+            if plan is None:
+                if self._flush is not None:
+                    self._flush()
+                plan = bridge.plan(self.session, bridge.options(form, self.filters))
+            text = "✓ " + bridge.write(plan, folder, force=force)
+        except StudioError as exc:
+            if bridge.is_existing_export(exc):
+                text = (f"✗ {folder} already holds an export — tick “replace an earlier export” to replace it, "
+                        "or choose another folder; nothing was written")
+            else:
+                text = f"✗ {exc}"
+        except Exception as exc:  # noqa: BLE001
+            text = f"✗ {type(exc).__name__}: {exc}"
+        self.app.call_from_thread(self._show, "#export-result", text)
+
+    # ---- actions ----------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        form = self._form()
+        ready = self._plan[1] if self._plan is not None and self._plan[0] == form else None
+        self._write_worker(form, self.query_one("#path", Input).value.strip(),
+                           self.query_one("#force", Checkbox).value, ready)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "go":
+            self.action_export()
+        else:
+            self.dismiss(None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._export(str(self.query_one("#format", Select).value), event.value)
+        self.action_export()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def _export(self, fmt: str, path: str) -> None:
-        from studio.tui.export_bridge import export
-
-        self.app.call_from_thread(self._show, "exporting…")
-        try:
-            summary = export(self.session, fmt, path, self.filters)
-        except StudioError as exc:
-            self.app.call_from_thread(self._show, f"✗ {exc}")
-            return
-        except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self._show, f"✗ {type(exc).__name__}: {exc}")
-            return
-        self.app.call_from_thread(self._show, f"✓ {summary}")
-
-    def _show(self, text: str) -> None:
-        self.query_one("#export-result", Static).update(text)
+    def _show(self, where: str, text: str) -> None:
+        self.query_one(where, Static).update(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -160,4 +160,6 @@ class RunningActions:
             return
         from studio.tui.screens.export import ExportScreen
 
-        self.app.push_screen(ExportScreen(self.session, self.workspace, self.filters))
+        io = self.io
+        self.app.push_screen(ExportScreen(self.session, self.workspace, self.filters,
+                                          flush=io.flush if io is not None else None))

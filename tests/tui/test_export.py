@@ -1,0 +1,99 @@
+"""The export dialog: options, a live preview of counts and first rows, then the files, never half-written."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+from textual.widgets import Checkbox, Input, Select
+
+from studio.tui.app import StudioApp
+from tests.tui.conftest import ready, screen_text, settle
+
+
+async def open_dialog(app, pilot, accept: int = 3):
+    await ready(app, pilot)
+    await pilot.press("home", *["space"] * accept)       # accept the first samples (their writes queued)
+    await pilot.press("ctrl+o")                           # no settling: the dialog flushes queued decisions
+    assert type(app.screen).__name__ == "ExportScreen"
+    await done(app, pilot)
+
+
+async def done(app, pilot) -> None:
+    await pilot.pause(0.4)                                # past the re-plan debounce
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_the_preview_shows_counts_and_first_rows_and_writes_nothing(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_dialog(app, pilot)
+        text = screen_text(app)
+        assert "review: 3 of 12 samples selected (status accepted)" in text
+        assert "files: train.jsonl" in text and '"messages"' in text and '"role": "assistant"' in text
+        assert not (seeded.root / "exports").exists()
+
+
+async def test_changing_the_format_or_a_field_plans_again(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_dialog(app, pilot)
+        app.screen.query_one("#format", Select).value = "kto"
+        await done(app, pilot)
+        text = screen_text(app)
+        assert "status accepted, rejected" in text and '"label": true' in text
+        app.screen.query_one("#statuses", Input).value = "pending"
+        await done(app, pilot)
+        assert "9 of 12 samples selected (status pending)" in screen_text(app)
+        assert "nothing to export" in screen_text(app) and "no verdict" in screen_text(app)
+
+
+async def test_a_wrong_field_is_named_and_nothing_is_written(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_dialog(app, pilot)
+        app.screen.query_one("#val_fraction", Input).value = "lots"
+        await done(app, pilot)
+        assert "validation fraction 'lots' is not a number" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await done(app, pilot)
+        assert "✗ validation fraction 'lots' is not a number" in screen_text(app)
+        assert "Traceback" not in screen_text(app)
+    assert not (seeded.root / "exports").exists()
+
+
+async def test_export_writes_the_previewed_rows_and_an_earlier_export_needs_replace(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_dialog(app, pilot)
+        await pilot.press("ctrl+s")
+        await done(app, pilot)
+        assert "✓ wrote train 3" in screen_text(app)
+        folder = seeded.root / "exports" / "review"
+        first = (folder / "train.jsonl").read_bytes()
+        assert first.count(b"\n") == 3 and (folder / "README.md").exists()
+        await pilot.press("ctrl+s")
+        await done(app, pilot)
+        assert "already holds an export" in screen_text(app) and "replace an earlier export" in screen_text(app)
+        app.screen.query_one("#force", Checkbox).value = True
+        app.screen.query_one("#parquet", Checkbox).value = True
+        await done(app, pilot)
+        await pilot.press("ctrl+s")
+        await done(app, pilot)
+        assert "✓ wrote" in screen_text(app)
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "MainScreen"
+    assert pq.read_table(folder / "train.parquet").num_rows == 3
+    assert not (folder / "train.jsonl").exists()                # the earlier export's files were replaced
+
+
+async def test_decisions_made_after_opening_are_in_the_written_export(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_dialog(app, pilot, accept=2)
+        assert "2 of 12 samples selected" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("space")                       # a third accept, then export at once
+        await pilot.press("ctrl+o", "ctrl+s")
+        await done(app, pilot)
+        await settle(app, pilot)
+        assert "✓ wrote train 3" in screen_text(app)
