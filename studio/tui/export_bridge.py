@@ -65,12 +65,11 @@ def preview(export_plan: Any, n: int = PREVIEW_ROWS) -> str:
 
     parts = list(export_plan.summary())
     if not export_plan.lines:
-        return "\n".join(parts + [f"\nnothing to export: {export_plan.why_empty()}"])
+        return "\n".join(parts + [f"nothing to export: {export_plan.why_empty()}"])
     rows = export_plan.preview(n)
-    parts.append(f"\nfiles: {', '.join(export_plan.files())}")
-    parts.append(f"\nfirst {len(rows)} train rows:" if rows else "\nno train rows")
-    for row in rows:
-        parts.append(orjson.dumps(_cut(row), option=orjson.OPT_INDENT_2).decode())
+    parts.append(f"files: {', '.join(export_plan.files())}")
+    parts.append(f"first {len(rows)} train rows, as written (long texts cut here):" if rows else "no train rows")
+    parts += [orjson.dumps(_cut(row)).decode() for row in rows]
     return "\n".join(parts)
 
 

@@ -130,3 +130,31 @@ def test_edit_generate_review_quit_reopen(tmux, tmp_path):
                      and shown.count("✓ accepted") == 2 and f"[{labels[0]}" in shown, "every decision, reopened")
     again.keys("C-q")
     again.wait_exit()
+
+
+def test_export_dialog_previews_then_writes_in_a_real_terminal(tmux, tmp_path):
+    from studio.workspace import Workspace
+    from tests.tui.conftest import make_samples
+
+    Workspace.from_env(tmp_path).ensure()
+    session = Store(tmp_path / "sessions").create("review")
+    samples = make_samples(8)
+    for i, s in enumerate(samples):
+        s["status"] = "accepted" if i < 5 else "rejected"
+    session.add_samples(samples)
+    session.close()
+
+    t = tmux()
+    t.wait_for("studio · review")
+    t.keys("C-o")
+    t.wait_for("review: 5 of 8 samples selected (status accepted)")
+    t.wait_for('{"messages":[{"role":"user","content":"Hello customer 0')     # the first rows, as written
+    t.keys("C-s")
+    t.wait_for("✓ wrote")
+    t.keys("Escape")
+    t.keys("C-q")
+    t.wait_exit()
+    folder = tmp_path / "exports" / "review"
+    rows = [line for f in ("train.jsonl", "validation.jsonl") if (folder / f).exists()
+            for line in (folder / f).read_text().splitlines()]
+    assert len(rows) == 5 and (folder / "README.md").read_text().startswith("---\nlicense:")
