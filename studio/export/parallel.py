@@ -2,18 +2,18 @@
 
 On Linux, from a process without other threads (the CLI; not the TUI, whose threads a fork would
 copy mid-step), a forked child prepares the second half of the samples from the same open session
-while this process prepares the first. The child sends back only its columns (lines, a few fields
-per sample, signatures): about 40 MB for 50,000 samples, against 250 MB of sample dicts. Parts
+while this process prepares the first. The child hands back only its columns (lines, a few fields
+per sample, signatures): about 70 MB for 50,000 samples, against 250 MB of sample dicts. Parts
 join in id order and every step depends on one sample, so one process or two give the same
 export byte for byte. If the child fails or dies, its half is prepared here instead.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
 import signal
-import sys
 import threading
 import warnings
 from typing import Callable, Iterable
@@ -23,12 +23,11 @@ from studio.export.prepare import Prepared, prepare
 from studio.export.scrub import Redactor
 
 MIN_SAMPLES = 20_000       # below this, forking and copying back cost more than they save
-_PIPE_SIZE = 1 << 20       # fewer, larger pipe writes for the child's result
 
 
 def processes_for(n: int) -> int:
     """How many processes to prepare n samples with: 2 where it is safe and pays, else 1."""
-    if n < MIN_SAMPLES or sys.platform != "linux" or threading.active_count() > 1:
+    if n < MIN_SAMPLES or not hasattr(os, "memfd_create") or threading.active_count() > 1:
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
@@ -56,10 +55,14 @@ def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int
 
 
 class _Child:
-    """A forked process running `work` and sending its pickled result through a pipe."""
+    """A forked process running `work` and leaving its pickled result in an in-memory file.
+
+    Not a pipe: on this 2-core VM a pipe moved 73 MB in 0.36 s; a memfd written by the child and
+    mapped here takes 0.08 s.
+    """
 
     def __init__(self, work: Callable[[], Prepared]):
-        r, w = os.pipe()
+        self.fd = os.memfd_create("studio-export", os.MFD_CLOEXEC)
         with warnings.catch_warnings():
             # Python 3.12+ warns when other OS threads exist: numpy's idle BLAS pool, which the child never uses
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -67,33 +70,27 @@ class _Child:
         if pid == 0:                                         # the child: never returns
             code = 1
             try:
-                os.close(r)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends it quietly
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-                with open(w, "wb") as fh:
-                    fh.write(data)
+                data = memoryview(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
+                done = 0
+                while done < len(data):
+                    done += os.pwrite(self.fd, data[done:], done)
                 code = 0
             except BaseException:                            # the parent redoes the work and reports
                 pass
             finally:
                 os._exit(code)
-        os.close(w)
         self.pid: int | None = pid
-        self.fd = r
-        try:
-            import fcntl
-
-            fcntl.fcntl(r, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_SIZE)
-        except (ImportError, OSError):
-            pass
 
     def result(self) -> Prepared | None:
-        with open(self.fd, "rb", closefd=False) as fh:
-            data = fh.read()
-        status = self._reap()
-        if status != 0 or not data:
+        """The child's result (once it has finished), or None if it failed or died."""
+        if self._reap() != 0:
             return None
-        return pickle.loads(data)
+        size = os.fstat(self.fd).st_size
+        if not size:
+            return None
+        with mmap.mmap(self.fd, size, prot=mmap.PROT_READ) as data:
+            return pickle.loads(data)
 
     def _reap(self) -> int:
         if self.pid is None:
@@ -103,7 +100,7 @@ class _Child:
         return status
 
     def stop(self) -> None:
-        """Kill and reap the child if it still runs (an error or Ctrl-C here); close the pipe."""
+        """Kill and reap the child if it still runs (an error or Ctrl-C here); close the file."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)

@@ -85,6 +85,7 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
     paired, row, kto = fmt.paired, fmt.row, fmt.name == "kto"
     prompts: set[str] | None = None if fmt.name == "raw" or paired else set()
     blake = hashlib.blake2b
+    same = {}.setdefault               # one object per distinct status/template/version/model: cheaper to pickle
     selected = 0
     for rec in records:
         rec = clean(rec)
@@ -99,12 +100,14 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
                                                             "(label true) or rejected (label false)"))
             continue
         ids.append(rec["id"])
-        statuses.append(status)
-        templates.append(str(rec.get("template") or ""))
-        versions.append(str(rec.get("template_version") or ""))
+        statuses.append(same(status, status))
+        t, v = str(rec.get("template") or ""), str(rec.get("template_version") or "")
+        templates.append(same(t, t))
+        versions.append(same(v, v))
         groups.append(rec["_pkey"])
         digests.append(blake(out.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-        models.append(str(rec.get("model") or ""))
+        m = str(rec.get("model") or "")
+        models.append(same(m, m))
         created.append(rec.get("created"))
         costs.append(rec.get("cost"))
         t = rec.get("tags")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
@@ -62,6 +61,8 @@ def run(args) -> int:
                   followups=not args.no_followups, cache=not args.no_cache)
         if args.model and (session.meta or {}).get("model") != args.model:
             session.set_meta(model=args.model)  # the session remembers the model you chose
+        import asyncio                    # here, not at the top: every command's start-up loads this module
+
         summary = asyncio.run(_execute(job, quiet=args.json))
     finally:
         session.close()
@@ -75,6 +76,8 @@ def run(args) -> int:
 
 
 async def _execute(job, *, quiet: bool):
+    import asyncio
+
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
