@@ -1,8 +1,8 @@
 """plan_export: what an export will hold (counts, preview, what was removed and why), before writing.
 
 The TUI's export dialog and the CLI both call it; write_export (writer.py) then puts the plan on
-disk. Everything here is pure over sample records, so it is tested without a store and the
-benchmark can feed it 100,000 records directly.
+disk. plan_records does the same over plain sample records (no store). Both prepare each sample
+(prepare.py), then remove duplicates, pair, split and write the card here.
 """
 
 from __future__ import annotations

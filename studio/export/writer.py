@@ -57,7 +57,7 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
                                "--force never replaces a README.md it did not write")
     if existing and not force:
         raise ExistingExport(f"the folder already holds an export ({', '.join(p.name for p in existing)})",
-                          path=folder, hint="add --force to replace it, or choose another folder")
+                             path=folder, hint="add --force to replace it, or choose another folder")
     temps = [(folder / f".{name}.tmp-{os.getpid()}", folder / name) for name in names]
     total = 0
     try:
