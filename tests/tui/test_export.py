@@ -97,3 +97,17 @@ async def test_decisions_made_after_opening_are_in_the_written_export(seeded):
         await done(app, pilot)
         await settle(app, pilot)
         assert "✓ wrote train 3" in screen_text(app)
+
+
+async def test_closing_the_dialog_while_it_plans_or_writes_is_safe(seeded):
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("home", "space", "ctrl+o", "ctrl+s", "escape")   # plan and write still running
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "MainScreen"
+        await pilot.press("j")                                            # the app still answers keys
+        await settle(app, pilot)
+    assert app.return_code in (None, 0)
+    assert (seeded.root / "exports" / "review" / "train.jsonl").exists()   # the write it started finished

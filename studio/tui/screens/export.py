@@ -34,7 +34,8 @@ class ExportScreen(ModalScreen[None]):
         super().__init__()
         self.session, self.workspace, self.filters = session, workspace, filters
         self._flush = flush
-        self._asked = 0                     # the newest preview asked for; older answers are dropped
+        self._planning = False              # one plan at a time: a thread cannot be stopped, so none piles up
+        self._stale = False                 # the options changed while planning: plan again when it ends
         self._plan: tuple[Any, Any] | None = None      # (form, plan) of the preview on screen
         self._timer = None
 
@@ -115,14 +116,18 @@ class ExportScreen(ModalScreen[None]):
         if later:
             self._timer = self.set_timer(REPLAN_AFTER, self._replan)
             return
-        self._asked += 1
+        self._plan = None
         self._show("#export-preview", "planning…")
-        self._plan_worker(self._asked, self._form())
+        if self._planning:
+            self._stale = True
+            return
+        self._planning = True
+        self._plan_worker(self._form())
 
     # ---- workers ----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="export-plan", exit_on_error=False)
-    def _plan_worker(self, asked: int, form) -> None:
+    @work(thread=True, group="export-plan", exit_on_error=False)
+    def _plan_worker(self, form) -> None:
         from studio.tui import export_bridge as bridge
 
         try:
@@ -134,11 +139,14 @@ class ExportScreen(ModalScreen[None]):
             plan, text = None, f"✗ {exc}"
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback on the person's screen
             plan, text = None, f"✗ {type(exc).__name__}: {exc}"
-        self.app.call_from_thread(self._planned, asked, form, plan, text)
+        self.app.call_from_thread(self._planned, form, plan, text)
 
-    def _planned(self, asked: int, form, plan, text: str) -> None:
-        if asked != self._asked:
-            return                                   # the options changed meanwhile: a newer plan is coming
+    def _planned(self, form, plan, text: str) -> None:
+        self._planning = False
+        if self._stale:                              # the options changed meanwhile: plan them instead
+            self._stale = False
+            self._replan()
+            return
         self._plan = (form, plan) if plan is not None else None
         self._show("#export-preview", text)
 
