@@ -261,7 +261,7 @@ def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta
         pairs, left = build_pairs(p.records)
         removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
         lines = [held_json(fmt.row(u)) for u in pairs]
-        redact(lines, redactor, {m["content"] for r in p.records for m in r["messages"]})
+        redact(lines, redactor, "\n".join({m["content"] for r in p.records for m in r["messages"]}).encode())
         by_id = {r["id"]: r for r in p.records}
         row_templates = [u.template for u in pairs]
         row_groups = [u.group for u in pairs]

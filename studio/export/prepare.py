@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any, Iterable
 
+import orjson
+
 from studio.core.bulk import held_json
 from studio.export.formats import Format
 from studio.export.records import clean
@@ -82,8 +84,9 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
     groups, digests, models, created, costs, tags = p.groups, p.digests, p.models, p.created, p.costs, p.tags
     lines, kept_records, removed = p.lines, p.records, p.removed
     texts: list[str] = []
-    paired, row, kto = fmt.paired, fmt.row, fmt.name == "kto"
-    prompts: set[str] | None = None if fmt.name == "raw" or paired else set()
+    paired, to_row, kto, raw = fmt.paired, fmt.row, fmt.name == "kto", fmt.name == "raw"
+    prompts: set[str] = set()             # distinct prompt texts: where key shapes are looked for
+    beside: list[bytes] = []              # raw: every other field but the output (params, errors, notes...)
     blake = hashlib.blake2b
     same = {}.setdefault               # one object per distinct status/template/version/model: cheaper to pickle
     selected = 0
@@ -106,8 +109,8 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
         versions.append(same(v, v))
         groups.append(rec["_pkey"])
         digests.append(blake(out.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-        m = str(rec.get("model") or "")
-        models.append(same(m, m))
+        model = str(rec.get("model") or "")
+        models.append(same(model, model))
         created.append(rec.get("created"))
         costs.append(rec.get("cost"))
         t = rec.get("tags")
@@ -118,8 +121,12 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
         if paired:
             kept_records.append(rec)
             continue
-        lines.append(held_json(row(rec)))
-        if prompts is not None:
+        row = to_row(rec)
+        lines.append(held_json(row))
+        if raw:
+            del row["output"]                     # the line is written: the rest is what else to scan
+            beside.append(orjson.dumps(row))
+        else:
             prompts.update([m["content"] for m in msgs])
     p.selected = selected
     if near:
@@ -127,28 +134,22 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
 
         p.signatures = signatures(texts)
     if not paired:
-        redact(lines, redactor, prompts)
+        redact(lines, redactor, b"\n".join(beside) if raw else "\n".join(prompts).encode())
     return p
 
 
-def redact(lines: list[bytes], redactor: Redactor, prompts: set[str] | None) -> None:
-    """Scan the lines for secrets and rewrite (in place) only the lines that hold one.
+def redact(lines: list[bytes], redactor: Redactor, scan: bytes) -> None:
+    """Rewrite (in place) the lines that hold a secret, after one quick look over all of them.
 
-    Secret values from the environment are looked for in every line. Key-shaped text is looked for
-    everywhere when `prompts` is None (`raw`: parameters, errors, notes), and otherwise only in the
-    prompts, once per distinct message: a model cannot invent our key unless the prompt or the
-    environment carried it.
+    Secret values from the environment are looked for in every line; key-shaped text (sk-..., AKIA...)
+    in `scan`: every field but the model's output (the distinct prompts, and for `raw` the parameters,
+    errors, notes...). A model cannot invent our key unless the prompt or the environment carried it,
+    and answers about APIs are full of key-shaped examples.
     """
-    import orjson
-
     if not lines:
         return
-    if prompts is None:
-        hit = redactor.needed(b"\n".join(lines))
-    else:
-        secrets = [x.encode() for x in redactor.secrets]
-        hit = (any(x in line for x in secrets for line in lines)
-               or redactor.has_key_shape("\n".join(prompts).encode()))
+    secrets = [x.encode() for x in redactor.secrets]
+    hit = any(x in line for x in secrets for line in lines) or redactor.has_key_shape(scan)
     if hit:
         for i, line in enumerate(lines):
             if redactor.needed(line):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -26,12 +27,18 @@ _KEY_STARTS = (b"sk-", b"AKIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"h
 _ENV_SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)($|_)", re.I)
 
 
+@lru_cache(maxsize=4096)
+def _secret_name(k: str) -> bool:
+    """Cached: the same few parameter names come back on every sample of a session."""
+    return bool(_SECRET_NAME.search(k)) or k.lower() in _HEADER_KEYS
+
+
 def scrub_params(params: Any) -> Any:
     """Parameters without secret-named entries (recursively; header dicts are dropped whole)."""
     if isinstance(params, dict):
         out = {}
         for k, v in params.items():
-            if isinstance(k, str) and (_SECRET_NAME.search(k) or k.lower() in _HEADER_KEYS):
+            if isinstance(k, str) and _secret_name(k):
                 continue
             out[k] = scrub_params(v)
         return out

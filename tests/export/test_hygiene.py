@@ -117,6 +117,14 @@ def test_no_key_or_secret_reaches_an_export(tmp_path, monkeypatch):
         assert "[redacted]" in text
 
 
+def test_key_shaped_text_a_model_wrote_on_its_own_is_left_in_every_format(tmp_path):
+    example = "sk-" + "x" * 24                                 # a placeholder in an answer about API keys
+    recs = [{**sample(1, output=f"Set OPENAI_API_KEY, e.g. export OPENAI_API_KEY={example}"), "id": 1}]
+    for fmt in ("raw", "openai-chat"):
+        plan = plan_records(recs, ExportOptions(format=fmt, val_fraction=0), redactor=Redactor())
+        assert example in plan.lines[0].decode() and "[redacted]" not in plan.lines[0].decode(), fmt
+
+
 def test_the_dataset_card_describes_the_export(session, tmp_path):
     version = session.save_template_version("support", "---\nname: support\n---\nuser:\nHelp, v2")
     session.add_samples([sample(50, template_version=version)])
