@@ -111,3 +111,19 @@ async def test_closing_the_dialog_while_it_plans_or_writes_is_safe(seeded):
         await settle(app, pilot)
     assert app.return_code in (None, 0)
     assert (seeded.root / "exports" / "review" / "train.jsonl").exists()   # the write it started finished
+
+
+async def test_each_change_of_the_options_is_planned_once(seeded, monkeypatch):
+    from studio.tui import export_bridge
+
+    planned = []
+    real = export_bridge.plan
+    monkeypatch.setattr(export_bridge, "plan", lambda session, opts: planned.append(opts.licence) or real(session, opts))
+    app = StudioApp(seeded)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_dialog(app, pilot)
+        assert planned == ["unknown"]                          # opening plans once
+        app.screen.query_one("#licence", Input).focus()
+        await pilot.press("end", *["backspace"] * 7, *"cc-by-4.0")   # 16 keys, planned after the typing pauses
+        await done(app, pilot)
+        assert planned[-1] == "cc-by-4.0" and len(planned) <= 3     # not 16 plans (a slow machine may pause)

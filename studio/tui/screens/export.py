@@ -35,7 +35,7 @@ class ExportScreen(ModalScreen[None]):
         self.session, self.workspace, self.filters = session, workspace, filters
         self._flush = flush
         self._planning = False              # one plan at a time: a thread cannot be stopped, so none piles up
-        self._stale = False                 # the options changed while planning: plan again when it ends
+        self._wanted = None                 # the form the newest plan is for (planned again if it changes)
         self._plan: tuple[Any, Any] | None = None      # (form, plan) of the preview on screen
         self._timer = None
 
@@ -116,13 +116,14 @@ class ExportScreen(ModalScreen[None]):
         if later:
             self._timer = self.set_timer(REPLAN_AFTER, self._replan)
             return
-        self._plan = None
-        self._show("#export-preview", "planning…")
-        if self._planning:
-            self._stale = True
+        form = self._form()
+        if form == self._wanted:                     # e.g. the Select's own change event on mount
             return
-        self._planning = True
-        self._plan_worker(self._form())
+        self._wanted, self._plan = form, None
+        self._show("#export-preview", "planning…")
+        if not self._planning:
+            self._planning = True
+            self._plan_worker(form)
 
     # ---- workers ----------------------------------------------------------------------------
 
@@ -142,11 +143,10 @@ class ExportScreen(ModalScreen[None]):
         self.app.call_from_thread(self._planned, form, plan, text)
 
     def _planned(self, form, plan, text: str) -> None:
-        self._planning = False
-        if self._stale:                              # the options changed meanwhile: plan them instead
-            self._stale = False
-            self._replan()
+        if form != self._wanted:                     # the options changed meanwhile: plan those instead
+            self._plan_worker(self._wanted)
             return
+        self._planning = False
         self._plan = (form, plan) if plan is not None else None
         self._show("#export-preview", text)
 
