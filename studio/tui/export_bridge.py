@@ -21,7 +21,10 @@ class Form:
     """The dialog's fields as typed (text), before checking."""
 
     format: str
-    statuses: str = ""
+    statuses: str = ""                # comma-separated; empty: the format's default
+    tags: str = ""
+    templates: str = ""
+    versions: str = ""
     val_fraction: str = "0.1"
     dedup_threshold: str = "0.9"
     seed: str = "0"
@@ -29,8 +32,8 @@ class Form:
     parquet: bool = False
 
 
-def options(form: Form, filters: dict | None = None):
-    """ExportOptions from the form, narrowed by the stream's tag/version filter; ExportError if a field is wrong."""
+def options(form: Form):
+    """ExportOptions from the form; ExportError (naming the field) if a field is wrong."""
     from studio.export import ExportError, ExportOptions
 
     def number(text: str, what: str, kind=float):
@@ -40,12 +43,12 @@ def options(form: Form, filters: dict | None = None):
             raise ExportError(f"{what} {text.strip()!r} is not a number",
                               hint=f"e.g. {'0' if kind is int else '0.1'}") from None
 
-    filters = filters or {}
-    statuses = tuple(dict.fromkeys(s.strip() for s in form.statuses.split(",") if s.strip()))
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
+
     opts = ExportOptions(
-        format=form.format, statuses=statuses or None,
-        tags=(filters["tag"],) if filters.get("tag") else (),
-        versions=(filters["version"],) if filters.get("version") else (),
+        format=form.format, statuses=names(form.statuses) or None, tags=names(form.tags),
+        templates=names(form.templates), versions=names(form.versions),
         val_fraction=number(form.val_fraction, "validation fraction"),
         dedup_threshold=number(form.dedup_threshold, "near-duplicate similarity"),
         seed=number(form.seed, "seed", int), licence=form.licence.strip() or "unknown", parquet=form.parquet)

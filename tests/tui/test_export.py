@@ -51,6 +51,10 @@ async def test_a_wrong_field_is_named_and_nothing_is_written(seeded):
     app = StudioApp(seeded)
     async with app.run_test(size=(110, 40)) as pilot:
         await open_dialog(app, pilot)
+        app.screen.query_one("#templates", Input).value = "suport"
+        await done(app, pilot)
+        assert "the session has no samples of template 'suport'" in screen_text(app)
+        app.screen.query_one("#templates", Input).value = "support-madlib"
         app.screen.query_one("#val_fraction", Input).value = "lots"
         await done(app, pilot)
         assert "validation fraction 'lots' is not a number" in screen_text(app)

@@ -44,11 +44,9 @@ class ExportScreen(ModalScreen[None]):
 
         self._formats = {name: statuses for name, _, statuses in formats()}
         first = next(iter(self._formats))
-        narrowed = ", ".join(f"{k}={v}" for k, v in self.filters.items() if k in ("tag", "version"))
-        d = Form(first)
+        d = Form(first, tags=self.filters.get("tag") or "", versions=self.filters.get("version") or "")
         with Vertical(classes="dialog wide"):
-            yield Static(f"Export session {self.session.name}" + (f" ({narrowed})" if narrowed else ""),
-                         classes="dialog-title", markup=False)
+            yield Static(f"Export session {self.session.name}", classes="dialog-title", markup=False)
             with Horizontal(classes="field"):
                 yield Label("format")
                 yield Select([(f"{n} — {summary}", n) for n, summary, _ in formats()], value=first,
@@ -57,9 +55,17 @@ class ExportScreen(ModalScreen[None]):
                 yield Label("statuses")
                 yield Input(d.statuses, placeholder=", ".join(self._formats[first]) + " (the format's default)",
                             id="statuses", compact=True)
+                yield Label("tags")
+                yield Input(d.tags, placeholder="any (comma-separated: any of them)", id="tags", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("templates")
+                yield Input(d.templates, placeholder="all", id="templates", compact=True)
+                yield Label("versions")
+                yield Input(d.versions, placeholder="all (4+ characters of a version)", id="versions",
+                            compact=True)
+            with Horizontal(classes="field"):
                 yield Label("licence")
                 yield Input(d.licence, id="licence", compact=True)
-            with Horizontal(classes="field"):
                 yield Label("validation")
                 yield Input(d.val_fraction, id="val_fraction", compact=True)
                 yield Label("seed")
@@ -88,8 +94,8 @@ class ExportScreen(ModalScreen[None]):
     def _form(self):
         from studio.tui.export_bridge import Form
 
-        value = {name: self.query_one(f"#{name}", Input).value
-                 for name in ("statuses", "val_fraction", "dedup_threshold", "seed", "licence")}
+        value = {name: self.query_one(f"#{name}", Input).value for name in (
+            "statuses", "tags", "templates", "versions", "val_fraction", "dedup_threshold", "seed", "licence")}
         return Form(str(self.query_one("#format", Select).value), parquet=self.query_one("#parquet", Checkbox).value,
                     **value)
 
@@ -134,7 +140,7 @@ class ExportScreen(ModalScreen[None]):
         try:
             if self._flush is not None:
                 self._flush()
-            plan = bridge.plan(self.session, bridge.options(form, self.filters))
+            plan = bridge.plan(self.session, bridge.options(form))
             text = bridge.preview(plan)
         except StudioError as exc:
             plan, text = None, f"✗ {exc}"
@@ -160,7 +166,7 @@ class ExportScreen(ModalScreen[None]):
             if plan is None:
                 if self._flush is not None:
                     self._flush()
-                plan = bridge.plan(self.session, bridge.options(form, self.filters))
+                plan = bridge.plan(self.session, bridge.options(form))
             text = "✓ " + bridge.write(plan, folder, force=force)
         except StudioError as exc:
             if bridge.is_existing_export(exc):
