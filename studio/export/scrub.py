@@ -22,8 +22,10 @@ _KEY_SHAPE = re.compile(
     r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}"
     r"|xox[abprs]-[A-Za-z0-9\-]{10,}|Bearer\s+[A-Za-z0-9._\-]{20,}")
 _KEY_SHAPE_BYTES = re.compile(_KEY_SHAPE.pattern.encode())
-# Literal starts of those shapes: `in` on bytes is a fast scan; the regex only runs after a hit.
-_KEY_STARTS = (b"sk-", b"AKIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"hf_", b"xox", b"Bearer")
+# Starts of those shapes, each a fast scan (`in`; the GitHub ones as one regex with a literal prefix,
+# faster than five `in`s); the full regex only runs after a hit.
+_KEY_STARTS = (b"sk-", b"AKIA", b"hf_", b"xox", b"Bearer")
+_GITHUB_START = re.compile(rb"gh[pousr]_")
 _ENV_SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)($|_)", re.I)
 
 
@@ -68,7 +70,8 @@ class Redactor:
         return any(s.encode() in data for s in self.secrets)
 
     def has_key_shape(self, data: bytes) -> bool:
-        return any(k in data for k in _KEY_STARTS) and bool(_KEY_SHAPE_BYTES.search(data))
+        return ((any(k in data for k in _KEY_STARTS) or _GITHUB_START.search(data) is not None)
+                and _KEY_SHAPE_BYTES.search(data) is not None)
 
     def text(self, s: str) -> str:
         for secret in self.secrets:
