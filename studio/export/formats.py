@@ -127,15 +127,21 @@ def raw_row(rec: dict) -> dict:
     }
 
 
+# raw_row calls these 20 times a sample: the common type is checked first, by identity
+
 def _str(v) -> str:
-    return "" if v is None else str(v)
+    return v if type(v) is str else "" if v is None else str(v)
 
 
 def _int(v):
+    if type(v) is int:
+        return v
     return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 def _float(v):
+    if type(v) is float:
+        return v
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
