@@ -71,10 +71,9 @@ class _Child:
             code = 1
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)   # Ctrl-C ends it quietly
-                data = memoryview(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
-                done = 0
-                while done < len(data):
-                    done += os.pwrite(self.fd, data[done:], done)
+                result = work()
+                with open(self.fd, "wb", closefd=False) as fh:     # streamed: no 70 MB bytes object first
+                    pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0
             except BaseException:                            # the parent redoes the work and reports
                 pass
