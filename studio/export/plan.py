@@ -144,6 +144,13 @@ class ExportPlan:
         return (line for line, s in zip(self.lines, self.splits) if s == split)
 
 
+def names(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Names from fields that may each hold several, comma-separated (the CLI's repeatable options,
+    the dialog's inputs): each once, in order."""
+    out = [x.strip() for v in values or () for x in v.split(",")]
+    return tuple(dict.fromkeys(x for x in out if x))
+
+
 def _matches_version(v: str, wanted: tuple[str, ...]) -> bool:
     return any(v == w or (len(w) >= 4 and v.startswith(w)) for w in wanted)
 

@@ -35,6 +35,7 @@ class Form:
 def options(form: Form):
     """ExportOptions from the form; ExportError (naming the field) if a field is wrong."""
     from studio.export import ExportError, ExportOptions
+    from studio.export.plan import names
 
     def number(text: str, what: str, kind=float):
         try:
@@ -43,12 +44,9 @@ def options(form: Form):
             raise ExportError(f"{what} {text.strip()!r} is not a number",
                               hint=f"e.g. {'0' if kind is int else '0.1'}") from None
 
-    def names(text: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
-
     opts = ExportOptions(
-        format=form.format, statuses=names(form.statuses) or None, tags=names(form.tags),
-        templates=names(form.templates), versions=names(form.versions),
+        format=form.format, statuses=names([form.statuses]) or None, tags=names([form.tags]),
+        templates=names([form.templates]), versions=names([form.versions]),
         val_fraction=number(form.val_fraction, "validation fraction"),
         dedup_threshold=number(form.dedup_threshold, "near-duplicate similarity"),
         seed=number(form.seed, "seed", int), licence=form.licence.strip() or "unknown", parquet=form.parquet)

@@ -12,14 +12,6 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 0.1)") from None
 
 
-def _many(values: list[str] | None) -> tuple[str, ...]:
-    """Repeatable options that also take comma-separated lists: --status accepted,rejected."""
-    out: list[str] = []
-    for v in values or ():
-        out += [x.strip() for x in v.split(",") if x.strip()]
-    return tuple(dict.fromkeys(out))
-
-
 def register(sub) -> None:
     from studio.export.formats import FORMATS
 
@@ -56,12 +48,13 @@ def run(args) -> int:
 
     from studio.cli.console import console
     from studio.export import ExportOptions, plan_export, write_export
+    from studio.export.plan import names
     from studio.store import Store
     from studio.workspace import Workspace
 
     options = ExportOptions(
-        format=args.format, statuses=_many(args.status) or None, tags=_many(args.tag),
-        templates=_many(args.template), versions=_many(args.version), dedup=not args.no_dedup,
+        format=args.format, statuses=names(args.status) or None, tags=names(args.tag),
+        templates=names(args.template), versions=names(args.version), dedup=not args.no_dedup,
         dedup_threshold=args.dedup_threshold, val_fraction=args.val_fraction, seed=args.seed,
         parquet=args.parquet, licence=args.licence)
     options.check()
