@@ -10,7 +10,6 @@ Shared by `studio run` and the TUI, so both make identical samples. Usage:
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +18,13 @@ from typing import Any, Callable, Iterator
 from studio.core.errors import StudioError
 from studio.core.expand import Fill, expand
 from studio.core.hashing import prompt_hash
+from studio.core.record import followup_inputs, followup_result, new_sample, scrub_params
 from studio.core.render import Renderer
 from studio.core.template import Template, load_template
 from studio.engine import Engine, Request, Result, default_model
 from studio.engine.models import RENDER
 from studio.workspace import Workspace
 
-SECRET_PARAM = re.compile(r"(^|_)(api_?key|key|token|access_token|secret|password|authorization|headers)$", re.I)
-VERDICT = re.compile(r"verdict\s*[:=]\s*\**\s*(correct|incorrect|unsure)", re.I)
 SAVE_EVERY = 0.25  # seconds between batched session writes
 SAVE_BATCH = 500
 
@@ -34,19 +32,6 @@ SAVE_BATCH = 500
 def sample_seed(base: int, fill: Fill) -> int:
     """Stable per fill (not per position), so an edited template re-uses the cache for unchanged prompts."""
     return (base * 1_000_003 + max(fill.index, 0)) % 2**31
-
-
-def clean_params(params: dict) -> dict:
-    """Generation parameters as recorded on samples: never a key or secret."""
-    return {k: v for k, v in params.items() if not SECRET_PARAM.search(str(k))}
-
-
-def verdict_of(output: str | None, parsed: Any = None) -> str:
-    """correct / incorrect / unsure from a follow-up's answer (a `verdict` field, or a VERDICT: line)."""
-    if isinstance(parsed, dict) and str(parsed.get("verdict", "")).lower() in ("correct", "incorrect", "unsure"):
-        return str(parsed["verdict"]).lower()
-    found = VERDICT.findall(output or "")
-    return found[-1].lower() if found else "unsure"
 
 
 @dataclass
@@ -97,7 +82,7 @@ class Run:
         if self.mode == RENDER:
             self.model = RENDER
         self.seed = template.combine.seed if seed is None else int(seed)
-        self.params = clean_params(dict(template.params))
+        self.params = scrub_params(dict(template.params))
         self.renderer = Renderer(template)
         fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
         self.jobs = self._jobs(fills, inputs)
@@ -143,14 +128,11 @@ class Run:
 
     # -- samples ---------------------------------------------------------------------------
     def _base(self, fill: Fill, messages: list[dict], seed: int, extra: dict | None = None) -> dict[str, Any]:
-        s = {
+        s = new_sample({
             "template": self.template.name, "template_version": self.template.version, "fill_key": fill.fill_key,
             "prompt_hash": prompt_hash(messages), "slots": dict(fill.values), "persona": fill.persona,
             "messages": messages, "mode": self.mode, "model": self.model, "params": self.params, "seed": seed,
-            "run_id": self.run_id, "status": "pending", "error": None, "tags": [], "note": "", "followups": {},
-            "output": None, "parsed": None, "tokens_in": None, "tokens_out": None, "cost": None, "latency": 0.0,
-            "cached": False, "created": time.time(), "reviewed": None,
-        }
+            "run_id": self.run_id, "latency": 0.0}, time.time())
         if extra:
             s["inputs"] = {k: extra[k] for k in self.template.inputs if k in extra}
         return s
@@ -177,26 +159,25 @@ class Run:
         return s
 
     async def _followups(self, sample: dict[str, Any]) -> dict[str, Any]:
-        prompt = next((m["content"] for m in reversed(sample["messages"]) if m["role"] == "user"), "")
+        extra = followup_inputs(sample)
         out: dict[str, Any] = {}
         for t, renderer in self.followups:
-            extra = {"prompt": prompt, "output": sample["output"], "response": sample["output"]}
             try:
                 messages = renderer.messages(Fill.from_values({}), extra)
             except StudioError as exc:
-                out[t.name] = {"output": None, "verdict": None, "model": self.model, "error": str(exc)}
+                out[t.name] = followup_result(output=None, model=self.model, error=str(exc), at=time.time())
                 continue
             model = t.model or self.model
             schema = t.schema if t.mode == "structured" else None
             try:
-                r = await self.engine.complete(Request(messages, model, clean_params(t.params), sample["seed"],
+                r = await self.engine.complete(Request(messages, model, scrub_params(t.params), sample["seed"],
                                                        schema, None, self.api_base))
             except StudioError as exc:
-                out[t.name] = {"output": None, "verdict": None, "model": model, "error": str(exc)}
+                out[t.name] = followup_result(output=None, model=model, error=str(exc), at=time.time())
                 continue
-            out[t.name] = {"output": r.output, "parsed": r.parsed, "verdict": verdict_of(r.output, r.parsed) if r.ok
-                           else None, "model": model, "template_version": t.version, "error": r.error,
-                           "tokens_in": r.tokens_in, "tokens_out": r.tokens_out, "cost": r.cost, "cached": r.cached}
+            out[t.name] = followup_result(output=r.output, parsed=r.parsed, model=model, template_version=t.version,
+                                          error=None if r.ok else (r.error or "failed"), tokens_in=r.tokens_in,
+                                          tokens_out=r.tokens_out, cost=r.cost, cached=r.cached, at=time.time())
         sample["followups"] = out
         return sample
 

@@ -7,21 +7,17 @@ made here and one made by the engine as a declared follow-up read the same.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from studio.core.record import followup_inputs, followup_result, parse_verdict, scrub_params
+
+__all__ = ["FOLLOWUP", "parse_verdict", "verdict_of", "is_disagreement", "disagreements", "Agreement",
+           "agreement", "verified_samples", "checker_template", "verify_samples", "VerifyResult"]
+
 FOLLOWUP = "double-check"
-VERDICTS = ("correct", "incorrect", "unsure")
-_VERDICT = re.compile(r"VERDICT\W{0,3}\s*(correct|incorrect|unsure)", re.IGNORECASE)
-
-
-def parse_verdict(text: str | None) -> str:
-    """The last `VERDICT: x` line of the reply; 'unsure' when the verifier gave none."""
-    found = _VERDICT.findall(text or "")
-    return found[-1].lower() if found else "unsure"
 
 
 def verdict_of(sample: dict) -> str | None:
@@ -101,13 +97,6 @@ def agreement(samples: Iterable[dict]) -> dict[str, Agreement]:
     return dict(sorted(out.items()))
 
 
-def _problem_text(sample: dict) -> str:
-    """What the sample was asked: its user messages (the system prompt is the template's, not the task)."""
-    msgs = sample.get("messages") or []
-    users = [m.get("content") or "" for m in msgs if isinstance(m, dict) and m.get("role") == "user"]
-    return "\n\n".join(users) if users else "\n\n".join(str(m.get("content") or "") for m in msgs if isinstance(m, dict))
-
-
 def checker_template(workspace=None):
     from studio.core.template import load_template
     from studio.workspace import shipped_templates_dir
@@ -146,19 +135,22 @@ def verify_samples(session, ids: Iterable[int], *, model: str, template=None, ap
         if not s.get("output"):
             out.skipped += 1
             continue
-        msgs = renderer.messages(empty, {"prompt": _problem_text(s), "output": s["output"]})
-        requests.append(Request(messages=msgs, model=model, params=dict(template.params), meta=sid))
+        msgs = renderer.messages(empty, followup_inputs(s))
+        # the sample's seed, as a run's follow-up uses: the same check of the same sample is one cache entry
+        requests.append(Request(messages=msgs, model=model, params=scrub_params(dict(template.params)),
+                                seed=s.get("seed") or 0, meta=sid))
 
     def store(result) -> None:
         sid = result.request.meta
         if not result.ok:
             out.failed[sid] = result.error or "failed"
             return
-        verdict = parse_verdict(result.output)
         followups = dict(session.get(sid).get("followups") or {})
-        followups[FOLLOWUP] = {"output": result.output, "verdict": verdict, "model": model,
-                               "template_version": template.version, "cost": result.cost,
-                               "tokens_in": result.tokens_in, "tokens_out": result.tokens_out, "at": time.time()}
+        followups[FOLLOWUP] = followup_result(
+            output=result.output, parsed=result.parsed, model=model, template_version=template.version,
+            tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost=result.cost, cached=result.cached,
+            at=time.time())
+        verdict = followups[FOLLOWUP]["verdict"]
         session.update_sample(sid, followups=followups)
         out.verified += 1
         out.verdicts[verdict] = out.verdicts.get(verdict, 0) + 1

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 
 from studio.core.bulk import gc_paused, held_json
+from studio.core.record import STATUSES
 from studio.export.card import dataset_card
 from studio.export.dedup import near_duplicates_of
 from studio.export.errors import ExportError
@@ -27,7 +28,6 @@ from studio.export.records import clean
 from studio.export.scrub import Redactor
 from studio.export.split import split_rows
 
-STATUSES = ("pending", "accepted", "rejected", "failed")
 SPLITS = ("train", "validation")
 
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from typing import Any
+
+from studio.core.record import scrub_params
 
 REDACTED = "[redacted]"
 
-_SECRET_NAME = re.compile(
-    r"(^|[_-])(api[_-]?key|apikey|key|secret|client[_-]?secret|password|passwd|token|access[_-]?token|"
-    r"auth|authorization|credentials?|bearer|cookie)$", re.I)
-_HEADER_KEYS = ("headers", "extra_headers", "default_headers")
 # Shapes of provider keys: OpenAI/Anthropic, AWS access key ids, GitHub, Hugging Face, Slack, bearer headers.
 _KEY_SHAPE = re.compile(
     r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}"
@@ -27,26 +24,6 @@ _KEY_SHAPE_BYTES = re.compile(_KEY_SHAPE.pattern.encode())
 _KEY_STARTS = (b"sk-", b"AKIA", b"hf_", b"xox", b"Bearer")
 _GITHUB_START = re.compile(rb"gh[pousr]_")
 _ENV_SECRET = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)($|_)", re.I)
-
-
-@lru_cache(maxsize=4096)
-def _secret_name(k: str) -> bool:
-    """Cached: the same few parameter names come back on every sample of a session."""
-    return bool(_SECRET_NAME.search(k)) or k.lower() in _HEADER_KEYS
-
-
-def scrub_params(params: Any) -> Any:
-    """Parameters without secret-named entries (recursively; header dicts are dropped whole)."""
-    if isinstance(params, dict):
-        out = {}
-        for k, v in params.items():
-            if isinstance(k, str) and _secret_name(k):
-                continue
-            out[k] = scrub_params(v)
-        return out
-    if isinstance(params, list):
-        return [scrub_params(v) for v in params]
-    return params
 
 
 def env_secrets(environ: dict[str, str] | None = None) -> list[str]:

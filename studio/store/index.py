@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 import orjson
 
-from studio.store.schema import STATUSES, index_fields
+from studio.core.record import STATUSES, index_fields
 
 ORDERS = ("id", "created", "reviewed", "status", "template", "version", "cost", "latency")
 _COL = {"created": "c", "reviewed": "r", "status": "st", "template": "tp", "version": "v",
@@ -116,7 +116,7 @@ class SampleIndex:
         self.off: list[int] = []
         self.size: list[int] = []
         self.by: dict[str, dict[str, set[int]]] = {"st": {s: set() for s in STATUSES}, "tg": {}, "tp": {},
-                                                   "v": {}, "sl": {}, "pa": {}, "fu": {}}
+                                                   "v": {}, "sl": {}, "pa": {}, "fu": {}, "fl": {}}
         self.versions: Counter = Counter()            # (template, version) -> n
         self.overlay_bytes = 0                        # bytes of sample JSON held in memory
         self.sorted = True                            # self.sid ascending
@@ -217,6 +217,7 @@ class SampleIndex:
             yield "pa", f"{k}{SEP}{v}"
         for name in ix.get("fu") or ():
             yield "fu", name
+        yield "fl", ix.get("fl") or ""
 
     def _index(self, sid: int, ix: dict) -> None:
         for kind, key in self._keys(ix):
@@ -241,10 +242,11 @@ class SampleIndex:
         return self.freeze(copy=False).grep(needle, self.read_raw)
 
     def candidates(self, status=None, tag=None, template=None, version=None, slot=None,
-                   followup=None) -> set[int] | None:
-        """The ids matching the indexed filters (None means no filter: every sample)."""
+                   followup=None, flag=None) -> set[int] | None:
+        """The ids matching the indexed filters (None means no filter: every sample; flag "" means unflagged)."""
         sets: list[set[int]] = []
-        for kind, wanted in (("st", status), ("tg", tag), ("tp", template), ("v", version), ("fu", followup)):
+        for kind, wanted in (("st", status), ("tg", tag), ("tp", template), ("v", version), ("fu", followup),
+                             ("fl", flag)):
             if wanted is None:
                 continue
             keys = [wanted] if isinstance(wanted, str) else list(wanted)

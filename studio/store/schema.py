@@ -11,81 +11,16 @@ by `hash`; no fill_key, prompt_hash, mode or params.
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 from typing import Any
 
-from studio.core.hashing import prompt_hash
+from studio.core.record import new_sample
 
 SCHEMA_VERSION = 2
-STATUSES = ("pending", "accepted", "rejected", "failed")
 TABLES = ("meta", "templates", "runs", "feedback")          # small tables; `samples` is separate
 DEFAULT_LABELS = ["incorrect", "unsafe", "too-long", "too-short", "off-topic",
                   "bad-format", "repetitive", "wrong-tone", "other"]
-
-_SECRET_KEY = re.compile(r"(^|[_-])(api[_-]?key|key|secret|password|passwd|token|authorization)$", re.I)
-
-
-def scrub(params: Any) -> Any:
-    """Drop anything that looks like a credential: API keys never reach a session file."""
-    if isinstance(params, dict):
-        return {k: scrub(v) for k, v in params.items() if not (isinstance(k, str) and _SECRET_KEY.search(k))}
-    if isinstance(params, list):
-        return [scrub(v) for v in params]
-    return params
-
-
-def new_sample(fields: dict, now: float) -> dict:
-    """A complete sample record from what a run supplies (missing fields get their defaults)."""
-    doc = {
-        "template": "", "template_version": "", "fill_key": "", "prompt_hash": "", "slots": {},
-        "persona": None, "messages": [], "output": None, "parsed": None, "mode": "generate",
-        "model": "", "params": {}, "seed": None, "run_id": "", "status": "pending", "error": None,
-        "tags": [], "note": "", "followups": {}, "tokens_in": None, "tokens_out": None, "cost": None,
-        "latency": None, "cached": False, "created": now, "reviewed": None,
-    }
-    doc.update(fields)
-    doc.pop("id", None)
-    doc["params"] = scrub(doc.get("params") or {})
-    if doc["status"] not in STATUSES:
-        doc["status"] = "pending"
-    if not doc.get("prompt_hash") and doc.get("messages"):
-        doc["prompt_hash"] = prompt_hash(doc["messages"])
-    return doc
-
-
-SAMPLE_FIELDS = tuple(new_sample({}, 0.0))     # every record has these, stored in this order
-
-
-def index_fields(doc: dict) -> dict:
-    """The few fields the in-memory indexes need; written into journal headers and NAME.index."""
-    slots = doc.get("slots") or {}
-    persona = doc.get("persona")
-    followups = doc.get("followups")
-    return {
-        "st": doc.get("status") or "pending",
-        "tg": list(doc.get("tags") or ()),
-        "tp": doc.get("template") or "",
-        "v": doc.get("template_version") or "",
-        "c": doc.get("created"),
-        "r": doc.get("reviewed"),
-        "co": doc.get("cost"),
-        "la": doc.get("latency"),
-        "sl": {str(k): _category(v) for k, v in slots.items() if _category(v) is not None}
-        if isinstance(slots, dict) else {},
-        "md": doc.get("model"),
-        "pa": {str(k): _category(v) for k, v in persona.items() if k != "text" and _category(v) is not None}
-        if isinstance(persona, dict) else {},
-        "fu": [str(k) for k in followups] if isinstance(followups, dict) else [],
-    }
-
-
-def _category(value: Any) -> str | None:
-    """A slot or persona value as an index key (and an analysis category); None for lists, dicts, null."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    return value if isinstance(value, str) else str(value)
 
 
 def schema_of(data: Any) -> int | None:

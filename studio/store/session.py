@@ -28,8 +28,9 @@ from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
 from studio.store.names import SessionFiles
-from studio.store.schema import (DEFAULT_LABELS, SAMPLE_FIELDS, SCHEMA_VERSION, STATUSES, TABLES,
-                                 describe_foreign, index_fields, migrate, new_sample, schema_of, scrub)
+from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
+from studio.core.record import scrub_params as scrub
+from studio.store.schema import DEFAULT_LABELS, SCHEMA_VERSION, TABLES, describe_foreign, migrate, schema_of
 
 JOURNAL_LIMIT = 64 << 20      # fold the journal into the TinyDB file beyond this many bytes ...
 OVERLAY_LIMIT = 64 << 20      # ... or when this much sample JSON is held in memory
@@ -651,12 +652,12 @@ class Session:
 
     # ---------------------------------------------------------------- queries
 
-    def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, followup=None, text=None,
-            order: str = "id", desc: bool = False) -> list[int]:
+    def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, followup=None, flag=None,
+            text=None, order: str = "id", desc: bool = False) -> list[int]:
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
-                                 followup=followup)
+                                 followup=followup, flag=flag)
             if not text:
                 return ix.ordered(cand, order, desc)
             rows, pos = ix.freeze_rows(), ix.pos

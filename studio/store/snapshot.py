@@ -17,7 +17,7 @@ import orjson
 
 from studio.core.files import atomic_write_bytes, atomic_writer
 
-INDEX_FORMAT = 3          # 3: model column, persona-attribute and follow-up indexes
+INDEX_FORMAT = 4          # 3: model column, persona-attribute and follow-up indexes; 4: flag index
 
 
 @dataclass

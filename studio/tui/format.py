@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 GLYPHS = {"pending": "·", "accepted": "✓", "rejected": "✗", "failed": "!"}
-STATUSES = ("pending", "accepted", "rejected", "failed")
 
 
 def status_label(status: str) -> str:

@@ -72,3 +72,37 @@ def test_a_failed_check_is_reported_not_stored(fake_llm, session):
                             engine_options={"max_tries": 2})
     assert sid in result.failed and result.verified == 0
     assert FOLLOWUP not in (session.get(sid).get("followups") or {})
+
+
+def test_studio_verify_and_a_runs_followup_read_verdicts_the_same(tmp_path, fake_llm):
+    """The verdict table through both paths that make verdicts: a declared follow-up during a run, and verify."""
+    import asyncio
+
+    from studio.runs import Run
+    from studio.store import Store
+    from studio.workspace import Workspace
+    from tests.core.test_record import VERDICT_TABLE
+
+    ws = Workspace.from_env(tmp_path).ensure()
+    replies = [t for t, _ in VERDICT_TABLE if t]
+    session = Store(ws.sessions_dir).create("both")
+    # the run: cross-dataset-mixing declares the double-check follow-up; each check gets the next phrasing
+    it = iter(replies * 4)
+    fake_llm.set(reply=lambda m: next(it) if "proposed solution" in m[-1]["content"] else "an answer")
+    asyncio.run(Run(ws, "cross-dataset-mixing", session=session, model=fake_llm.model, api_base=fake_llm.base_url,
+                    n=len(replies), cache=False).execute())
+    by_run = {}
+    for s in session.iter_samples():
+        fu = s["followups"]["double-check"]
+        by_run[fu["output"]] = fu["verdict"]
+    # verify: the same phrasings as the verifier's replies
+    it2 = iter(replies * 4)
+    fake_llm.set(reply=lambda m: next(it2))
+    ids = session.ids()
+    verify_samples(session, ids, model=fake_llm.model, api_base=fake_llm.base_url)
+    by_verify = {s["followups"][FOLLOWUP]["output"]: s["followups"][FOLLOWUP]["verdict"] for s in session.iter_samples()}
+    expected = dict(VERDICT_TABLE)
+    assert by_run and by_verify
+    for text, verdict in {**by_run, **by_verify}.items():
+        assert verdict == expected[text], text
+    session.close()

@@ -3,6 +3,8 @@ tags, template, version and slot values; an index or journal from before them is
 
 import orjson
 
+from studio.store.snapshot import INDEX_FORMAT
+
 from tests.store.conftest import die_after, sample
 
 
@@ -42,7 +44,7 @@ def test_an_index_of_the_older_format_is_rebuilt(store):
     with store.open("old") as s:
         assert s.ids(followup="double-check") == [3]
         assert s.facets().persona[("age_band", "adult")] == {2, 4, 6, 8, 10}
-    assert orjson.loads(index_path.read_bytes())["format"] == 3          # written again for the next open
+    assert orjson.loads(index_path.read_bytes())["format"] == INDEX_FORMAT   # written again for the next open
 
 
 def test_journal_headers_from_before_the_new_fields_are_reindexed(store):

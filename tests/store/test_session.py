@@ -282,3 +282,19 @@ def test_projected_stream_parses_the_head_and_takes_the_rest_from_the_index(sess
     assert [d["status"] for d in session.iter_samples(fields=("status",))][:3] == ["pending", "rejected", "pending"]
     # a field neither in the head nor in the index: whole samples
     assert "output" in next(session.iter_samples(fields=("status", "model")))
+
+
+def test_flagged_samples_are_filterable_and_survive_reopening(store, session):
+    session.add_samples([sample(1), sample(2, flag="cut-off", finish_reason="length"), sample(3, flag="preview")])
+    assert session.ids(flag="cut-off") == [2]
+    assert session.ids(flag="") == [1]                                   # "" means clean
+    assert session.ids(flag=["cut-off", "preview"], status="pending") == [2, 3]
+    assert session.count(flag="preview") == 1
+    session.update_sample(2, flag=None)
+    assert session.ids(flag="") == [1, 2]
+    session.close()
+    with store.open(session.name) as again:
+        assert again.ids(flag="preview") == [3] and again.get(2)["finish_reason"] == "length"
+        again.compact()
+    with store.open(session.name) as third:                               # from NAME.index this time
+        assert third.ids(flag="") == [1, 2]

@@ -8,7 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from studio.tui.format import STATUSES, status_label
+from studio.core.record import STATUSES
+from studio.tui.format import status_label
 
 
 class FilterScreen(ModalScreen[dict | None]):
