@@ -73,7 +73,7 @@ class Workspace:
             try:
                 if load_template(path).name == str(name_or_path):
                     return path
-            except StudioError:
+            except Exception:  # one bad file never stops the lookup of the others (lint says what is wrong)
                 continue
         names = ", ".join(x.stem for x in self.template_paths()) or "(none)"
         raise StudioError(f"no template named {str(name_or_path)!r}", path=self.templates_dir,

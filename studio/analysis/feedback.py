@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from studio.core.errors import Problem, StudioError
-from studio.core.files import read_user_text
+from studio.core.files import lines, read_user_text
 
 FIELDS = ("prompt", "response", "comment", "rating")
 ALIASES = {
@@ -94,7 +94,7 @@ def _row(obj: Any, source: str, line: int, problems: list[Problem]) -> dict | No
 def read_feedback(path: str | Path) -> ParsedFeedback:
     """Read a JSONL (one object a line) or CSV (with a header) file of production feedback."""
     p = Path(path)
-    text = read_user_text(p, what="feedback file", encoding="utf-8-sig", missing_hint="give the path of a .jsonl or .csv file")
+    text = read_user_text(p, what="feedback file", missing_hint="give the path of a .jsonl or .csv file")
     is_csv = p.suffix.lower() in (".csv", ".tsv") or (p.suffix.lower() not in (".jsonl", ".json", ".ndjson")
                                                       and not text.lstrip().startswith("{"))
     out = ParsedFeedback()
@@ -103,11 +103,11 @@ def read_feedback(path: str | Path) -> ParsedFeedback:
 
 
 def _read_jsonl(text: str, source: str, out: ParsedFeedback) -> ParsedFeedback:
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines(text), 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, strict=False)
         except json.JSONDecodeError as exc:
             out.problems.append(Problem(source, number, f"not valid JSON: {exc.msg} (column {exc.colno})",
                                         "each line must be one JSON object"))

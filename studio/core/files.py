@@ -59,15 +59,41 @@ def fsync_dir(folder: str | Path) -> None:
 
 def read_user_text(path: str | Path, error: type[Exception] | None = None, *, what: str = "file",
                    encoding: str = "utf-8", missing_hint: str = "check the path") -> str:
-    """Read a text file a person gave us; every failure is a StudioError naming the file and what to do."""
+    """Read a text file a person gave us, exactly: a UTF-8 byte-order mark (spreadsheets write one) is the
+    only thing removed; every failure is a StudioError naming the file (and line) and what to do.
+
+    Line endings are left as they are: each format splits lines its own way (see `lines`).
+    """
     from studio.core.errors import StudioError
 
     error = error or StudioError
     try:
-        return Path(path).read_text(encoding=encoding)
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise error(f"no such {what}", path=path, hint=missing_hint) from None
-    except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text (byte {exc.start})", path=path, hint="save the file as UTF-8") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a folder, not a {what}", path=path, hint=missing_hint) from None
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror}", path=path, hint="check the path and its permissions") from None
+    if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig"):
+        # Excel's "Unicode text" is UTF-16 with its byte-order mark: unambiguous, so read it.
+        encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02X} at column {column}; Latin-1 or Windows-1252?)",
+                    path=path, line=line, hint="save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\")") from None
+
+
+def lines(text: str) -> list[str]:
+    """Split a line-based file (one value or JSON record a line) at `\\n` only, dropping a `\\r` before it.
+
+    Not `str.splitlines()`: that also splits at U+2028/U+2029, form feeds, vertical tabs and the like,
+    which are text inside a value (and valid inside a JSON string), not the ends of lines.
+    """
+    out = text.split("\n")
+    if out and out[-1] == "":
+        out.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in out]

@@ -12,7 +12,8 @@ from typing import Iterable
 from jinja2 import nodes
 
 from studio.core.errors import Problem, StudioError
-from studio.core.sandbox import TemplateSyntaxError, environment, undeclared_names
+from studio.core.files import read_user_text
+from studio.core.sandbox import TemplateSyntaxError, environment, refused_tags, undeclared_names
 from studio.core.template import KNOWN_KEYS, Template, parse_template
 
 
@@ -21,9 +22,12 @@ def lint_text(text: str, path: str | Path | None = None, known_templates: Iterab
     where = str(path) if path else "<template>"
     try:
         template = parse_template(text, path)
+        return lint_template(template, known_templates, check_data=check_data, where=where)
     except StudioError as exc:
         return [exc.problem]
-    return lint_template(template, known_templates, check_data=check_data, where=where)
+    except Exception as exc:  # a bug of ours must not hide the other files' problems (or crash the editor)
+        return [Problem(where, 0, f"could not be checked: {type(exc).__name__}: {exc}",
+                        "this is a bug in the studio; please report it with the file")]
 
 
 def lint_template(template: Template, known_templates: Iterable[str] | None = None, *, check_data: bool = True,
@@ -40,6 +44,7 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
                 f"known settings: {', '.join(sorted(KNOWN_KEYS))}", "warning")
 
     used: set[str] = set()
+    fields: list[tuple[str, str, int]] = []  # (slot, field, line) read as {{ slot.field }}
     syntax_ok = True
     for section in template.sections():
         try:
@@ -49,6 +54,10 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
             add(section.line + (exc.lineno or 1) - 1, f"template syntax error: {exc.message}",
                 "check the {{ }} and {% %} tags on that line")
             continue
+        for tag, line in refused_tags(ast):
+            add(section.line + line - 1, f"{{% {tag} %}} is refused by the sandbox: a template cannot read other files",
+                "put the text in this template, or its varying parts in a slot")
+        fields.extend((slot, attr, section.line + line - 1) for slot, attr, line in _field_reads(ast))
         for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
             attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
             if isinstance(attr, str) and attr.startswith("_"):
@@ -86,7 +95,56 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
                 add(template.line_of("followups", i), f"follow-up template {name!r} not found",
                     f"templates here: {', '.join(sorted(known))}")
     if check_data and not any(p.severity == "error" for p in problems):
-        problems.extend(_check_render(template, where))
+        problems.extend(_check_render(template, where, fields))
+    return problems
+
+
+def _field_reads(ast: nodes.Template) -> list[tuple[str, str, int]]:
+    """`{{ slot.field }}` and `{{ slot['field'] }}` reads (not method calls such as `slot.get('x')`)."""
+    called = {id(c.node) for c in ast.find_all(nodes.Call)}
+    out = []
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if id(node) in called or not isinstance(node.node, nodes.Name):
+            continue
+        attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(attr, str):
+            out.append((node.node.name, attr, node.lineno))
+    return out
+
+
+def _row_fields(source) -> set[str] | None:
+    """The fields any row of a slot source has; None for plain values (no rows)."""
+    from studio.core.slots import ValueSource
+
+    if isinstance(source, ValueSource):
+        if source.rows is None:
+            return None
+        rows = source.rows
+    else:
+        rows = [source.attrs(i) for i in range(min(len(source), 1))]
+    seen: set[str] = set()
+    for row in rows:
+        if isinstance(row, dict):
+            seen.update(map(str, row))
+    return seen
+
+
+def _check_fields(template: Template, space, fields: list[tuple[str, str, int]], where: str) -> list[Problem]:
+    """A template reading a field no row of its slot's file has: an error now, not a failure mid-run."""
+    problems = []
+    sources = dict(zip(space.names, space.sources))
+    cache: dict[str, set[str] | None] = {}
+    for slot, attr, line in fields:
+        if slot not in sources or attr == "text":
+            continue
+        if slot not in cache:
+            cache[slot] = _row_fields(sources[slot])
+        known = cache[slot]
+        if known is None or attr in known:
+            continue
+        origin = getattr(sources[slot], "origin", slot)
+        problems.append(Problem(where, line, f"no row of slot {slot!r} ({origin}) has a field {attr!r}",
+                                f"fields: {', '.join(sorted(known)) or '(none)'}; fix the name or the data"))
     return problems
 
 
@@ -98,13 +156,16 @@ def _first_use(source: str, name: str) -> int:
     return 0
 
 
-def _check_render(template: Template, where: str) -> list[Problem]:
+def _check_render(template: Template, where: str, fields: list[tuple[str, str, int]] = ()) -> list[Problem]:
     """Read the data files and render one fill: catches missing files and runtime refusals."""
     from studio.core.expand import Space
     from studio.core.render import Renderer
 
     try:
         space = Space(template)
+        problems = _check_fields(template, space, list(fields), where)
+        if problems:
+            return problems
         renderer = Renderer(template)
         fill = space.fill(space.digits(0))
         renderer.messages(fill, {name: f"<{name}>" for name in template.inputs})
@@ -114,6 +175,14 @@ def _check_render(template: Template, where: str) -> list[Problem]:
             p.path = where
         return [p]
     return []
+
+
+def _name_of(text: str, path: Path) -> set[str]:
+    """The template's name, or nothing when it does not parse (its own lint says why)."""
+    try:
+        return {parse_template(text, path).name}
+    except Exception:  # any failure here is reported when the file itself is linted
+        return set()
 
 
 def lint_paths(paths: Iterable[str | Path]) -> list[Problem]:
@@ -128,22 +197,18 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Problem]:
     parsed: list[tuple[Path, str | None, list[Problem]]] = []
     for f in files:
         try:
-            text = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            parsed.append((f, None, [Problem(str(f), 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}",
-                                             "check the path (and that the file is UTF-8 text)")]))
+            text = read_user_text(f, StudioError, what="template file")
+        except StudioError as exc:
+            parsed.append((f, None, [exc.problem]))
             continue
-        try:
-            names.add(parse_template(text, f).name)
-        except StudioError:
-            pass
+        names.update(_name_of(text, f))
         parsed.append((f, text, []))
     siblings = {p.parent for p in files}
     for folder in siblings:  # follow-ups may name templates beside the linted ones
         for other in folder.glob("*.prompt"):
             try:
-                names.add(parse_template(other.read_text(encoding="utf-8"), other).name)
-            except (StudioError, OSError, UnicodeDecodeError):
+                names.update(_name_of(read_user_text(other, StudioError), other))
+            except StudioError:
                 pass
     problems: list[Problem] = []
     for f, text, early in parsed:

@@ -6,7 +6,8 @@ from typing import Any
 
 from studio.core.errors import TemplateError
 from studio.core.expand import Fill
-from studio.core.sandbox import SecurityError, TemplateSyntaxError, UndefinedError, compile_source
+from studio.core.sandbox import (RefusedTag, SecurityError, TemplateSyntaxError, UndefinedError, compile_source,
+                                 template_line)
 from studio.core.template import Template
 
 
@@ -32,6 +33,9 @@ class Renderer:
         for section in template.sections():
             try:
                 self._compiled.append((section.role, compile_source(section.source), section.line))
+            except RefusedTag as exc:
+                raise TemplateError(exc.message, path=template.where, line=section.line + (exc.lineno or 1) - 1,
+                                    hint="put the text in this template, or its varying parts in a slot") from None
             except TemplateSyntaxError as exc:
                 raise TemplateError(f"template syntax error: {exc.message}", path=template.where,
                                     line=section.line + (exc.lineno or 1) - 1,
@@ -49,22 +53,30 @@ class Renderer:
     def messages(self, fill: Fill, extra: dict[str, Any] | None = None) -> list[dict[str, str]]:
         ctx = self.context(fill, extra)
         out = []
-        for role, compiled, line in self._compiled:
+        for role, compiled, first in self._compiled:
             try:
                 content = compiled.render(ctx)
-            except SecurityError as exc:
-                raise TemplateError(f"refused by the sandbox: {exc}", path=self.template.where, line=line,
-                                    hint="templates may only read slot values; remove the attribute access") from None
-            except UndefinedError as exc:
-                raise TemplateError(f"{exc.message}", path=self.template.where, line=line,
-                                    hint="declare it under slots: (or inputs:) in the front matter") from None
             except TemplateError:
                 raise
-            except Exception as exc:  # a filter or operation failing on a value, e.g. int('x')
-                raise TemplateError(f"rendering failed: {type(exc).__name__}: {exc}", path=self.template.where,
-                                    line=line, hint="check the expressions on that section's lines") from None
+            except Exception as exc:
+                raise self._error(exc, first) from None
             out.append({"role": role, "content": content.strip()})
         return out
+
+    def _error(self, exc: Exception, first: int) -> TemplateError:
+        """A runtime failure as a TemplateError on the line that failed (not the section's first line)."""
+        found = template_line(exc)
+        line = first + found - 1 if found else first
+        where = self.template.where
+        if isinstance(exc, SecurityError):
+            return TemplateError(f"refused by the sandbox: {exc}", path=where, line=line,
+                                 hint="templates may only read slot values; remove the attribute access")
+        if isinstance(exc, UndefinedError):
+            return TemplateError(f"{exc.message}", path=where, line=line,
+                                 hint="declare it under slots: (or inputs:) in the front matter, or fix the field name")
+        # a filter or operation failing on a value, e.g. int('x')
+        return TemplateError(f"rendering failed: {type(exc).__name__}: {exc}", path=where, line=line,
+                             hint="check the expressions on that line")
 
     def text(self, fill: Fill, extra: dict[str, Any] | None = None) -> str:
         """The filled template as one text (the sample itself in render mode)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -15,7 +16,17 @@ __all__ = [
     "SecurityError",
     "TemplateSyntaxError",
     "UndefinedError",
+    "RefusedTag",
+    "refused_tags",
+    "template_line",
 ]
+
+# Tags that read other template files: there are none to read, so the sandbox refuses them by name.
+_FILE_TAGS = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from"}
+
+
+class RefusedTag(TemplateSyntaxError):
+    """`{% extends %}`, `{% include %}` or `{% import %}`: a template is one file; nothing else is read."""
 
 # Names Jinja provides itself, never slots.
 BUILTIN_NAMES = frozenset({"range", "loop", "dict", "lipsum", "cycler", "joiner", "namespace", "true", "false", "none"})
@@ -30,6 +41,16 @@ class _StudioSandbox(ImmutableSandboxedEnvironment):
         if isinstance(obj, type) or callable(value) and getattr(value, "__module__", "") in ("os", "sys", "subprocess", "builtins"):
             return False
         return super().is_safe_attribute(obj, attr, value)
+
+    def getattr(self, obj, attribute):  # noqa: ANN001
+        """A row's fields first: `{{ row.values }}` is the row's `values` field, not dict.values."""
+        if isinstance(obj, Mapping):
+            try:
+                if attribute in obj:
+                    return obj[attribute]
+            except TypeError:
+                pass
+        return super().getattr(obj, attribute)
 
 
 @lru_cache(maxsize=1)
@@ -46,9 +67,29 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+def refused_tags(ast: nodes.Template) -> list[tuple[str, int]]:
+    """(tag, line) of every tag that would read another template file."""
+    return [(_FILE_TAGS[type(n)], n.lineno) for n in ast.find_all(tuple(_FILE_TAGS))]
+
+
 def compile_source(source: str):
-    """Compile template source; raises TemplateSyntaxError with a line number relative to `source`."""
-    return environment().from_string(source)
+    """Compile template source; raises TemplateSyntaxError (RefusedTag for file tags) with a line number
+    relative to `source`."""
+    env = environment()
+    ast = env.parse(source)
+    for tag, line in refused_tags(ast):
+        raise RefusedTag(f"{{% {tag} %}} is refused by the sandbox: a template cannot read other files", line)
+    return env.from_string(ast)
+
+
+def template_line(exc: BaseException) -> int | None:
+    """The line (relative to the rendered source) where a runtime error happened, from Jinja's traceback."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def undeclared_names(source: str) -> set[str]:

@@ -7,13 +7,15 @@ once per expansion. Every read error names the data file and line, and the templ
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from studio.core.errors import SlotError
-from studio.core.files import read_user_text
+from studio.core.files import lines as split_lines, read_user_text
 from studio.core.personas import PersonaGenerator
 from studio.core.template import SlotSpec, Template
 
@@ -101,9 +103,7 @@ def load_values_file(path: Path, field: str | None, template: Template | None = 
     """Read one value per line (txt), or a column/field (csv, jsonl, json, parquet); rows are kept as attributes."""
     suffix = path.suffix.lower()
     if suffix in (".txt", ".text", ".lst", ""):
-        lines = [ln.strip() for ln in _read_text(path).splitlines()]
-        values = [ln for ln in lines if ln and not ln.startswith("#")]
-        return ValueSource(values, origin=str(path.name))
+        return ValueSource(text_values(_read_text(path)), origin=str(path.name))
     if suffix == ".csv":
         rows = _read_csv(path)
     elif suffix in (".jsonl", ".ndjson"):
@@ -142,34 +142,81 @@ def _rows_to_source(rows: list[tuple[int, dict]], field: str | None, path: Path,
     return ValueSource(values, kept, origin=f"{path.name}" + (f" [{field}]" if field else ""))
 
 
+_ESCAPED_HASH = re.compile(r"^\\+#")
+
+
+def text_skipped(text: str) -> tuple[int, int]:
+    """(comment lines, blank lines) a .txt slot file's reading skips: `studio slots` reports them."""
+    comments = blanks = 0
+    for line in split_lines(text):
+        value = line.strip(" \t")
+        comments += value.startswith("#")
+        blanks += not value
+    return comments, blanks
+
+
+TXT_RULES = ("one value a line; lines starting with # are comments (write \\# for a value that starts with #); "
+             "spaces and tabs around a line are removed")
+
+
+def text_values(text: str) -> list[str]:
+    """The values of a .txt slot file: one a line (split at line feeds only, so U+2028, form feeds and
+    the like stay inside a value), surrounding spaces and tabs removed, blank lines and `#` comment lines
+    skipped. A value that starts with `#` is written with a backslash: `\\#hashtag` is the value `#hashtag`
+    (one leading backslash before a `#` is always removed, so `\\\\#x` is `\\#x`)."""
+    values = []
+    for line in split_lines(text):
+        value = line.strip(" \t")
+        if not value or value.startswith("#"):
+            continue
+        if _ESCAPED_HASH.match(value):
+            value = value[1:]
+        values.append(value)
+    return values
+
+
 def _read_text(path: Path) -> str:
     return read_user_text(path, SlotError, missing_hint="check the slot's file name")
 
 
 def _read_csv(path: Path) -> list[tuple[int, dict]]:
-    text = _read_text(path)
-    reader = csv.DictReader(text.splitlines())
+    """Rows of a CSV file with a header, read by the csv module (quoted cells keep their commas, quotes and
+    line breaks exactly); the header's names lose surrounding spaces, cells are kept as written."""
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     rows = []
     try:
-        for row in reader:
-            if None in row:
-                raise SlotError("row has more cells than the header", path=path, line=reader.line_num,
+        header = next(reader, None)
+        if header is None:
+            return []
+        names = [h.strip() for h in header]
+        start = reader.line_num + 1
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not cells:
+                continue  # a blank line
+            if len(cells) > len(names):
+                raise SlotError(f"row has more cells than the header ({len(cells)}, the header has {len(names)})", path=path, line=line,
                                 hint="quote cells that contain commas")
-            rows.append((reader.line_num, {k: v for k, v in row.items()}))
+            row = dict(zip(names, cells))
+            for name in names[len(cells):]:
+                row[name] = None  # a short row: the missing cells are empty, as spreadsheets write them
+            rows.append((line, row))
     except csv.Error as exc:
-        raise SlotError(f"not valid CSV: {exc}", path=path, line=reader.line_num, hint="fix the quoting on that line") from None
+        raise SlotError(f"not valid CSV: {exc}", path=path, line=reader.line_num,
+                        hint="fix the quoting on that line (a quote inside a quoted cell is written twice: \"\")") from None
     return rows
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
     rows = []
-    for n, line in enumerate(_read_text(path).splitlines(), 1):
+    for n, line in enumerate(split_lines(_read_text(path)), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            # strict=False: a raw tab or form feed inside a string is read as text, not refused
+            row = json.loads(line, strict=False)
         except json.JSONDecodeError as exc:
-            raise SlotError(f"not valid JSON: {exc.msg}", path=path, line=n,
+            raise SlotError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=n,
                             hint="each line must be one JSON object") from None
         if isinstance(row, str):
             row = {"text": row}

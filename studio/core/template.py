@@ -204,14 +204,53 @@ def _key_lines(node: yaml.Node, offset: int, path: tuple = (), out: dict | None 
     return out
 
 
-def parse_template(text: str, path: str | Path | None = None) -> Template:
-    """Parse a template file's text; every error names the file and line."""
-    where = str(path) if path else "<template>"
-    front, body, yaml_line, body_line = _split_front_matter(text, where)
+MAX_YAML_NODES = 100_000  # front matter that would expand past this (aliases of aliases) is refused
+
+
+def _check_nodes(root: yaml.Node, where: str, offset: int) -> None:
+    """Refuse duplicate keys (naming both lines) and alias bombs, before anything is built from the YAML.
+
+    PyYAML keeps the last of two equal keys silently; a slot defined twice must be an error. Aliases are
+    shared nodes, so the size after expansion is counted over the graph with a memo: a few lines of `&a [*b,
+    *b, ...]` that would unfold into billions of nodes are refused at once, not walked.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = ([c for kv in node.value for c in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if not done:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[str, yaml.Node] = {}
+                for key, _ in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                        if key.value in seen:
+                            first = seen[key.value].start_mark.line + offset
+                            raise TemplateError(
+                                f"duplicate key {key.value!r}: on line {first} and again on line "
+                                f"{key.start_mark.line + offset}", path=where, line=key.start_mark.line + offset,
+                                hint="YAML keeps only the last one; remove or rename one of them")
+                        seen[key.value] = key
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        sizes[id(node)] = size = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if size > MAX_YAML_NODES:
+            raise TemplateError(f"the front matter expands to more than {MAX_YAML_NODES:,} values "
+                                "(aliases of aliases)", path=where, line=node.start_mark.line + offset,
+                                hint="write the values out, or use fewer '*' aliases")
+
+
+def _load_yaml(front: str, where: str, yaml_line: int) -> tuple[Any, yaml.Node | None]:
     try:
         loader = yaml.SafeLoader(front)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_nodes(node, where, yaml_line)
             data = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()
@@ -220,6 +259,26 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
         line = yaml_line + (mark.line if mark else 0)
         raise TemplateError(f"front matter is not valid YAML: {exc.problem or exc}", path=where, line=line,
                             hint="check indentation and quote values that contain ':' or '#'") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"front matter is not valid YAML: {exc}", path=where, line=yaml_line,
+                            hint="check indentation and quote values that contain ':' or '#'") from None
+    except RecursionError:
+        raise TemplateError("front matter nests too deeply", path=where, line=yaml_line,
+                            hint="flatten the settings") from None
+    return data, node
+
+
+def parse_template(text: str, path: str | Path | None = None) -> Template:
+    """Parse a template file's text; every error names the file and line, never a traceback.
+
+    A byte-order mark is ignored and Windows line ends (CRLF) read as line feeds; `Template.text` keeps
+    the text as given (its hash is the version).
+    """
+    where = str(path) if path else "<template>"
+    original = text
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    front, body, yaml_line, body_line = _split_front_matter(text, where)
+    data, node = _load_yaml(front, where, yaml_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -238,15 +297,35 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
         return TemplateError(msg, path=where, line=line, hint=hint)
 
     default_name = Path(where).name.split(".")[0] if path else "template"
-    name = str(data.get("name") or default_name)
-    mode = str(data.get("mode", "generate"))
+
+    def text_of(key: str, default: str = "") -> str:
+        value = data.get(key)
+        if value is None or value == "":
+            return default
+        if isinstance(value, (dict, list)):
+            raise fail(f"{key} must be text, not a {'mapping' if isinstance(value, dict) else 'list'}", key,
+                       hint=f"write {key}: some text (quote it if it contains ':' or '#')")
+        return str(value)
+
+    def names_of(key: str, example: str) -> list[str]:
+        value = data.get(key)
+        if value is None or value == "" or value == []:
+            return []
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise fail(f"{key} must be a list of names, not {_kind(value)}", key, hint=f"write {key}: {example}")
+        for i, item in enumerate(value):
+            if isinstance(item, (dict, list)) or item is None:
+                raise fail(f"{key} must be a list of names; item {i + 1} is {_kind(item)}", key, i,
+                           hint=f"write {key}: {example}")
+        return [str(v) for v in value]
+
+    name = text_of("name", default_name)
+    mode = text_of("mode", "generate")
     if mode not in MODES:
         raise fail(f"unknown mode {mode!r}", "mode", hint=f"use one of: {', '.join(MODES)}")
-    tags = data.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    if not isinstance(tags, list):
-        raise fail("tags must be a list", "tags", hint="write tags: [safety, refusal]")
+    tags = names_of("tags", "[safety, refusal]")
 
     slots_data = data.get("slots") or {}
     if not isinstance(slots_data, dict):
@@ -254,7 +333,7 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
                    hint="write 'slots:' then one indented 'name: [value, value]' per slot")
     slots = {}
     for sname, spec in slots_data.items():
-        slots[str(sname)] = _parse_slot(str(sname), spec, lambda msg, *k, hint="": fail(msg, "slots", sname, *k, hint=hint),
+        slots[str(sname)] = _parse_slot(str(sname), spec, lambda msg, *k, hint="", s=sname: fail(msg, "slots", s, *k, hint=hint),
                                         key_lines.get(("slots", sname), yaml_line))
 
     combine = _parse_combine(data.get("combine") or {}, fail, key_lines, slots)
@@ -262,36 +341,38 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
     schema = data.get("schema")
     if schema is not None and not isinstance(schema, dict):
         raise fail("schema must be a JSON Schema mapping", "schema", hint="write schema: {type: object, properties: {...}}")
-    followups = data.get("followups") or []
-    if isinstance(followups, str):
-        followups = [followups]
-    inputs = data.get("inputs") or []
-    if isinstance(inputs, str):
-        inputs = [inputs]
+    followups = names_of("followups", "[double-check]")
+    inputs = names_of("inputs", "[prompt, output]")
     params = data.get("params") or {}
     if not isinstance(params, dict):
         raise fail("params must be a mapping", "params", hint="write params: {temperature: 0.7, max_tokens: 300}")
-    model = data.get("model")
+    params = {str(k): v for k, v in params.items()}
+    model = text_of("model") or None
     return Template(
         name=name,
         body=body,
-        description=str(data.get("description") or ""),
-        targets=str(data.get("targets") or ""),
-        use_when=str(data.get("use_when") or ""),
-        tags=[str(t) for t in tags],
+        description=text_of("description"),
+        targets=text_of("targets"),
+        use_when=text_of("use_when"),
+        tags=tags,
         mode=mode,
         slots=slots,
         combine=combine,
         schema=schema,
-        followups=[str(f) for f in followups],
-        model=str(model) if model else None,
-        params=dict(params),
-        inputs=[str(i) for i in inputs],
+        followups=followups,
+        model=model,
+        params=params,
+        inputs=inputs,
         path=Path(path) if path else None,
-        text=text,
+        text=original,
         body_line=body_line,
         key_lines=key_lines,
     )
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false", type(None): "empty"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else "text")
 
 
 def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
@@ -325,20 +406,36 @@ def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
             if not isinstance(weights, list) or len(weights) != len(values):
                 raise fail(f"slot {name!r}: weights must be a list as long as values", "weights",
                            hint="give one weight per value")
-            out.weights = [float(w) for w in weights]
+            try:
+                out.weights = [float(w) for w in weights]
+            except (TypeError, ValueError):
+                raise fail(f"slot {name!r}: weights must be numbers", "weights", hint="write weights: [3, 1]") from None
+            if any(w < 0 for w in out.weights) or not sum(out.weights) > 0:
+                raise fail(f"slot {name!r}: weights must be positive", "weights", hint="use weights above zero")
     elif values is not None:
         raise fail(f"slot {name!r}: values must be a list or a mapping of value to weight", "values",
                    hint="write values: [a, b] or values: {a: 2, b: 1}")
-    out.file = spec.get("file") or spec.get("dataset")
-    out.field = spec.get("field") or spec.get("column")
+    for key in ("file", "dataset", "field", "column"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, (str, int, float)) or isinstance(value, bool)):
+            raise fail(f"slot {name!r}: {key} must be {'a file name' if key in ('file', 'dataset') else 'a field name'}",
+                       key, hint=f"write {key}: {'data/values.csv' if key in ('file', 'dataset') else 'concept'}")
+    out.file = _opt_str(spec.get("file") or spec.get("dataset"))
+    out.field = _opt_str(spec.get("field") or spec.get("column"))
     personas = spec.get("personas")
     if personas is not None:
+        if isinstance(personas, (dict, list)) or personas is False:
+            raise fail(f"slot {name!r}: personas must be 'builtin' or a file name", "personas",
+                       hint="write personas: builtin, or personas: data/personas.jsonl")
         out.personas = "builtin" if personas in (True, "builtin", "generated", "generator") else str(personas)
     if spec.get("limit") is not None:
         try:
-            out.limit = int(spec["limit"])
+            raw = spec["limit"]
+            out.limit = int(raw)
+            if isinstance(raw, bool) or isinstance(raw, float) and raw != out.limit or out.limit < 1:
+                raise ValueError
         except (TypeError, ValueError):
-            raise fail(f"slot {name!r}: limit must be a whole number", "limit", hint="write limit: 1000") from None
+            raise fail(f"slot {name!r}: limit must be a whole number above 0", "limit", hint="write limit: 1000") from None
     sources = sum(x is not None for x in (out.values, out.file, out.personas))
     if sources != 1:
         raise fail(f"slot {name!r} needs exactly one source (values, file/dataset or personas), it has {sources}",
@@ -346,6 +443,10 @@ def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
     if out.values is not None and not out.values:
         raise fail(f"slot {name!r} has no values", "values", hint="add at least one value")
     return out
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def _scalars(values: list, fail) -> list[Any]:

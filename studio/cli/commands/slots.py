@@ -41,4 +41,25 @@ def run(args) -> int:
     out.print(strategies)
     for note in result.notes:
         out.print(f"[dim]{note}[/]", markup=True)
+    for note in _text_file_notes(template):
+        out.print(note, markup=False, style="dim")
     return 0
+
+
+def _text_file_notes(template) -> list[str]:
+    """What reading each .txt slot file skipped, so no value is dropped silently."""
+    from studio.core.errors import StudioError
+    from studio.core.files import read_user_text
+    from studio.core.slots import TXT_RULES, text_skipped
+
+    notes = []
+    for name, spec in template.slots.items():
+        source = spec.file or (spec.personas if spec.personas != "builtin" else None)
+        if not source or not source.lower().endswith((".txt", ".text", ".lst")):
+            continue
+        try:
+            comments, blanks = text_skipped(read_user_text(template.base_dir / source))
+        except StudioError:
+            continue
+        notes.append(f"{name}: {source}: {TXT_RULES}; skipped {comments} comment line(s), {blanks} blank line(s)")
+    return notes
