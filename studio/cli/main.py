@@ -50,6 +50,10 @@ def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] not in STUDIO_COMMANDS:           # a command's output may go into `| head`
+        from studio.cli.console import guard_stdout
+
+        guard_stdout()
     args = handler = None  # bare `studio` opens the TUI without building a parser (argparse is off that path)
     if argv:
         args = _parser_for(argv).parse_args(argv)

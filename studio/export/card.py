@@ -7,6 +7,7 @@ so the same session and seed give the same card.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from datetime import datetime, timezone
@@ -26,11 +27,27 @@ def _cell(s) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
+def rows_config_name(plan: "ExportPlan") -> str:
+    """`rows-` and 12 hex of a hash of every row and its split, in the order written."""
+    h = hashlib.blake2b(digest_size=6)
+    h.update(plan.suffix.encode())
+    for split, line in zip(plan.splits, plan.lines):
+        h.update(split.encode())
+        h.update(b"\0")
+        h.update(line)
+        h.update(b"\n")
+    return f"rows-{h.hexdigest()}"
+
+
 def dataset_card(plan: "ExportPlan", meta: dict, versions: list[dict]) -> str:
     o, fmt, counts = plan.options, plan.format, plan.counts()
     files = [f for f in plan.files() if f != "README.md"]
     q = json.dumps
-    lines = ["---", f"license: {q(o.licence)}", "configs:", "- config_name: default", "  data_files:"]
+    # The config's name carries a hash of the rows: the datasets library keys its cache on the card's
+    # configs (not on the files' contents), so `load_dataset(DIR)` after `--force` into the same folder, or
+    # of another folder with the same name, would otherwise return the rows it cached before.
+    lines = ["---", f"license: {q(o.licence)}", "configs:", f"- config_name: {q(rows_config_name(plan))}",
+             "  default: true", "  data_files:"]
     for f in files:
         lines += [f"  - split: {f.split('.')[0]}", f"    path: {q(f)}"]
     lines += ["tags:", "- template-studio", f"- {fmt.name}", "---", ""]
