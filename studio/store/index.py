@@ -242,8 +242,10 @@ class SampleIndex:
         return self.freeze(copy=False).grep(needle, self.read_raw)
 
     def candidates(self, status=None, tag=None, template=None, version=None, slot=None,
-                   followup=None, flag=None) -> set[int] | None:
-        """The ids matching the indexed filters (None means no filter: every sample; flag "" means unflagged)."""
+                   followup=None, flag=None, persona=None) -> set[int] | None:
+        """The ids matching the indexed filters (None means no filter: every sample; flag "" means unflagged).
+
+        slot / persona: a (name, value) pair, value as text (as the analysis shows it)."""
         sets: list[set[int]] = []
         for kind, wanted in (("st", status), ("tg", tag), ("tp", template), ("v", version), ("fu", followup),
                              ("fl", flag)):
@@ -252,9 +254,10 @@ class SampleIndex:
             keys = [wanted] if isinstance(wanted, str) else list(wanted)
             d = self.by[kind]
             sets.append(d.get(keys[0], set()) if len(keys) == 1 else set().union(*(d.get(k, ()) for k in keys)))
-        if slot is not None:
-            name, value = slot
-            sets.append(self.by["sl"].get(f"{name}{SEP}{value}", set()))
+        for kind, pair in (("sl", slot), ("pa", persona)):
+            if pair is not None:
+                name, value = pair
+                sets.append(self.by[kind].get(f"{name}{SEP}{value}", set()))
         if not sets:
             return None
         sets.sort(key=len)

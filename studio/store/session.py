@@ -630,10 +630,16 @@ class Session:
 
     def undo(self) -> int | None:
         """Revert the last review action (durably); returns the sample id it touched, None if nothing to undo."""
+        ids = self.undo_step()
+        return ids[0] if ids else None
+
+    def undo_step(self) -> list[int]:
+        """Revert the last review action (durably); returns every sample id it touched (a bulk action: all of
+        them, so a screen can repaint each), [] if nothing to undo."""
         with self._mu:
             self._writable()
             if not self._undo:
-                return None
+                return []
             step = self._undo.pop()
             restore = dict(step)
 
@@ -643,8 +649,9 @@ class Session:
                         doc.pop(k, None)
                     else:
                         doc[k] = v
-            self._change([sid for sid, _ in step], put_back, undoable=False)
-            return step[0][0]
+            ids = [sid for sid, _ in step]
+            self._change(ids, put_back, undoable=False)
+            return ids
 
     @property
     def can_undo(self) -> bool:
@@ -653,11 +660,11 @@ class Session:
     # ---------------------------------------------------------------- queries
 
     def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, followup=None, flag=None,
-            text=None, order: str = "id", desc: bool = False) -> list[int]:
+            text=None, persona=None, order: str = "id", desc: bool = False) -> list[int]:
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
-                                 followup=followup, flag=flag)
+                                 followup=followup, flag=flag, persona=persona)
             if not text:
                 return ix.ordered(cand, order, desc)
             rows, pos = ix.freeze_rows(), ix.pos
@@ -685,6 +692,17 @@ class Session:
     def counts(self) -> dict:
         with self._mu:
             return self._index.counts()
+
+    def status_counts(self, ids: Iterable[int]) -> dict[str, int]:
+        """How many of these samples have each status (from the index: nothing parsed)."""
+        with self._mu:
+            column, pos = self._index.col["st"], self._index.pos
+            out: dict[str, int] = {}
+            for i in ids:
+                st = column[pos[i]] or "pending" if i in pos else None
+                if st is not None:
+                    out[st] = out.get(st, 0) + 1
+            return out
 
     def cost(self, **filters) -> dict:
         """Summed USD cost of the matching samples: {"known": total, "unknown": samples without a cost}."""

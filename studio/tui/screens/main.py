@@ -178,22 +178,35 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
 
     def _show_counts(self, counts: dict[str, Any]) -> None:
         self.counts = dict(counts.get("status", counts))
-        self.status.counts = self.counts
+        self.status.counts = dict(self.counts)
 
-    def _refresh_counts(self) -> None:
-        """Show the optimistic counts a moment after the key (so the key's own frame stays small: the
-        status bar is far from the list), then recount from the store once the keys stop."""
+    def _refresh_counts(self, recount_in: float = 0.8) -> None:
+        """Show the counts now (the key's own frame: one line), then recount from the store once the keys
+        stop (a safety net: every key keeps the optimistic counts exact)."""
         if self.io is None:
             return
-        if getattr(self, "_status_timer", None) is None:
-            def show() -> None:
-                self._status_timer = None
-                self.status.counts = self.counts
-            self._status_timer = self.set_timer(0.12, show)
+        self._count_gen = getattr(self, "_count_gen", 0) + 1
+        self.status.counts = dict(self.counts)
         if getattr(self, "_count_timer", None) is not None:
             self._count_timer.stop()
-        self._count_timer = self.set_timer(0.8, lambda: self.io.submit(self.session.counts, done=self._show_counts)
-                                           if self.io is not None else None)
+        self._count_timer = self.set_timer(recount_in, self._recount)
+
+    def _recount(self) -> None:
+        if self.io is not None:
+            self.io.submit(self.session.counts, done=self._counts_shower())
+
+    def _counts_shower(self):
+        """A callback showing counts read from the store, unless a key changed the counts after this was made
+        (its optimistic change is newer than what the store had then): then count again."""
+        gen = getattr(self, "_count_gen", 0)
+
+        def show(counts: dict) -> None:
+            if getattr(self, "_count_gen", 0) == gen:
+                self._show_counts(counts)
+            else:
+                self._recount()
+
+        return show
 
     def _update_stream_title(self) -> None:
         f = ", ".join(f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())

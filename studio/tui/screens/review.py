@@ -68,21 +68,29 @@ class ReviewActions:
     def action_undo(self) -> None:
         if not self._writable():
             return
-        self.io.submit(self.session.undo, done=self._undone)
+        session, cached = self.session, self.stream.rows
 
-    def _undone(self, sample_id: int | None) -> None:
-        if sample_id is None:
+        def undo() -> tuple[list[int], list[dict], dict]:
+            ids = session.undo_step()  # every sample of the step: a bulk undo repaints them all (issue 16 §2)
+            return ids, [session.get(i) for i in ids if i in cached], session.counts()
+
+        show_counts = self._counts_shower()
+        self.io.submit(undo, done=lambda result: self._undone(result, show_counts))
+
+    def _undone(self, result: tuple[list[int], list[dict], dict], show_counts) -> None:
+        ids, rows, counts = result
+        if not ids:
             self.notify("nothing to undo", markup=False)
             return
-        self.io.submit(self.session.get, sample_id, done=self._reload_row)
-        self._refresh_counts()
-
-    def _reload_row(self, row: dict[str, Any]) -> None:
-        self.stream.update_rows([row])
-        try:
-            self.stream.cursor = self.stream.ids.index(row["id"])
-        except ValueError:
-            pass
+        self.stream.update_rows(rows)
+        if len(ids) == 1:  # one sample: go back to it; a bulk step keeps the reader where they are
+            try:
+                self.stream.cursor = self.stream.ids.index(ids[0])
+            except ValueError:
+                pass
+        else:
+            self.notify(f"undid the change to {len(ids):,} samples", markup=False)
+        show_counts(counts)
         self._show_selected()
 
     def action_note(self) -> None:
@@ -177,16 +185,37 @@ class ReviewActions:
         word = "accept" if status == "accepted" else "reject"
         scope = "shown by the filter" if self.filters else "in the session"
 
+        session = self.session
+        before: dict[str, int] = {}
+        # while the question is on screen: how many of the shown samples have each status, so the status bar
+        # can change with the key (not a recount later)
+        self.io.submit(session.status_counts, ids, done=before.update)
+
         def done(yes: bool) -> None:
             if not yes:
                 return
             for sid in ids:
-                if sid in self.stream.rows:
-                    self.stream.rows[sid]["status"] = status
+                row = self.stream.rows.get(sid)
+                if row is not None:
+                    row["status"] = status
             self.stream.refresh()
-            self.io.submit(self.session.bulk_set_status, ids, status,
-                           done=lambda n: self.notify(f"{word}ed {n} samples", markup=False))
-            self._refresh_counts()
+            if before:
+                for old, n in before.items():
+                    self.counts[old] = max(0, self.counts.get(old, 0) - n)
+                self.counts[status] = self.counts.get(status, 0) + sum(before.values())
+                self._refresh_counts()
+
+            def write() -> tuple[int, dict]:
+                return session.bulk_set_status(ids, status), session.counts()
+
+            show_counts = self._counts_shower()
+
+            def written(result: tuple[int, dict]) -> None:
+                n, counts = result
+                show_counts(counts)
+                self.notify(f"{word}ed {n:,} samples", markup=False)
+
+            self.io.submit(write, done=written)
             self._show_selected()
 
         self.app.push_screen(ConfirmScreen(f"Mark all {len(ids):,} samples {scope} as {status}?",

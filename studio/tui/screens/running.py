@@ -99,7 +99,7 @@ class RunningActions:
             self._update_stream_title()
             if empty:
                 self.refresh_bindings()
-        self._refresh_counts()
+        self._recount()  # the new samples are in the store already: count them now
 
     def on_run_progress(self, event: RunProgress) -> None:
         self.status.run = {**event.stats, "running": True}

@@ -121,7 +121,12 @@ class SampleList(ScrollView, can_focus=True):
             index = self.ids.index(sample_id) if self.current_id != sample_id else self.cursor
         except ValueError:
             return
-        self.refresh_lines(index - int(self.scroll_offset.y))
+        self.refresh_lines(index)
+
+    def refresh_lines(self, index: int, line_count: int = 1) -> None:
+        """Repaint rows by their index in `ids` (ScrollView.refresh_lines takes content lines and subtracts the
+        scroll offset itself: subtracting it here too left scrolled rows stale, issue 16 §2)."""
+        super().refresh_lines(index, line_count)
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.ids))
@@ -134,9 +139,8 @@ class SampleList(ScrollView, can_focus=True):
         return max(0, min(value, len(self.ids) - 1)) if self.ids else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
-        top = int(self.scroll_offset.y)
-        self.refresh_lines(old - top)
-        self.refresh_lines(new - top)
+        self.refresh_lines(old)
+        self.refresh_lines(new)
         if self.ids:
             self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True, force=True)
         current = self.current_id
@@ -195,10 +199,10 @@ class SampleList(ScrollView, can_focus=True):
             self.post_message(self.NeedRows(missing))
 
     def on_focus(self) -> None:
-        self.refresh_lines(self.cursor - int(self.scroll_offset.y))
+        self.refresh_lines(self.cursor)
 
     def on_blur(self) -> None:
-        self.refresh_lines(self.cursor - int(self.scroll_offset.y))
+        self.refresh_lines(self.cursor)
 
 
 class StreamPane(Vertical):
