@@ -38,7 +38,7 @@ def draw_million() -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     count = 0
-    for fill in space.sample(1_000_000, seed=1):
+    for _fill in space.sample(1_000_000, seed=1):
         count += 1
     elapsed = time.perf_counter() - start
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB on Linux

@@ -347,7 +347,7 @@ def _flush(acc: dict, groups: dict, tagged: list) -> None:
         _add_costs(c, k, costs)
         _count_values(entry[2], "slot.", slots, k)
         _count_values(entry[2], "persona.", personas, k)
-    for (name, version, k), slots, persona, tags in tagged:
+    for (name, version, _k), slots, persona, tags in tagged:
         entry = acc[name]
         c = entry[1][version]
         tc = c[_TAGS] if c[_TAGS] is not None else c.__setitem__(_TAGS, {}) or c[_TAGS]

@@ -246,7 +246,7 @@ class Space:
                 a = rng.randrange(1, s)
             perms.append((a, rng.randrange(s) if s > 1 else 0, s))
         rows = max(self.sizes) if self.sizes else 1
-        covered = None if not self.rules else [set() for _ in self.sizes]
+        covered: list[set[int]] = [set() for _ in self.sizes] if self.rules else []
         made = 0
         for r in range(rows):
             if n is not None and made >= n:
@@ -267,8 +267,9 @@ class Space:
                 if d in covered[k]:
                     continue
                 for _ in range(200):
-                    digits = list(self.digits(rng.randrange(self.size)))
-                    digits[k] = d
+                    trial = list(self.digits(rng.randrange(self.size)))
+                    trial[k] = d
+                    digits = tuple(trial)
                     if not self.excluded(digits):
                         for j, dj in enumerate(digits):
                             covered[j].add(dj)
@@ -343,7 +344,7 @@ class Space:
                         placed = True
                         break
                 if not placed:
-                    new = [None] * (p + 1)
+                    new: list[int | None] = [None] * (p + 1)
                     new[q], new[p] = v, w
                     rows.append(new)
         out = []
@@ -361,10 +362,10 @@ class Space:
                             break
                     if row[pos] is None:
                         row[pos] = choices[0]
-            digits = [0] * k
+            cols = [0] * k
             for pos, slot in enumerate(order):
-                digits[slot] = row[pos]
-            digits = tuple(digits)
+                cols[slot] = row[pos]
+            digits = tuple(cols)
             if digits in seen or (self.rules and self.excluded(digits)):
                 continue
             seen.add(digits)

@@ -6,7 +6,10 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
+
+if TYPE_CHECKING:
+    from studio.core.errors import StudioError
 
 
 @contextmanager
@@ -57,7 +60,7 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def read_user_text(path: str | Path, error: type[Exception] | None = None, *, what: str = "file",
+def read_user_text(path: str | Path, error: type[StudioError] | None = None, *, what: str = "file",
                    encoding: str = "utf-8", missing_hint: str = "check the path") -> str:
     """Read a text file a person gave us, exactly: a UTF-8 byte-order mark (spreadsheets write one) is the
     only thing removed; every failure is a StudioError naming the file (and line) and what to do.

@@ -59,7 +59,7 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
                 "put the text in this template, or its varying parts in a slot")
         fields.extend((slot, attr, section.line + line - 1) for slot, attr, line in _field_reads(ast))
         for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-            attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            attr = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
             if isinstance(attr, str) and attr.startswith("_"):
                 add(section.line + node.lineno - 1, f"access to {attr!r} is refused by the sandbox",
                     "templates may only read slot values and their fields")

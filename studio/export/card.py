@@ -11,10 +11,29 @@ import hashlib
 import json
 from collections import Counter
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, Sequence
 
-if TYPE_CHECKING:
-    from studio.export.plan import ExportPlan
+
+class CardSource(Protocol):
+    """What the card reads from an export plan (studio.export.plan.ExportPlan has it). A protocol rather than
+    an import, so plan.py (which writes the card) and this module do not import each other."""
+
+    options: Any
+    format: Any
+    session: str
+    scanned: int
+    selected: int
+    stats: dict
+    templates: Sequence[str]
+    versions: Sequence[str]
+    splits: Sequence[str]
+    lines: Sequence[bytes]
+
+    @property
+    def suffix(self) -> str: ...
+    def counts(self) -> dict[str, int]: ...
+    def files(self) -> list[str]: ...
+    def removed_counts(self) -> dict[str, int]: ...
 
 
 def _date(v) -> str:
@@ -27,7 +46,7 @@ def _cell(s) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
-def rows_config_name(plan: "ExportPlan") -> str:
+def rows_config_name(plan: CardSource) -> str:
     """`rows-` and 12 hex of a hash of every row and its split, in the order written."""
     h = hashlib.blake2b(digest_size=6)
     h.update(plan.suffix.encode())
@@ -39,7 +58,9 @@ def rows_config_name(plan: "ExportPlan") -> str:
     return f"rows-{h.hexdigest()}"
 
 
-def dataset_card(plan: "ExportPlan", meta: dict, versions: list[dict]) -> str:
+def dataset_card(plan: CardSource, meta: dict, versions: list[dict]) -> str:
+    """The card's markdown text for `plan`; `meta` is the session's meta (its `created` date), `versions`
+    the session's saved template versions ({name, version, saved}). Same plan and seed -> same text."""
     o, fmt, counts = plan.options, plan.format, plan.counts()
     files = [f for f in plan.files() if f != "README.md"]
     q = json.dumps

@@ -84,7 +84,7 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
             raise _os_error(exc, folder) from None
         raise
     return ExportReport(folder, [folder / n for n in names], counts, plan.removed_counts(), total,
-                        [p for p in existing])
+                        list(existing))
 
 
 def _is_our_card(path: Path) -> bool:

@@ -231,10 +231,10 @@ class SampleIndex:
                 ids.discard(sid)
                 if not ids and kind != "st":
                     del self.by[kind][key]
-        key = (ix.get("tp") or "", ix.get("v") or "")
-        self.versions[key] -= 1
-        if self.versions[key] <= 0:
-            del self.versions[key]
+        version = (ix.get("tp") or "", ix.get("v") or "")
+        self.versions[version] -= 1
+        if self.versions[version] <= 0:
+            del self.versions[version]
 
     # ------------------------------------------------------------ queries
 
@@ -298,7 +298,8 @@ class SampleIndex:
             cols = {c: list(map(col[c].__getitem__, places)) for c in ("tp", "v", "st", "co", "md")}
 
         def pairs(kind: str) -> dict[tuple[str, str], set[int]]:
-            return {tuple(k.split(SEP, 1)): set(v) for k, v in self.by[kind].items() if v}
+            return {tuple(k.split(SEP, 1)): set(v)  # type: ignore[misc]  # every key holds one SEP
+                    for k, v in self.by[kind].items() if v}
 
         by = self.by
         return Facets(ids, cols["tp"], cols["v"], cols["st"], cols["co"], cols["md"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,7 @@ class Store:
             raise StoreError(f"cannot create the sessions folder: {exc.strerror}", path=self.dir,
                              hint="run from a folder you can write to, or set STUDIO_HOME") from None
 
-    def create(self, name: str, *, model: str | None = None, labels: list[str] | None = None) -> Session:
+    def create(self, name: str, *, model: str | None = None, labels: builtins.list[str] | None = None) -> Session:
         files = self.files(name)
         self._mkdir()
         return Session(files, create_meta={"model": model, "labels": list(labels) if labels else None})

@@ -32,7 +32,7 @@ def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
 def guarded(cls: type) -> type:
     """Wrap every synchronous `action_*` and `on_*` method defined on `cls`."""
     for name, fn in list(vars(cls).items()):
-        if (name.startswith("action_") or name.startswith("on_")) and inspect.isfunction(fn) \
+        if name.startswith(("action_", "on_")) and inspect.isfunction(fn) \
                 and not inspect.iscoroutinefunction(fn):
             setattr(cls, name, _wrap(fn))
     return cls

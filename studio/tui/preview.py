@@ -5,10 +5,23 @@ Pure calls into core; kept out of the widgets so they stay display-only, run in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 from studio.core.errors import Problem, StudioError
-from studio.tui.widgets.editor import Analysis
+
+
+@dataclass
+class Analysis:
+    """What core says about the text being edited (computed off the UI thread)."""
+
+    text: str
+    template: Any = None
+    problems: list[Any] = field(default_factory=list)
+    preview: str = ""
+    fill_label: str = ""
+    plan: Any = None
 
 
 def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:

@@ -3,7 +3,6 @@ preview of one filled prompt. Parsing, linting and rendering are core's; this pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
@@ -14,17 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-
-@dataclass
-class Analysis:
-    """What core says about the text being edited (computed off the UI thread)."""
-
-    text: str
-    template: Any = None
-    problems: list[Any] = field(default_factory=list)
-    preview: str = ""
-    fill_label: str = ""
-    plan: Any = None
+from studio.tui.preview import Analysis  # the pane shows what preview.analyse_template computed
 
 
 class TemplateEditor(Vertical, can_focus=False):
