@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Sequence
 
 from jinja2 import nodes
 
@@ -103,6 +103,7 @@ def _field_reads(ast: nodes.Template) -> list[tuple[str, str, int]]:
     """`{{ slot.field }}` and `{{ slot['field'] }}` reads (not method calls such as `slot.get('x')`)."""
     called = {id(c.node) for c in ast.find_all(nodes.Call)}
     out = []
+    node: Any  # Getattr or Getitem (jinja2's find_all is typed as returning the base Node)
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         if id(node) in called or not isinstance(node.node, nodes.Name):
             continue
@@ -156,7 +157,7 @@ def _first_use(source: str, name: str) -> int:
     return 0
 
 
-def _check_render(template: Template, where: str, fields: list[tuple[str, str, int]] = ()) -> list[Problem]:
+def _check_render(template: Template, where: str, fields: Sequence[tuple[str, str, int]] = ()) -> list[Problem]:
     """Read the data files and render one fill: catches missing files and runtime refusals."""
     from studio.core.expand import Space
     from studio.core.render import Renderer

@@ -102,7 +102,7 @@ def new_sample(fields: dict[str, Any], now: float) -> Sample:
     `prompt_hash` computed from `messages` when missing. `id` is dropped (the store assigns it)."""
     doc = _defaults(now)
     doc.update(fields)                                   # type: ignore[typeddict-item]
-    doc.pop("id", None)                                  # type: ignore[misc]
+    doc.pop("id", None)                                  # type: ignore[misc, typeddict-item]
     doc["params"] = scrub_params(doc.get("params") or {})
     if doc["status"] not in STATUSES:
         doc["status"] = "pending"

@@ -69,7 +69,7 @@ def resolve(template: Template, spec: SlotSpec) -> Source:
     """The values of one slot; raises SlotError naming the file and line on bad input."""
     if spec.values is not None:
         values = [str(v) for v in spec.values]
-        src: Source = ValueSource(values, weights=spec.weights)
+        src = ValueSource(values, weights=spec.weights)
     elif spec.personas == "builtin":
         return GeneratedPersonas(PersonaGenerator(), spec.limit)
     elif spec.personas:

@@ -153,7 +153,7 @@ class Template:
 
 def split_sections(body: str, first_line: int = 1) -> list[Section]:
     sections: list[Section] = []
-    role, start, buf = "user", first_line, []
+    role, start, buf = "user", first_line, list[str]()
     explicit = False
     for offset, line in enumerate(body.split("\n")):
         m = _ROLE_LINE.match(line)

@@ -102,7 +102,8 @@ def register(lib: Any) -> None:
             model_response.choices = [Choices(index=0, finish_reason=choice.get("finish_reason") or "stop",
                                               message=Message(role="assistant", content=choice["message"]["content"]))]
             u = raw.get("usage") or {}
-            model_response.usage = Usage(prompt_tokens=u.get("prompt_tokens", 0),
+            # litellm sets `usage` dynamically (no declared attribute)
+            model_response.usage = Usage(prompt_tokens=u.get("prompt_tokens", 0),  # type: ignore[attr-defined]
                                          completion_tokens=u.get("completion_tokens", 0),
                                          total_tokens=u.get("total_tokens", 0))
             model_response.model = MODEL

@@ -10,7 +10,7 @@ import os
 import re
 from typing import Any
 
-from studio.core.record import scrub_params
+from studio.core.record import scrub_params  # noqa: F401 - re-exported: the export's params scrubbing
 
 REDACTED = "[redacted]"
 

@@ -317,7 +317,7 @@ class Session:
             raise StoreError(f"session {self.name!r} is read-only here: {self.read_only_reason}", path=self.path,
                              hint="reopen it without read_only from a folder you can write to")
 
-    def _commit(self, ops: list[tuple[str, int, dict]]) -> list[int]:
+    def _commit(self, ops: list[tuple[str, int, Any]]) -> list[int]:
         """Journal the puts (durable on return), then apply them in memory."""
         self._writable()
         encoded = []
