@@ -48,6 +48,7 @@ class Summary:
     saved: int = 0
     done: int = 0
     failed: int = 0
+    flagged: int = 0  # done, but cut off, filtered or a refusal (counted in done too)
     cached: int = 0
     requests: int = 0
     stopped: bool = False
@@ -152,7 +153,8 @@ class Run:
         s = self._base(fill, messages, seed, extra)
         s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
                  tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
-                 cached=result.cached)
+                 cached=result.cached, finish_reason=result.finish_reason, reasoning=result.reasoning,
+                 flag=result.flag, attempts=result.paid)  # tokens and cost: the sum over its paid calls
         if not result.ok:
             s["status"] = "failed"
             s["error"] = result.error
@@ -237,6 +239,8 @@ class Run:
                 self.summary.errors[reason] = self.summary.errors.get(reason, 0) + 1
             else:
                 self.summary.done += 1
+                if s.get("flag"):
+                    self.summary.flagged += 1
             pending.append(s)
             save()
 

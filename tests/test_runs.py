@@ -158,3 +158,25 @@ async def test_no_key_reaches_the_session(ws, session, fake_llm, monkeypatch):
     for f in ws.sessions_dir.rglob("*"):
         if f.is_file():
             assert b"SECRET-999" not in f.read_bytes(), f
+
+
+async def test_each_reply_shape_becomes_its_sample_fields(ws, session, fake_llm):
+    """The engine's Result onto the record: finish_reason, reasoning, flag, paid attempts, summed tokens."""
+    fake_llm.set(script=["cut_off", "reasoning", "reasoning_only", "tool_calls"])
+    run = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=4,
+              concurrency=1)
+    summary = await run.execute()
+    assert summary.done == 2 and summary.flagged == 1 and summary.failed == 2 and fake_llm.count == 4
+    by = {}
+    for s in session.samples(session.ids()):
+        by[s.get("flag") or s["error"] or s["reasoning"]] = s
+    cut = by["cut-off"]
+    assert cut["finish_reason"] == "length" and cut["status"] == "pending" and cut["attempts"] == 1
+    thought = by["The user wants an answer."]
+    assert thought["flag"] is None and "The user wants" not in thought["output"]
+    [spent] = [s for k, s in by.items() if "max_tokens before answering" in k]
+    assert spent["status"] == "failed" and "300 max_tokens" in spent["error"] and spent["tokens_out"] == 300
+    assert spent["attempts"] == 1  # billed, counted, not retried
+    [tool] = [s for k, s in by.items() if "called a tool" in k]
+    assert tool["status"] == "failed" and tool["output"] is None
+    assert summary.tokens_in + summary.tokens_out == fake_llm.billed

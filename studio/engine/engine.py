@@ -60,11 +60,10 @@ class Stats:
             return
         self.tokens_in += r.tokens_in or 0
         self.tokens_out += r.tokens_out or 0
-        if r.ok:
-            if r.cost is None:
-                self.cost_unknown += 1
-            else:
-                self.cost += r.cost
+        if r.cost is not None:
+            self.cost += r.cost  # failed samples' billed attempts cost money too
+        elif r.ok:
+            self.cost_unknown += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"done": self.done, "failed": self.failed, "cached": self.cached, "requests": self.sent,
@@ -87,11 +86,12 @@ class Engine:
 
     def __init__(self, cache_dir: str | Path | None = None, concurrency: int = 16, *, timeout: float = 60.0,
                  max_tries: int = 6, max_invalid: int = 2, api_base: str | None = None, fast: bool = True,
-                 cache: bool = True):
+                 cache: bool = True, max_rate_wait: float = 1800.0):
         self.concurrency = max(1, int(concurrency))
         self.timeout = float(timeout)
         self.max_tries = max(1, int(max_tries))
         self.max_invalid = max(0, int(max_invalid))
+        self.max_rate_wait = float(max_rate_wait)  # a request rate-limited this long fails (a quota, not a pace)
         self.api_base = api_base
         self.fast = fast
         self.cache = RequestCache(cache_dir) if (cache and cache_dir is not None) else None
@@ -134,13 +134,16 @@ class Engine:
 
     def _from_cache(self, req: Request, key: str, hit: dict) -> Result:
         return Result(req, True, hit.get("output"), hit.get("parsed"), None, hit.get("tokens_in"),
-                      hit.get("tokens_out"), hit.get("cost"), hit.get("latency", 0.0), True, 0, key)
+                      hit.get("tokens_out"), hit.get("cost"), hit.get("latency", 0.0), True, 0, key,
+                      hit.get("finish_reason"), hit.get("reasoning"), hit.get("flag"), hit.get("paid", 1))
 
     async def _attempts(self, req: Request, key: str, route: Route) -> Result:
         transport = self._fast if route.fast else self._slow
         lim = self.limiter(req.model)
-        attempts = invalid = 0
+        attempts = tries = invalid = paid = 0
+        bill = _Bill(route)
         sent = req
+        t_first = time.monotonic()
         while True:
             attempts += 1
             await lim.acquire()
@@ -167,6 +170,8 @@ class Engine:
                 lim.release()  # also when cancelled by stop(): the slot must come back
             if err is None:
                 lim.on_success()
+                paid += 1
+                bill.add(reply.tokens_in, reply.tokens_out, sent.messages, reply.output)
                 latency = time.monotonic() - t0
                 parsed = None
                 if req.schema is not None:
@@ -176,31 +181,38 @@ class Engine:
                         invalid += 1
                         if invalid > self.max_invalid:
                             return Result(req, False, reply.output, None, f"{exc.reason} (after {invalid} tries)",
-                                          reply.tokens_in, reply.tokens_out, None, latency, False, attempts, key)
+                                          bill.tokens_in, bill.tokens_out, bill.cost, latency, False, attempts, key,
+                                          reply.finish_reason, reply.reasoning, None, paid)
                         self.stats.retries += 1
                         if req.seed is not None:  # ask again with a different seed, or a seeded model repeats itself
                             sent = Request(req.messages, req.model, req.params, req.seed + 7919 * invalid,
                                            req.schema, None, req.api_base)
                         continue
-                cost = None
-                if reply.tokens_in is not None and reply.tokens_out is not None:
-                    cost = llm.cost(route.model_name, route.provider, reply.tokens_in, reply.tokens_out)
-                result = Result(req, True, reply.output, parsed, None, reply.tokens_in, reply.tokens_out, cost,
-                                latency, False, attempts, key)
+                result = Result(req, True, reply.output, parsed, None, bill.tokens_in, bill.tokens_out, bill.cost,
+                                latency, False, attempts, key, reply.finish_reason, reply.reasoning, reply.flag, paid)
                 if self.cache is not None:
-                    self.cache.put(key, {"output": reply.output, "parsed": parsed, "tokens_in": reply.tokens_in,
-                                         "tokens_out": reply.tokens_out, "cost": cost, "latency": latency,
-                                         "model": req.model})
+                    self.cache.put(key, {"output": reply.output, "parsed": parsed, "tokens_in": bill.tokens_in,
+                                         "tokens_out": bill.tokens_out, "cost": bill.cost, "latency": latency,
+                                         "model": req.model, "finish_reason": reply.finish_reason,
+                                         "reasoning": reply.reasoning, "flag": reply.flag, "paid": paid})
                 return result
-            if not err.retry or attempts >= self.max_tries:
-                tries = f" (after {attempts} tries)" if attempts > 1 else ""
-                return Result(req, False, None, None, redact(f"{err.reason}{tries}", route.api_key), None, None, None,
-                              time.monotonic() - t0, False, attempts, key)
+            if err.tokens_in is not None or err.tokens_out is not None:  # a failed reply the provider billed
+                paid += 1
+                bill.add(err.tokens_in, err.tokens_out)
+            rate_limited = isinstance(err, RateLimited)
+            if not rate_limited:
+                tries += 1  # a rate limit is a pace, not a failed try: it never uses up max_tries
+            waited = time.monotonic() - t_first
+            if not err.retry or tries >= self.max_tries or (rate_limited and waited > self.max_rate_wait):
+                why = f" (after {attempts} tries)" if attempts > 1 else ""
+                return Result(req, False, None, None, redact(f"{err.reason}{why}", route.api_key), bill.tokens_in,
+                              bill.tokens_out, bill.cost, time.monotonic() - t0, False, attempts, key,
+                              None, None, None, paid)
             self.stats.retries += 1
             if err.retry_after is not None:
                 delay = err.retry_after * (1.0 + 0.1 * (time.monotonic() % 1))  # never earlier than asked
             else:
-                delay = retry.backoff(attempts)
+                delay = retry.backoff(max(1, tries))
             await asyncio.sleep(delay)
 
     async def complete(self, req: Request) -> Result:
@@ -327,13 +339,51 @@ class Engine:
             self.cache.flush()
 
 
+class _Bill:
+    """Tokens and cost summed over one request's paid attempts; None while nothing is known."""
+
+    __slots__ = ("route", "tokens_in", "tokens_out", "cost", "unpriced")
+
+    def __init__(self, route: Route):
+        self.route = route
+        self.tokens_in: int | None = None
+        self.tokens_out: int | None = None
+        self.cost: float | None = None
+        self.unpriced = False
+
+    def add(self, tin: int | None, tout: int | None, messages: list | None = None,
+            output: str | None = None) -> None:
+        if tin is None and tout is None and output is not None:  # a reply with no usage: count it, if priced
+            tin, tout = llm.estimate_tokens(self.route.model_name, self.route.provider, messages or [], output)
+        if tin is not None:
+            self.tokens_in = (self.tokens_in or 0) + tin
+        if tout is not None:
+            self.tokens_out = (self.tokens_out or 0) + tout
+        price = None
+        if tin is not None or tout is not None:
+            price = llm.cost(self.route.model_name, self.route.provider, tin or 0, tout or 0)
+        if price is None:  # one attempt of unknown price (or usage) makes the sum unknown: never a partial sum
+            self.unpriced = True
+            self.cost = None
+        elif not self.unpriced:
+            self.cost = (self.cost or 0.0) + price
+
+
 _KEYLIKE = re.compile(r"\b(sk|pk|rk|key|gsk|xai)-[A-Za-z0-9_\-]{6,}")
 
 
+_PATH = re.compile(r"(?:[A-Za-z]:)?[\\/][^\s'\"]*(?:site-packages|dist-packages|lib[\\/]python\d)[^\s'\",)]*")
+
+
 def redact(text: str, key: str | None) -> str:
-    """Provider error messages sometimes echo the key: never let one reach a session or the screen."""
+    """Provider error messages sometimes echo the key, and libraries a traceback or their file paths:
+    neither reaches a session or the screen."""
     if key and len(key) >= 6:
         text = text.replace(key, "***")
+    cut = text.find("Traceback (most recent call last)")
+    if cut >= 0:
+        text = text[:cut].rstrip(" :\n") or "the provider library failed without saying why"
+    text = _PATH.sub("<library>", text)
     return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
 
 

@@ -49,3 +49,21 @@ def cost(model: str, provider: str, tokens_in: int, tokens_out: int) -> float | 
     except Exception:  # noqa: BLE001 - litellm raises several kinds for "not mapped"
         return None
     return float(cin) + float(cout)
+
+
+@lru_cache(maxsize=1024)
+def priced(model: str, provider: str) -> bool:
+    return cost(model, provider, 1, 1) is not None
+
+
+def estimate_tokens(model: str, provider: str, messages: list, output: str) -> tuple[int | None, int | None]:
+    """A reply without usage from a priced model: litellm's tokenizer count, so its cost is not 'unknown'."""
+    if not priced(model, provider):
+        return None, None
+    lib = litellm()
+    try:
+        tin = lib.token_counter(model=model, messages=messages)
+        tout = lib.token_counter(model=model, text=output, count_response_tokens=True)
+    except Exception:  # noqa: BLE001 - no tokenizer for it
+        return None, None
+    return int(tin), int(tout)

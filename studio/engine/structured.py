@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -33,17 +34,48 @@ def _validator(schema_json: bytes) -> Any:
     return Draft202012Validator(orjson.loads(schema_json))
 
 
+_DECODER = json.JSONDecoder()
+
+
+def extract(output: str | None) -> Any:
+    """The JSON value the model meant: the text as it is; else inside one outer fence wrapping the whole
+    reply (a fence inside a string value stays); else the one JSON object or array in prose."""
+    text = (output or "").strip()
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        first = exc
+    if text.startswith("```") and text.endswith("```") and "\n" in text:
+        inner = text[text.index("\n") + 1:-3].strip()  # the opening line may name a language: ```json
+        try:
+            return orjson.loads(inner)
+        except orjson.JSONDecodeError:
+            text = inner
+    found: list = []
+    i = 0
+    while len(found) < 8:
+        i = min((j for j in (text.find("{", i), text.find("[", i)) if j >= 0), default=-1)
+        if i < 0:
+            break
+        try:
+            value, end = _DECODER.raw_decode(text, i)
+        except ValueError:
+            i += 1
+            continue
+        if isinstance(value, (dict, list)):
+            found.append(value)
+        i = end
+    objects = [v for v in found if isinstance(v, dict)] or found  # "see [1]" in prose is not the answer
+    if len(objects) == 1:
+        return objects[0]
+    if objects:
+        raise Invalid("output holds more than one JSON value: which one is the answer is unclear")
+    raise Invalid(f"output is not valid JSON: {first}")
+
+
 def validate(output: str | None, schema: dict) -> Any:
     """The parsed value, or raise Invalid naming what is wrong and where."""
-    text = (output or "").strip()
-    if text.startswith("```"):  # models like to fence JSON; the fence is not the answer
-        text = text.strip("`")
-        text = text[text.find("\n") + 1:] if "\n" in text else text
-        text = text.rsplit("```", 1)[0] if "```" in text else text
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(f"output is not valid JSON: {exc}") from None
+    value = extract(output)
     validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
     error = next(iter(validator.iter_errors(value)), None)
     if error is not None:

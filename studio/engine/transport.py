@@ -2,8 +2,8 @@
 
 * `FastTransport` — for OpenAI-compatible providers (openai, hosted_vllm, groq, ...): litellm
   resolves the provider, URL, auth headers and parameter mapping once per model and builds each
-  body with the provider's own `transform_request`; a well-formed reply is read straight from the
-  OpenAI wire format, anything else by the provider's `transform_response`; the bytes travel over
+  body with the provider's own `transform_request`; the reply is read straight from the OpenAI wire
+  format by `reply.from_bytes` (the same decisions as the litellm path); the bytes travel over
   one shared aiohttp session. This skips `acompletion`'s ~4-5 ms of
   per-call bookkeeping (logging objects, callbacks, client set-up), which caps a core at ~200
   calls/s.
@@ -22,23 +22,16 @@ from typing import Any
 
 import orjson
 
-from studio.engine import llm, retry
+from studio.engine import llm, reply, retry
+from studio.engine.reply import Reply
 from studio.engine.structured import response_format
-from studio.engine.types import EngineError, Fatal, RateLimited, Request, Transient
+from studio.engine.types import EngineError, Fatal, RateLimited, Request, Transient, Unanswerable
 
 FAST_PROVIDERS = frozenset({
     "openai", "custom_openai", "hosted_vllm", "lm_studio", "llamafile", "litellm_proxy", "groq", "deepseek",
     "together_ai", "fireworks_ai", "xai", "deepinfra", "openrouter",
 })
 PLACEHOLDER_KEY = "sk-no-key"  # for local OpenAI-compatible servers that want no key (not a secret)
-
-
-@dataclass(slots=True)
-class Reply:
-    output: str | None
-    tokens_in: int | None
-    tokens_out: int | None
-    headers: Any = None
 
 
 @dataclass
@@ -140,16 +133,11 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True) -> Route:
     return route
 
 
-class _NullLogging:
-    """transform_response wants a logging object; the engine keeps no per-call logs."""
-
-    def post_call(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def _classify_status(status: int, headers: Any, text: str) -> Exception:
     reason = f"HTTP {status}: {_error_message(text)}"
     if status == 429:
+        if "insufficient_quota" in text or "exceeded your current quota" in text:
+            return Fatal(reason)  # a spent quota or budget, not a pace: waiting will not help
         return RateLimited(reason, retry_after=retry.retry_after(headers))
     if status >= 500 or status in (408, 409):
         return Transient(reason, retry_after=retry.retry_after(headers) if status == 503 else None)
@@ -174,7 +162,6 @@ class FastTransport:
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connections = connections
-        self._logging = _NullLogging()
 
     def _ensure(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -210,51 +197,12 @@ class FastTransport:
             raise Transient(f"connection failed: {exc}") from None
         if status != 200:
             raise _classify_status(status, headers, raw.decode("utf-8", "replace"))
-        return self._parse(route, req, raw, headers, body, opt)
-
-    def _parse(self, route: Route, req: Request, raw: bytes, headers: Any, body: dict, opt: dict) -> Reply:
-        # The common case read straight from the OpenAI wire format (what "OpenAI-compatible" means):
-        # litellm's transform_response builds pydantic objects for ~0.3 ms a call, which at a few
-        # hundred calls/s on a shared core is the difference between meeting the provider's pace or not.
-        try:
-            data = orjson.loads(raw)
-            choice = data["choices"][0]
-            message = choice["message"]
-            content = message["content"]
-            if isinstance(content, str) and not message.get("tool_calls") and choice.get("finish_reason") != "error":
-                usage = data.get("usage") or {}
-                return Reply(content, usage.get("prompt_tokens"), usage.get("completion_tokens"), headers)
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
-            pass
-        # anything unusual (no content, tool calls, a provider quirk, garbage): litellm's own reading
-        import httpx
-        from litellm.types.utils import ModelResponse
-
-        response = httpx.Response(200, content=raw, headers={"content-type": "application/json"})
-        try:
-            mr = route.config.transform_response(route.model_name, response, ModelResponse(), self._logging, body,
-                                                 req.messages, opt, route.litellm_params, None)
-        except Exception as exc:  # noqa: BLE001 - malformed body, truncated JSON, ...
-            raise Transient(f"unreadable reply: {str(exc)[:200]}") from None
-        return _reply_from(mr, headers)
+        return reply.from_bytes(raw, req.params, headers)
 
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
-
-
-def _reply_from(mr: Any, headers: Any) -> Reply:
-    try:
-        content = mr.choices[0].message.content
-    except (AttributeError, IndexError):
-        raise Transient("reply has no choices") from None
-    if content is None:
-        raise Transient("reply has no text content")
-    usage = getattr(mr, "usage", None)
-    tin = getattr(usage, "prompt_tokens", None) if usage is not None else None
-    tout = getattr(usage, "completion_tokens", None) if usage is not None else None
-    return Reply(content, tin, tout, headers)
 
 
 class LiteLLMTransport:
@@ -282,12 +230,34 @@ class LiteLLMTransport:
         except TimeoutError:
             raise Transient(f"no reply within {timeout:g} s (timeout)") from None
         except Exception as exc:  # noqa: BLE001 - litellm maps provider errors to its own classes
+            raw = _unread_reply(exc)
+            if raw is not None:  # a 200 whose shape litellm's types refuse (e.g. content as a list of parts)
+                return reply.from_dict(raw, req.params)
             raise _classify_exception(lib, exc) from None
         headers = (getattr(mr, "_hidden_params", None) or {}).get("additional_headers") or {}
-        return _reply_from(mr, {k.removeprefix("llm_provider-"): v for k, v in headers.items()})
+        return reply.from_litellm(mr, req.params, {k.removeprefix("llm_provider-"): v for k, v in headers.items()})
 
     async def aclose(self) -> None:
         return None
+
+
+def _unread_reply(exc: Exception) -> dict | None:
+    """litellm puts the reply it could not convert into its error text (received_args=...): read it back,
+    so the normaliser decides, as on the fast path, instead of a 500 retried six times."""
+    text = str(exc)
+    start = text.find("'response_object': ")
+    if start < 0:
+        return None
+    end = text.find(", 'model_response_object'", start)
+    if end < 0:
+        return None
+    import ast
+
+    try:
+        value = ast.literal_eval(text[start + len("'response_object': "):end])
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _classify_exception(lib: Any, exc: Exception) -> Exception:
@@ -301,6 +271,8 @@ def _classify_exception(lib: Any, exc: Exception) -> Exception:
     if response is not None:
         headers = getattr(response, "headers", None)
     headers = headers or getattr(exc, "litellm_response_headers", None) or getattr(exc, "headers", None)
+    if "codec can't decode" in message:  # the provider's bytes are not UTF-8: the same bytes would come back
+        return Unanswerable("the reply's text is not valid UTF-8, so it was not saved as an answer")
     if isinstance(exc, lib.RateLimitError) or status == 429:
         return RateLimited(f"rate limited: {message}", retry_after=retry.retry_after(headers))
     if isinstance(exc, (lib.Timeout, asyncio.TimeoutError)):

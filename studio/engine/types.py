@@ -37,8 +37,12 @@ class Result:
     cost: float | None = None
     latency: float = 0.0
     cached: bool = False
-    attempts: int = 0
+    attempts: int = 0  # HTTP calls made (429s and dropped connections included)
     key: str = ""
+    finish_reason: str | None = None
+    reasoning: str | None = None
+    flag: str | None = None  # "cut-off", "filtered", "refusal": text, but not a clean sample
+    paid: int = 0  # calls that got a reply the provider bills (re-asks, billed failures); tokens/cost sum them
 
 
 # -- how a failed attempt is classified (raised by transports, handled by the engine) ----------
@@ -47,10 +51,13 @@ class AttemptError(Exception):
 
     retry = True
 
-    def __init__(self, reason: str, *, retry_after: float | None = None):
+    def __init__(self, reason: str, *, retry_after: float | None = None, tokens_in: int | None = None,
+                 tokens_out: int | None = None):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.tokens_in = tokens_in  # a failed reply the provider billed still counts
+        self.tokens_out = tokens_out
 
 
 class RateLimited(AttemptError):
@@ -63,6 +70,12 @@ class Transient(AttemptError):
 
 class Fatal(AttemptError):
     """Bad request, bad key, unknown model: retrying cannot help."""
+
+    retry = False
+
+
+class Unanswerable(AttemptError):
+    """A reply that will come back the same for the same request (empty, tool calls only, ...): not retried."""
 
     retry = False
 

@@ -14,7 +14,15 @@ time out), ``drop`` (closes the connection), ``malformed`` (a 200 whose body is 
 ``invalid_json`` (a valid completion whose *content* is not JSON, for structured mode), ``400`` (a
 bad request: must not be retried), ``401`` (echoes the key it was sent, as careless providers do). ``.in_flight`` / ``.max_in_flight`` show the client's concurrency.
 ``faults={"429": 0.05, "500": 0.05}`` injects at random rates; ``script=["429", None, "500"]``
-injects in order on the next requests (None = answer normally).
+injects in order on the next requests (None = answer normally). Reply shapes (``SHAPES`` and ``BODIES``:
+``cut_off``, ``empty``, ``null``, ``parts``, ``reasoning_only``, ``tool_calls``, ``refusal``,
+``empty_choices``, ``no_usage``, ``surrogate``, ``fenced_json``, ...) are named the same way.
+
+A provider-style rate limit: ``limit_rps=50`` (a token bucket of requests holding one second's
+worth) and/or ``limit_tps=6000`` (the same for prompt + completion tokens, charged on arrival).
+Every reply then carries ``x-ratelimit-limit/remaining/reset-requests`` (and ``-tokens``); a request
+over the limit gets a 429 at once with ``Retry-After`` and ``retry-after-ms``. ``.billed`` sums the
+tokens of every reply the server answered (``.billed_unreported`` those it sent no usage for).
 """
 
 from __future__ import annotations
@@ -32,6 +40,47 @@ from typing import Any, Callable
 from aiohttp import web
 
 FAULTS = ("429", "500", "400", "401", "hang", "drop", "malformed", "invalid_json")
+
+# Reply shapes real providers send (named like faults: ``script=["cut_off"]``, ``faults={"empty": 0.1}``).
+# Each takes (normal content, max_tokens) and gives (message, finish_reason, completion tokens billed).
+SHAPES: dict[str, Callable[[str, int], tuple[dict, str, int]]] = {
+    "cut_off": lambda c, m: ({"role": "assistant", "content": " ".join(c.split()[:2])}, "length", m),
+    "content_filter": lambda c, m: ({"role": "assistant", "content": " ".join(c.split()[:2])}, "content_filter", 2),
+    "filtered_empty": lambda c, m: ({"role": "assistant", "content": None}, "content_filter", 0),
+    "empty": lambda c, m: ({"role": "assistant", "content": ""}, "stop", 0),
+    "null": lambda c, m: ({"role": "assistant", "content": None}, "stop", 0),
+    "parts": lambda c, m: ({"role": "assistant", "content": [{"type": "text", "text": c[:5]},
+                                                              {"type": "text", "text": c[5:]}]}, "stop", len(c.split())),
+    "thinking_parts": lambda c, m: ({"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "First, consider the question."}, {"type": "text", "text": c}]},
+        "stop", len(c.split()) + 5),
+    "reasoning_only": lambda c, m: ({"role": "assistant", "content": None,
+                                     "reasoning_content": "Let me think step by step about this"}, "length", m),
+    "reasoning_empty_stop": lambda c, m: ({"role": "assistant", "content": "",
+                                           "reasoning_content": "Hmm, thinking"}, "stop", 2),
+    "reasoning": lambda c, m: ({"role": "assistant", "content": c,
+                                "reasoning_content": "The user wants an answer."}, "stop", len(c.split()) + 5),
+    "reasoning_field": lambda c, m: ({"role": "assistant", "content": c, "reasoning": "OpenRouter-style thoughts."},
+                                     "stop", len(c.split()) + 3),
+    "thinking_field": lambda c, m: ({"role": "assistant", "content": c, "thinking": "Ollama-style thoughts."},
+                                    "stop", len(c.split()) + 2),
+    "think_tags": lambda c, m: ({"role": "assistant", "content": f"<think>\nInline thoughts.\n</think>\n\n{c}"},
+                                "stop", len(c.split()) + 3),
+    "tool_calls": lambda c, m: ({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        "tool_calls", 9),
+    "refusal": lambda c, m: ({"role": "assistant", "content": None, "refusal": "I can't help with that request."},
+                             "stop", 6),
+    "fenced_json": lambda c, m: ({"role": "assistant", "content": '```json\n{"answer": "fenced"}\n```'}, "stop", 5),
+    "nested_fence": lambda c, m: ({"role": "assistant", "content":
+                                   '```json\n{"answer": "use print:\\n```python\\nprint(1)\\n```"}\n```'}, "stop", 9),
+    "prose_json": lambda c, m: ({"role": "assistant", "content":
+                                 'Sure! Here it is:\n{"answer": "in prose"}\nHope that helps.'}, "stop", 9),
+    "finish_error": lambda c, m: ({"role": "assistant", "content": c[:3]}, "error", 1),
+}
+# Shapes that are not a message: the whole body differs.
+BODIES = ("empty_choices", "no_usage", "surrogate", "bad_utf8", "error_body")
+ALL = FAULTS + tuple(SHAPES) + BODIES
 
 
 @dataclass
@@ -88,6 +137,9 @@ class FakeLLM:
     reply: Callable[[list[dict]], str] | None = None
     ratelimit_headers: bool = False
     keep_bodies: bool = True
+    limit_rps: float | None = None
+    limit_tps: float | None = None
+    pad_words: int = 0  # longer replies (for token-rate benchmarks)
     seed: int = 0
     model: str = "openai/fake"
     host: str = "127.0.0.1"
@@ -106,6 +158,10 @@ class FakeLLM:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self.billed = 0
+        self.billed_unreported = 0
+        self.limited = 0  # 429s from the rate limit (not injected)
+        self._buckets: dict[str, list[float]] = {}  # kind -> [level, last refill time]
 
     # -- control ---------------------------------------------------------------------------
     @property
@@ -116,12 +172,16 @@ class FakeLLM:
     def set(self, **settings: Any) -> "FakeLLM":
         """Change latency=, faults=, script=, retry_after=, reply=, ratelimit_headers= at any time."""
         for key, value in settings.items():
-            if key not in ("latency", "faults", "script", "retry_after", "reply", "ratelimit_headers", "keep_bodies"):
+            if key not in ("latency", "faults", "script", "retry_after", "reply", "ratelimit_headers", "keep_bodies",
+                           "limit_rps", "limit_tps", "pad_words"):
                 raise TypeError(f"unknown setting {key!r}")
-            if key == "faults":
-                unknown = set(value or {}) - set(FAULTS)
+            if key in ("faults", "script"):
+                unknown = set(value or {}) - set(ALL) - {None}
                 if unknown:
-                    raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {FAULTS}")
+                    raise ValueError(f"unknown fault(s)/shape(s) {sorted(unknown)}; known: {ALL}")
+            if key in ("limit_rps", "limit_tps"):
+                self._buckets.pop("requests" if key == "limit_rps" else "tokens", None)
+            if key == "faults":
                 value = dict(value or {})
             if key == "script":
                 value = list(value or [])
@@ -136,6 +196,8 @@ class FakeLLM:
             self.retry_after_violations = 0
             self.max_in_flight = 0
             self._limited.clear()
+            self.billed = self.billed_unreported = self.limited = 0
+            self._buckets.clear()
 
     def prompts(self) -> list[str]:
         return [r.prompt for r in self.requests]
@@ -153,7 +215,7 @@ class FakeLLM:
                 x -= rate
         return None
 
-    def _record(self, body: dict, fault: str | None, headers: dict) -> None:
+    def _record(self, body: dict, fault: str | None, headers: dict, retry_after: float | None = None) -> None:
         now = time.monotonic()
         key = hash(json.dumps(body.get("messages"), sort_keys=True))
         with self._lock:
@@ -162,11 +224,45 @@ class FakeLLM:
             if since is not None and now < since:
                 self.retry_after_violations += 1
             if fault == "429":
-                self._limited[key] = now + self.latency + self.retry_after
+                self._limited[key] = now + (self.latency + self.retry_after if retry_after is None else retry_after)
             if fault:
                 self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
             if self.keep_bodies:
                 self.requests.append(Seen(time.monotonic(), body, fault, headers))
+
+    def _take(self, kind: str, rate: float | None, cost: float, headers: dict) -> float | None:
+        """A token bucket holding one second's worth: None if `cost` was taken, else seconds until it can be."""
+        if not rate:
+            return None
+        now = time.monotonic()
+        level, last = self._buckets.get(kind) or [rate, now]
+        level = min(rate, level + (now - last) * rate)
+        wait = None
+        if level >= min(cost, rate):
+            level -= cost
+        else:
+            wait = (min(cost, rate) - level) / rate
+        self._buckets[kind] = [level, now]
+        headers[f"x-ratelimit-limit-{kind}"] = f"{rate:g}"
+        headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, int(level)))
+        headers[f"x-ratelimit-reset-{kind}"] = f"{max(0.0, (rate - level) / rate) * 1000:.0f}ms"
+        return wait
+
+    def _limit(self, prompt_tokens: int, completion_tokens: int, headers: dict) -> float | None:
+        """Both buckets must have room; a request turned away takes nothing from either."""
+        saved = {k: list(v) for k, v in self._buckets.items()}
+        waits = [self._take("requests", self.limit_rps, 1, headers),
+                 self._take("tokens", self.limit_tps, prompt_tokens + completion_tokens, headers)]
+        waits = [w for w in waits if w is not None]
+        if not waits:
+            return None
+        self._buckets.update(saved)
+        for kind in ("requests", "tokens"):  # the headers say what is left after the refusal
+            if f"x-ratelimit-remaining-{kind}" in headers and kind in saved:
+                rate = self.limit_rps if kind == "requests" else self.limit_tps
+                level = min(rate, saved[kind][0] + (time.monotonic() - saved[kind][1]) * rate)
+                headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, int(level)))
+        return max(waits)
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self.in_flight += 1
@@ -184,6 +280,38 @@ class FakeLLM:
             return web.json_response({"error": {"message": "body is not JSON", "type": "invalid_request_error"}},
                                      status=400)
         fault = self._pick_fault()
+        messages = body.get("messages", [])
+        rf = body.get("response_format") or {}
+        if fault == "invalid_json":
+            content = "Sure! Here is the JSON you asked for: {answer: oops"
+        elif self.reply is not None:
+            content = self.reply(messages)
+        elif rf.get("type") in ("json_object", "json_schema"):
+            schema = (rf.get("json_schema") or {}).get("schema") if rf.get("type") == "json_schema" else None
+            content = json.dumps(_instance(schema))
+        else:
+            content = default_reply(messages)
+            if self.pad_words:
+                content += " " + " ".join(["more"] * self.pad_words)
+        max_tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 64)
+        message: dict = {"role": "assistant", "content": content}
+        finish = "stop"
+        completion_tokens = len(content.split())
+        if fault in SHAPES:
+            message, finish, completion_tokens = SHAPES[fault](content, max_tokens)
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages) + 3 * len(messages)
+        headers: dict = {}
+        if self.limit_rps or self.limit_tps:
+            wait = self._limit(prompt_tokens, completion_tokens, headers)
+            if wait is not None:
+                with self._lock:
+                    self.limited += 1
+                self._record(body, "429", {k.lower(): v for k, v in request.headers.items()
+                                           if k.lower() != "authorization"}, retry_after=wait)
+                headers.update({"Retry-After": str(max(1, int(wait + 0.999))), "retry-after-ms": f"{wait * 1000:.0f}"})
+                return web.json_response({"error": {"message": "Rate limit reached, slow down",
+                                                    "type": "rate_limit_error", "code": "rate_limit_exceeded"}},
+                                         status=429, headers=headers)
         self._record(body, fault, {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"})
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -208,25 +336,11 @@ class FakeLLM:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)  # never reaches the client: the connection is gone
-        messages = body.get("messages", [])
-        rf = body.get("response_format") or {}
-        if fault == "invalid_json":
-            content = "Sure! Here is the JSON you asked for: {answer: oops"
-        elif self.reply is not None:
-            content = self.reply(messages)
-        elif rf.get("type") in ("json_object", "json_schema"):
-            schema = (rf.get("json_schema") or {}).get("schema") if rf.get("type") == "json_schema" else None
-            content = json.dumps(_instance(schema))
-        else:
-            content = default_reply(messages)
-        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages) + 3 * len(messages)
-        completion_tokens = len(content.split())
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}
-        headers = {}
         if self.ratelimit_headers:  # True for roomy limits, or a dict of the headers to send
-            headers = {"x-ratelimit-limit-requests": "10000", "x-ratelimit-remaining-requests": "9999",
-                       "x-ratelimit-reset-requests": "1s"}
+            headers.update({"x-ratelimit-limit-requests": "10000", "x-ratelimit-remaining-requests": "9999",
+                            "x-ratelimit-reset-requests": "1s"})
             if isinstance(self.ratelimit_headers, dict):
                 headers.update(self.ratelimit_headers)
         model = body.get("model", "fake")
@@ -234,6 +348,12 @@ class FakeLLM:
         if fault == "malformed":
             return web.Response(text='{"id": "chatcmpl-x", "choices": [{"message": ', status=200,
                                 content_type="application/json")
+        if fault == "error_body":  # OpenRouter-style: a 200 whose body is an error (billed nothing)
+            return web.json_response({"error": {"message": "upstream provider error", "code": 502}}, headers=headers)
+        with self._lock:
+            self.billed += prompt_tokens + completion_tokens
+            if fault == "no_usage":
+                self.billed_unreported += prompt_tokens + completion_tokens
         if body.get("stream"):
             resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream", **headers})
             await resp.prepare(request)
@@ -252,11 +372,19 @@ class FakeLLM:
             await resp.write(b"data: [DONE]\n\n")
             await resp.write_eof()
             return resp
-        return web.json_response({
-            "id": cid, "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": usage,
-        }, headers=headers)
+        reply = {"id": cid, "object": "chat.completion", "created": int(time.time()), "model": model,
+                 "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+        if fault == "empty_choices":
+            reply["choices"] = []
+        if fault == "no_usage":
+            del reply["usage"]
+        text = json.dumps(reply)
+        if fault == "surrogate":  # valid JSON, but "\ud83d" alone is no character: not storable as UTF-8
+            text = text.replace(json.dumps(content)[1:-1], json.dumps(content)[1:-1] + " \\ud83d", 1)
+        data = text.encode()
+        if fault == "bad_utf8":
+            data = data.replace(json.dumps(content)[1:-1].encode(), json.dumps(content)[1:-1].encode() + b" \xff\xfe", 1)
+        return web.Response(body=data, headers=headers, content_type="application/json")
 
     async def _control(self, request: web.Request) -> web.Response:
         data = await request.json()
@@ -268,7 +396,8 @@ class FakeLLM:
     async def _stats(self, request: web.Request) -> web.Response:
         with self._lock:
             prompts = [r.prompt for r in self.requests]
-            return web.json_response({"count": self.count, "by_fault": dict(self.by_fault),
+            return web.json_response({"count": self.count, "by_fault": dict(self.by_fault), "billed": self.billed,
+                                      "billed_unreported": self.billed_unreported, "limited": self.limited,
                                       "unique_prompts": len(set(prompts)),
                                       "retry_after_violations": self.retry_after_violations,
                                       "max_in_flight": self.max_in_flight})
