@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from studio.core.errors import StudioError
-from studio.core.expand import Fill, expand
+from studio.core.expand import Fill, expand, sample_seed
 from studio.core.hashing import prompt_hash
 from studio.core.record import followup_inputs, followup_result, new_sample, scrub_params
 from studio.core.render import Renderer
@@ -27,11 +27,6 @@ from studio.workspace import Workspace
 
 SAVE_EVERY = 0.25  # seconds between batched session writes
 SAVE_BATCH = 500
-
-
-def sample_seed(base: int, fill: Fill) -> int:
-    """Stable per fill (not per position), so an edited template re-uses the cache for unchanged prompts."""
-    return (base * 1_000_003 + max(fill.index, 0)) % 2**31
 
 
 @dataclass
@@ -68,7 +63,7 @@ class Run:
                  model: str | None = None, n: int | None = None, strategy: str | None = None,
                  seed: int | None = None, api_base: str | None = None, concurrency: int = 16,
                  timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
-                 fills: list[Fill] | None = None, cache: bool = True,
+                 fills: list[Fill] | None = None, seeds: list[int] | None = None, cache: bool = True,
                  inputs: dict[str, Any] | list[dict[str, Any]] | None = None):
         self.workspace = workspace
         if not isinstance(template, Template):
@@ -86,6 +81,10 @@ class Run:
         self.params = scrub_params(dict(template.params))
         self.renderer = Renderer(template)
         fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
+        if seeds is not None and len(seeds) != len(fills):
+            raise ValueError("seeds: one per fill")
+        # a regeneration passes the seeds of the samples it replaces; otherwise each fill's own
+        self.seeds = list(seeds) if seeds is not None else [sample_seed(self.seed, f.index) for f in fills]
         self.jobs = self._jobs(fills, inputs)
         self.total = len(self.jobs)
         self.strategy = strategy or template.combine.strategy
@@ -100,11 +99,12 @@ class Run:
                                self.mode, self.total)
         self.started = time.monotonic()
 
-    def _jobs(self, fills: list[Fill], inputs: Any) -> list[tuple[Fill, dict | None]]:
+    def _jobs(self, fills: list[Fill], inputs: Any) -> list[tuple[Fill, dict | None, int]]:
         """(fill, input values) pairs: a dict of inputs applies to every fill, a list gives one prompt each."""
         t = self.template
+        seeded = list(zip(fills, self.seeds))
         if not t.inputs:
-            return [(f, None) for f in fills]
+            return [(f, None, seed) for f, seed in seeded]
         if inputs is None:
             raise StudioError(f"template {t.name!r} needs input values for {', '.join(t.inputs)}", path=t.where,
                               line=t.line_of("inputs"),
@@ -116,7 +116,7 @@ class Run:
             if missing:
                 raise StudioError(f"input item {i + 1} lacks {', '.join(missing)}", path=t.where,
                                   line=t.line_of("inputs"), hint=f"give every item: {', '.join(t.inputs)}")
-        return [(f, item) for item in items for f in fills]
+        return [(f, item, seed) for item in items for f, seed in seeded]
 
     def _load_followup(self, name: str) -> tuple[Template, Renderer]:
         try:
@@ -140,11 +140,10 @@ class Run:
 
     def _requests(self) -> Iterator[Request]:
         schema = self.template.schema if self.mode == "structured" else None
-        for fill, extra in self.jobs:
+        for fill, extra, seed in self.jobs:
             if self._stopping:
                 return
             messages = self.renderer.messages(fill, extra)
-            seed = sample_seed(self.seed, fill)
             yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra),
                           self.api_base)
 
@@ -154,7 +153,8 @@ class Run:
         s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
                  tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
                  cached=result.cached, finish_reason=result.finish_reason, reasoning=result.reasoning,
-                 flag=result.flag, attempts=result.paid)  # tokens and cost: the sum over its paid calls
+                 flag=result.flag, attempts=result.paid,  # tokens and cost: the sum over its paid calls
+                 endpoint=result.request.api_base or self.api_base)
         if not result.ok:
             s["status"] = "failed"
             s["error"] = result.error
@@ -252,11 +252,11 @@ class Run:
         status = "done"
         try:
             if self.mode == RENDER:
-                for fill, extra in self.jobs:
+                for fill, extra, seed in self.jobs:
                     if self._stopping:
                         break
                     messages = self.renderer.messages(fill, extra)
-                    s = self._base(fill, messages, sample_seed(self.seed, fill), extra)
+                    s = self._base(fill, messages, seed, extra)
                     s.update(output=self.renderer.text(fill, extra), tokens_in=0, tokens_out=0, cost=0.0)  # no model
                     collect(s)
                     if len(pending) >= SAVE_BATCH:

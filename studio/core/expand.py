@@ -89,6 +89,17 @@ class Fill:
         return f"Fill({self.index}, {self.values!r})"
 
 
+SEED_MOD = 2**31
+
+
+def sample_seed(base: int, index: int, answer: int = 0) -> int:
+    """The one seed function: per fill (its combination index, not its position, so an edited template
+    re-uses the cache for unchanged prompts) and per answer. A run calls it with the run's seed and the
+    fill's index; a regeneration that wants a fresh seed for a sample calls it with that sample's seed as
+    the base (and the redo round as the answer). Answer 0 keeps the seeds sessions already hold."""
+    return (base * 1_000_003 + max(index, 0) + answer * 0x9E3779B1) % SEED_MOD
+
+
 def fill_key(values: dict[str, Any]) -> str:
     blob = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:12]

@@ -86,3 +86,35 @@ def import_values(template: Template, slot: str, path: str, field: str | None = 
     if not spec.values:
         raise SlotError("the file has no values", path=file, hint="pick a file with one value per line or row")
     return _dump(template)
+
+
+def value_changes(old: Template, new: Template) -> dict[str, dict[str, str | None]]:
+    """What each inline value of `old` became in `new`, per slot: its new text (edited in place) or None
+    (removed). Values both versions have are left out. The two lists are aligned (difflib), so an edit in
+    the middle of a list, an insertion or a deletion read as the person made them; a run of k values
+    replaced by m values maps the first min(k, m) one to one and retires the rest. Only slots whose
+    values are inline in both versions: a data file's earlier contents are not kept anywhere."""
+    import difflib
+
+    out: dict[str, dict[str, str | None]] = {}
+    for name, spec in old.slots.items():
+        after = new.slots.get(name)
+        if spec.values is None:
+            continue
+        a = [str(v) for v in spec.values]
+        if after is None or after.values is None:
+            if after is None:  # the slot itself is gone: every value is retired
+                out[name] = {v: None for v in a}
+            continue
+        b = [str(v) for v in after.values]
+        keep = set(b)
+        changes: dict[str, str | None] = {}
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+            if op in ("replace", "delete"):
+                for k, v in enumerate(a[i1:i2]):
+                    if v in keep:
+                        continue  # moved, not changed: the value is still there
+                    changes[v] = b[j1 + k] if op == "replace" and j1 + k < j2 else None
+        if changes:
+            out[name] = changes
+    return out

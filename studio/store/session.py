@@ -479,15 +479,62 @@ class Session:
     def labels(self) -> list[str]:
         return list(self.meta.get("labels") or DEFAULT_LABELS)
 
-    def save_template_version(self, name: str, text: str) -> str:
+    def save_template_version(self, name: str, text: str, *, label: str | None = None) -> str:
+        """Keep this text as a version of template `name` (idempotent by content hash) -> the 12-hex version.
+        It gets the workspace's name for it (v1, v2, ...: studio.store.versions; `label` is a name it already
+        carries, e.g. from another session, kept when free)."""
         version = hashlib.sha256(text.encode()).hexdigest()[:12]
         with self._mu:
             docs = self._tables["templates"]
             if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
                 return version
+        label = self._names().name(name, version, prefer=label) if not self.read_only else ""
+        with self._mu:
+            docs = self._tables["templates"]
+            if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
+                return version
             self._commit([("templates", max(docs, default=0) + 1,
-                           {"name": name, "version": version, "text": text, "saved": time.time()})])
+                           {"name": name, "version": version, "text": text, "saved": time.time(),
+                            "label": label or None})])
         return version
+
+    def _names(self):
+        from studio.store.versions import VersionNames
+
+        return VersionNames(self.files.folder)
+
+    def version_label(self, name: str, version: str | None) -> str:
+        """The name a person says for this version ("v3"), "" when it has none: the one this session saved it
+        under, else the workspace's, else its place among this session's saved versions of the template."""
+        if not version:
+            return ""
+        docs = self.template_versions(name)
+        for d in docs:
+            if d.get("version") == version and d.get("label"):
+                return str(d["label"])
+        found = self._names().read().get(name, {}).get(version)
+        if found:
+            return f"v{found}"
+        saved = [d.get("version") for d in docs]
+        return f"v{saved.index(version) + 1}" if version in saved else ""
+
+    def version_labels(self) -> dict[tuple[str, str], str]:
+        """{(template, version): "v3"} for every saved version (one pass, for tables and lists)."""
+        registry = self._names().read()
+        out: dict[tuple[str, str], str] = {}
+        counts: dict[str, int] = {}
+        for d in self.template_versions():
+            t, v = d.get("name"), d.get("version")
+            counts[t] = counts.get(t, 0) + 1
+            n = registry.get(t, {}).get(v)
+            out[(t, v)] = str(d.get("label") or (f"v{n}" if n else f"v{counts[t]}"))
+        return out
+
+    def version_display(self, name: str, version: str | None, width: int = 6) -> str:
+        """`v3 3fa2c8`: how versions are shown everywhere (CLI tables, the TUI)."""
+        from studio.store.versions import display
+
+        return display(self.version_label(name, version), version, width)
 
     def template_versions(self, name: str | None = None) -> list[dict]:
         with self._mu:

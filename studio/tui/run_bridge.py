@@ -11,26 +11,12 @@ from typing import Any, Callable
 
 from studio.core.errors import StudioError
 
-REDO_STATUSES = ("rejected", "failed")
 
-
-def regeneration_fills(session: Any, template: Any) -> list:
-    """Fills of rejected or failed samples of older versions of this template, to redo with this version."""
+def regeneration_plan(session: Any, template: Any, *, redo_rejected: bool = False) -> Any:
+    """What ctrl+r would do: `studio.analysis.regenerate.plan_regeneration` over every older version."""
     from studio.analysis.regenerate import plan_regeneration
 
-    versions = {v for (name, v) in (session.counts().get("versions") or {}) if name == template.name}
-    versions.discard(template.version)
-    fills, seen = [], set()
-    for old in sorted(versions):
-        try:
-            plan = plan_regeneration(session, template, old, redo_rejected=True, base_seed=template.combine.seed)
-        except StudioError:
-            continue
-        for sample, fill in plan.changed + plan.redo:
-            if sample.get("status") in REDO_STATUSES and fill.fill_key not in seen:
-                seen.add(fill.fill_key)
-                fills.append(fill)
-    return fills
+    return plan_regeneration(session, template, None, redo_rejected=redo_rejected)
 
 
 def in_flight(run: Any) -> int:
@@ -45,18 +31,33 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
     from studio.runs import Run
 
     template = parse_template(text, path)
-    fills = None
     if only == "regenerate":
-        fills = regeneration_fills(session, template)
-        if not fills:
-            raise StudioError(f"no rejected or failed samples of older versions of {template.name} to redo",
-                              hint="reject samples, edit and save the template (ctrl+s), then regenerate")
-    model = opts.get("model")
-    run = Run(workspace, template, session=session, model=model, n=opts.get("count"),
-              strategy=opts.get("strategy"), seed=opts.get("seed"), fills=fills)
+        from studio.analysis.regenerate import regeneration_runs
+
+        plan = regeneration_plan(session, template, redo_rejected=bool(opts.get("redo_rejected")))
+        if not plan.jobs:
+            raise StudioError(f"nothing to regenerate for {template.name}: {plan.describe()}",
+                              hint="edit a slot value or the text, save (ctrl+s), then regenerate")
+        runs = regeneration_runs(workspace, session, template, plan, model=opts.get("model"),
+                                 api_base=opts.get("api_base"))
+    else:
+        runs = [Run(workspace, template, session=session, model=opts.get("model"), n=opts.get("count"),
+                    strategy=opts.get("strategy"), seed=opts.get("seed"), api_base=opts.get("api_base"))]
+    stats["total"] = sum(r.total for r in runs)
+    stats["model"] = ", ".join(dict.fromkeys(r.model for r in runs))
+    base = {"done": 0, "failed": 0, "tokens": 0, "cost": 0.0, "cost_unknown": 0}
+    for run in runs:
+        if control.get("stop"):
+            break
+        _execute(run, control, stats, base, on_samples, on_progress)
+        for k in base:
+            base[k] = stats.get(k, 0)
+
+
+def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Callable[[list[int]], None],
+             on_progress: Callable[[], None]) -> None:
+    """One run; `base` holds the figures of the runs before it (a regeneration runs once per model)."""
     control["run"] = run
-    stats["total"] = run.total
-    stats["model"] = run.model
 
     def sample(s: dict) -> None:
         if "id" in s:
@@ -64,12 +65,14 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
 
     def progress(r: Any) -> None:
         p = r.progress
-        stats.update(done=p["done"], failed=p["failed"], tokens=p["tokens"], cost=p["cost"],
-                     cost_unknown=p["cost_unknown"], in_flight=in_flight(r))
+        stats.update(done=base["done"] + p["done"], failed=base["failed"] + p["failed"],
+                     tokens=base["tokens"] + p["tokens"], cost=base["cost"] + p["cost"],
+                     cost_unknown=base["cost_unknown"] + p["cost_unknown"], in_flight=in_flight(r))
         on_progress()
 
     if control.get("stop"):
         run.stop()
     summary = asyncio.run(run.execute(on_sample=sample, on_progress=progress))
-    stats.update(done=summary.done, failed=summary.failed, tokens=summary.tokens_in + summary.tokens_out,
-                 cost=summary.cost, cost_unknown=summary.cost_unknown, in_flight=0, stopped=summary.stopped)
+    stats.update(done=base["done"] + summary.done, failed=base["failed"] + summary.failed,
+                 tokens=base["tokens"] + summary.tokens_in + summary.tokens_out, cost=base["cost"] + summary.cost,
+                 cost_unknown=base["cost_unknown"] + summary.cost_unknown, in_flight=0, stopped=summary.stopped)

@@ -67,7 +67,7 @@ async def test_a_provider_problem_is_a_notification_not_a_crash(ws, fake_env, mo
         assert app.is_running and app.screen._run_control is None
 
 
-async def test_regenerate_redoes_rejected_samples_of_the_older_version(ws):
+async def test_regenerate_after_an_edit_redoes_the_changed_prompts(ws):
     app = StudioApp(ws)  # demo session, support-madlib (render mode)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
@@ -85,11 +85,73 @@ async def test_regenerate_redoes_rejected_samples_of_the_older_version(ws):
         editor.area.focus()
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        await pilot.press("ctrl+r", "y")
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)  # the plan is worked out on the session thread, then asked about
+        assert "4 changed prompt(s)" in screen_text(app), [n.message for n in app._notifications]
+        await pilot.press("y")
         await wait_run(app, pilot)
         await pilot.press("ctrl+q")
     session = Store(ws.sessions_dir).open("demo", read_only=True)
     new = [session.get(i) for i in session.ids()[4:]]
-    assert len(new) == 2 and all(s["output"].startswith("Hi there") for s in new)
+    assert len(new) == 4 and all(s["output"].startswith("Hi there") for s in new)
     assert [session.get(i)["status"] for i in (1, 2, 3)] == ["rejected", "rejected", "accepted"]
     session.close()
+
+
+async def test_edit_a_slot_value_save_ctrl_r_regenerates_exactly_its_fills_with_the_model_that_made_them(
+        ws, fake_env, monkeypatch):
+    """Issue 16 §3: the fills that used the changed value get new samples under the new version, made by the
+    model (and endpoint) that made the old ones; the old samples keep their decisions; nothing else is asked."""
+    app = StudioApp(ws, "regen", template="contrast-pairs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        # 8 pairs × n in [2, 3, 4], by a model that is not the default
+        screen.start_run({"model": "openai/made-it", "count": 24, "strategy": "product"})
+        await wait_run(app, pilot)
+        assert fake_env.count == 24 and {r.body["model"] for r in fake_env.requests} == {"made-it"}
+        session = screen.session
+        old = {(s["slots"]["pair"], s["slots"]["n"]): s for s in session.iter_samples()}
+        first_version = next(iter(old.values()))["template_version"]
+        await pilot.press("home", "x", "j", "a")  # decisions on two samples
+        await settle(app, pilot)
+        decided = {i: session.get(i)["status"] for i in session.ids()[:2]}
+        assert sorted(decided.values()) == ["accepted", "rejected"]
+
+        # in the slots pane: n's value 4 -> 5, then save
+        await pilot.press("f3")
+        tree = screen.query_one("#slot-tree")
+        leaf = next(node for branch in tree.root.children for node in branch.children if node.data == ("n", 2))
+        tree.move_cursor(leaf)
+        await pilot.pause()
+        await pilot.press("e", "backspace", "5", "enter")
+        await settle(app, pilot)
+        from studio.core.template import parse_template
+
+        assert [str(v) for v in parse_template(screen.editor.text).slots["n"].values] == ["2", "3", "5"]
+        screen.editor.area.focus()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        monkeypatch.setenv("STUDIO_MODEL", "openai/not-the-default")  # the default is not what ctrl+r uses
+        fake_env.reset()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        dialog = screen_text(app)
+        assert "8 changed prompt(s)" in dialog and "made-it" in dialog and "not renderable" not in dialog
+        await pilot.press("y")
+        await wait_run(app, pilot)
+        assert not [n for n in app._notifications if n.severity == "error"], [n.message for n in app._notifications]
+        assert fake_env.count == 8  # nothing else is requested
+        assert {r.body["model"] for r in fake_env.requests} == {"made-it"}
+        new = [session.get(i) for i in session.ids() if session.get(i)["template_version"] != first_version]
+        assert len(new) == 8 and {s["slots"]["n"] for s in new} == {"5"}
+        assert all(s["model"] == "openai/made-it" for s in new)
+        pairs = {s["slots"]["pair"] for s in new}
+        assert pairs == {p for p, _ in old}
+        assert all("sentences" in s["messages"][-1]["content"] and " 5 sentences" in s["messages"][-1]["content"]
+                   for s in new)
+        for i, status in decided.items():  # the old samples keep their decisions on the old version
+            assert session.get(i)["status"] == status and session.get(i)["template_version"] == first_version
+        assert len(screen.stream.ids) == 32
+        await pilot.press("ctrl+q")

@@ -7,18 +7,20 @@ import json
 
 def register(sub) -> None:
     p = sub.add_parser("regenerate", help="after a template edit, generate only the prompts that changed",
-                       description="Renders the fills of an older version (default: the previous one that made "
-                                   "samples) with the template as it is now. Unchanged prompts keep their samples "
+                       description="Renders the fills of older versions (default: every older one that made "
+                                   "samples) with the template as it is now; a slot value you changed is followed "
+                                   "to its new text, a removed one retires its fill. Unchanged prompts keep their samples "
                                    "and decisions and are not requested; changed ones are generated with the same "
-                                   "seed; --redo-rejected also redoes rejected or failed unchanged samples with a "
+                                   "seed, model and endpoint; --redo-rejected also redoes rejected or failed unchanged samples with a "
                                    "fresh seed. Then `studio report SESSION --compare TEMPLATE` compares them.")
     p.add_argument("template", help="template name or path (its current text is the new version)")
     p.add_argument("--session", default=None, help="session name (default: the most recent)")
     p.add_argument("--from", dest="old", default=None, metavar="VERSION",
                    help="the older version (a prefix is enough; default: the newest other version with samples)")
     p.add_argument("--redo-rejected", action="store_true", help="also redo rejected/failed unchanged samples")
-    p.add_argument("--model", default=None, help="model (default: the one that made the old samples)")
-    p.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server")
+    p.add_argument("--model", default=None, help="model (default: the one that made each old sample)")
+    p.add_argument("--api-base", default=None,
+                   help="base URL of an OpenAI-compatible server (default: the one that answered each old sample)")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     p.add_argument("--dry-run", action="store_true", help="only say what would be generated")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
@@ -39,6 +41,7 @@ def run(args) -> int:
         template = load_template(ws.find_template(args.template))
         old = _old_version(session, template, args.old)
         plan = plan_regeneration(session, template, old, redo_rejected=args.redo_rejected)
+        old = old or plan.old_version
         summary = None
         if not args.dry_run:
             summary = regenerate(ws, session, template, old, model=args.model, api_base=args.api_base,
@@ -48,12 +51,14 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"template": template.name, "old": old, "new": template.version,
                           "changed": len(plan.changed), "unchanged": len(plan.unchanged), "redo": len(plan.redo),
-                          "unbuildable": len(plan.unbuildable),
+                          "retired": len(plan.retired), "done": len(plan.done),
+                          "unbuildable": len(plan.unbuildable), "old_versions": plan.old_versions,
                           "summary": summary.as_dict() if summary else None}, ensure_ascii=False))
     else:
         out = console()
-        out.print(f"{template.name}: {old} → {template.version}: {plan.describe()}", markup=False)
-        for sample, why in plan.unbuildable[:5]:
+        olds = ", ".join(plan.old_versions)
+        out.print(f"{template.name}: {olds} → {template.version}: {plan.describe()}", markup=False)
+        for sample, why in (plan.retired + plan.unbuildable)[:5]:
             out.print(f"  sample {sample.get('id')}: {why}", markup=False)
         if summary is not None:
             out.print(f"generated {summary.done}, failed {summary.failed}, from cache {summary.cached}; "
@@ -62,7 +67,8 @@ def run(args) -> int:
     return 1 if summary is not None and summary.failed else 0
 
 
-def _old_version(session, template, prefix: str | None) -> str:
+def _old_version(session, template, prefix: str | None) -> str | None:
+    """The version named by --from, or None: every older version (the latest sample of each fill)."""
     from studio.core.errors import StudioError
 
     made = [v for (name, v), n in (session.counts().get("versions") or {}).items() if name == template.name and n]
@@ -76,5 +82,4 @@ def _old_version(session, template, prefix: str | None) -> str:
     if not others:
         raise StudioError(f"no older version of {template.name!r} made samples in session {session.name!r}",
                           hint="generate with the template, edit and save it, then regenerate")
-    saved = [d["version"] for d in session.template_versions(template.name)]
-    return max(others, key=lambda v: saved.index(v) if v in saved else -1)  # the newest saved of them
+    return None

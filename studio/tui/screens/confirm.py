@@ -9,28 +9,37 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(ModalScreen[bool | str]):
+    """`also`: a third answer (key a), dismissed with the string "also" (e.g. "and redo the rejected too")."""
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("a", "also", "Also", id="confirm.also", show=False),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes") -> None:
+    def __init__(self, question: str, yes: str = "Yes", also: str | None = None) -> None:
         super().__init__()
-        self.question, self.yes = question, yes
+        self.question, self.yes, self.also = question, yes, also
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, markup=False, classes="dialog-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
+                if self.also:
+                    yield Button(f"{self.also} (a)", id="also", compact=True)
                 yield Button("No (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.dismiss("also" if event.button.id == "also" else event.button.id == "yes")
+
+    def action_also(self) -> None:
+        if self.also:
+            self.dismiss("also")
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)

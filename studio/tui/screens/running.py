@@ -66,7 +66,7 @@ class RunningActions:
     def start_run(self, opts: dict[str, Any], *, only: str | None = None) -> None:
         """Start generation with the editor's text (saved as a version first, so samples link to it)."""
         text, path = self.editor.text, self.editor.path
-        self.status.model = opts.get("model") or "render"
+        self.status.model = opts.get("model") or ("old samples' models" if only == "regenerate" else "render")
         self.status.run = {"running": True, "in_flight": 0, "done": 0, "failed": 0, "tokens": 0, "cost": 0.0}
         self._run_control = {"stop": False, "run": None}
         self._run_worker(text, str(path) if path else None, dict(opts), self._run_control, only)
@@ -137,7 +137,7 @@ class RunningActions:
         return True
 
     def action_regenerate(self) -> None:
-        """Regenerate the rejected or failed samples of older versions with the current text."""
+        """Regenerate what the last edit changed (studio.analysis.regenerate): first the plan, then a yes."""
         if not self._writable():
             return
         if self.editor.dirty:
@@ -147,13 +147,48 @@ class RunningActions:
         if self._run_control is not None:
             self.notify("a run is already going — ctrl+t stops it", severity="warning", markup=False)
             return
-        from studio.tui.screens.confirm import ConfirmScreen
+        text, path = self.editor.text, self.editor.path
+        session = self.session
 
-        model = self._default_model()
-        self.app.push_screen(
-            ConfirmScreen(f"Regenerate the rejected and failed samples of older versions of "
-                          f"{self.editor.name_label} with the current version ({model})?", yes="Regenerate"),
-            lambda yes: self.start_run({"model": model}, only="regenerate") if yes else None)
+        def plan() -> Any:
+            from studio.core.template import parse_template
+            from studio.tui.run_bridge import regeneration_plan
+
+            return regeneration_plan(session, parse_template(text, path), redo_rejected=True)
+
+        self.io.submit(plan, done=self._confirm_regeneration)
+
+    def _confirm_regeneration(self, plan: Any) -> None:
+        from studio.tui.screens.confirm import ConfirmScreen
+        redo = len(plan.redo)
+        changed = len(plan.changed)
+        if not changed and not redo:
+            self.notify(f"nothing to regenerate: {plan.describe()}", markup=False)
+            return
+        models = ", ".join(dict.fromkeys(m or "the default model" for m, _ in plan.models())) or "-"
+        label = self.session.version_display(plan.template, plan.new_version)
+        lines = [f"Regenerate {plan.template} with {label}: {changed} changed prompt(s), by the model(s) that "
+                 f"made them ({models})."]
+        if plan.retired:
+            lines.append(f"{len(plan.retired)} fill(s) retired: {plan.retired[0][1]}"
+                         + (" …" if len(plan.retired) > 1 else ""))
+        if plan.unbuildable:
+            lines.append(f"{len(plan.unbuildable)} the new version cannot render: {plan.unbuildable[0][1]}")
+        lines.append(f"{len(plan.unchanged)} unchanged keep their samples and decisions.")
+        also = None
+        if redo:
+            lines.append(f"a: also redo the {redo} rejected/failed whose prompt did not change (fresh seed).")
+            also = f"+ redo {redo}"
+        if not changed:
+            lines[0] = f"No prompt of {plan.template} changed."
+
+        def answer(value: Any) -> None:
+            if value == "also":
+                self.start_run({"model": None, "redo_rejected": True}, only="regenerate")
+            elif value and changed:
+                self.start_run({"model": None}, only="regenerate")
+
+        self.app.push_screen(ConfirmScreen("\n".join(lines), yes="Regenerate", also=also), answer)
 
     def action_export(self) -> None:
         if not self.ready:

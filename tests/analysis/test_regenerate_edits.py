@@ -1,0 +1,138 @@
+"""Editing a slot value, then regenerating: the fills that used it come back with the new value, by the model
+and endpoint that made them; removed values retire their fills (counted); nothing else is requested."""
+
+import asyncio
+
+import pytest
+
+from studio.analysis.regenerate import plan_regeneration, regenerate
+from studio.core import slot_edit
+from studio.core.template import load_template, parse_template
+from studio.runs import Run
+from studio.workspace import Workspace
+from tests.support.fake_llm import FakeLLM
+
+HEAD = """---
+name: contrast
+mode: generate
+slots:
+  pair: {{file: data/pairs.csv, field: concept}}
+  n: {n}
+combine:
+  strategy: product
+---
+user:
+Explain {{{{ pair }}}} against {{{{ pair.contrast }}}} in {{{{ n }}}} sentences.
+"""
+CSV = "concept,contrast\nweather,climate\nspeed,velocity\n"
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = Workspace(tmp_path).ensure()
+    (w.templates_dir / "data").mkdir(exist_ok=True)
+    (w.templates_dir / "data" / "pairs.csv").write_text(CSV)
+    return w
+
+
+def _write(ws, n="[2, 3, 4]", text=None):
+    path = ws.templates_dir / "contrast.prompt"
+    path.write_text(text or HEAD.format(n=n))
+    return load_template(path)
+
+
+def _key(s):
+    return f"{s['slots']['pair']}/{s['slots']['n']}"
+
+
+# each kind of slot edit: (edit of the inline list, fills regenerated, retired, the new values of `n` asked for)
+EDITS = [
+    ("changed in place", lambda t: slot_edit.edit_value(t, "n", 2, "5"), 2, 0, {"5"}),
+    ("removed", lambda t: slot_edit.delete_value(t, "n", 0), 0, 2, set()),
+    ("added (old fills unchanged)", lambda t: slot_edit.add_value(t, "n", "6"), 0, 0, set()),
+    ("two changed", lambda t: slot_edit.edit_value(parse_template(slot_edit.edit_value(t, "n", 0, "7"), t.path),
+                                                   "n", 1, "8"), 4, 0, {"7", "8"}),
+    ("changed and another removed", lambda t: slot_edit.delete_value(
+        parse_template(slot_edit.edit_value(t, "n", 2, "9"), t.path), "n", 0), 2, 2, {"9"}),
+]
+
+
+@pytest.mark.parametrize("what,edit,regenerated,retired,asked", EDITS, ids=[e[0] for e in EDITS])
+def test_a_slot_value_edit_regenerates_exactly_the_fills_that_used_it(ws, session, what, edit, regenerated,
+                                                                        retired, asked):
+    a = FakeLLM().start()
+    try:
+        v1 = _write(ws)
+        asyncio.run(Run(ws, v1, session=session, model=a.model, api_base=a.base_url).execute())
+        samples = {_key(s): s for s in session.iter_samples()}
+        session.reject(samples["weather/4"]["id"])
+        session.accept(samples["speed/4"]["id"])
+        text2 = edit(parse_template(v1.text, v1.path))
+        v2 = _write(ws, text=text2)
+        session.save_template_version(v2.name, v2.text)
+        a.reset()
+
+        plan = plan_regeneration(session, v2)
+        assert "not renderable" not in plan.describe() and not plan.unbuildable
+        assert (len(plan.changed), len(plan.retired)) == (regenerated, retired), plan.describe()
+        for _, why in plan.retired:
+            assert "n=" in why and "pair" not in why  # blames the slot that was edited, not another
+        result = regenerate(ws, session, v2)  # no model, no api_base: the ones that made the samples
+        assert a.count == regenerated  # nothing else is requested
+        new = list(session.iter_samples(version=v2.version))
+        assert {s["slots"]["n"] for s in new} == asked
+        assert all("against climate" in p or "against velocity" in p for p in a.prompts())  # row fields kept
+        for s in new:
+            assert s["model"] == a.model and s["endpoint"] == a.base_url
+        if regenerated:
+            assert result.summary.done == regenerated
+        # the old samples keep their decisions on the old version
+        assert session.get(samples["weather/4"]["id"])["status"] == "rejected"
+        assert session.get(samples["speed/4"]["id"])["template_version"] == v1.version
+        # asking again requests nothing
+        assert regenerate(ws, session, v2).summary is None and a.count == regenerated
+    finally:
+        a.stop()
+
+
+def test_regeneration_uses_the_model_and_endpoint_of_each_sample_it_replaces(ws, session):
+    a, b = FakeLLM().start(), FakeLLM(model="openai/other").start()
+    try:
+        v1 = _write(ws, n="[2, 3]")
+        from studio.core.expand import expand
+
+        fills = list(expand(v1))
+        asyncio.run(Run(ws, v1, session=session, model=a.model, api_base=a.base_url, fills=fills[:2]).execute())
+        asyncio.run(Run(ws, v1, session=session, model=b.model, api_base=b.base_url, fills=fills[2:]).execute())
+        made_by = {s["fill_key"]: (s["model"], s["endpoint"], s["seed"]) for s in session.iter_samples()}
+        v2 = _write(ws, text=v1.text.replace("Explain", "Contrast"))
+        a.reset()
+        b.reset()
+        result = regenerate(ws, session, v2)
+        assert (a.count, b.count) == (2, 2)
+        assert {r.body["model"] for r in a.requests} == {"fake"} and {r.body["model"] for r in b.requests} == {"other"}
+        for s in session.iter_samples(version=v2.version):
+            assert (s["model"], s["endpoint"], s["seed"]) == made_by[s["fill_key"]]
+        assert result.summary.done == 4
+        # a model the person picks overrides them all
+        v3 = _write(ws, text=v1.text.replace("Explain", "Compare"))
+        a.reset()
+        b.reset()
+        regenerate(ws, session, v3, model=a.model, api_base=a.base_url)
+        assert (a.count, b.count) == (4, 0)
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_a_file_value_no_longer_in_the_file_retires_its_fill_and_says_which(ws, session, fake_llm):
+    v1 = _write(ws, n="[2]")
+    asyncio.run(Run(ws, v1, session=session, model=fake_llm.model, api_base=fake_llm.base_url).execute())
+    (ws.templates_dir / "data" / "pairs.csv").write_text("concept,contrast\nweather,season\n")
+    v2 = _write(ws, text=v1.text.replace("Explain", "Contrast"))
+    plan = plan_regeneration(session, v2)
+    assert len(plan.changed) == 1 and len(plan.retired) == 1
+    assert "pair='speed' is no longer in pairs.csv" in plan.retired[0][1]
+    fake_llm.reset()
+    regenerate(ws, session, v2)
+    assert fake_llm.count == 1 and "against season" in fake_llm.prompts()[0]
