@@ -104,7 +104,7 @@ def value_changes(old: Template, new: Template) -> dict[str, dict[str, str | Non
         a = [str(v) for v in spec.values]
         if after is None or after.values is None:
             if after is None:  # the slot itself is gone: every value is retired
-                out[name] = {v: None for v in a}
+                out[name] = dict.fromkeys(a)
             continue
         b = [str(v) for v in after.values]
         keep = set(b)
