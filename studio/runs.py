@@ -20,6 +20,7 @@ from studio.core.expand import Fill, expand, sample_seed
 from studio.core.hashing import prompt_hash
 from studio.core.record import followup_inputs, followup_result, new_sample, scrub_params
 from studio.core.render import Renderer
+from studio.core.secrets import template_secrets
 from studio.core.template import Template, load_template
 from studio.engine import Engine, Request, Result, default_model
 from studio.engine.models import RENDER
@@ -79,6 +80,8 @@ class Run:
             self.model = RENDER
         self.seed = template.combine.seed if seed is None else int(seed)
         self.params = scrub_params(dict(template.params))
+        # the template's api_key / extra_headers, read from the environment: sent, never stored
+        self.secrets = template_secrets(template) if self.mode != RENDER else None
         self.renderer = Renderer(template)
         fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
         if seeds is not None and len(seeds) != len(fills):
@@ -145,7 +148,7 @@ class Run:
                 return
             messages = self.renderer.messages(fill, extra)
             yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra),
-                          self.api_base)
+                          self.api_base, self.secrets)
 
     def _sample(self, result: Result) -> dict[str, Any]:
         fill, messages, seed, extra = result.request.meta
@@ -173,7 +176,7 @@ class Run:
             schema = t.schema if t.mode == "structured" else None
             try:
                 r = await self.engine.complete(Request(messages, model, scrub_params(t.params), sample["seed"],
-                                                       schema, None, self.api_base))
+                                                       schema, None, self.api_base, template_secrets(t)))
             except StudioError as exc:
                 out[t.name] = followup_result(output=None, model=model, error=str(exc), at=time.time())
                 continue

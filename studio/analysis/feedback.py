@@ -176,10 +176,13 @@ def structure(rows: list[dict], *, model: str, template=None, api_base: str | No
     """Feedback records: each row plus its structured form (or marked unstructured / rating-only)."""
     from studio.analysis.llm import run_requests
     from studio.core.expand import Fill
+    from studio.core.record import scrub_params
     from studio.core.render import Renderer
+    from studio.core.secrets import template_secrets
     from studio.engine import Request
 
     template = template or structuring_template()
+    secrets = template_secrets(template)
     renderer = Renderer(template)
     empty = Fill.from_values({})
     now = time.time()
@@ -187,7 +190,8 @@ def structure(rows: list[dict], *, model: str, template=None, api_base: str | No
     requests = [
         Request(messages=renderer.messages(empty, {"prompt": r["prompt"], "response": r["response"],
                                                    "comment": r["comment"]}),
-                model=model, params=dict(template.params), schema=template.schema, meta=i)
+                model=model, params=scrub_params(dict(template.params)), schema=template.schema, meta=i,
+                secrets=secrets)
         for i, r in enumerate(records) if r["comment"]
     ]
     for result in run_requests(requests, cache_dir=cache_dir, api_base=api_base, concurrency=concurrency,

@@ -123,12 +123,14 @@ def verify_samples(session, ids: Iterable[int], *, model: str, template=None, ap
     from studio.analysis.llm import run_requests
     from studio.core.expand import Fill
     from studio.core.render import Renderer
+    from studio.core.secrets import template_secrets
     from studio.engine import Request
 
     template = template or checker_template()
     renderer = Renderer(template)
     empty = Fill.from_values({})
     out = VerifyResult()
+    secrets = template_secrets(template)
     requests = []
     for sid in ids:
         s = session.get(sid)
@@ -138,7 +140,7 @@ def verify_samples(session, ids: Iterable[int], *, model: str, template=None, ap
         msgs = renderer.messages(empty, followup_inputs(s))
         # the sample's seed, as a run's follow-up uses: the same check of the same sample is one cache entry
         requests.append(Request(messages=msgs, model=model, params=scrub_params(dict(template.params)),
-                                seed=s.get("seed") or 0, meta=sid))
+                                seed=s.get("seed") or 0, meta=sid, secrets=secrets))
 
     def store(result) -> None:
         sid = result.request.meta

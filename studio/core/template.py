@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from studio.core.errors import TemplateError
+from studio.core.secrets import check_params
 
 MODES = ("render", "generate", "structured")
 STRATEGIES = ("product", "sample", "cover", "pairwise")
@@ -347,6 +348,7 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
     if not isinstance(params, dict):
         raise fail("params must be a mapping", "params", hint="write params: {temperature: 0.7, max_tokens: 300}")
     params = {str(k): v for k, v in params.items()}
+    check_params(params, fail)  # a literal key is refused here, so it never reaches a session or the screen
     model = text_of("model") or None
     return Template(
         name=name,

@@ -108,12 +108,18 @@ class Engine:
         self._active = 0
 
     # -- set-up ----------------------------------------------------------------------------
-    def route(self, model: str, api_base: str | None = None) -> Route:
+    def route(self, model: str, api_base: str | None = None, secrets: dict | None = None) -> Route:
+        """How to reach a model, resolved once per (model, endpoint, key). A template's own api_key (from
+        its environment reference) replaces the provider's; other secret settings than the key and
+        headers only litellm's own call can pass, so they take that path."""
         base = api_base or self.api_base
-        route = self._routes.get((model, base))
+        api_key = secrets.get("api_key") if secrets else None
+        fast = self.fast and not (secrets and set(secrets) - {"api_key", "extra_headers"})
+        k = (model, base, api_key, fast)
+        route = self._routes.get(k)
         if route is None:
-            route = resolve(model, base, fast=self.fast)
-            self._routes[(model, base)] = route
+            route = resolve(model, base, fast=fast, api_key=api_key)
+            self._routes[k] = route
         return route
 
     def limiter(self, model: str) -> Limiter:
@@ -186,7 +192,7 @@ class Engine:
                         self.stats.retries += 1
                         if req.seed is not None:  # ask again with a different seed, or a seeded model repeats itself
                             sent = Request(req.messages, req.model, req.params, req.seed + 7919 * invalid,
-                                           req.schema, None, req.api_base)
+                                           req.schema, None, req.api_base, req.secrets)
                         continue
                 result = Result(req, True, reply.output, parsed, None, bill.tokens_in, bill.tokens_out, bill.cost,
                                 latency, False, attempts, key, reply.finish_reason, reply.reasoning, reply.flag, paid)
@@ -205,7 +211,7 @@ class Engine:
             waited = time.monotonic() - t_first
             if not err.retry or tries >= self.max_tries or (rate_limited and waited > self.max_rate_wait):
                 why = f" (after {attempts} tries)" if attempts > 1 else ""
-                return Result(req, False, None, None, redact(f"{err.reason}{why}", route.api_key), bill.tokens_in,
+                return Result(req, False, None, None, redact(f"{err.reason}{why}", route.api_key, req.secrets), bill.tokens_in,
                               bill.tokens_out, bill.cost, time.monotonic() - t0, False, attempts, key,
                               None, None, None, paid)
             self.stats.retries += 1
@@ -224,7 +230,7 @@ class Engine:
         else:
             self._active += 1
             try:
-                result = await self._attempts(req, key, self.route(req.model, req.api_base))
+                result = await self._attempts(req, key, self.route(req.model, req.api_base, req.secrets))
             finally:
                 self._active -= 1
                 if not self._active:
@@ -269,7 +275,7 @@ class Engine:
                     if hit is not None:
                         queue.put_nowait(self._from_cache(req, key, hit))
                         continue
-                    route = self.route(req.model, req.api_base)
+                    route = self.route(req.model, req.api_base, req.secrets)
                     task = loop.create_task(self._attempts(req, key, route))
                     tasks.add(task)
                     task.add_done_callback(finished)
@@ -375,11 +381,14 @@ _KEYLIKE = re.compile(r"\b(sk|pk|rk|key|gsk|xai)-[A-Za-z0-9_\-]{6,}")
 _PATH = re.compile(r"(?:[A-Za-z]:)?[\\/][^\s'\"]*(?:site-packages|dist-packages|lib[\\/]python\d)[^\s'\",)]*")
 
 
-def redact(text: str, key: str | None) -> str:
-    """Provider error messages sometimes echo the key, and libraries a traceback or their file paths:
-    neither reaches a session or the screen."""
-    if key and len(key) >= 6:
-        text = text.replace(key, "***")
+def redact(text: str, key: str | None, secrets: dict | None = None) -> str:
+    """Provider error messages sometimes echo the key (or a template's secret header), and libraries a
+    traceback or their file paths: none of it reaches a session or the screen."""
+    values = [key, *(v for k, v in (secrets or {}).items() if k != "extra_headers"),
+              *((secrets or {}).get("extra_headers") or {}).values()]
+    for value in values:
+        if isinstance(value, str) and len(value) >= 6:
+            text = text.replace(value, "***")
     cut = text.find("Traceback (most recent call last)")
     if cut >= 0:
         text = text[:cut].rstrip(" :\n") or "the provider library failed without saying why"

@@ -80,10 +80,12 @@ class Route:
         return hit
 
 
-def resolve(model: str, api_base: str | None, *, fast: bool = True) -> Route:
+def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str | None = None) -> Route:
+    """`api_key`: a template's own key (read from its environment reference), used before the provider's."""
     lib = llm.litellm()
     try:
         model_name, provider, dyn_key, dyn_base = lib.get_llm_provider(model, api_base=api_base)
+        dyn_key = api_key or dyn_key
     except Exception:  # noqa: BLE001
         raise EngineError(f"litellm does not know the model {model!r}",
                           hint="write provider/model, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
@@ -184,7 +186,9 @@ class FastTransport:
         body = route.config.transform_request(route.model_name, req.messages, opt, route.litellm_params, {})
         session = self._ensure()
         try:
-            async with session.post(route.url, data=orjson.dumps(body), headers=route.headers,
+            extra = req.secrets.get("extra_headers") if req.secrets else None
+            async with session.post(route.url, data=orjson.dumps(body),
+                                    headers={**route.headers, **extra} if extra else route.headers,
                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -223,6 +227,8 @@ class LiteLLMTransport:
             kwargs["api_base"] = route.api_base
         if route.api_key:
             kwargs["api_key"] = route.api_key
+        if req.secrets:  # the template's headers and other secret settings (its api_key is route.api_key)
+            kwargs.update({k: v for k, v in req.secrets.items() if k != "api_key"})
         try:
             async with asyncio.timeout(timeout + 1):
                 mr = await lib.acompletion(model=route.model, messages=req.messages, timeout=timeout,

@@ -23,6 +23,9 @@ class Request:
     schema: dict | None = None
     meta: Any = None
     api_base: str | None = None
+    # The template's secret settings, read from the environment (studio.core.secrets.resolve_params):
+    # {"api_key": ..., "extra_headers": {...}, other secret names}. Sent, never cached, stored or shown.
+    secrets: dict | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)

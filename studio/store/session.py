@@ -482,7 +482,8 @@ class Session:
     def save_template_version(self, name: str, text: str, *, label: str | None = None) -> str:
         """Keep this text as a version of template `name` (idempotent by content hash) -> the 12-hex version.
         It gets the workspace's name for it (v1, v2, ...: studio.store.versions; `label` is a name it already
-        carries, e.g. from another session, kept when free)."""
+        carries, e.g. from another session, kept when free). A literal secret in its front matter (a file the
+        parser would refuse) is stored as `[redacted]`; the version is the hash of the text as written."""
         version = hashlib.sha256(text.encode()).hexdigest()[:12]
         with self._mu:
             docs = self._tables["templates"]
@@ -493,8 +494,10 @@ class Session:
             docs = self._tables["templates"]
             if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
                 return version
+            from studio.core.secrets import redact_template_text
+
             self._commit([("templates", max(docs, default=0) + 1,
-                           {"name": name, "version": version, "text": text, "saved": time.time(),
+                           {"name": name, "version": version, "text": redact_template_text(text), "saved": time.time(),
                             "label": label or None})])
         return version
 

@@ -90,7 +90,8 @@ class Seen:
     t: float
     body: dict
     fault: str | None
-    headers: dict
+    headers: dict  # lower-cased, without authorization
+    auth: str = ""  # the Authorization header as sent (tests check which key was used)
 
     @property
     def messages(self) -> list[dict]:
@@ -215,7 +216,8 @@ class FakeLLM:
                 x -= rate
         return None
 
-    def _record(self, body: dict, fault: str | None, headers: dict, retry_after: float | None = None) -> None:
+    def _record(self, body: dict, fault: str | None, headers: dict, retry_after: float | None = None,
+                auth: str = "") -> None:
         now = time.monotonic()
         key = hash(json.dumps(body.get("messages"), sort_keys=True))
         with self._lock:
@@ -228,7 +230,7 @@ class FakeLLM:
             if fault:
                 self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
             if self.keep_bodies:
-                self.requests.append(Seen(time.monotonic(), body, fault, headers))
+                self.requests.append(Seen(time.monotonic(), body, fault, headers, auth))
 
     def _take(self, kind: str, rate: float | None, cost: float, headers: dict) -> float | None:
         """A token bucket holding one second's worth: None if `cost` was taken, else seconds until it can be."""
@@ -307,12 +309,14 @@ class FakeLLM:
                 with self._lock:
                     self.limited += 1
                 self._record(body, "429", {k.lower(): v for k, v in request.headers.items()
-                                           if k.lower() != "authorization"}, retry_after=wait)
+                                           if k.lower() != "authorization"}, retry_after=wait,
+                             auth=request.headers.get("Authorization", ""))
                 headers.update({"Retry-After": str(max(1, int(wait + 0.999))), "retry-after-ms": f"{wait * 1000:.0f}"})
                 return web.json_response({"error": {"message": "Rate limit reached, slow down",
                                                     "type": "rate_limit_error", "code": "rate_limit_exceeded"}},
                                          status=429, headers=headers)
-        self._record(body, fault, {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"})
+        self._record(body, fault, {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
+                     auth=request.headers.get("Authorization", ""))
         if self.latency:
             await asyncio.sleep(self.latency)
         if fault == "429":
