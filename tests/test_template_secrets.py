@@ -3,7 +3,6 @@ written to a session file, the cache, an export or the screen (issue 14 §5)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -84,11 +84,14 @@ def resolve_params(params: Mapping[str, Any], *, where: str = "", line_of: Calla
         if _is_header_key(key) and isinstance(value, Mapping):
             headers = out.setdefault("extra_headers", {})
             for header, text in value.items():
-                text = str(text)
-                headers[str(header)] = ENV_IN_TEXT.sub(
-                    lambda m, h=str(header): lookup(m.group(1) or m.group(2), str(key), h), text)
-        elif isinstance(key, str) and is_secret_name(key) and env_ref(value):
-            out[key] = lookup(env_ref(value), key)
+                def var(m: re.Match, keys: tuple[str, str] = (str(key), str(header))) -> str:
+                    return lookup(m.group(1) or m.group(2), *keys)
+
+                headers[str(header)] = ENV_IN_TEXT.sub(var, str(text))
+        elif isinstance(key, str) and is_secret_name(key):
+            name = env_ref(value)
+            if name:
+                out[key] = lookup(name, key)
     return out
 
 

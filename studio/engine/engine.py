@@ -96,7 +96,7 @@ class Engine:
         self.fast = fast
         self.cache = RequestCache(cache_dir) if (cache and cache_dir is not None) else None
         self.stats = Stats()
-        self._routes: dict[tuple[str, str | None], Route] = {}
+        self._routes: dict[tuple[str, str | None, str | None, bool], Route] = {}
         self._limiters: dict[str, Limiter] = {}
         self._fast = FastTransport()
         self._slow = LiteLLMTransport()
@@ -211,8 +211,8 @@ class Engine:
             waited = time.monotonic() - t_first
             if not err.retry or tries >= self.max_tries or (rate_limited and waited > self.max_rate_wait):
                 why = f" (after {attempts} tries)" if attempts > 1 else ""
-                return Result(req, False, None, None, redact(f"{err.reason}{why}", route.api_key, req.secrets), bill.tokens_in,
-                              bill.tokens_out, bill.cost, time.monotonic() - t0, False, attempts, key,
+                return Result(req, False, None, None, redact(f"{err.reason}{why}", route.api_key, req.secrets),
+                              bill.tokens_in, bill.tokens_out, bill.cost, time.monotonic() - t0, False, attempts, key,
                               None, None, None, paid)
             self.stats.retries += 1
             if err.retry_after is not None:
