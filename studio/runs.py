@@ -19,7 +19,7 @@ from studio.core.errors import StudioError
 from studio.core.expand import Fill, expand, sample_seed
 from studio.core.hashing import prompt_hash
 from studio.core.record import followup_inputs, followup_result, new_sample, scrub_params
-from studio.core.render import Renderer
+from studio.core.render import Renderer, preview_text
 from studio.core.secrets import template_secrets
 from studio.core.template import Template, load_template
 from studio.engine import Engine, Request, Result, default_model
@@ -150,6 +150,22 @@ class Run:
             yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra),
                           self.api_base, self.secrets)
 
+    def _rendered(self, fill: Fill, extra: dict | None, seed: int) -> dict[str, Any]:
+        """Render mode (no model): the sections before the last `assistant:` are the prompt, that one the
+        output. Without one (or a generate template run with the `render` model) the sample is a preview:
+        the whole filled text as output, flagged "preview" so exports leave it out."""
+        if self.template.mode == RENDER:
+            prompt, reply, every = self.renderer.conversation(fill, extra)
+        else:
+            prompt = every = self.renderer.messages(fill, extra)
+            reply = None
+        s = self._base(fill, prompt, seed, extra)
+        s["prompt_hash"] = prompt_hash(every)   # the whole sample: an edit of the reply is a new sample too
+        s.update(output=reply if reply is not None else preview_text(every), tokens_in=0, tokens_out=0, cost=0.0)
+        if reply is None:
+            s["flag"] = "preview"
+        return s
+
     def _sample(self, result: Result) -> dict[str, Any]:
         fill, messages, seed, extra = result.request.meta
         s = self._base(fill, messages, seed, extra)
@@ -258,9 +274,7 @@ class Run:
                 for fill, extra, seed in self.jobs:
                     if self._stopping:
                         break
-                    messages = self.renderer.messages(fill, extra)
-                    s = self._base(fill, messages, seed, extra)
-                    s.update(output=self.renderer.text(fill, extra), tokens_in=0, tokens_out=0, cost=0.0)  # no model
+                    s = self._rendered(fill, extra, seed)
                     collect(s)
                     if len(pending) >= SAVE_BATCH:
                         save(True)

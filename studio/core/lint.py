@@ -88,6 +88,8 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
                     "see json-schema.org for the keywords")
     elif template.schema is not None:
         add(template.line_of("schema"), f"schema is ignored in {template.mode} mode", "set mode: structured", "warning")
+    if template.mode == "render":
+        problems.extend(_check_conversation(template, where))
     if known_templates is not None:
         known = set(known_templates)
         for i, name in enumerate(template.followups):
@@ -155,6 +157,32 @@ def _first_use(source: str, name: str) -> int:
         if pattern.search(line):
             return i
     return 0
+
+
+def _check_conversation(template: Template, where: str) -> list[Problem]:
+    """Render mode: the sections are the sample (prompt, then the last assistant: section as the reply)."""
+    from studio.core.render import split_conversation
+
+    try:
+        last = split_conversation(template)
+    except StudioError as exc:
+        p = exc.problem
+        p.path = where
+        return [p]
+    if last is None:
+        return [Problem(where, template.body_line, "render mode without an assistant: section: each sample is the "
+                        "filled prompt with no reply (a preview), left out of chat exports",
+                        "add an assistant: section holding the reply; the sections before it are the prompt",
+                        "warning")]
+    sections = template.sections()
+    roles = [x.role for x in sections[:last]]
+    body = roles[1:] if roles[:1] == ["system"] else roles
+    if not body or body != ["user", "assistant"] * (len(body) // 2) + ["user"]:
+        return [Problem(where, sections[last].line - 1, f"render mode: the sections before the reply are "
+                        f"{', '.join(roles) or '(none)'}, not a conversation a trainer accepts",
+                        "use an optional system:, then user: and assistant: in turn, ending with user: before "
+                        "the last assistant: section (the reply)")]
+    return []
 
 
 def _check_render(template: Template, where: str, fields: Sequence[tuple[str, str, int]] = ()) -> list[Problem]:

@@ -79,8 +79,43 @@ class Renderer:
                              hint="check the expressions on that line")
 
     def text(self, fill: Fill, extra: dict[str, Any] | None = None) -> str:
-        """The filled template as one text (the sample itself in render mode)."""
+        """The filled template as one text (a preview: what `studio render` shows)."""
+        return preview_text(self.messages(fill, extra))
+
+    def conversation(self, fill: Fill, extra: dict[str, Any] | None = None
+                     ) -> tuple[list[dict[str, str]], str | None, list[dict[str, str]]]:
+        """Render mode: the filled sections as a sample -> (prompt messages, completion or None, all messages).
+
+        Everything before the last `assistant:` section is the prompt and that section is the completion
+        (the mad-lib's reply). Without an assistant section there is no completion: the sample is a
+        preview of a prompt, not a training pair. Text after the last assistant section would be in no
+        sample, so it is refused (lint says so too).
+        """
         msgs = self.messages(fill, extra)
-        if len(msgs) == 1:
-            return msgs[0]["content"]
-        return "\n\n".join(f"{m['role']}:\n{m['content']}" for m in msgs)
+        split = split_conversation(self.template)
+        if split is None:
+            return msgs, None, msgs
+        return msgs[:split], msgs[split]["content"], msgs
+
+
+def split_conversation(template: Template) -> int | None:
+    """Index of the section that is a render-mode sample's completion (the last `assistant:`), or None.
+
+    Raises TemplateError when sections follow it (their text would be lost from the sample).
+    """
+    sections = template.sections()
+    last = max((i for i, s in enumerate(sections) if s.role == "assistant"), default=None)
+    if last is not None and last != len(sections) - 1:
+        after = sections[last + 1]
+        raise TemplateError(f"render mode: the {after.role}: section after the last assistant: section would be "
+                            "in no sample", path=template.where, line=after.line - 1,
+                            hint="end the template with the assistant: section (the reply); everything before "
+                                 "it is the prompt")
+    return last
+
+
+def preview_text(messages: list[dict[str, str]]) -> str:
+    """Messages as one text for people (one message: its text; several: labelled by role)."""
+    if len(messages) == 1:
+        return messages[0]["content"]
+    return "\n\n".join(f"{m['role']}:\n{m['content']}" for m in messages)

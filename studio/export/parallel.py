@@ -37,19 +37,21 @@ def processes_for(n: int) -> int:
 
 
 def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int], fmt: Format, *,
-                      near: bool, redactor: Redactor, processes: int | None = None) -> Prepared:
-    """prepare() over the samples `read(ids)` yields, the second half in a child process when it pays."""
+                      near: bool, redactor: Redactor, processes: int | None = None, **flagging) -> Prepared:
+    """prepare() over the samples `read(ids)` yields, the second half in a child process when it pays.
+
+    `flagging`: prepare's include_flagged / flags."""
     if (processes or processes_for(len(ids))) < 2 or len(ids) < 2:
-        return prepare(read(ids), fmt, near=near, redactor=redactor)
+        return prepare(read(ids), fmt, near=near, redactor=redactor, **flagging)
     cut = len(ids) // 2
-    child = _Child(lambda: prepare(read(ids[cut:]), fmt, near=near, redactor=redactor))
+    child = _Child(lambda: prepare(read(ids[cut:]), fmt, near=near, redactor=redactor, **flagging))
     try:
-        first = prepare(read(ids[:cut]), fmt, near=near, redactor=redactor)
+        first = prepare(read(ids[:cut]), fmt, near=near, redactor=redactor, **flagging)
         second = child.result()
     finally:
         child.stop()
     if second is None:                       # the child failed: do its half here (errors then surface here)
-        second = prepare(read(ids[cut:]), fmt, near=near, redactor=redactor)
+        second = prepare(read(ids[cut:]), fmt, near=near, redactor=redactor, **flagging)
     first.extend(second)
     return first
 

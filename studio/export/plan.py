@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 
 from studio.core.bulk import gc_paused, held_json
-from studio.core.record import STATUSES
+from studio.core.record import FLAGS, STATUSES
 from studio.export.card import dataset_card
 from studio.export.dedup import near_duplicates_of
 from studio.export.errors import ExportError
@@ -27,6 +27,7 @@ from studio.export.prepare import Prepared, Removal, prepare, redact
 from studio.export.records import clean
 from studio.export.scrub import Redactor
 from studio.export.split import split_rows
+from studio.export.validate import NO_ASSISTANT, problem
 
 SPLITS = ("train", "validation")
 
@@ -46,6 +47,8 @@ class ExportOptions:
     seed: int = 0
     parquet: bool = False
     licence: str = "unknown"
+    include_flagged: bool = False          # keep flagged samples (cut-off, filtered, refusal) too
+    flags: tuple[str, ...] = ()            # only samples with any of these flags (and keep them)
 
     def check(self) -> Format:
         fmt = FORMATS.get(self.format)
@@ -60,6 +63,9 @@ class ExportOptions:
         if not 0 <= self.val_fraction < 1:
             raise ExportError(f"validation fraction {self.val_fraction} is out of range",
                               hint="give a fraction from 0 (no validation split) to below 1, e.g. 0.1")
+        for f in self.flags:
+            if f not in FLAGS:
+                raise ExportError(f"unknown flag {f!r}", hint=f"use one of: {', '.join(FLAGS)}")
         if not self.licence.strip() or "\n" in self.licence:
             raise ExportError("the licence is empty or spans lines", hint="give one identifier, e.g. cc-by-4.0")
         return fmt
@@ -118,7 +124,9 @@ class ExportPlan:
         if self.selected == 0:
             return (f"no sample has status {', '.join(self.options.status_set)} with this selection; "
                     "review some samples first, or choose other statuses (--status)")
-        return "removed: " + ", ".join(f"{n} {r}" for r, n in self.removed_counts().items())
+        why = "removed: " + ", ".join(f"{n} {r}" for r, n in self.removed_counts().items())
+        previews = sorted({r.detail for r in self.removed if r.reason == NO_ASSISTANT})
+        return "; ".join(previews + [why]) if previews else why
 
     def files(self) -> list[str]:
         """The file names write_export will create: a data file per non-empty split, and README.md."""
@@ -183,7 +191,7 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
         chosen = sorted((clean(r) for r in _select(records, options, census, counting)), key=itemgetter("id"))
         _check_selection(options, census.templates, census.versions, census.tags)
         redactor = redactor or Redactor()
-        prepared = prepare(chosen, fmt, near=_near(options), redactor=redactor)
+        prepared = prepare(chosen, fmt, near=_near(options), redactor=redactor, **_flagging(options))
         return _finish(prepared, options, fmt, session, meta, versions, redactor, census)
 
 
@@ -209,12 +217,19 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
         filters["version"] = sorted(v for v in census.versions if _matches_version(v, options.versions))
     if options.tags:
         filters["tag"] = list(options.tags)
+    if options.flags:
+        filters["flag"] = list(options.flags)
     redactor = Redactor()
     with gc_paused():
         ids = session.ids(**filters)
-        prepared = prepare_selection(session.samples, ids, fmt, near=_near(options), redactor=redactor)
+        prepared = prepare_selection(session.samples, ids, fmt, near=_near(options), redactor=redactor,
+                                     **_flagging(options))
         return _finish(prepared, options, fmt, str(meta.get("name") or session.name), meta,
                        session.template_versions(), redactor, census)
+
+
+def _flagging(options: ExportOptions) -> dict:
+    return {"include_flagged": options.include_flagged, "flags": tuple(options.flags)}
 
 
 def _near(options: ExportOptions) -> bool:
@@ -267,6 +282,7 @@ def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta
     if fmt.paired:
         pairs, left = build_pairs(p.records)
         removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
+        pairs = _valid_pairs(pairs, removed)
         lines = [held_json(fmt.row(u)) for u in pairs]
         redact(lines, redactor, "\n".join({m["content"] for r in p.records for m in r["messages"]}).encode())
         by_id = {r["id"]: r for r in p.records}
@@ -286,6 +302,22 @@ def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta
     plan.stats = _stats(p, census, pairs)
     plan.card = dataset_card(plan, meta or {}, versions or [])
     return plan
+
+
+def _valid_pairs(pairs: list[Pair], removed: list[Removal]) -> list[Pair]:
+    """Pairs whose prompt + chosen and prompt + rejected are valid conversations (validate.py); the
+    samples of the others are removed with the reason (a contrast pair's sides are checked here)."""
+    kept, failed = [], {}
+    for u in pairs:
+        bad = problem(u.prompt, u.chosen) or problem(u.prompt, u.rejected, echo=False)
+        if bad is None:
+            kept.append(u)
+        else:
+            for i in u.ids:
+                failed.setdefault(i, bad)
+    used = {i for u in kept for i in u.ids}   # a sample in another, valid pair is exported, not removed
+    removed.extend(Removal(i, *bad) for i, bad in failed.items() if i not in used)
+    return kept
 
 
 def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:

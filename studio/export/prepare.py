@@ -20,12 +20,14 @@ from studio.core.bulk import held_json
 from studio.export.formats import Format
 from studio.export.records import clean
 from studio.export.scrub import Redactor
+from studio.export.validate import NO_ASSISTANT, problem
 
 
 @dataclass(frozen=True)
 class Removal:
     id: int
-    reason: str          # "no output", "exact duplicate", "near duplicate", "unpaired", "no verdict"
+    reason: str          # "no output", "exact duplicate", "near duplicate", "unpaired", "no verdict",
+    #                      "flagged <flag>", and validate.REASONS ("role order", "echo", ...)
     detail: str = ""
 
 
@@ -74,10 +76,13 @@ class Prepared:
 _NO_TAGS: tuple[str, ...] = ()
 
 
-def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redactor) -> Prepared:
-    """Prepare selected samples (in id order): clean them, drop those without output, format or keep them.
+def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redactor,
+            include_flagged: bool = False, flags: tuple[str, ...] = ()) -> Prepared:
+    """Prepare selected samples (in id order): clean them, drop those without output, flagged ones (unless
+    asked) and those that are not a valid conversation (validate.py), format or keep the rest.
 
     `near`: compute MinHash signatures for near-duplicate detection (of the user turns and the output).
+    `flags`: select only samples with one of these flags (and keep them); `include_flagged`: keep every flag.
     """
     p = Prepared()
     ids, statuses, templates, versions = p.ids, p.statuses, p.templates, p.versions
@@ -90,11 +95,22 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
     blake = hashlib.blake2b
     same = {}.setdefault               # one object per distinct status/template/version/model: cheaper to pickle
     selected = 0
+    wanted = set(flags)
     for rec in records:
+        flag = rec.get("flag")
+        if wanted and flag not in wanted:
+            continue                                # not selected (a --flag selection)
         rec = clean(rec)
         selected += 1
         out = rec["output"]
         status = rec.get("status")
+        if flag == "preview" and not raw:
+            removed.append(Removal(rec["id"], NO_ASSISTANT, _preview_detail(rec)))
+            continue
+        if flag and not (include_flagged or flag in wanted):
+            removed.append(Removal(rec["id"], f"flagged {flag}",
+                                   f"left out unless asked: --include-flagged, or --flag {flag}"))
+            continue
         if not out.strip():
             removed.append(Removal(rec["id"], "no output", rec.get("error") or "the sample has no generated text"))
             continue
@@ -102,6 +118,11 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
             removed.append(Removal(rec["id"], "no verdict", f"status {status!r}: KTO needs accepted "
                                                             "(label true) or rejected (label false)"))
             continue
+        if not raw:
+            bad = problem(rec["messages"], out, empty=rec.get("_empty", False), echo=status != "rejected")
+            if bad is not None:
+                removed.append(Removal(rec["id"], *bad))
+                continue
         ids.append(rec["id"])
         statuses.append(same(status, status))
         t, v = str(rec.get("template") or ""), str(rec.get("template_version") or "")
@@ -136,6 +157,11 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
     if not paired:
         redact(lines, redactor, b"\n".join(beside) if raw else "\n".join(prompts).encode())
     return p
+
+
+def _preview_detail(rec: dict) -> str:
+    return (f"template {rec.get('template') or '?'!r} has no assistant: section, so its sample is the filled prompt, "
+            "not a reply: add an assistant: section holding the reply (render mode), or run it with a model")
 
 
 def redact(lines: list[bytes], redactor: Redactor, scan: bytes) -> None:

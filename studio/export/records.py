@@ -18,7 +18,11 @@ def clean(rec: dict) -> dict:
     if "_clean" in rec:
         return rec
     out = dict(rec)
-    out["messages"] = prompt_messages(rec)
+    stored = rec.get("messages")
+    out["messages"] = msgs = prompt_messages(rec)
+    if msgs is not stored and stored:       # the slow path changed something: was a turn dropped as empty?
+        out["_empty"] = any(isinstance(m, dict) and m.get("role") != "system" and not str(m.get("content") or "").strip()
+                            for m in stored)
     text = rec.get("output")
     out["output"] = text if type(text) is str else completion(rec)
     sid = rec.get("id")

@@ -60,3 +60,46 @@ def openai_preference_errors(example) -> list[str]:
     if len(outs) == 2 and outs[0] == outs[1]:
         errors.append("identical_outputs")
     return errors
+
+
+SECTION_LABELS = ("system:", "user:", "assistant:")
+
+
+def conversations(fmt: str, row: dict) -> list[list[dict]]:
+    """The conversations a row teaches, as role/content lists (preference rows: chosen and rejected)."""
+    if fmt == "openai-chat":
+        return [row["messages"]]
+    if fmt in ("sft", "kto"):
+        return [row["prompt"] + row["completion"]]
+    if fmt == "preference":
+        return [row["prompt"] + row["chosen"], row["prompt"] + row["rejected"]]
+    if fmt == "openai-preference":
+        msgs = row["input"]["messages"]
+        return [msgs + row["preferred_output"], msgs + row["non_preferred_output"]]
+    if fmt == "sharegpt":
+        role = {"system": "system", "human": "user", "gpt": "assistant"}
+        return [[{"role": role.get(t["from"], t["from"]), "content": t["value"]} for t in row["conversations"]]]
+    if fmt == "alpaca":
+        system = [{"role": "system", "content": row["system"]}] if row["system"] else []
+        return [system + [{"role": "user", "content": row["instruction"]},
+                          {"role": "assistant", "content": row["output"]}]]
+    if fmt == "sft-text":
+        return [[{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["completion"]}]]
+    raise ValueError(fmt)
+
+
+def conversation_errors(conv: list[dict], *, echo_allowed: bool = False) -> list[str]:
+    """What a trainer (or a careful reader) objects to: role order, empty turns, section labels, echoes."""
+    errors = []
+    roles = [m["role"] for m in conv]
+    body = roles[1:] if roles[:1] == ["system"] else roles
+    if not body or body != ["user", "assistant"] * (len(body) // 2) or len(body) % 2:
+        errors.append("role_order")
+    if any(not isinstance(m["content"], str) or not m["content"].strip() for m in conv):
+        errors.append("empty_turn")
+    for m in conv:
+        if any(line.strip() in SECTION_LABELS for line in str(m["content"]).split("\n")):
+            errors.append("section_label")
+    if not echo_allowed and len(conv) >= 2 and conv[-1]["content"].strip() == conv[-2]["content"].strip():
+        errors.append("echo")
+    return errors

@@ -71,3 +71,23 @@ def test_registering_the_command_and_listing_formats_stay_light():
             "print(sorted(m for m in ('numpy', 'pyarrow', 'datasets', 'studio.export.plan') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_flagged_samples_need_asking_for_on_the_command_line(tmp_path, monkeypatch, capsys):
+    from tests.export.conftest import sample
+
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
+    s = Store(tmp_path / "sessions").create("flags")
+    s.add_samples([sample(1), sample(2, flag="cut-off"), sample(3, flag="preview", mode="render")])
+    s.close()
+    assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "a"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 1: flagged cut-off" in out and "removed 1: no assistant section: add one" in out
+    assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "b"), "--include-flagged", "--dry-run"]) == 0
+    assert "flagged" not in capsys.readouterr().out
+    assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "c"), "--flag", "cut-off", "--val-fraction",
+                 "0"]) == 0
+    rows = (tmp_path / "c/train.jsonl").read_text().splitlines()
+    assert len(rows) == 1
+    assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "d"), "--flag", "cutoff"]) == 2
+    assert "unknown flag 'cutoff'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from studio.workspace import Workspace
 
 def make_samples(n: int, *, version: str = "aaaaaaaaaaaa", template: str = "support-madlib",
                  start: int = 0) -> list[dict]:
-    """Deterministic sample records (render-mode shaped) for tests and the benchmark."""
+    """Deterministic sample records (render-mode shaped: a customer message and the reply) for tests."""
     products = ["Aria phone", "Nimbus router", "Pebble watch"]
     out = []
     for i in range(start, start + n):
@@ -20,7 +20,8 @@ def make_samples(n: int, *, version: str = "aaaaaaaaaaaa", template: str = "supp
         out.append({
             "template": template, "template_version": version, "fill_key": f"{i:012x}",
             "slots": {"customer": f"customer {i}", "product": product},
-            "messages": [{"role": "user", "content": text}], "output": text, "mode": "render",
+            "messages": [{"role": "user", "content": f"Hi, this is customer {i}. My {product} has a problem."}],
+            "output": text, "mode": "render",
             "model": "render", "seed": i, "run_id": "seed", "status": "pending",
             "tokens_in": 0, "tokens_out": 0, "cost": 0.0, "latency": 0.0, "created": 1_700_000_000.0 + i,
         })

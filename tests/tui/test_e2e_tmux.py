@@ -148,7 +148,7 @@ def test_export_dialog_previews_then_writes_in_a_real_terminal(tmux, tmp_path):
     t.wait_for("studio · review")
     t.keys("C-o")
     t.wait_for("review: 5 of 8 samples selected (status accepted)")
-    t.wait_for('{"messages":[{"role":"user","content":"Hello customer 0')     # the first rows, as written
+    t.wait_for('{"messages":[{"role":"user","content":"Hi, this is customer 0')     # the first rows, as written
     t.keys("C-s")
     t.wait_for("✓ wrote")
     t.keys("Escape")

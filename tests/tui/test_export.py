@@ -29,7 +29,7 @@ async def test_the_preview_shows_counts_and_first_rows_and_writes_nothing(seeded
         await open_dialog(app, pilot)
         text = screen_text(app)
         assert "review: 3 of 12 samples selected (status accepted)" in text
-        assert "files: train.jsonl" in text and '{"messages":[{"role":"user","content":"Hello customer 0' in text
+        assert "files: train.jsonl" in text and '{"messages":[{"role":"user","content":"Hi, this is customer 0' in text
         assert not (seeded.root / "exports").exists()
 
 
@@ -40,7 +40,7 @@ async def test_changing_the_format_or_a_field_plans_again(seeded):
         app.screen.query_one("#format", Select).value = "kto"
         await done(app, pilot)
         text = screen_text(app)
-        assert "status accepted, rejected" in text and '{"prompt":[{"role":"user","content":"Hello customer 0' in text
+        assert "status accepted, rejected" in text and '{"prompt":[{"role":"user","content":"Hi, this is customer 0' in text
         app.screen.query_one("#statuses", Input).value = "pending"
         await done(app, pilot)
         assert "9 of 12 samples selected (status pending)" in screen_text(app)

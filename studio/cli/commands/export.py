@@ -20,7 +20,9 @@ def register(sub) -> None:
         description="Write the session's samples as a dataset a trainer loads as it is: train/validation files "
                     "and a README.md dataset card in the --out folder. Formats: "
                     + "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values()) + ".",
-        epilog="Preference and kto formats take accepted and rejected samples by default; the others accepted.")
+        epilog="Preference and kto formats take accepted and rejected samples by default; the others accepted. "
+               "Every row is checked before it is written (roles in a trainer's order, no empty turn, no section "
+               "label in the text, no answer that repeats its prompt); rows that fail are removed and counted.")
     p.add_argument("session", help="session name (see `studio sessions`)")
     p.add_argument("--format", "-f", required=True, choices=list(FORMATS), metavar="F",
                    help=f"one of: {', '.join(FORMATS)}")
@@ -30,6 +32,10 @@ def register(sub) -> None:
     p.add_argument("--tag", action="append", metavar="T", help="only samples with any of these tags")
     p.add_argument("--template", action="append", metavar="NAME", help="only these templates")
     p.add_argument("--version", action="append", metavar="V", help="only these template versions (4+ hex chars)")
+    p.add_argument("--flag", action="append", metavar="FLAG",
+                   help="only flagged samples with these flags: cut-off, filtered, refusal, preview")
+    p.add_argument("--include-flagged", action="store_true",
+                   help="keep flagged samples (cut-off, filtered, refusal); they are left out by default")
     p.add_argument("--dedup-threshold", type=_fraction, default=0.9, metavar="X",
                    help="near-duplicate similarity (0-1, default 0.9; 1 removes exact duplicates only)")
     p.add_argument("--no-dedup", action="store_true", help="keep duplicates")
@@ -56,7 +62,7 @@ def run(args) -> int:
         format=args.format, statuses=names(args.status) or None, tags=names(args.tag),
         templates=names(args.template), versions=names(args.version), dedup=not args.no_dedup,
         dedup_threshold=args.dedup_threshold, val_fraction=args.val_fraction, seed=args.seed,
-        parquet=args.parquet, licence=args.licence)
+        parquet=args.parquet, licence=args.licence, include_flagged=args.include_flagged, flags=names(args.flag))
     options.check()
     session = Store(Workspace.from_env().sessions_dir).open(args.session, read_only=True)
     try:
