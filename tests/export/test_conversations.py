@@ -63,7 +63,7 @@ def mixed(store):
     good = [sample(i) for i in range(1, 9)] + [sample(i, status="rejected", prompt=i - 8) for i in range(9, 12)]
     bad = []
     for k, (_, fields, _) in enumerate(BAD):
-        rec = sample(100 + k, **{key: v for key, v in fields.items()})
+        rec = sample(100 + k, **fields)
         bad.append(_fix(rec))
     # the same shapes as rejected answers, so the preference formats meet them too
     for k, (_, fields, _) in enumerate(BAD):
@@ -142,8 +142,8 @@ def test_flagged_samples_are_left_out_unless_asked(store, tmp_path, fmt, flag, _
     asked = plan_export(s, ExportOptions(format=fmt, val_fraction=0, include_flagged=True))
     only = plan_export(s, ExportOptions(format=fmt, val_fraction=0, flags=(flag,)))
     s.close()
-    assert default.ids == [(1,)] and default.removed_counts() == {f"flagged {flag}": 1, **{
-        f"flagged {'cut-off' if flag != 'cut-off' else 'refusal'}": 1}}
+    other = "cut-off" if flag != "cut-off" else "refusal"
+    assert default.ids == [(1,)] and default.removed_counts() == {f"flagged {flag}": 1, f"flagged {other}": 1}
     assert asked.ids == [(1,), (2,), (3,)] and asked.removed == []
     assert only.ids == [(2,)] and only.selected == 1 and only.removed == []
 
