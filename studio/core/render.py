@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from studio.core.errors import TemplateError
@@ -9,6 +10,9 @@ from studio.core.expand import Fill
 from studio.core.sandbox import (RefusedTag, SecurityError, TemplateSyntaxError, UndefinedError, compile_source,
                                  template_line)
 from studio.core.template import Template
+
+
+_NO_FIELD = re.compile(r"^'studio\.core\.render\.Record object' has no attribute '(.*)'$")
 
 
 class Record(dict):
@@ -72,6 +76,10 @@ class Renderer:
             return TemplateError(f"refused by the sandbox: {exc}", path=where, line=line,
                                  hint="templates may only read slot values; remove the attribute access")
         if isinstance(exc, UndefinedError):
+            m = _NO_FIELD.match(exc.message or "")
+            if m:
+                return TemplateError(f"this row has no field {m.group(1)!r}", path=where, line=line,
+                                     hint="fix the field name (studio lint lists the fields the rows have) or the data")
             return TemplateError(f"{exc.message}", path=where, line=line,
                                  hint="declare it under slots: (or inputs:) in the front matter, or fix the field name")
         # a filter or operation failing on a value, e.g. int('x')

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.core.files import read_user_text
 from studio.workspace import Workspace
 
 DEMO_SESSION = "demo"
@@ -64,7 +65,7 @@ def open_session(workspace: Workspace, name: str | None = None, *, template: str
                           hint="list sessions with: studio sessions, or create one with: studio new NAME")
     session = store.create(name) if created else store.open(name)
     path = _template_path(workspace, session, template)
-    text = path.read_text(encoding="utf-8") if path else ""
+    text = read_user_text(path, what="template file") if path else ""
     tname = path.stem if path else ""
     if path is not None:
         from studio.core.template import parse_template
@@ -76,7 +77,7 @@ def open_session(workspace: Workspace, name: str | None = None, *, template: str
     if created and not session.read_only:
         for p in ([path] if template else workspace.template_paths()):
             try:
-                session.save_template_version(p.stem if p != path else tname, p.read_text(encoding="utf-8"))
+                session.save_template_version(p.stem if p != path else tname, read_user_text(p))
             except (OSError, StudioError):
                 continue
     if path is not None and not session.read_only:

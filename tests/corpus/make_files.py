@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "files"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 BOM = "\ufeff"
 # Characters str.splitlines() splits at that are not line ends in a CSV, JSONL or text file.
 SEPARATORS = {"LS": "\u2028", "PS": "\u2029", "FF": "\x0c", "VT": "\x0b", "FS": "\x1c", "GS": "\x1d", "RS": "\x1e",
@@ -76,11 +77,51 @@ FILES: dict[str, bytes] = {
 }
 
 
+def _bomb() -> str:
+    lines = ["a0: &a0 [lol]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return "---\nname: alias-bomb\n" + "\n".join(lines) + "\nslots:\n  s: *a8\n---\n{{ s }}\n"
+
+
+# Template files people write (each `studio render`s to the text after `->`, or fails on the line named in
+# tests/corpus/test_readers.py). All render mode, so no model is needed.
+_HEAD = "---\nname: {name}\nmode: render\nslots:\n  s: [one]\n---\n"
+TEMPLATE_FILES: dict[str, bytes] = {
+    "bom.prompt": (BOM + _HEAD.format(name="bom") + "user:\nSay {{ s }}.\n").encode(),
+    "crlf.prompt": (_HEAD.format(name="crlf") + "system:\nBe brief.\nuser:\nSay {{ s }}.\n").replace(
+        "\n", "\r\n").encode(),
+    "bom-crlf.prompt": (BOM + _HEAD.format(name="bom-crlf") + "user:\nSay {{ s }}.\n").replace("\n", "\r\n").encode(),
+    "duplicate-slot.prompt": b"---\nname: duplicate-slot\nmode: render\nslots:\n  s: [one]\n  t: [x]\n  s: [two]\n"
+                             b"---\n{{ s }} {{ t }}\n",
+    "duplicate-name.prompt": b"---\nname: a\nmode: render\nname: b\nslots:\n  s: [one]\n---\n{{ s }}\n",
+    "alias-bomb.prompt": _bomb().encode(),
+    "wrong-type-inputs.prompt": b"---\nname: wrong-type-inputs\nmode: render\ninputs: 5\n---\nhi\n",
+    "wrong-type-slots.prompt": b"---\nname: wrong-type-slots\nmode: render\nslots: [a, b]\n---\nhi\n",
+    "wrong-type-file.prompt": b"---\nname: wrong-type-file\nmode: render\nslots:\n  s: {file: [a.txt]}\n---\n{{ s }}\n",
+    "wrong-type-weights.prompt": b"---\nname: wrong-type-weights\nmode: render\nslots:\n  s:\n    values: [a, b]\n"
+                                 b"    weights: [1, heavy]\n---\n{{ s }}\n",
+    "latin1.prompt": b"---\nname: latin1\nmode: render\nslots:\n  s: [caf\xe9]\n---\n{{ s }}\n",
+    "include.prompt": (_HEAD.format(name="include") + "user:\n{{ s }}\n{% include 'bom.prompt' %}\n").encode(),
+    "extends.prompt": (_HEAD.format(name="extends") + "{% extends 'bom.prompt' %}\n").encode(),
+    "runtime-error.prompt": (_HEAD.format(name="runtime-error") + "user:\nfirst {{ s }}\nsecond {{ s | int + 'x' }}\n"
+                             ).encode(),
+    "missing-field.prompt": b"---\nname: missing-field\nmode: render\nslots:\n  r: {file: ../files/method-names.jsonl}\n"
+                            b"---\n{{ r }} {{ r.values }} {{ r.nope }}\n",
+    "method-fields.prompt": b"---\nname: method-fields\nmode: render\nslots:\n  r: {file: ../files/method-names.csv,"
+                            b" field: comment}\n---\n{{ r }} {{ r.values }} {{ r.items }} {{ r.keys }} {{ r.get }}\n",
+    "literal-key.prompt": (_HEAD.format(name="literal-key").replace("slots:", "params:\n  api_key: sk-live-0123456789abcdef"
+                                                                     "\nslots:") + "{{ s }}\n").encode(),
+    "empty.prompt": b"",
+}
+
+
 def main() -> None:
     HERE.mkdir(parents=True, exist_ok=True)
     for name, data in FILES.items():
         (HERE / name).write_bytes(data)
-    print(f"{len(FILES)} files in {HERE}")
+    TEMPLATES.mkdir(parents=True, exist_ok=True)
+    for name, data in TEMPLATE_FILES.items():
+        (TEMPLATES / name).write_bytes(data)
+    print(f"{len(FILES)} files in {HERE}, {len(TEMPLATE_FILES)} in {TEMPLATES}")
 
 
 if __name__ == "__main__":

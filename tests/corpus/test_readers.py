@@ -1,8 +1,8 @@
-"""Every reader over the awkward-files corpus (tests/corpus/files/, made by make_files.py).
+"""Every reader over the awkward-files corpus (tests/corpus/files/ and templates/, made by make_files.py).
 
-For each file: the slot reader, the persona reader and (for feedback-shaped files) the feedback reader,
-then `studio lint`, `studio render`, `studio slots` and `studio run --model render`, run as the real
-command in this process. 0 tracebacks; every value reaches the prompt byte for byte, except the documented
+For each data file: the slot reader, the persona reader and (for feedback-shaped files) the feedback reader
+and `studio feedback import/list`, then `studio lint`, `studio render`, `studio slots` and `studio run
+--model render`, run as the real command in this process; each template file through the same commands. 0 tracebacks; every value reaches the prompt byte for byte, except the documented
 normalisation (a .txt line loses the spaces and tabs around it; feedback text loses surrounding blanks).
 """
 
@@ -19,9 +19,10 @@ from studio.cli.main import main
 from studio.core.errors import StudioError
 from studio.core.slots import resolve
 from studio.core.template import load_template
-from tests.corpus.make_files import FILES, SEPARATORS
+from tests.corpus.make_files import FILES, SEPARATORS, TEMPLATE_FILES
 
 CORPUS = Path(__file__).resolve().parent / "files"
+TEMPLATE_CORPUS = Path(__file__).resolve().parent / "templates"
 
 SEP_VALUES = [f"before{c}after ({n})" for n, c in SEPARATORS.items()]
 TWO = ["too wordy", "wrong date"]
@@ -65,6 +66,9 @@ def test_the_corpus_on_disk_is_what_make_files_writes_and_every_file_has_an_expe
     assert sorted(p.name for p in CORPUS.iterdir()) == sorted(FILES) == sorted(EXPECTED)
     for name, data in FILES.items():
         assert (CORPUS / name).read_bytes() == data, f"{name}: run python tests/corpus/make_files.py"
+    assert sorted(p.name for p in TEMPLATE_CORPUS.iterdir()) == sorted(TEMPLATE_FILES) == sorted(TEMPLATES)
+    for name, data in TEMPLATE_FILES.items():
+        assert (TEMPLATE_CORPUS / name).read_bytes() == data, f"{name}: run python tests/corpus/make_files.py"
 
 
 def _workspace(tmp_path: Path, name: str, reader: str) -> tuple[Path, Path]:
@@ -180,3 +184,97 @@ def test_the_feedback_reader_reads_each_corpus_file_exactly(name):
     assert parsed.problems == []
     want = [] if isinstance(expected, tuple) else [v.strip() for v in expected]  # documented: stripped
     assert [r["comment"] for r in parsed.rows] == want
+
+
+@pytest.mark.parametrize("name", FEEDBACK)
+def test_feedback_import_and_list_take_each_corpus_file_exactly(tmp_path, monkeypatch, capsys, fake_llm, name):
+    expected = EXPECTED[name]
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    path = CORPUS / name
+    code, out, err = _studio(monkeypatch, capsys, ws, "feedback", "import", str(path), "--session", "fb",
+                             "--model", fake_llm.model, "--api-base", fake_llm.base_url, "--json")
+    if isinstance(expected, tuple) and expected[0] == "not UTF-8" or name == "empty.csv":
+        assert code == 2 and "Traceback" not in err, err
+        assert (f"{name}:{expected[1]}: not UTF-8" if name != "empty.csv" else "empty") in err.replace("\n", "")
+        return
+    assert code == 0, out + err
+    want = [] if isinstance(expected, tuple) else [v.strip() for v in expected]
+    assert json.loads(out)["added"] == len(want) and json.loads(out)["skipped"] == 0
+    from studio.store import Store
+
+    with Store(ws / "sessions").open("fb", read_only=True) as session:
+        assert [r["comment"] for r in session.feedback()] == want
+    if want:  # the comment reached the structuring prompt as read
+        sent = [r.messages[-1]["content"] for r in fake_llm.requests]
+        assert all(any(w in s for s in sent) for w in want)
+    code, out, err = _studio(monkeypatch, capsys, ws, "feedback", "list", "--session", "fb", "--json")
+    assert code == 0, err
+
+
+# template file -> its last message when rendered, or (line, what lint and every command say)
+TEMPLATES: dict[str, str | tuple[int, str]] = {
+    "bom.prompt": "Say one.",
+    "crlf.prompt": "Say one.",
+    "bom-crlf.prompt": "Say one.",
+    "method-fields.prompt": "c0 V0 I0 K0 G0",
+    "duplicate-slot.prompt": (7, "duplicate key 's': on line 5 and again on line 7"),
+    "duplicate-name.prompt": (4, "duplicate key 'name': on line 2 and again on line 4"),
+    "alias-bomb.prompt": (8, "the front matter expands to more than 100,000 values"),
+    "wrong-type-inputs.prompt": (4, "inputs must be a list of names, not a number"),
+    "wrong-type-slots.prompt": (4, "slots must be a mapping of slot name to its values"),
+    "wrong-type-file.prompt": (5, "slot 's': file must be a file name"),
+    "wrong-type-weights.prompt": (7, "slot 's': weights must be numbers"),
+    "latin1.prompt": (5, "not UTF-8 text (byte 0xE9 at column 10"),
+    "include.prompt": (9, "{% include %} is refused by the sandbox"),
+    "extends.prompt": (7, "{% extends %} is refused by the sandbox"),
+    "runtime-error.prompt": (9, "rendering failed: TypeError"),
+    "missing-field.prompt": (7, "has a field 'nope'"),  # lint; a render says "this row has no field 'nope'"
+    "literal-key.prompt": (5, "params.api_key holds a literal secret (not shown here)"),
+    "empty.prompt": (1, "no front matter"),
+}
+
+
+@pytest.fixture(scope="module")
+def template_ws(tmp_path_factory) -> Path:
+    ws = tmp_path_factory.mktemp("tws")
+    shutil.copytree(TEMPLATE_CORPUS, ws / "templates")
+    shutil.copytree(CORPUS, ws / "files")
+    (ws / "sessions").mkdir()
+    return ws
+
+
+def test_lint_reports_every_bad_template_on_its_line_and_passes_the_good_ones(template_ws, monkeypatch, capsys):
+    code, out, err = _studio(monkeypatch, capsys, template_ws, "lint")
+    assert code == 2 and "Traceback" not in out + err
+    lines = [ln for ln in out.split("\n") if ln.startswith("error: ")]
+    for name, want in TEMPLATES.items():
+        found = [ln for ln in lines if f"/{name}:" in ln]
+        if isinstance(want, str):
+            assert not found, found
+        else:
+            assert len(found) == 1 and f"/{name}:{want[0]}: " in found[0] and want[1] in found[0], (name, found)
+    assert "sk-live" not in out + err
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_command_takes_each_corpus_template_without_a_traceback(template_ws, monkeypatch, capsys, name):
+    want = TEMPLATES[name]
+    stem = name.removesuffix(".prompt")
+    for args in (["render", stem, "--json"], ["slots", stem], ["run", stem, "--model", "render", "--json",
+                                                               "--session", stem]):
+        code, out, err = _studio(monkeypatch, capsys, template_ws, *args)
+        text = (out + err).replace("\n", "")
+        assert "Traceback" not in text and "sk-live" not in text
+        if isinstance(want, str):
+            assert code == 0, (args, text)
+            if args[0] == "render":
+                assert json.loads(out.split("\n")[0])["messages"][-1]["content"] == want
+        elif args[0] == "slots" and name in ("include.prompt", "extends.prompt", "runtime-error.prompt",
+                                             "missing-field.prompt"):
+            assert code == 0, (args, text)  # the slots are fine; only rendering fails
+        else:
+            assert code == 2, (args, text)
+            assert f"/{name}:{want[0]}: " in text, (args, text)
+            fragment = "this row has no field 'nope'" if name == "missing-field.prompt" else want[1]
+            assert fragment in text, (args, text)

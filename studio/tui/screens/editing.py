@@ -71,10 +71,13 @@ class EditingActions:
                              lambda yes: then() if yes else None)
 
     def _open_template(self, path: Path) -> None:
+        from studio.core.errors import StudioError
+        from studio.core.files import read_user_text
+
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"{path}: cannot read: {exc.strerror}", severity="error", markup=False)
+            text = read_user_text(path, what="template file")  # a BOM dropped; not UTF-8: said, with the line
+        except StudioError as exc:
+            self.notify(str(exc), severity="error", markup=False)
             return
         self.editor.load(path.stem, path, text)
         self.io.submit(self.session.set_meta, template=path.name)
