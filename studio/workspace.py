@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,9 @@ class Workspace:
 
     @classmethod
     def from_env(cls, root: str | Path | None = None) -> "Workspace":
-        return cls(Path(root or os.environ.get("STUDIO_HOME") or Path.cwd()).expanduser().resolve())
+        from studio.core.settings import settings
+
+        return cls(Path(root or settings().home or Path.cwd()).expanduser().resolve())
 
     @property
     def templates_dir(self) -> Path:
@@ -41,6 +42,11 @@ class Workspace:
     @property
     def cache_dir(self) -> Path:
         return self.sessions_dir / ".cache"
+
+    @property
+    def crash_dir(self) -> Path:
+        """Where unexpected errors leave their reports (studio.core.crash; the newest 20 are kept)."""
+        return self.sessions_dir / ".crash"
 
     def ensure(self) -> "Workspace":
         """Create the folders; a new workspace starts with the shipped templates."""

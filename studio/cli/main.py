@@ -74,3 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not a user mistake: leave a report, say where, exit 1
+        return report_crash(exc, where=f"studio {argv[0] if argv else 'open'}")
+
+
+def report_crash(exc: BaseException, *, where: str) -> int:
+    """Write a crash report (no keys, no sample text) into the workspace and tell the person where; exit 1."""
+    from studio.core.crash import write_crash_report
+    from studio.workspace import Workspace
+
+    try:
+        folder = Workspace.from_env().crash_dir
+    except Exception:  # noqa: BLE001 - no usable workspace: the report goes to the temporary folder
+        folder = None
+    path = write_crash_report(folder, exc, where=where)
+    print(f"studio: unexpected error ({type(exc).__name__}) — this is a bug, not something you did.\n"
+          f"A crash report (traceback and versions; no keys, no sample text) is in {path}\n"
+          "Please attach it to a bug report.", file=sys.stderr)
+    return 1

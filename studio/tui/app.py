@@ -13,10 +13,11 @@ from typing import Any, Iterable
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
+from studio.tui.guard import WORKERS, report
 from studio.tui.messages import JobDone, JobFailed, SessionReady
 
-START = time.perf_counter()
 HERE = Path(__file__).parent
 KEYMAP_FILE = "keymap.yaml"
 
@@ -41,6 +42,7 @@ class StudioApp(App):
         self.session_name = session_name
         self.options = {"template": template, "create": create, "new": new}
         self.first_frame: float | None = None
+        self.crash_report: Path | None = None  # set when an unhandled error ended the app
         self.ready_at: float | None = None
         if keymap:
             self.set_keymap(keymap)
@@ -74,15 +76,43 @@ class StudioApp(App):
     def _first_frame(self) -> None:
         self.first_frame = time.perf_counter()
 
-    # -- results from worker threads -------------------------------------------------------------------
+    # -- results and errors from worker threads: what the person sees is decided here -----------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one handler for failed workers (screens forward theirs: guard.ForwardWorkerErrors). The toast
+        is titled by the worker's group; a bug also leaves a crash report. The worker's screen, if it has a
+        `worker_failed(group, text)`, then puts itself back in a usable state (buttons, "working…" lines)."""
+        worker = event.worker
+        if event.state != WorkerState.ERROR or worker.error is None:
+            return
+        group = worker.group or worker.name
+        text = report(self, worker.error, where=f"worker {group!r} ({worker.name})", title=WORKERS.get(group))
+        restore = getattr(worker.node, "worker_failed", None)
+        if callable(restore):
+            try:
+                restore(group, text)
+            except Exception as exc:  # noqa: BLE001 - a failing restore is reported, never a crash
+                report(self, exc, where=f"{type(worker.node).__name__}.worker_failed")
+
     def on_job_done(self, event: JobDone) -> None:
         try:
             event.callback(event.result)
         except Exception as exc:  # noqa: BLE001 - a display glitch must not take the session down
-            self.notify(f"{type(exc).__name__}: {exc}", title="Display error", severity="error", markup=False)
+            report(self, exc, where=f"session job callback {getattr(event.callback, '__qualname__', '?')}")
 
     def on_job_failed(self, event: JobFailed) -> None:
-        self.notify(event.text, title=event.title, severity="error", timeout=8, markup=False)
+        if event.error is not None:
+            report(self, event.error, where=event.where or event.title, title=event.title)
+        else:
+            self.notify(event.text, title=event.title, severity="error", timeout=8, markup=False)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception no handler caught ends the app (Textual's rule): leave a crash report first, so the
+        bug is kept; `studio` prints its path after the screen closes. (Private hook; textual is pinned.)"""
+        from studio.core.crash import write_crash_report
+
+        self.crash_report = write_crash_report(getattr(self.workspace, "crash_dir", None), error,
+                                               where="the studio (unhandled)")
+        super()._handle_exception(error)
 
     def on_session_ready(self, event: SessionReady) -> None:
         self.ready_at = time.perf_counter()

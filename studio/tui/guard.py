@@ -1,16 +1,76 @@
-"""Never a crash: a failing key handler becomes a notification, and the studio carries on.
+"""Errors that leave a trace: what the person sees when something fails, decided in one place.
 
-Textual ends the app on any exception in a handler (the failing message pump stops), so the screen's
-own actions and message handlers catch errors themselves; user errors (StudioError) read as they are.
+- A user mistake (StudioError) is a notification with its `file:line: what — what to do` text.
+- Anything else is a bug: a crash report (studio.core.crash: traceback and versions, no keys, no sample
+  text) is written to the workspace's `sessions/.crash/`, and the notification says where it is.
+
+Workers raise; `StudioApp.on_worker_state_changed` calls `report` for a failed worker (screens and
+widgets forward their workers' state changes there with `ForwardWorkerErrors`: Textual does not bubble
+them). Key handlers and message handlers of the screen mixins are wrapped by `guarded`: Textual ends the
+app on an exception in a handler, so they report and the studio carries on.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+from pathlib import Path
 from typing import Any, Callable
 
 from studio.core.errors import StudioError
+
+# What failed, by worker group (the `group=` of each @work), as the notification's title.
+WORKERS = {
+    "load": "Cannot open the session",
+    "analysis": "Analysis",
+    "verify": "Double-check",
+    "export-plan": "Export",
+    "export-write": "Export",
+    "feedback-load": "Feedback",
+    "feedback-import": "Feedback import",
+    "feedback-draft": "Template draft",
+    "template-analysis": "Template preview",
+    "run": "Generation",
+}
+
+
+def report(node: Any, exc: BaseException, where: str, title: str | None = None) -> str:
+    """Show `exc` to the person (on the UI thread) and return the text shown. Unexpected errors also leave a
+    crash report in the workspace; its path is in the text."""
+    if isinstance(exc, StudioError):
+        text = str(exc)
+        node.notify(text, title=title or "Cannot do that", severity="error", markup=False)
+        return text
+    from studio.core.crash import write_crash_report
+
+    workspace = getattr(node.app, "workspace", None)
+    folder = getattr(workspace, "crash_dir", None) if workspace is not None else None
+    path = write_crash_report(folder, exc, where=where)
+    text = (f"{type(exc).__name__}: {_short(exc)} — the studio carried on. "
+            f"Crash report: {_shown(path, workspace)}")
+    node.log.error(f"{where}: {exc!r} (crash report {path})")
+    node.notify(text, title=title or "Unexpected error", severity="error", timeout=15, markup=False)
+    return text
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text if len(text) <= 120 else text[:120] + "…"
+
+
+def _shown(path: Path, workspace: Any) -> str:
+    """The report's path relative to the workspace when it is inside it (shorter on a toast)."""
+    try:
+        return str(path.relative_to(workspace.root))
+    except (AttributeError, ValueError):
+        return str(path)
+
+
+class ForwardWorkerErrors:
+    """Mixin for a screen or widget that runs workers: their state changes go to the App's one handler."""
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        self.app.on_worker_state_changed(event)  # type: ignore[attr-defined]
 
 
 def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -18,12 +78,8 @@ def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self, *args, **kwargs)
-        except StudioError as exc:
-            self.notify(str(exc), title="Cannot do that", severity="error", markup=False)
         except Exception as exc:  # noqa: BLE001 - the whole point: report, keep the session alive
-            self.log.error(f"{fn.__qualname__}: {exc!r}")
-            self.notify(f"{type(exc).__name__}: {exc} — the studio carried on", title="Unexpected error",
-                        severity="error", timeout=10, markup=False)
+            report(self, exc, where=f"{type(self).__name__}.{fn.__name__}")
         return None
 
     return guarded

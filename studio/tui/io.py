@@ -48,10 +48,10 @@ class SessionIO:
             fn, args, kwargs, done = job
             try:
                 result = fn(*args, **kwargs)
-            except StudioError as exc:
-                self._target.post_message(JobFailed(str(exc)))
-            except Exception as exc:  # noqa: BLE001 - a failed write must be reported, never crash the app
-                self._target.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Session error"))
+            except Exception as exc:  # noqa: BLE001 - a failed write must be reported (App.on_job_failed), never crash
+                title = "Cannot do that" if isinstance(exc, StudioError) else "Session error"
+                self._target.post_message(JobFailed(str(exc), title=title, error=exc,
+                                                    where=f"session job {getattr(fn, '__qualname__', fn)!r}"))
             else:
                 if done is not None:
                     self._target.post_message(JobDone(done, result))

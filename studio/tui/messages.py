@@ -17,12 +17,16 @@ class JobDone(Message):
 
 
 class JobFailed(Message):
-    """A session job failed; shown as a notification."""
+    """A job failed; shown as a notification. With `error`, the App reports it (guard.report: a bug leaves a
+    crash report); `where` says what was running."""
 
-    def __init__(self, text: str, title: str = "Error") -> None:
+    def __init__(self, text: str, title: str = "Error", *, error: BaseException | None = None,
+                 where: str = "") -> None:
         super().__init__()
         self.text = text
         self.title = title
+        self.error = error
+        self.where = where
 
 
 class SamplesAdded(Message):

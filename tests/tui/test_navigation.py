@@ -89,7 +89,8 @@ async def test_errors_are_notifications_with_user_text_shown_literally(seeded):
         app.screen.io.submit(lambda: (_ for _ in ()).throw(ValueError("bad [bold]markup[/bold] here")))
         await settle(app, pilot)
         note = next(n for n in app._notifications if "markup" in n.message)
-        assert note.message == "ValueError: bad [bold]markup[/bold] here"
+        assert note.message.startswith("ValueError: bad [bold]markup[/bold] here — the studio carried on.")
+        assert "Crash report: sessions/.crash/crash-" in note.message      # a bug leaves a trace
         assert note.markup is False and note.severity == "error"
         assert app.is_running
 

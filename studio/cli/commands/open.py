@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # `studio` with no arguments never builds a parser: keep argparse off the TUI's start-up
@@ -20,6 +21,9 @@ def open_studio(name: str | None, *, template: str | None = None, create: bool =
         check_new(workspace, name, template=template, new=new)
     app = StudioApp(workspace, name, template=template, create=create, new=new)
     result = app.run()
+    if app.crash_report is not None:
+        print(f"studio: unexpected error — a crash report (no keys, no sample text) is in {app.crash_report}",
+              file=sys.stderr)
     return int(result or 0) if app.return_code is None else int(app.return_code)
 
 

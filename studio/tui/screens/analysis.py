@@ -19,11 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from studio.core.errors import StudioError
+from studio.tui.guard import ForwardWorkerErrors
 
 VERIFY_LIMIT = 500  # samples per press of v; the rest on the next press
 
 
-class AnalysisScreen(Screen):
+class AnalysisScreen(ForwardWorkerErrors, Screen):
     HELP_GROUP = "analysis"
     CSS_PATH = str(Path(__file__).with_name("analysis.tcss"))
     BINDINGS = [
@@ -71,15 +72,15 @@ class AnalysisScreen(Screen):
         self.template = self.templates[i % len(self.templates)]
         self.action_show(self.mode if self.mode != "report" else "compare")
 
+    # Not on the session thread (studio.tui.io): a scan of a large session takes seconds and would hold the
+    # review writes queued behind it. It only reads, and Session methods are thread-safe (one lock).
     @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
     def _compute(self, mode: str, template: str | None) -> None:
         try:
             renderable, state = self._build(mode, template)
-        except StudioError as exc:
+        except StudioError as exc:  # nothing to show yet (e.g. no second version): said in the pane
             renderable, state = str(exc), f"{mode}: nothing to show"
-        except Exception as exc:  # noqa: BLE001 - an analysis bug is a message, never a crash
-            renderable, state = f"{type(exc).__name__}: {exc}", "error"
-        self.app.call_from_thread(self._show, renderable, state)
+        self.app.call_from_thread(self._show, renderable, state)  # a bug raises: the App reports it
 
     def _build(self, mode: str, template: str | None):
         from rich.console import Group
@@ -143,6 +144,7 @@ class AnalysisScreen(Screen):
         self._state(f"verifying with {self.model}…")
         self._verify()
 
+    # Own thread, not the session thread: it waits on the model; its writes (update_sample) take the lock.
     @work(thread=True, exclusive=True, group="verify", exit_on_error=False)
     def _verify(self) -> None:
         from studio.analysis.verify import checker_template, verdict_of, verify_samples
@@ -162,8 +164,12 @@ class AnalysisScreen(Screen):
             self.app.call_from_thread(self._verified, text, bool(result.failed))
         except StudioError as exc:
             self.app.call_from_thread(self._verified, str(exc), True)
-        except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self._verified, f"{type(exc).__name__}: {exc}", True)
+
+    def worker_failed(self, group: str, text: str) -> None:
+        """A bug in a worker (the App has shown it and kept a crash report): leave the screen usable."""
+        if group == "verify":
+            self.busy = False
+        self._state("error: see the notification")
 
     def _verified(self, text: str, problem: bool) -> None:
         self.busy = False

@@ -18,11 +18,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from studio.core.errors import StudioError
+from studio.tui.guard import ForwardWorkerErrors
 
 REPLAN_AFTER = 0.3          # seconds of quiet typing before the preview is planned again
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
     CSS_PATH = str(Path(__file__).with_name("export.tcss"))
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
@@ -133,6 +134,8 @@ class ExportScreen(ModalScreen[None]):
 
     # ---- workers ----------------------------------------------------------------------------
 
+    # Not on the session thread (studio.tui.io): planning reads the whole selection (seconds) and must not
+    # hold review writes behind it; it flushes the session thread first (self._flush) so it reads them.
     @work(thread=True, group="export-plan", exit_on_error=False)
     def _plan_worker(self, form) -> None:
         from studio.tui import export_bridge as bridge
@@ -144,9 +147,7 @@ class ExportScreen(ModalScreen[None]):
             text = bridge.preview(plan)
         except StudioError as exc:
             plan, text = None, f"✗ {exc}"
-        except Exception as exc:  # noqa: BLE001 - shown, never a traceback on the person's screen
-            plan, text = None, f"✗ {type(exc).__name__}: {exc}"
-        self.app.call_from_thread(self._planned, form, plan, text)
+        self.app.call_from_thread(self._planned, form, plan, text)  # a bug raises: the App reports it
 
     def _planned(self, form, plan, text: str) -> None:
         if form != self._wanted:                     # the options changed meanwhile: plan those instead
@@ -174,9 +175,16 @@ class ExportScreen(ModalScreen[None]):
                         "or choose another folder; nothing was written")
             else:
                 text = f"✗ {exc}"
-        except Exception as exc:  # noqa: BLE001
-            text = f"✗ {type(exc).__name__}: {exc}"
         self.app.call_from_thread(self._show, "#export-result", text)
+
+    def worker_failed(self, group: str, text: str) -> None:
+        """A bug in a worker (the App has shown it and kept a crash report): say so where the result goes."""
+        if group == "export-plan":
+            self._planning = False
+            self._plan = None
+            self._show("#export-preview", f"✗ {text}")
+        else:
+            self._show("#export-result", f"✗ {text}")
 
     # ---- actions ----------------------------------------------------------------------------
 

@@ -18,11 +18,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from studio.core.errors import StudioError
+from studio.tui.guard import ForwardWorkerErrors
 
 NOT_DRAFTABLE = ("unstructured", "rating-only")
 
 
-class FeedbackScreen(Screen):
+class FeedbackScreen(ForwardWorkerErrors, Screen):
     HELP_GROUP = "feedback"
     CSS_PATH = str(Path(__file__).with_name("feedback.tcss"))
     BINDINGS = [
@@ -60,11 +61,7 @@ class FeedbackScreen(Screen):
     def _load(self) -> None:
         from studio.analysis.feedback import group_feedback
 
-        try:
-            groups = group_feedback(self.session.feedback())
-        except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self.notify, f"{exc}", title="Feedback", severity="error", markup=False)
-            return
+        groups = group_feedback(self.session.feedback())  # a failure raises: the App reports it
         self.app.call_from_thread(self._show_groups, groups)
 
     def _show_groups(self, groups: list) -> None:
@@ -122,6 +119,8 @@ class FeedbackScreen(Screen):
                                           hint=f"structured by {self.model} · enter: import · escape: cancel"),
                              lambda path: self._import(path.strip()) if path and path.strip() else None)
 
+    # Not on the session thread (studio.tui.io): an import waits minutes on the model, and review keys queued
+    # behind it would wait too. Session methods are thread-safe (one lock); the import only adds feedback.
     @work(thread=True, exclusive=True, group="feedback-import", exit_on_error=False)
     def _import(self, path: str) -> None:
         from studio.analysis.feedback import import_feedback
@@ -132,9 +131,6 @@ class FeedbackScreen(Screen):
                                      workspace=self.workspace)
         except StudioError as exc:
             self.app.call_from_thread(self._done, str(exc), True)
-            return
-        except Exception as exc:  # noqa: BLE001
-            self.app.call_from_thread(self._done, f"{type(exc).__name__}: {exc}", True)
             return
         status = ", ".join(f"{n} {s}" for s, n in sorted(result.status.items())) or "nothing new"
         text = f"added {len(result.added)} ({status}); {result.duplicates} already there"
@@ -174,6 +170,10 @@ class FeedbackScreen(Screen):
 
     def _state(self, text: str) -> None:
         self.query_one("#feedback-state", Static).update(text)
+
+    def worker_failed(self, group: str, text: str) -> None:
+        """A bug in a worker (the App has shown it and kept a crash report): the state line says so."""
+        self._state("error: see the notification")
 
     def action_close(self) -> None:
         self.app.pop_screen()

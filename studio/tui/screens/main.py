@@ -15,9 +15,8 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from studio.core.errors import StudioError
 from studio.tui.io import SessionIO
-from studio.tui.messages import JobFailed, SessionReady
+from studio.tui.messages import SessionReady
 from studio.tui.screens.editing import EditingActions
 from studio.tui.screens.review import ReviewActions
 from studio.tui.screens.running import RunningActions
@@ -26,13 +25,13 @@ from studio.tui.widgets.slots import SlotsPane
 from studio.tui.widgets.statusbar import StatusBar
 from studio.tui.widgets.stream import SampleList, StreamPane
 from studio.tui.widgets.tagger import TaggerPane
-from studio.tui.guard import guarded
+from studio.tui.guard import ForwardWorkerErrors, guarded
 
 PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
 
 
 @guarded
-class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
+class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActions, Screen):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", id="main.help"),
         Binding("ctrl+g", "generate", "Generate", id="main.generate"),
@@ -126,21 +125,15 @@ class MainScreen(ReviewActions, EditingActions, RunningActions, Screen):
     def _load(self) -> None:
         from studio.tui.loader import open_session
 
-        try:
-            loaded = open_session(self.workspace, self.session_name, template=self.template_option,
-                                  create=self.create_option, new=self.new_option)
-            loaded.ids = loaded.session.ids()
-            loaded.counts = loaded.session.counts()
-            rows = [loaded.session.get(i) for i in loaded.ids[-150:]]  # the newest: what shows first
-            from studio.engine import default_model
+        # Errors raise: the App shows them titled "Cannot open the session" (a bug leaves a crash report).
+        loaded = open_session(self.workspace, self.session_name, template=self.template_option,
+                              create=self.create_option, new=self.new_option)
+        loaded.ids = loaded.session.ids()
+        loaded.counts = loaded.session.counts()
+        rows = [loaded.session.get(i) for i in loaded.ids[-150:]]  # the newest: what shows first
+        from studio.engine import default_model
 
-            self.engine_default = default_model((loaded.session.meta or {}).get("model"))
-        except StudioError as exc:
-            self.app.post_message(JobFailed(str(exc), title="Cannot open the session"))
-            return
-        except Exception as exc:  # noqa: BLE001 - show it, never crash
-            self.app.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Cannot open the session"))
-            return
+        self.engine_default = default_model((loaded.session.meta or {}).get("model"))
         self.app.call_from_thread(self._loaded, loaded, rows)
 
     def _loaded(self, loaded: Any, rows: list[dict]) -> None:

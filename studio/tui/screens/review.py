@@ -6,7 +6,6 @@ accept-and-next costs one repaint, not a disk write.
 
 from __future__ import annotations
 
-from typing import Any
 
 from studio.tui.widgets.stream import SampleList
 from studio.tui.guard import guarded

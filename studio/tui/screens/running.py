@@ -6,7 +6,6 @@ its progress. Results arrive as SamplesAdded / RunProgress messages that merge w
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from textual import work
@@ -23,7 +22,9 @@ def model_choices(template: Any, session_meta: dict) -> list[str]:
         out.append(template.model)
     if session_meta.get("model"):
         out.append(session_meta["model"])
-    out += [m.strip() for m in os.environ.get("STUDIO_MODELS", "").split(",") if m.strip()]
+    from studio.core.settings import settings
+
+    out += settings().models
     try:
         from studio.engine import default_model
 
@@ -82,13 +83,19 @@ class RunningActions:
             run_generation(self.workspace, self.session, text, path, opts, control, stats, only=only,
                            on_samples=lambda ids: self.post_message(SamplesAdded(ids)),
                            on_progress=lambda: self.post_message(RunProgress(dict(stats))))
-        except StudioError as exc:
+        except StudioError as exc:  # a provider or template problem: the run ends with its message
             self.post_message(RunFinished(dict(stats), str(exc)))
             return
-        except Exception as exc:  # noqa: BLE001 - a provider failure is a notification, not a crash
-            self.post_message(RunFinished(dict(stats), f"{type(exc).__name__}: {exc}"))
-            return
+        # anything else is a bug: it raises; the App reports it (crash report) and calls worker_failed
         self.post_message(RunFinished(dict(stats)))
+
+    def worker_failed(self, group: str, text: str) -> None:
+        """A worker of this screen failed (the App has shown why): a failed run no longer counts as going."""
+        if group == "run":
+            self._run_control = None
+            self.refresh_bindings()
+            self.status.run = {**(self.status.run or {}), "running": False, "in_flight": 0}
+            self._refresh_counts()
 
     def on_samples_added(self, event: SamplesAdded) -> None:
         if self.filters:

@@ -13,10 +13,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from studio.tui.guard import ForwardWorkerErrors
 from studio.tui.preview import Analysis  # the pane shows what preview.analyse_template computed
 
 
-class TemplateEditor(Vertical, can_focus=False):
+class TemplateEditor(ForwardWorkerErrors, Vertical, can_focus=False):
     """The editor pane; it owns no files: the screen loads and saves (ctrl+s).
 
     Empty until `build()` (the screen calls it after the first frame): the text area is the costliest
