@@ -16,7 +16,7 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
+from scratch import temp_dir  # bench/scratch.py: temporary folders removed at exit
 import time
 import urllib.request
 from pathlib import Path
@@ -122,7 +122,7 @@ async def main() -> None:
     def want(part: str) -> bool:
         return (not only or part in only) and not (args.quick and part in ("memory", "compare") and not only)
     server = Server()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+    tmp = temp_dir("bench-generate-")
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; fake server pid {server.proc.pid}")
     try:
         from studio.engine import llm

@@ -15,7 +15,7 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
+from scratch import temp_dir  # bench/scratch.py: temporary folders removed at exit
 import time
 from functools import partial
 from pathlib import Path
@@ -60,7 +60,7 @@ def main() -> None:
     from studio.analysis.attribution import analyse, analyse_session
     from studio.store import Store
 
-    root = Path(args.dir or tempfile.mkdtemp(prefix="bench-report-"))
+    root = Path(args.dir) if args.dir else temp_dir("bench-report-")
     rng = random.Random(0)
     records = []
     t = time.perf_counter()

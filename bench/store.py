@@ -16,7 +16,7 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
+from scratch import temp_dir  # bench/scratch.py: temporary folders removed at exit
 import time
 from pathlib import Path
 
@@ -129,7 +129,7 @@ def main() -> None:
     if args.child:
         return child(*args.child)
     from studio.store import Store
-    folder = Path(args.dir or tempfile.mkdtemp(prefix="studio-bench-")) / "sessions"
+    folder = (Path(args.dir) if args.dir else temp_dir("studio-bench-", keep=args.keep)) / "sessions"
     store = Store(folder)
     name = f"bench-{os.getpid()}"
     s = store.create(name)

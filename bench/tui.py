@@ -21,7 +21,7 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
+from scratch import temp_dir  # bench/scratch.py: temporary folders removed at exit
 import time
 from pathlib import Path
 
@@ -128,13 +128,13 @@ def bytecode_env() -> dict | None:
     if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
         return None
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-tui-pyc-")
+    env["PYTHONPYCACHEPREFIX"] = str(temp_dir("bench-tui-pyc-"))
     return env
 
 
 def first_frame(root: Path, name: str, runs: int = 3, code: str = CHILD, base_env: dict | None = None) -> list[dict]:
     out = []
-    script = Path(tempfile.mkdtemp(prefix="bench-tui-child-")) / "first_frame.py"
+    script = temp_dir("bench-tui-child-") / "first_frame.py"
     script.write_text(code)
     for _ in range(runs):
         env = dict(base_env or os.environ, BENCH_T0=repr(time.time()),
@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="start-up runs per case (median printed)")
     parser.add_argument("--first-frame-only", action="store_true", help="skip the keystroke latency part")
     args = parser.parse_args()
-    root = Path(args.dir or tempfile.mkdtemp(prefix="bench-tui-"))
+    root = Path(args.dir) if args.dir else temp_dir("bench-tui-")
     name = f"bench{args.samples}"
 
     t = time.perf_counter()

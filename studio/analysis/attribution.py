@@ -1,7 +1,9 @@
 """Failure attribution: which template version, slot value or persona attribute the failures come from.
 
-One streaming pass over sample records (as `session.iter_samples()` yields them) fills small
-counting cells; the tests run on the cells afterwards, so 100,000 samples take well under a second.
+One way of counting: from the store's index columns (`Session.facets`: no sample parsed), or from the
+same columns built from sample dicts (`facets_of`), into small counting cells; the tests run on the cells
+afterwards, so 100,000 samples take well under a second. (tests/analysis/oracle_attribution.py keeps a
+plain per-sample count as the oracle the tests compare with.)
 A value is flagged only when its failure rate stands out against the rest of its template with a
 one-sided Fisher exact test, Holm-corrected over every test
 run for that template, with minimum counts and a minimum lift so a handful of samples never flags.
@@ -11,11 +13,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from itertools import repeat
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from studio.analysis.stats import greater_p, holm
 from studio.core.bulk import gc_paused
+from studio.core.record import category_of
+from studio.store.index import Facets
 
 # cell layout (lists, for a fast hot loop): samples, accepted, rejected, failed, tags{} or None, cost, cost_unknown
 _N, _ACC, _REJ, _FAIL, _TAGS, _COST, _UNK = range(7)
@@ -167,23 +170,6 @@ def _merge(cells) -> list:
     return out
 
 
-# What analyse reads of each sample: `session.iter_samples(fields=FIELDS)` then parses only the head of each
-# stored sample and takes the rest from the store's index (about half the cost of whole samples).
-FIELDS = ("template", "template_version", "status", "tags", "cost", "slots", "persona")
-
-
-def session_samples(session, **filters) -> Iterator[dict]:
-    """The samples of a store session as analyse needs them (a projected read; see FIELDS).
-
-    `model` is only needed for samples without a cost (render mode costs nothing): those few are
-    read whole.
-    """
-    for s in session.iter_samples(fields=FIELDS, **filters):
-        if s.get("cost") is None:
-            s["model"] = session.get(s["id"]).get("model")
-        yield s
-
-
 def analyse_session(session, settings: Settings | None = None, **overrides: Any) -> Report:
     """analyse() over a store session, counted from the store's in-memory index: no sample is parsed.
 
@@ -285,48 +271,51 @@ def _grouped(rows) -> dict[tuple, list]:
 
 
 def analyse(samples: Iterable[dict], settings: Settings | None = None, **overrides: Any) -> Report:
-    """Attribute decisions and failure tags to template versions, slot values and persona attributes."""
+    """Attribute decisions and failure tags to template versions, slot values and persona attributes.
+
+    `samples`: sample records (dicts as `Session.get` returns; missing fields count as "?"/pending). Counted
+    by the same code as `analyse_session`: the records are first turned into the index's columns
+    (`facets_of`). Settings as keyword overrides (min_count=, min_events=, min_lift=, alpha=). Returns a Report.
+    """
     with gc_paused():
-        return _analyse(samples, settings or Settings(**overrides))
+        return _analyse_facets(facets_of(samples), settings or Settings(**overrides))
 
 
-def _analyse(samples: Iterable[dict], settings: Settings) -> Report:
-    # The per-sample loop only sorts samples into (template, version, status) groups; the counting per
-    # slot value and persona attribute then runs in C (Counter over map), which is what keeps a
-    # 100,000-sample report well under a second. Tagged samples (a minority) are counted in Python.
-    # Groups are flushed every BATCH samples so a long stream never holds more than a batch in memory.
-    acc: dict[str, list] = {}  # template -> [None, {version: cell}, {(prefix, attr): {value: cell}}]
-    groups: dict[tuple, list] = {}
-    tagged: list[tuple] = []
-    status_of = _STATUS.get
-    n = 0
-    for s in samples:
+def facets_of(samples: Iterable[dict]) -> Facets:
+    """What the store's index holds for these records (the categories of studio.core.record.index_fields),
+    with each record's position as its id: analyse() over dicts and over a session count the same way."""
+    ids: list[int] = []
+    tp: list = []
+    v: list = []
+    st: list = []
+    co: list = []
+    md: list = []
+    by_tag: dict[str, set[int]] = {}
+    slots: dict[tuple[str, str], list[int]] = {}
+    persona: dict[tuple[str, str], list[int]] = {}
+    add_slot, add_persona = slots.setdefault, persona.setdefault
+    for i, s in enumerate(samples):
         get = s.get
-        key = (get("template") or "?", get("template_version") or "?", status_of(get("status"), 0))
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = [[], [], []]
-        slots, persona, cost = get("slots"), get("persona"), get("cost")
-        if cost is None and get("model") == "render":
-            cost = 0.0  # render mode spends nothing; anything else unpriced is unknown
-        g[0].append(slots)
-        g[1].append(persona)
-        g[2].append(cost)
+        ids.append(i)
+        tp.append(get("template") or "")
+        v.append(get("template_version") or "")
+        st.append(get("status") or "pending")
+        co.append(get("cost"))
+        md.append(get("model"))
         tags = get("tags")
         if tags:
-            tagged.append((key, slots, persona, tags))
-        n += 1
-        if n == BATCH:
-            _flush(acc, groups, tagged)
-            groups, tagged, n = {}, [], 0
-    _flush(acc, groups, tagged)
-    reports, cells = [], []
-    for name, (_, versions, dims) in sorted(acc.items()):
-        tcell = _merge(versions.values())
-        cells.append(tcell)
-        reports.append(_template_report(name, tcell, versions, dims, settings))
-    total = _merge(cells)
-    return Report(reports, Counts.from_cell(total), settings)
+            for t in tags:
+                by_tag.setdefault(t, set()).add(i)
+        for mapping, add, skip in ((get("slots"), add_slot, None), (get("persona"), add_persona, "text")):
+            if mapping.__class__ is dict:
+                for attr, value in mapping.items():
+                    if value.__class__ is not str:
+                        value = category_of(value)
+                        if value is None:
+                            continue
+                    if attr != skip:
+                        add((str(attr), value), []).append(i)
+    return Facets(ids, tp, v, st, co, md, {}, by_tag, {}, slots, persona)  # type: ignore[arg-type]  # lists: read-only here
 
 
 def _add_costs(c: list, k: int, costs: list) -> None:
@@ -337,69 +326,6 @@ def _add_costs(c: list, k: int, costs: list) -> None:
     unknown = costs.count(None)
     c[_UNK] += unknown
     c[_COST] += sum([x for x in costs if x is not None]) if unknown else sum(costs)
-
-
-def _flush(acc: dict, groups: dict, tagged: list) -> None:
-    """Count one batch of grouped samples into the cells."""
-    for (name, version, k), (slots, personas, costs) in groups.items():
-        entry = acc.get(name) or acc.setdefault(name, [None, {}, {}])
-        c = entry[1].get(version) or entry[1].setdefault(version, _cell())
-        _add_costs(c, k, costs)
-        _count_values(entry[2], "slot.", slots, k)
-        _count_values(entry[2], "persona.", personas, k)
-    for (name, version, _k), slots, persona, tags in tagged:
-        entry = acc[name]
-        c = entry[1][version]
-        tc = c[_TAGS] if c[_TAGS] is not None else c.__setitem__(_TAGS, {}) or c[_TAGS]
-        for t in tags:
-            tc[t] = tc.get(t, 0) + 1
-        dims = entry[2]
-        for prefix, mapping in (("slot.", slots), ("persona.", persona)):
-            if not mapping or not isinstance(mapping, dict):
-                continue
-            for attr, value in mapping.items():
-                d = dims.get((prefix, attr))
-                if d is None:
-                    continue
-                cell = d.get(value if value.__class__ is str else _category(value))
-                if cell is None:
-                    continue
-                vt = cell[4] if cell[4] is not None else cell.__setitem__(4, {}) or cell[4]
-                for t in tags:
-                    vt[t] = vt.get(t, 0) + 1
-
-
-def _category(value: Any) -> str | None:
-    """A groupable text for a slot or attribute value; None for lists, dicts and missing values."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _count_values(dims: dict, prefix: str, mappings: list, k: int) -> None:
-    """Add one status group's values to the cells: {(prefix, attr): {value: [n, acc, rej, fail, tags]}}."""
-    present = [m for m in mappings if m and isinstance(m, dict)]
-    if not present:
-        return
-    for attr in set().union(*present):
-        if prefix == "persona." and attr == "text":
-            continue  # the persona's own text is its slot value, counted already
-        try:
-            counts = Counter(map(dict.get, present, repeat(attr)))
-        except TypeError:  # unhashable values (lists, dicts) are not categories
-            counts = Counter(_category(m.get(attr)) for m in present)
-        d = dims.get((prefix, attr))
-        for value, n in counts.items():
-            if value.__class__ is not str:
-                value = _category(value)
-                if value is None:
-                    continue
-            if d is None:
-                d = dims[(prefix, attr)] = {}
-            cell = d.get(value) or d.setdefault(value, [0, 0, 0, 0, None])
-            cell[0] += n
-            if k:
-                cell[k] += n
 
 
 def _template_report(name: str, tcell: list, versions: dict, dims: dict, st: Settings) -> TemplateReport:

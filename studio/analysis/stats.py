@@ -8,18 +8,6 @@ from __future__ import annotations
 import math
 
 
-def z_test_greater(x1: int, n1: int, x2: int, n2: int) -> float:
-    """One-sided pooled two-proportion z-test: p-value that rate 1 > rate 2."""
-    if n1 == 0 or n2 == 0:
-        return 1.0
-    pooled = (x1 + x2) / (n1 + n2)
-    if pooled <= 0.0 or pooled >= 1.0:
-        return 1.0
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    z = (x1 / n1 - x2 / n2) / se
-    return 0.5 * math.erfc(z / math.sqrt(2))
-
-
 def _log_comb(n: int, k: int) -> float:
     return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 

@@ -525,13 +525,3 @@ def dump_template(t: Template) -> str:
         data["followups"] = list(t.followups)
     front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{front}---\n{t.body}"
-
-
-def save_template(t: Template, path: str | Path | None = None) -> Path:
-    """Write atomically; keeps the text as written when the template came from text."""
-    from studio.core.files import atomic_write_text
-
-    target = Path(path or t.path)
-    text = t.text or dump_template(t)
-    atomic_write_text(target, text)
-    return target

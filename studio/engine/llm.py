@@ -35,10 +35,6 @@ def litellm() -> Any:
     return _module
 
 
-def is_loaded() -> bool:
-    return _module is not None
-
-
 @lru_cache(maxsize=4096)
 def cost(model: str, provider: str, tokens_in: int, tokens_out: int) -> float | None:
     """USD from litellm's local price list; None when it has no price for the model (never a guess)."""

@@ -61,7 +61,9 @@ def _model() -> Any:
             from llama_cpp import Llama
 
             # half the cores: on a small shared machine a second spinning thread costs more than it gives
-            threads = int(os.environ.get("STUDIO_LOCAL_THREADS") or max(1, (os.cpu_count() or 2) // 2))
+            from studio.core.settings import settings
+
+            threads = settings().local_threads or max(1, (os.cpu_count() or 2) // 2)
             _llama = Llama(model_path=str(path), n_ctx=2048, n_threads=threads, verbose=False, seed=0)
             atexit.register(_close)  # free it before interpreter teardown (llama-cpp's __del__ fails late)
         return _llama

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 RENDER = "render"
 
@@ -11,7 +10,9 @@ def default_model(session_model: str | None = None) -> str:
     """The session's model, else $STUDIO_MODEL, else `local/smollm2` when installed, else `render`."""
     if session_model:
         return session_model
-    env = os.environ.get("STUDIO_MODEL", "").strip()
+    from studio.core.settings import settings
+
+    env = settings().model
     if env:
         return env
     from studio.engine import local

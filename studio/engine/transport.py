@@ -100,7 +100,9 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str
                               hint="or pick another model with --model / STUDIO_MODEL")
     base = api_base or dyn_base
     route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False)
-    if not (fast and provider in FAST_PROVIDERS and os.environ.get("STUDIO_ENGINE_PATH") != "litellm"):
+    from studio.core.settings import settings
+
+    if not (fast and provider in FAST_PROVIDERS and settings().engine_path != "litellm"):
         env_key = provider == "openai" and os.environ.get("OPENAI_API_KEY")
         env_base = provider == "openai" and (os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE"))
         self_hosted = api_base or (env_base and "api.openai.com" not in env_base)

@@ -30,7 +30,6 @@ def encode(header: dict, doc: bytes | None) -> bytes:
 class JournalRead:
     ops: list[tuple[dict, bytes | None]] = field(default_factory=list)
     good_bytes: int = 0          # length of the clean prefix (a writer truncates to it)
-    torn_tail: bool = False      # the last line was cut short: a write the crash interrupted
     bad_lines: list[int] = field(default_factory=list)   # damaged lines followed by good ones
 
     @property
@@ -82,11 +81,8 @@ def read(path: Path) -> JournalRead:
                 out.ops.append(op)
                 out.good_bytes = pos + len(line)
             pos += len(line)
-    if pending_bad:
-        if len(pending_bad) == 1:
-            out.torn_tail = True
-        else:
-            out.bad_lines.extend(pending_bad)
+    if len(pending_bad) > 1:     # one bad last line is a write a crash cut short: dropped, not damage
+        out.bad_lines.extend(pending_bad)
     return out
 
 
