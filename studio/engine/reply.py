@@ -214,8 +214,8 @@ def _storable(text: str, what: str, tin: int | None, tout: int | None) -> None:
             raise Unanswerable(f"the {what} holds text that was not valid UTF-8 (U+FFFD at character {bad}), "
                                "so it was not saved as an answer", tokens_in=tin, tokens_out=tout)
     except UnicodeEncodeError as exc:
-        bad = text[exc.start:exc.end].encode("unicode_escape", "backslashreplace").decode("ascii")
-        raise Unanswerable(f"the {what} holds text that is not valid Unicode ({bad} at character {exc.start}), "
+        shown = text[exc.start:exc.end].encode("unicode_escape", "backslashreplace").decode("ascii")
+        raise Unanswerable(f"the {what} holds text that is not valid Unicode ({shown} at character {exc.start}), "
                            "so it cannot be stored; the model's text was not saved", tokens_in=tin,
                            tokens_out=tout) from None
 
