@@ -10,13 +10,14 @@ Shared by `studio run` and the TUI, so both make identical samples. Usage:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from studio.core.errors import StudioError
-from studio.core.expand import Fill, expand, sample_seed
+from studio.core.expand import SEED_MOD, Fill, expand, sample_seed
 from studio.core.hashing import prompt_hash
 from studio.core.record import followup_inputs, followup_result, new_sample, scrub_params
 from studio.core.render import Renderer, preview_text
@@ -24,10 +25,33 @@ from studio.core.secrets import template_secrets
 from studio.core.template import Template, load_template
 from studio.engine import Engine, Request, Result, default_model
 from studio.engine.models import RENDER
+from studio.store.errors import StoreError
 from studio.workspace import Workspace
 
 SAVE_EVERY = 0.25  # seconds between batched session writes
 SAVE_BATCH = 500
+KEEP_ON_REPLACE = ("tags", "note", "reviewed", "created", "id")   # a re-asked failed sample keeps these
+ANSWER_STEP = 0x9E3779B1          # sample_seed's per-answer step: answer a's seed = answer 0's + a * this
+
+
+def answer_seed(seed: int, answer: int) -> int:
+    """The seed of answer `answer` to the fill whose answer 0 has `seed` (sample_seed's rule, applied to an
+    explicit seed too, e.g. a regeneration's)."""
+    return (seed + answer * ANSWER_STEP) % SEED_MOD
+
+
+def _inputs_digest(inputs: dict | None) -> str:
+    if not inputs:
+        return ""
+    import orjson
+
+    return hashlib.sha256(orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()[:12]
+
+
+def sample_identity(fill_key: str, seed: int | None, answer: int, model: str, endpoint: str | None,
+                    inputs: dict | None) -> tuple:
+    """What makes two samples of one template version the same sample: a re-run skips those it holds."""
+    return (fill_key, seed, int(answer or 0), model, endpoint or None, _inputs_digest(inputs))
 
 
 @dataclass
@@ -46,6 +70,7 @@ class Summary:
     failed: int = 0
     flagged: int = 0  # done, but cut off, filtered or a refusal (counted in done too)
     cached: int = 0
+    held: int = 0          # samples of this run the session already held: not asked again
     requests: int = 0
     stopped: bool = False
     tokens_in: int = 0
@@ -65,7 +90,7 @@ class Run:
                  seed: int | None = None, api_base: str | None = None, concurrency: int = 16,
                  timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
                  fills: list[Fill] | None = None, seeds: list[int] | None = None, cache: bool = True,
-                 inputs: dict[str, Any] | list[dict[str, Any]] | None = None):
+                 inputs: dict[str, Any] | list[dict[str, Any]] | None = None, answers: int = 1):
         self.workspace = workspace
         if not isinstance(template, Template):
             template = load_template(workspace.find_template(template))
@@ -83,6 +108,7 @@ class Run:
         # the template's api_key / extra_headers, read from the environment: sent, never stored
         self.secrets = template_secrets(template) if self.mode != RENDER else None
         self.renderer = Renderer(template)
+        self.answers = max(1, int(answers))
         fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
         if seeds is not None and len(seeds) != len(fills):
             raise ValueError("seeds: one per fill")
@@ -92,6 +118,10 @@ class Run:
         self.total = len(self.jobs)
         self.strategy = strategy or template.combine.strategy
         self.api_base = api_base
+        self.endpoint: str | None = None      # the resolved endpoint (set once the model is routed)
+        self.held = 0                         # samples of this run the session already holds (skipped)
+        self._held: set[tuple] = set()
+        self._redo: dict[tuple, int] = {}     # failed samples of this run: asked again, replaced in place
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
         self.engine = engine or (Engine(workspace.cache_dir if cache else None, concurrency=concurrency,
                                         timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
@@ -102,12 +132,13 @@ class Run:
                                self.mode, self.total)
         self.started = time.monotonic()
 
-    def _jobs(self, fills: list[Fill], inputs: Any) -> list[tuple[Fill, dict | None, int]]:
-        """(fill, input values) pairs: a dict of inputs applies to every fill, a list gives one prompt each."""
+    def _jobs(self, fills: list[Fill], inputs: Any) -> list[tuple[Fill, dict | None, int, int]]:
+        """(fill, input values, seed, answer): a dict of inputs applies to every fill, a list gives one
+        prompt each; each fill is asked `answers` times, each answer with its own seed."""
         t = self.template
-        seeded = list(zip(fills, self.seeds))
+        seeded = [(f, answer_seed(seed, a), a) for f, seed in zip(fills, self.seeds) for a in range(self.answers)]
         if not t.inputs:
-            return [(f, None, seed) for f, seed in seeded]
+            return [(f, None, seed, a) for f, seed, a in seeded]
         if inputs is None:
             raise StudioError(f"template {t.name!r} needs input values for {', '.join(t.inputs)}", path=t.where,
                               line=t.line_of("inputs"),
@@ -119,7 +150,7 @@ class Run:
             if missing:
                 raise StudioError(f"input item {i + 1} lacks {', '.join(missing)}", path=t.where,
                                   line=t.line_of("inputs"), hint=f"give every item: {', '.join(t.inputs)}")
-        return [(f, item, seed) for item in items for f, seed in seeded]
+        return [(f, item, seed, a) for item in items for f, seed, a in seeded]
 
     def _load_followup(self, name: str) -> tuple[Template, Renderer]:
         try:
@@ -131,26 +162,29 @@ class Run:
         return t, Renderer(t)
 
     # -- samples ---------------------------------------------------------------------------
-    def _base(self, fill: Fill, messages: list[dict], seed: int, extra: dict | None = None) -> dict[str, Any]:
+    def _base(self, fill: Fill, messages: list[dict], seed: int, extra: dict | None = None,
+              answer: int = 0) -> dict[str, Any]:
         s = new_sample({
             "template": self.template.name, "template_version": self.template.version, "fill_key": fill.fill_key,
             "prompt_hash": prompt_hash(messages), "slots": dict(fill.values), "persona": fill.persona,
             "messages": messages, "mode": self.mode, "model": self.model, "params": self.params, "seed": seed,
-            "run_id": self.run_id, "latency": 0.0}, time.time())
+            "run_id": self.run_id, "latency": 0.0, "endpoint": self.endpoint, "answer": answer}, time.time())
         if extra:
             s["inputs"] = {k: extra[k] for k in self.template.inputs if k in extra}
         return s
 
     def _requests(self) -> Iterator[Request]:
         schema = self.template.schema if self.mode == "structured" else None
-        for fill, extra, seed in self.jobs:
+        for fill, extra, seed, answer in self.jobs:
             if self._stopping:
                 return
+            if self._skip(fill, seed, answer, extra):
+                continue
             messages = self.renderer.messages(fill, extra)
-            yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra),
+            yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra, answer),
                           self.api_base, self.secrets)
 
-    def _rendered(self, fill: Fill, extra: dict | None, seed: int) -> dict[str, Any]:
+    def _rendered(self, fill: Fill, extra: dict | None, seed: int, answer: int = 0) -> dict[str, Any]:
         """Render mode (no model): the sections before the last `assistant:` are the prompt, that one the
         output. Without one (or a generate template run with the `render` model) the sample is a preview:
         the whole filled text as output, flagged "preview" so exports leave it out."""
@@ -159,21 +193,56 @@ class Run:
         else:
             prompt = every = self.renderer.messages(fill, extra)
             reply = None
-        s = self._base(fill, prompt, seed, extra)
+        s = self._base(fill, prompt, seed, extra, answer)
         s["prompt_hash"] = prompt_hash(every)   # the whole sample: an edit of the reply is a new sample too
         s.update(output=reply if reply is not None else preview_text(every), tokens_in=0, tokens_out=0, cost=0.0)
         if reply is None:
             s["flag"] = "preview"
         return s
 
+    # -- resuming: what the session already holds of this run -----------------------------
+    def _identity(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> tuple:
+        inputs = {k: extra[k] for k in self.template.inputs if k in extra} if extra else None
+        return sample_identity(fill.fill_key, seed, answer, self.model, self.endpoint, inputs)
+
+    def _skip(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> bool:
+        """True for a prompt the session already holds a sample of (a re-run adds only what is missing)."""
+        return bool(self._held) and self._identity(fill, seed, answer, extra) in self._held
+
+    def _scan_session(self) -> None:
+        """Find this run's samples already in the session: held ones are skipped, failed ones asked again.
+
+        Same run = same template version, fill, sample seed, answer index, model and endpoint (and inputs).
+        Samples from before the endpoint was recorded count for whichever endpoint is used now.
+        """
+        self._held, self._redo = set(), {}
+        if self.session is None or not len(self.session):
+            return
+        for s in self.session.iter_samples(template=self.template.name, version=self.template.version):
+            endpoint = s["endpoint"] if "endpoint" in s else self.endpoint
+            ident = sample_identity(s.get("fill_key") or "", s.get("seed"), s.get("answer") or 0,
+                                    s.get("model") or "", endpoint, s.get("inputs"))
+            if s.get("status") == "failed":
+                if ident not in self._held:
+                    self._redo.setdefault(ident, s["id"])
+            else:
+                self._held.add(ident)
+                self._redo.pop(ident, None)
+        if self._held:
+            self.held = sum(self._identity(f, seed, a, x) in self._held for f, x, seed, a in self.jobs)
+        self.summary.held = self.held
+
     def _sample(self, result: Result) -> dict[str, Any]:
-        fill, messages, seed, extra = result.request.meta
-        s = self._base(fill, messages, seed, extra)
+        fill, messages, seed, extra, answer = result.request.meta
+        s = self._base(fill, messages, seed, extra, answer)
+        if self._redo:
+            replaces = self._redo.get(self._identity(fill, seed, answer, extra))
+            if replaces is not None:
+                s["_replaces"] = replaces
         s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
                  tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
                  cached=result.cached, finish_reason=result.finish_reason, reasoning=result.reasoning,
-                 flag=result.flag, attempts=result.paid,  # tokens and cost: the sum over its paid calls
-                 endpoint=result.request.api_base or self.api_base)
+                 flag=result.flag, attempts=result.paid)  # tokens and cost: the sum over its paid calls
         if not result.ok:
             s["status"] = "failed"
             s["error"] = result.error
@@ -212,22 +281,29 @@ class Run:
         self.session.save_template_version(self.template.name, self.template.text)
         for t, _ in self.followups:
             self.session.save_template_version(t.name, t.text)
+        self._scan_session()
         self.run_id = self.session.add_run({
             "template": self.template.name, "template_version": self.template.version, "model": self.model,
-            "mode": self.mode, "strategy": self.strategy, "n": self.total, "seed": self.seed, "params": self.params,
-            "status": "running", "followups": [t.name for t, _ in self.followups],
+            "endpoint": self.endpoint, "mode": self.mode, "strategy": self.strategy, "n": self.total,
+            "answers": self.answers, "seed": self.seed, "params": self.params, "status": "running",
+            "followups": [t.name for t, _ in self.followups], "held": self.held, "retried": len(self._redo),
         })
         self.summary.run_id = self.run_id
+
+    def check(self) -> None:
+        """Route the model (and the follow-ups' models): an unknown model or a missing key raises here,
+        before anything is saved or a session created."""
+        if self.engine is not None:
+            self.endpoint = self.engine.route(self.model, self.api_base, self.secrets).endpoint
+            for t, _ in self.followups:
+                self.engine.route(t.model or self.model, self.api_base)
 
     async def execute(self, on_sample: Callable[[dict], Any] | None = None,
                       on_progress: Callable[["Run"], Any] | None = None) -> Summary:
         """Generate every prompt; samples are saved in batches and handed to `on_sample` with their id."""
         self._loop = asyncio.get_running_loop()
         self.started = time.monotonic()
-        if self.engine is not None:  # an unknown model or missing key is reported before anything is saved
-            self.engine.route(self.model, self.api_base)
-            for t, _ in self.followups:
-                self.engine.route(t.model or self.model, self.api_base)
+        self.check()
         self.started = time.monotonic()  # rate and ETA count from here, not from litellm's import
         self._start_session()
         pending: list[dict] = []
@@ -241,9 +317,7 @@ class Run:
             batch, pending = pending, []
             last_save = time.monotonic()
             if self.session is not None:
-                ids = self.session.add_samples(batch)
-                for sid, s in zip(ids, batch):
-                    s["id"] = sid
+                self._save(batch)
             self.summary.saved += len(batch)
             if on_sample is not None:
                 for s in batch:
@@ -271,10 +345,12 @@ class Run:
         status = "done"
         try:
             if self.mode == RENDER:
-                for fill, extra, seed in self.jobs:
+                for fill, extra, seed, answer in self.jobs:
                     if self._stopping:
                         break
-                    s = self._rendered(fill, extra, seed)
+                    if self._skip(fill, seed, answer, extra):
+                        continue
+                    s = self._rendered(fill, extra, seed, answer)
                     collect(s)
                     if len(pending) >= SAVE_BATCH:
                         save(True)
@@ -310,6 +386,50 @@ class Run:
             self._finish(status)
         return self.summary
 
+    # -- saving ----------------------------------------------------------------------------
+    def _save(self, batch: list[dict]) -> None:
+        """Store a batch (new samples added, re-asked failed ones replaced in place); ids set on each.
+
+        A sample the store refuses (e.g. text that is not valid UTF-8) is saved as failed with the
+        reason, without the offending fields; only a store that cannot write at all stops the run.
+        """
+        new = [s for s in batch if "_replaces" not in s]
+        try:
+            ids = self.session.add_samples(new) if new else []
+        except StoreError:
+            ids = [self._save_one(s) for s in new]
+        for sid, s in zip(ids, new):
+            s["id"] = sid
+        for s in batch:
+            if "_replaces" in s:
+                sid = s.pop("_replaces")
+                fields = {k: v for k, v in s.items() if k not in KEEP_ON_REPLACE}
+                try:
+                    self.session.update_sample(sid, **fields)
+                except StoreError as exc:
+                    fixed = self._unsaveable(s, exc)
+                    s.update(fixed)
+                    self.session.update_sample(sid, **{**fields, **fixed})
+                s["id"] = sid
+
+    def _save_one(self, s: dict) -> int:
+        try:
+            return self.session.add_samples([s])[0]
+        except StoreError as exc:
+            s.update(self._unsaveable(s, exc))
+            return self.session.add_samples([s])[0]  # raises if nothing can be saved (the store is broken)
+
+    def _unsaveable(self, s: dict, exc: StoreError) -> dict:
+        """The fields that make a refused sample storable: its generated parts dropped, the reason kept."""
+        if s.get("status") != "failed":
+            self.summary.done -= 1
+            self.summary.failed += 1
+        reason = f"the sample could not be saved: {exc.problem.message}"
+        self.summary.errors[reason[:80]] = self.summary.errors.get(reason[:80], 0) + 1
+        cleared = {k: None for k in ("output", "parsed", "reasoning") if k in s}
+        return {**cleared, "followups": {}, "status": "failed", "error": reason,
+                **({"inputs": {}} if "inputs" in s else {})}
+
     def _finish(self, status: str) -> None:
         sm = self.summary
         sm.stopped = status == "stopped"
@@ -339,8 +459,9 @@ class Run:
         elapsed = time.monotonic() - self.started
         finished = self.summary.done + self.summary.failed
         rate = finished / elapsed if elapsed > 0 else 0.0
+        left = self.total - self.held - finished
         st = self.engine.stats if self.engine is not None else None
         return {"total": self.total, "done": self.summary.done, "failed": self.summary.failed,
-                "rate": rate, "eta": (self.total - finished) / rate if rate > 0 else None,
+                "held": self.held, "rate": rate, "eta": left / rate if rate > 0 else None,
                 "tokens": (st.tokens_in + st.tokens_out) if st else 0, "cost": st.cost if st else 0.0,
                 "cost_unknown": st.cost_unknown if st else 0, "cached": st.cached if st else 0}

@@ -1,78 +1,167 @@
-"""The persistent request cache: never pay twice for the same (model, messages, params, seed).
+"""The persistent request cache: never pay twice for the same question to the same server.
 
 One SQLite file beside the sessions (``sessions/.cache/requests.sqlite3``), safe for the TUI and a
-headless run at once. Writes are buffered and committed in batches, so a cached lookup or a write
-costs microseconds on the event loop.
+headless run at once. The key is a hash of everything that changes an answer: model, endpoint (the
+resolved api_base: two vLLM boxes serving one model name answer differently), messages, parameters,
+sample seed and schema. Each answer is committed the moment it arrives (WAL, one transaction per
+answer, ~20 us), so a run killed at any moment has paid only for requests still in flight.
+
+Entries written before the endpoint was part of the key (cache format 1, `PRAGMA user_version` 0)
+are kept and marked `legacy`: the first request that matches one by the old key takes it over
+under its new key, so nobody pays again for an answer they have.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
 FILENAME = "requests.sqlite3"
+FORMAT = 2                       # PRAGMA user_version of a cache whose keys include the endpoint
+_SECRET_QUERY = re.compile(r"(key|token|secret|password|sig|signature|auth|code)", re.I)
 
 
-def request_key(model: str, messages: list[dict], params: dict, seed: int | None, schema: dict | None) -> str:
+class CacheWriteError(Exception):
+    """An answer could not be stored: `reason` says why (unencodable text, disk full, locked)."""
+
+    def __init__(self, reason: str, *, unencodable: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.unencodable = unencodable
+
+
+def clean_endpoint(url: str | None) -> str | None:
+    """The endpoint as recorded and keyed: no user:password, no secret-looking query values, no
+    trailing slash, scheme and host in lower case. Never carries a key."""
+    if not url:
+        return None
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text.rstrip("/") or None
+    if not parts.scheme or not parts.netloc:
+        return text.rstrip("/") or None
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not _SECRET_QUERY.search(k)])
+    return urlunsplit((parts.scheme.lower(), host.lower(), parts.path.rstrip("/"), query, "")) or None
+
+
+def request_key(model: str, messages: list[dict], params: dict, seed: int | None, schema: dict | None,
+                endpoint: str | None = None) -> str:
+    """The cache key (format 2): everything that changes the answer, endpoint included."""
+    blob = orjson.dumps(["v2", model, clean_endpoint(endpoint), messages, params, seed, schema],
+                        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(blob).hexdigest()
+
+
+def legacy_key(model: str, messages: list[dict], params: dict, seed: int | None, schema: dict | None) -> str:
+    """The key format 1 used (no endpoint): how a legacy entry is found."""
     blob = orjson.dumps([model, messages, params, seed, schema], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.sha256(blob).hexdigest()
 
 
 class RequestCache:
-    def __init__(self, directory: str | Path, *, flush_every: int = 256, flush_seconds: float = 1.0):
+    """get / put by key; `put` is durable against a crash of this process when it returns."""
+
+    def __init__(self, directory: str | Path):
         self.path = Path(directory) / FILENAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")   # WAL: a commit survives a killed process at once
         self._db.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL)")
-        self._pending: list[tuple[str, bytes, float]] = []
-        self._flush_every = flush_every
-        self._flush_seconds = flush_seconds
-        self._last_flush = time.monotonic()
+        self._migrate()
+        self._legacy = self._db.execute("SELECT COUNT(*) FROM cache WHERE legacy = 1").fetchone()[0]
+        self.errors = 0          # answers that could not be stored (the session still holds them)
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def _migrate(self) -> None:
+        """Format 1 -> 2: mark the old entries legacy (their keys have no endpoint); adopted on first use."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= FORMAT:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]   # another process may have done it
+            if version < FORMAT:
+                cols = {row[1] for row in self._db.execute("PRAGMA table_info(cache)")}
+                if "legacy" not in cols:
+                    self._db.execute("ALTER TABLE cache ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0")
+                self._db.execute("UPDATE cache SET legacy = 1")
+                self._db.execute("CREATE INDEX IF NOT EXISTS cache_legacy ON cache (legacy) WHERE legacy = 1")
+                self._db.execute(f"PRAGMA user_version = {FORMAT}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def get(self, key: str, legacy: str | None = None) -> dict[str, Any] | None:
+        """The cached answer for `key`; else, given the request's `legacy` key, a legacy entry taken over
+        under `key` (it then belongs to this endpoint)."""
         row = self._db.execute("SELECT value FROM cache WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            for k, v, _ in self._pending:
-                if k == key:
-                    return orjson.loads(v)
+        if row is not None:
+            return orjson.loads(row[0])
+        if legacy is None or self._legacy <= 0:
             return None
+        row = self._db.execute("SELECT value, created FROM cache WHERE key = ? AND legacy = 1", (legacy,)).fetchone()
+        if row is None:
+            return None
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR IGNORE INTO cache (key, value, created, legacy) VALUES (?, ?, ?, 0)",
+                             (key, row[0], row[1]))
+            self._db.execute("DELETE FROM cache WHERE key = ? AND legacy = 1", (legacy,))
+            self._db.execute("COMMIT")
+            self._legacy -= 1
+        except sqlite3.Error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
         return orjson.loads(row[0])
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        self._pending.append((key, orjson.dumps(value), time.time()))
-        if len(self._pending) >= self._flush_every or time.monotonic() - self._last_flush > self._flush_seconds:
-            self.flush()
+        """Store one answer, committed before this returns; raises CacheWriteError (never anything else)."""
+        try:
+            blob = orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            self.errors += 1
+            raise CacheWriteError(f"the reply cannot be stored: {exc}", unencodable=True) from None
+        try:
+            self._db.execute("INSERT OR REPLACE INTO cache (key, value, created, legacy) VALUES (?, ?, ?, 0)",
+                             (key, blob, time.time()))
+        except sqlite3.Error as exc:
+            self.errors += 1
+            raise CacheWriteError(f"the request cache cannot be written: {exc}") from None
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        rows, self._pending = self._pending, []
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT OR REPLACE INTO cache (key, value, created) VALUES (?, ?, ?)", rows)
-        self._db.execute("COMMIT")
-        self._last_flush = time.monotonic()
+        """Nothing is buffered (every put commits); kept for callers that flush at the end of a run."""
+
+    @property
+    def legacy(self) -> int:
+        """Entries from before the endpoint was keyed that no request has taken over yet."""
+        return self._legacy
 
     def __len__(self) -> int:
-        self.flush()
         return self._db.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
 
     def clear(self) -> int:
         """Forget every cached response; returns how many there were."""
-        self._pending.clear()
         n = len(self)
         self._db.execute("DELETE FROM cache")
         self._db.execute("VACUUM")
+        self._legacy = 0
         return n
 
     def close(self) -> None:
-        self.flush()
         self._db.close()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, AsyncIterable, AsyncIterator, Iterable
 
 from studio.engine import llm, retry
-from studio.engine.cache import RequestCache, request_key
+from studio.engine.cache import CacheWriteError, RequestCache, legacy_key, request_key
 from studio.engine.limiter import Limiter
 from studio.engine.structured import validate
 from studio.engine.transport import FastTransport, LiteLLMTransport, Route, resolve
@@ -41,6 +41,7 @@ class Stats:
     tokens_out: int = 0
     cost: float = 0.0
     cost_unknown: int = 0  # results whose price litellm does not know
+    cache_errors: int = 0  # answers the request cache could not store
 
     @property
     def finished(self) -> int:
@@ -135,8 +136,30 @@ class Engine:
         return sum(lim.active for lim in self._limiters.values())
 
     # -- one request -----------------------------------------------------------------------
-    def _key(self, req: Request) -> str:
-        return request_key(req.model, req.messages, req.params, req.seed, req.schema)
+    def _key(self, req: Request, route: Route) -> str:
+        return request_key(req.model, req.messages, req.params, req.seed, req.schema, route.endpoint)
+
+    def _lookup(self, req: Request, key: str) -> dict | None:
+        """The cached answer, or a legacy one (cached before endpoints were keyed) taken over for this endpoint."""
+        cache = self.cache
+        if cache is None:
+            return None
+        legacy = legacy_key(req.model, req.messages, req.params, req.seed, req.schema) if cache.legacy else None
+        return cache.get(key, legacy)
+
+    def _store(self, key: str, value: dict) -> str | None:
+        """Commit one answer before it is handed on; the reason when it cannot be stored as text.
+
+        A cache that cannot be written (disk full, locked) loses nothing: the session holds the sample.
+        """
+        if self.cache is None:
+            return None
+        try:
+            self.cache.put(key, value)
+        except CacheWriteError as exc:
+            self.stats.cache_errors += 1
+            return exc.reason if exc.unencodable else None
+        return None
 
     def _from_cache(self, req: Request, key: str, hit: dict) -> Result:
         return Result(req, True, hit.get("output"), hit.get("parsed"), None, hit.get("tokens_in"),
@@ -196,11 +219,12 @@ class Engine:
                         continue
                 result = Result(req, True, reply.output, parsed, None, bill.tokens_in, bill.tokens_out, bill.cost,
                                 latency, False, attempts, key, reply.finish_reason, reply.reasoning, reply.flag, paid)
-                if self.cache is not None:
-                    self.cache.put(key, {"output": reply.output, "parsed": parsed, "tokens_in": bill.tokens_in,
-                                         "tokens_out": bill.tokens_out, "cost": bill.cost, "latency": latency,
-                                         "model": req.model, "finish_reason": reply.finish_reason,
-                                         "reasoning": reply.reasoning, "flag": reply.flag, "paid": paid})
+                unstorable = self._store(key, {"output": reply.output, "parsed": parsed, "tokens_in": bill.tokens_in,
+                                               "tokens_out": bill.tokens_out, "cost": bill.cost, "latency": latency,
+                                               "model": req.model, "finish_reason": reply.finish_reason,
+                                               "reasoning": reply.reasoning, "flag": reply.flag, "paid": paid})
+                if unstorable is not None:  # this one sample fails with the reason; the run goes on
+                    result.ok, result.error = False, unstorable
                 return result
             if err.tokens_in is not None or err.tokens_out is not None:  # a failed reply the provider billed
                 paid += 1
@@ -223,14 +247,15 @@ class Engine:
 
     async def complete(self, req: Request) -> Result:
         """One request through the same limiters, retries and cache (used for follow-ups)."""
-        key = self._key(req)
-        hit = self.cache.get(key) if self.cache is not None else None
+        route = self.route(req.model, req.api_base, req.secrets)
+        key = self._key(req, route)
+        hit = self._lookup(req, key)
         if hit is not None:
             result = self._from_cache(req, key, hit)
         else:
             self._active += 1
             try:
-                result = await self._attempts(req, key, self.route(req.model, req.api_base, req.secrets))
+                result = await self._attempts(req, key, route)
             finally:
                 self._active -= 1
                 if not self._active:
@@ -270,12 +295,12 @@ class Engine:
                     await window.acquire()
                     if self._stopping:
                         break
-                    key = self._key(req)
-                    hit = cache.get(key) if cache is not None else None
+                    route = self.route(req.model, req.api_base, req.secrets)
+                    key = self._key(req, route)
+                    hit = self._lookup(req, key)
                     if hit is not None:
                         queue.put_nowait(self._from_cache(req, key, hit))
                         continue
-                    route = self.route(req.model, req.api_base, req.secrets)
                     task = loop.create_task(self._attempts(req, key, route))
                     tasks.add(task)
                     task.add_done_callback(finished)

@@ -43,6 +43,7 @@ class Route:
     provider: str
     api_base: str | None
     fast: bool
+    endpoint: str | None = None   # recorded on samples and keyed in the cache: given or env base, never a key
     url: str = ""
     headers: dict = field(default_factory=dict, repr=False)
     config: Any = field(default=None, repr=False)
@@ -80,6 +81,23 @@ class Route:
         return hit
 
 
+def endpoint_of(provider: str, api_base: str | None) -> str | None:
+    """Which server answers: the api_base given, else one the provider's environment variable names
+    (OPENAI_BASE_URL, HOSTED_VLLM_API_BASE, OLLAMA_API_BASE, ...); None for the provider's default."""
+    from studio.engine.cache import clean_endpoint
+
+    if api_base:
+        return clean_endpoint(api_base)
+    up = provider.upper()
+    names = [f"{up}_API_BASE", f"{up}_BASE_URL"]
+    if provider == "openai":
+        names = ["OPENAI_BASE_URL", "OPENAI_API_BASE"]
+    for name in names:
+        if os.environ.get(name):
+            return clean_endpoint(os.environ[name])
+    return None
+
+
 def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str | None = None) -> Route:
     """`api_key`: a template's own key (read from its environment reference), used before the provider's."""
     lib = llm.litellm()
@@ -99,7 +117,8 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str
             raise EngineError(f"{model} is not installed: {local.missing_reason()}",
                               hint="or pick another model with --model / STUDIO_MODEL")
     base = api_base or dyn_base
-    route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False)
+    route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False,
+                  endpoint=endpoint_of(provider, api_base))
     from studio.core.settings import settings
 
     if not (fast and provider in FAST_PROVIDERS and settings().engine_path != "litellm"):

@@ -23,7 +23,7 @@ import orjson
 
 from studio.core.bulk import held_json
 from studio.core.files import fsync_dir
-from studio.store import journal, snapshot
+from studio.store import interrupted, journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
@@ -123,6 +123,7 @@ class Session:
         self._run_ids: dict[str, int] = {}
         self._fold_thread: threading.Thread | None = None
         self._closed = False
+        self.interrupted_runs: list[str] = []          # runs this open found dead and marked interrupted
         self._lock = SessionLock(files.lock)
         if read_only:
             self.read_only_reason = "opened read-only"
@@ -140,6 +141,8 @@ class Session:
             if create_meta is not None:
                 self._create(create_meta)
             self._load()
+            if not self.read_only:
+                self.interrupted_runs = interrupted.mark_interrupted(self)   # runs a crash left `running`
         except BaseException:
             self._release()
             raise
@@ -557,6 +560,8 @@ class Session:
             run_id = str(doc.pop("id", None) or doc.get("run_id") or f"{_stamp()}-{uuid.uuid4().hex[:6]}")
             doc["run_id"] = run_id
             doc.setdefault("started", time.time())
+            if doc.get("status") == "running" and "pid" not in doc:
+                doc.update(interrupted.process_stamp())    # so a later open can tell a dead run from a live one
             if run_id in self._run_ids:
                 raise StoreError(f"run {run_id!r} already exists in session {self.name!r}", path=self.path)
             sid = max(self._tables["runs"], default=0) + 1

@@ -41,11 +41,18 @@ def test_run_saves_into_the_session_and_prints_a_json_summary(studio, tmp_path, 
     assert fake_llm.count == 5
     again = studio(tmp_path, "run", "contrast-pairs", "-n", "5", "--model", fake_llm.model, "--api-base",
                    fake_llm.base_url, "--session", "mine", "--json")
-    assert json.loads(again.stdout)["cached"] == 5 and fake_llm.count == 5
+    again = json.loads(again.stdout)
+    assert (again["held"], again["done"], fake_llm.count) == (5, 0, 5)  # the same run again adds nothing
+    more = studio(tmp_path, "run", "contrast-pairs", "-n", "5", "--model", fake_llm.model, "--api-base",
+                  fake_llm.base_url, "--session", "mine", "--answers", "2", "--json")
+    assert json.loads(more.stdout)["done"] == 5 and fake_llm.count == 10  # a second answer to each prompt
     from studio.store import Store
 
-    s = Store(tmp_path / "sessions").open("mine", read_only=True)
-    assert len(s.ids()) == 10
+    with Store(tmp_path / "sessions").open("mine", read_only=True) as s:
+        samples = list(s.iter_samples())
+    assert len(samples) == 10
+    assert sorted(x["answer"] for x in samples) == [0] * 5 + [1] * 5
+    assert len({(x["fill_key"], x["seed"]) for x in samples}) == 10 and len({x["fill_key"] for x in samples}) == 5
 
 
 def test_exit_code_says_something_failed(studio, tmp_path, fake_llm):
@@ -60,6 +67,9 @@ def test_bad_input_is_a_clear_message_not_a_traceback(studio, tmp_path):
     out = studio(tmp_path, "run", "contrast-pairs", "-n", "2", "--model", "no-such-model", "--session", "x")
     assert out.returncode == 2
     assert "does not know the model 'no-such-model'" in out.stderr and "Traceback" not in out.stderr
+    assert not list((tmp_path / "sessions").glob("x*"))  # an unknown model creates no session
+    out = studio(tmp_path, "run", "contrast-pairs", "--answers", "0", "--session", "x")
+    assert out.returncode == 2 and "--answers must be at least 1" in out.stderr
     out = studio(tmp_path, "run", "no-such-template")
     assert out.returncode == 2 and "no template named" in out.stderr
 

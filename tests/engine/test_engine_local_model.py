@@ -28,7 +28,11 @@ async def test_embedded_model_generates_a_sample_from_a_shipped_template(tmp_pat
     assert s["model"] == "local/smollm2" and len(s["output"].split()) >= 3
     assert 0 < s["tokens_out"] <= 24 and s["cost"] == 0.0  # free, and known to be free
     again = await Run(ws, template, session=session, n=1).execute()
+    assert (again.held, again.requests, len(session)) == (1, 0, 1)  # the session holds it: nothing added
+    other = Store(ws.sessions_dir).open("local-2", create=True)
+    again = await Run(ws, template, session=other, n=1).execute()
     assert again.cached == 1  # the same engine path: cached like any model
+    other.close()
     session.close()
 
 

@@ -108,6 +108,11 @@ def default_reply(messages: list[dict]) -> str:
     return f"Answer to: {str(last.get('content', ''))[:80]}"
 
 
+def answer_key(body: dict) -> str:
+    """One paid answer's identity: the messages and the seed (a request asked again has the same key)."""
+    return json.dumps([body.get("messages"), body.get("seed")], sort_keys=True)
+
+
 def _instance(schema: dict | None) -> Any:
     """A minimal value that satisfies a simple JSON schema (for structured-mode replies)."""
     if not isinstance(schema, dict):
@@ -153,6 +158,7 @@ class FakeLLM:
         self.in_flight = 0
         self.max_in_flight = 0
         self.retry_after_violations = 0  # a prompt asked again sooner than the Retry-After it was given
+        self.answered: list[tuple[float, str]] = []  # (wall time the reply was fully written, answer_key)
         self._limited: dict[int, float] = {}
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
@@ -196,6 +202,7 @@ class FakeLLM:
             self.by_fault.clear()
             self.retry_after_violations = 0
             self.max_in_flight = 0
+            self.answered.clear()
             self._limited.clear()
             self.billed = self.billed_unreported = self.limited = 0
             self._buckets.clear()
@@ -270,7 +277,18 @@ class FakeLLM:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._answer(request)
+            resp = await self._answer(request)
+            if resp.status == 200:  # write it here, so `answered` says when a paid answer left the server
+                try:
+                    await resp.prepare(request)
+                    await resp.write_eof()
+                except ConnectionError:  # the client is gone: this answer never left
+                    return resp
+                body = request.get("studio_body")
+                if body is not None:
+                    with self._lock:
+                        self.answered.append((time.time(), answer_key(body)))
+            return resp
         finally:
             self.in_flight -= 1
 
@@ -281,6 +299,7 @@ class FakeLLM:
         except ValueError:
             return web.json_response({"error": {"message": "body is not JSON", "type": "invalid_request_error"}},
                                      status=400)
+        request["studio_body"] = body
         fault = self._pick_fault()
         messages = body.get("messages", [])
         rf = body.get("response_format") or {}

@@ -15,7 +15,12 @@ def register(sub) -> None:
                                    "into a session. Ctrl-C stops cleanly and keeps what completed. Exit code: 0 all "
                                    "done, 1 some failed, 130 stopped, 2 bad input.")
     p.add_argument("template", help="template name or path")
-    p.add_argument("-n", type=int, default=None, help="how many prompts (default: the template's combine.n)")
+    p.add_argument("-n", type=int, default=None, help="how many prompts (default: the template's combine.n); "
+                                                         "running the same command again asks only for the prompts "
+                                                         "the session does not hold yet")
+    p.add_argument("--answers", type=int, default=1, metavar="K",
+                   help="answers per prompt, each with its own seed (default 1); raise it to get more answers "
+                        "to prompts the session already holds (e.g. for preference pairs)")
     p.add_argument("--model", default=None,
                    help="litellm model string, e.g. openai/gpt-4o-mini, hosted_vllm/NAME, local/smollm2, or render "
                         "(default: the session's model, $STUDIO_MODEL, local/smollm2 if installed, else render)")
@@ -40,6 +45,8 @@ def run(args) -> int:
         raise StudioError("-n must be zero or more", hint="pass e.g. -n 100")
     if args.concurrency < 1:
         raise StudioError("--concurrency must be at least 1", hint="pass e.g. --concurrency 16")
+    if args.answers < 1:
+        raise StudioError("--answers must be at least 1", hint="pass e.g. --answers 2 for two answers per prompt")
     if args.timeout <= 0:
         raise StudioError("--timeout must be positive", hint="pass e.g. --timeout 60")
     ws = Workspace.from_env().ensure()
@@ -49,6 +56,8 @@ def run(args) -> int:
     template = load_template(ws.find_template(args.template))
     store = Store(ws.sessions_dir)
     name = args.session or store.most_recent() or template.name
+    if not store.exists(name):
+        _check_before_creating(ws, template, args)   # an unknown model or missing key creates no session
     session = store.open(name, create=True)
     try:
         if session.read_only:
@@ -58,7 +67,7 @@ def run(args) -> int:
 
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
                   seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
-                  followups=not args.no_followups, cache=not args.no_cache)
+                  followups=not args.no_followups, cache=not args.no_cache, answers=args.answers)
         if args.model and (session.meta or {}).get("model") != args.model:
             session.set_meta(model=args.model)  # the session remembers the model you chose
         import asyncio                    # here, not at the top: every command's start-up loads this module
@@ -73,6 +82,14 @@ def run(args) -> int:
     if summary.stopped:
         return 130
     return 1 if summary.failed else 0
+
+
+def _check_before_creating(ws, template, args) -> None:
+    """Resolve the model as the run will (no session yet): a mistake is reported before any file is made."""
+    from studio.runs import Run
+
+    Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base,
+        followups=not args.no_followups, cache=False).check()
 
 
 async def _execute(job, *, quiet: bool):
@@ -112,12 +129,18 @@ async def _execute(job, *, quiet: bool):
         return (f"{p['done']} done · {p['failed']} failed · {p['rate']:.1f}/s · {p['tokens']:,} tok · {cost} · "
                 f"{p['cached']} cached · {eta}")
 
+    announced = {"held": False}
+
     with progress:
         task = progress.add_task("generating", total=job.total, figures="")
 
         def refresh(_job=None) -> None:
             p = job.progress
-            progress.update(task, completed=p["done"] + p["failed"], figures=figures())
+            if p["held"] and not announced["held"] and not quiet:
+                announced["held"] = True
+                err.print(f"resuming: the session already holds {p['held']} of these {job.total} sample(s); "
+                          f"asking only for the other {job.total - p['held']}", markup=False)
+            progress.update(task, completed=p["held"] + p["done"] + p["failed"], figures=figures())
 
         async def ticker() -> None:
             while True:
@@ -145,7 +168,8 @@ def _print_summary(sm) -> None:
     if sm.cost_unknown and sm.cost:
         cost += f" (+{sm.cost_unknown} samples without a price)"
     state = "stopped" if sm.stopped else "done"
-    out.print(f"{state}: {sm.done} ok, {sm.failed} failed of {sm.total} · {sm.cached} from cache · "
+    held = f"{sm.held} already in the session · " if sm.held else ""
+    out.print(f"{state}: {sm.done} ok, {sm.failed} failed of {sm.total} · {held}{sm.cached} from cache · "
               f"{sm.requests} request(s) · {sm.tokens_in + sm.tokens_out:,} tokens · cost {cost} · {sm.seconds:.1f}s · "
               f"session {sm.session} run {sm.run_id}", markup=False)
     for reason, count in sorted(sm.errors.items(), key=lambda kv: -kv[1])[:5]:

@@ -26,6 +26,7 @@ def run(args) -> int:
     from rich.table import Table
 
     from studio.store import Store
+    from studio.store.interrupted import run_state
     from studio.store.lock import is_locked
 
     store = Store(Workspace.from_env().sessions_dir)
@@ -74,15 +75,23 @@ def run(args) -> int:
         runs = s.runs()
         if runs:
             t = Table(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
-            for col in ("run", "template", "model", "samples", "started"):
+            for col in ("run", "template", "model", "status", "samples", "started"):
                 t.add_column(col)
             for r in runs[-10:]:
                 started = r.get("started")
-                t.add_row(str(r.get("run_id")), str(r.get("template") or "-"), str(r.get("model") or "-"),
-                          str(r.get("saved", "-")),
+                t.add_row(escape(str(r.get("run_id"))), escape(str(r.get("template") or "-")),
+                          escape(str(r.get("model") or "-")), run_state(r), str(r.get("saved", "-")),
                           time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
                           else "-")
             out.print(t)
+            for r in runs:
+                if run_state(r) == "interrupted":
+                    held = f"{r['saved']} sample(s) kept" if isinstance(r.get("saved"), int) else \
+                        "its samples are kept"
+                    out.print(f"run {r.get('run_id')} ({r.get('template') or '-'}) was interrupted: the process ended "
+                              f"before it finished (a crash, a kill or a power loss); {held}. To continue, run the "
+                              f"same command again: it asks only for what the session does not hold yet.",
+                              markup=False)
 
         cost = s.cost()
         line = f"cost {_money(cost['known'])}"

@@ -1,0 +1,320 @@
+"""A run killed or stopped, run again, continues: only what is missing is asked for, nothing is paid twice,
+a run that ended uncleanly is marked interrupted, one unsaveable sample never takes the run down.
+Real store, real engine, the fake OpenAI-compatible server; the kill test runs the real `studio run`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+
+from studio.engine.cache import FILENAME, RequestCache, legacy_key, request_key
+from studio.runs import Run, sample_seed
+from studio.store import Store
+from studio.store.interrupted import run_state
+from studio.workspace import Workspace
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace.from_env(tmp_path).ensure()
+
+
+@pytest.fixture
+def store(ws):
+    return Store(ws.sessions_dir)
+
+
+def run(ws, session, fake, **kw):
+    job = Run(ws, kw.pop("template", "contrast-pairs"), session=session, model=fake.model,
+              api_base=kw.pop("api_base", fake.base_url), **kw)
+    return job, asyncio.run(job.execute())
+
+
+def identities(session):
+    return [(s["fill_key"], s["seed"], s["answer"]) for s in session.iter_samples()]
+
+
+# ------------------------------------------------------------------------------------ re-running
+
+
+def test_the_same_run_again_adds_nothing_and_asks_nothing(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        _, first = run(ws, session, fake_llm, n=6)
+        _, again = run(ws, session, fake_llm, n=6)
+        assert (first.done, again.held, again.done, again.requests, again.cached) == (6, 6, 0, 0, 0)
+        assert len(session) == 6 and fake_llm.count == 6
+        runs = session.runs()
+        assert [r["held"] for r in runs] == [0, 6] and runs[-1]["status"] == "done"
+
+
+def test_n_means_the_session_holds_n_samples_of_that_run(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        run(ws, session, fake_llm, n=4)
+        _, more = run(ws, session, fake_llm, n=9)
+        assert (more.held, more.done, fake_llm.count, len(session)) == (4, 5, 9, 9)
+        assert len(set(identities(session))) == 9
+        _, fewer = run(ws, session, fake_llm, n=3)   # fewer than it holds: nothing to do
+        assert (fewer.held, fewer.done, len(session)) == (3, 0, 9)
+
+
+def test_more_answers_only_when_asked_for_each_with_its_own_seed(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        run(ws, session, fake_llm, n=3)
+        _, more = run(ws, session, fake_llm, n=3, answers=3)
+        assert (more.held, more.done, fake_llm.count, len(session)) == (3, 6, 9, 9)
+        samples = list(session.iter_samples())
+        by_fill = {}
+        for s in samples:
+            by_fill.setdefault(s["fill_key"], []).append(s)
+        assert len(by_fill) == 3
+        for group in by_fill.values():
+            assert sorted(s["answer"] for s in group) == [0, 1, 2]
+            assert len({s["seed"] for s in group}) == 3       # each answer its own seed
+            assert len({s["prompt_hash"] for s in group}) == 1
+        seeds = [r.body.get("seed") for r in fake_llm.requests]
+        assert len(set(seeds)) == 9                           # the server saw the seeds differ
+        _, again = run(ws, session, fake_llm, n=3, answers=3)
+        assert (again.held, again.done, fake_llm.count) == (9, 0, 9)
+
+
+def test_another_model_endpoint_seed_or_version_is_another_run(ws, store, fake_llm):
+    from tests.support.fake_llm import FakeLLM
+
+    with store.open("s", create=True) as session, FakeLLM() as other:
+        run(ws, session, fake_llm, n=3)
+        _, elsewhere = run(ws, session, fake_llm, n=3, api_base=other.base_url)
+        assert elsewhere.held == 0 and elsewhere.done == 3 and other.count == 3   # another server: asked
+        _, reseeded = run(ws, session, fake_llm, n=3, seed=99)
+        assert reseeded.held == 0 and reseeded.done == 3
+        assert len(session) == 9
+        endpoints = {s["endpoint"] for s in session.iter_samples()}
+        assert endpoints == {fake_llm.base_url, other.base_url}
+        assert {r["endpoint"] for r in session.runs()} == endpoints
+
+
+def test_failed_samples_are_asked_again_and_replaced_in_place(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        fake_llm.set(script=["400", None, "400", None, None])
+        _, first = run(ws, session, fake_llm, n=5, concurrency=1)
+        assert (first.done, first.failed) == (3, 2)
+        failed = session.ids(status="failed")
+        session.toggle_tag(failed[0], "other")
+        _, again = run(ws, session, fake_llm, n=5)
+        assert (again.held, again.done, again.failed) == (3, 2, 0)
+        assert len(session) == 5 and session.ids(status="failed") == []
+        redone = session.get(failed[0])
+        assert redone["output"] and redone["error"] is None and redone["tags"] == ["other"]
+        assert redone["run_id"] == again.run_id
+
+
+def test_samples_from_before_the_endpoint_was_recorded_count_for_it(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        run(ws, session, fake_llm, n=4)
+        with session._mu:                              # as a studio before this change saved them
+            for sid in session.ids():
+                doc = orjson.loads(session._raw(sid))
+                doc.pop("endpoint", None), doc.pop("answer", None)
+                session._commit([("samples", sid, doc)])
+        assert all("endpoint" not in s for s in session.iter_samples())
+        _, again = run(ws, session, fake_llm, n=4)
+        assert again.held == 4 and len(session) == 4 and fake_llm.count == 4
+
+
+# ------------------------------------------------------------------------------------ the cache
+
+
+async def test_the_cache_keys_the_endpoint_two_servers_one_model_name(ws, fake_llm):
+    from studio.engine import Engine, Request
+    from tests.support.fake_llm import FakeLLM
+
+    with FakeLLM() as other:
+        other.set(reply=lambda m: "the other server")
+
+        def reqs(base):
+            return [Request([{"role": "user", "content": f"q{i}"}], fake_llm.model, {}, seed=i, api_base=base)
+                    for i in range(3)]
+        a = [r async for r in Engine(ws.cache_dir).run(reqs(fake_llm.base_url))]
+        b = [r async for r in Engine(ws.cache_dir).run(reqs(other.base_url))]
+        assert fake_llm.count == 3 and other.count == 3 and not any(r.cached for r in b)
+        assert {r.output for r in b} == {"the other server"}
+        again = [r async for r in Engine(ws.cache_dir).run(reqs(other.base_url + "/"))]   # same endpoint
+        assert all(r.cached and r.output == "the other server" for r in again) and other.count == 3
+        assert len(a) == 3
+
+
+async def test_old_cache_entries_are_migrated_and_nobody_pays_again(ws, fake_llm):
+    from studio.engine import Engine, Request
+
+    ws.cache_dir.mkdir(parents=True, exist_ok=True)
+    reqs = [Request([{"role": "user", "content": f"q{i}"}], fake_llm.model, {"temperature": 0.5}, seed=i,
+                    api_base=fake_llm.base_url) for i in range(4)]
+    db = sqlite3.connect(ws.cache_dir / FILENAME)   # a format-1 cache, as the studio wrote it before
+    db.execute("CREATE TABLE cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL)")
+    for r in reqs:
+        db.execute("INSERT INTO cache VALUES (?, ?, ?)",
+                   (legacy_key(r.model, r.messages, r.params, r.seed, r.schema),
+                    b'{"output": "paid for last week", "tokens_in": 3, "tokens_out": 4, "cost": null}', 0.0))
+    db.commit()
+    db.close()
+    got = [r async for r in Engine(ws.cache_dir).run(reqs)]
+    assert fake_llm.count == 0 and all(r.cached and r.output == "paid for last week" for r in got)
+    cache = RequestCache(ws.cache_dir)
+    assert cache.legacy == 0 and len(cache) == 4       # taken over under the new keys
+    assert cache.get(request_key(reqs[0].model, reqs[0].messages, reqs[0].params, 0, None,
+                                 fake_llm.base_url))["output"] == "paid for last week"
+    cache.close()
+    from tests.support.fake_llm import FakeLLM
+
+    with FakeLLM() as other:                           # the adopted answers belong to the first endpoint
+        for r in reqs:
+            r.api_base = other.base_url
+        got = [r async for r in Engine(ws.cache_dir).run(reqs)]
+        assert other.count == 4 and not any(r.cached for r in got)
+
+
+def test_an_answer_is_in_the_cache_when_put_returns_even_if_the_process_is_killed(tmp_path):
+    code = (f"from studio.engine.cache import RequestCache; c = RequestCache({str(tmp_path)!r}); "
+            "c.put('k', {'output': 'paid'}); import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    p = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert p.returncode == -signal.SIGKILL
+    assert RequestCache(tmp_path).get("k") == {"output": "paid"}
+
+
+@pytest.mark.parametrize("url, recorded", [
+    ("http://GPU-1:8000/v1/", "http://gpu-1:8000/v1"),
+    ("http://user:sk-secret@gpu:8000/v1", "http://gpu:8000/v1"),
+    ("https://x.openai.azure.com/openai?api-version=2024&api-key=sk-secret", "https://x.openai.azure.com/openai?api-version=2024"),
+    ("https://h/v1?token=abc&sig=1", "https://h/v1"),
+    (None, None),
+])
+def test_the_recorded_endpoint_never_carries_a_key(url, recorded):
+    from studio.engine.cache import clean_endpoint
+
+    assert clean_endpoint(url) == recorded
+
+
+def test_a_cache_that_cannot_be_written_loses_no_sample(ws, store, fake_llm):
+    RequestCache(ws.cache_dir).close()
+    path = ws.cache_dir / FILENAME
+    with store.open("s", create=True) as session:
+        blocker = sqlite3.connect(path, timeout=0)
+        blocker.execute("BEGIN EXCLUSIVE")              # another process holds the cache: every put fails
+        try:
+            job = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=4)
+            job.engine.cache._db.execute("PRAGMA busy_timeout = 50")
+            summary = asyncio.run(job.execute())
+        finally:
+            blocker.rollback()
+            blocker.close()
+        assert summary.done == 4 and len(session) == 4 and job.engine.stats.cache_errors == 4
+        _, again = run(ws, session, fake_llm, n=4)       # the session is the record: nothing paid again
+        assert again.held == 4 and fake_llm.count == 4
+
+
+# ------------------------------------------------------------------------------------ one sample never stops a run
+
+
+def test_a_sample_the_store_refuses_fails_alone_with_its_reason(ws, store, fake_llm):
+    fake_llm.set(reply=lambda m: "broken \ud83d text" if "2 sentences" in m[-1]["content"] else "fine")
+    with store.open("s", create=True) as session:
+        _, summary = run(ws, session, fake_llm, n=9)
+        assert len(session) == 9 and summary.done + summary.failed == 9
+        samples = list(session.iter_samples())
+        for s in samples:
+            if "2 sentences" in s["messages"][-1]["content"]:
+                # repaired by the reply normaliser, or failed with the reason: never a crashed run
+                if s["status"] == "failed":
+                    assert "cannot be stored" in s["error"] or "could not be saved" in s["error"]
+                else:
+                    s["output"].encode("utf-8")
+            else:
+                assert s["status"] == "pending" and s["output"] == "fine"
+
+
+def test_the_run_saves_a_refused_sample_as_failed_and_the_rest_as_they_are(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        job = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=3)
+        job.summary.done = 3
+        good = {"template": "contrast-pairs", "output": "ok", "status": "pending", "fill_key": "a"}
+        bad = {**good, "output": "x\ud800", "parsed": {"k": object()}, "fill_key": "b"}
+        batch = [dict(good), bad, {**good, "fill_key": "c"}]
+        job._save(batch)
+        assert [s["id"] for s in batch] == session.ids()
+        stored = [session.get(i) for i in session.ids()]
+        assert [s["status"] for s in stored] == ["pending", "failed", "pending"]
+        assert stored[1]["output"] is None and "could not be saved" in stored[1]["error"]
+        assert (job.summary.done, job.summary.failed) == (2, 1)
+
+
+# ------------------------------------------------------------------------------------ interrupted runs
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_interrupted_on_open(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        run(ws, session, fake_llm, n=3)
+        dead = session.add_run({"template": "contrast-pairs", "status": "running", "pid": _dead_pid(),
+                                "started": time.time() - 5})
+        session.add_samples([{"template": "contrast-pairs", "run_id": dead, "output": "x"},
+                             {"template": "contrast-pairs", "run_id": dead, "status": "failed", "error": "e"}])
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        live = session.add_run({"template": "contrast-pairs", "status": "running", "pid": sleeper.pid})
+    try:
+        with store.open("s", read_only=True) as view:        # a read-only view says so without writing
+            states = {r["run_id"]: run_state(r) for r in view.runs()}
+            assert states[dead] == "interrupted" and states[live] == "running"
+            assert {r["run_id"]: r["status"] for r in view.runs()}[dead] == "running"
+        with store.open("s") as session:
+            assert session.interrupted_runs == [dead]
+            runs = {r["run_id"]: r for r in session.runs()}
+            assert runs[dead]["status"] == "interrupted" and runs[live]["status"] == "running"
+            assert (runs[dead]["saved"], runs[dead]["failed"]) == (2, 1)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_studio_show_says_a_run_was_interrupted(ws, store, fake_llm, monkeypatch, capsys):
+    from studio.cli.main import main
+
+    with store.open("s", create=True) as session:
+        rid = session.add_run({"template": "contrast-pairs", "status": "running", "pid": _dead_pid()})
+    monkeypatch.setenv("STUDIO_HOME", str(ws.root))
+    capsys.readouterr()
+    assert main(["show", "s"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "interrupted" in out and rid in out and "run the same command again" in out
+
+
+def test_a_run_records_its_process_so_a_live_one_is_never_marked(ws, store, fake_llm):
+    with store.open("s", create=True) as session:
+        job, _ = run(ws, session, fake_llm, n=1)
+        [r] = session.runs()
+        assert r["pid"] == os.getpid() and r["status"] == "done"
+
+
+# ------------------------------------------------------------------------------------ SIGKILL, run again
+
+
+def test_sigkill_at_random_moments_then_the_same_command_again(capsys):
+    """The small version of bench/resume.py: 300 requests, 5 kills."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+    import resume as bench
+
+    f = bench.run_kills(300, 5, concurrency=8, latency=0.1, seed=13, verbose=False)
+    assert bench.bad(f) == [], f
+    assert f["kills_in_run"] >= 1 and f["runs_interrupted"] == f["kills_in_run"], f
+    assert f["resent_max_per_kill"] <= 8 and f["samples"] == 300 and f["duplicate_samples"] == 0
