@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from studio.engine.cache import FILENAME, RequestCache, legacy_key, request_key
-from studio.runs import Run, sample_seed
+from studio.runs import Run
 from studio.store import Store
 from studio.store.interrupted import run_state
 from studio.workspace import Workspace
