@@ -204,7 +204,7 @@ def test_extends_include_and_import_get_the_sandboxs_own_refusal(tag):
 
 def test_lint_flags_a_field_no_row_has_and_rows_read_as_data_first(tmp_path):
     (tmp_path / "rows.jsonl").write_text('{"text": "a", "values": "V", "count": "C"}\n{"text": "b", "values": "W"}\n')
-    head = "---\nname: t\nmode: render\nslots:\n  r: {file: rows.jsonl}\ncombine: product\n---\n"
+    head = "---\nname: t\nmode: generate\nslots:\n  r: {file: rows.jsonl}\ncombine: product\n---\n"
     path = tmp_path / "t.prompt"
     path.write_text(head + "{{ r }} {{ r.values }} {{ r['keys'] }} {{ r.get('count', '-') }}\n")
     problems = lint_text(path.read_text(), path)
