@@ -17,7 +17,7 @@ from studio.analysis.stats import sign_test_greater
 def text_diff(old_text: str, new_text: str, old_label: str = "old", new_label: str = "new") -> list[str]:
     """Unified diff lines (no trailing newlines), empty when the texts are equal."""
     return [line.rstrip("\n") for line in difflib.unified_diff(
-        old_text.splitlines(), new_text.splitlines(), old_label, new_label, lineterm="")]
+        old_text.split("\n"), new_text.split("\n"), old_label, new_label, lineterm="")]
 
 
 @dataclass

@@ -498,6 +498,19 @@ def load_template(path: str | Path) -> Template:
     return parse_template(text, Path(path))
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML, but text holding a Unicode line break (NEL, U+2028, U+2029) or a carriage return is written
+    double-quoted with escapes: PyYAML writes those raw inside single quotes, where reading folds them away."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = '"' if any(c in value for c in "\x85\u2028\u2029\r") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def dump_template(t: Template) -> str:
     """Serialise a template back to file text; `parse_template(dump_template(t)) == t`."""
     data: dict[str, Any] = {"name": t.name}
@@ -523,5 +536,5 @@ def dump_template(t: Template) -> str:
         data["schema"] = t.schema
     if t.followups:
         data["followups"] = list(t.followups)
-    front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    front = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{front}---\n{t.body}"

@@ -83,7 +83,7 @@ def _workspace(tmp_path: Path, name: str, reader: str) -> tuple[Path, Path]:
     path.write_text("---\nname: corpus\nmode: render\nslots:\n"
                     f"  s: {{{source}: data/{name}{field}}}\n"
                     "combine: {strategy: product}\n---\n"
-                    f"user:\n«{{{{ s }}}}»{extra}\n", encoding="utf-8")
+                    f"user:\n«{{{{ s }}}}»{extra}\nassistant:\n«{{{{ s }}}}»{extra}\n", encoding="utf-8")
     return ws, path
 
 
@@ -159,6 +159,7 @@ def test_every_slot_reader_and_command_reads_each_corpus_file_exactly(tmp_path, 
     with Store(ws / "sessions").open("corpus", read_only=True) as session:
         samples = list(session.iter_samples())
     assert sorted(_prompt_values([s["messages"][-1]["content"] for s in samples], method_names)) == sorted(expected)
+    assert sorted(_prompt_values([s["output"] for s in samples], method_names)) == sorted(expected)
     # the same run again: every prompt is the same bytes, so nothing new is made
     code, out, err = _studio(monkeypatch, capsys, ws, "render", "corpus", "--json")
     assert [json.loads(line)["messages"] for line in out.split("\n") if line] == [r["messages"] for r in rows]
@@ -278,3 +279,14 @@ def test_every_command_takes_each_corpus_template_without_a_traceback(template_w
             assert f"/{name}:{want[0]}: " in text, (args, text)
             fragment = "this row has no field 'nope'" if name == "missing-field.prompt" else want[1]
             assert fragment in text, (args, text)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, v in EXPECTED.items() if isinstance(v, list)))
+def test_importing_a_corpus_file_into_inline_values_keeps_every_value(tmp_path, name):
+    from studio.core.slot_edit import import_values
+    from studio.core.template import parse_template
+
+    (tmp_path / "t.prompt").write_text("---\nname: t\nmode: render\nslots:\n  s: [x]\n---\n{{ s }}\n")
+    template = load_template(tmp_path / "t.prompt")
+    text = import_values(template, "s", str(CORPUS / name), None if name.endswith(".txt") else "comment")
+    assert parse_template(text, tmp_path / "t.prompt").slots["s"].values == EXPECTED[name]
