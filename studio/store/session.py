@@ -454,6 +454,7 @@ class Session:
         return self._index.raw_of(sid)
 
     def get(self, sample_id: int) -> dict:
+        """The whole sample `sample_id` as stored, plus its `"id"` (int). Raises StoreError when there is none."""
         with self._mu:
             doc = orjson.loads(self._raw(int(sample_id)))
         doc["id"] = int(sample_id)
@@ -470,16 +471,19 @@ class Session:
 
     @property
     def meta(self) -> dict:
+        """A copy of the session's meta: {name, created (epoch s), model, labels, schema_version, ...}."""
         with self._mu:
             return dict(self._tables["meta"].get(1, {}))
 
     def set_meta(self, **fields: Any) -> None:
+        """Merge `fields` into the meta (durable when it returns). Raises StoreError/SessionLocked when read-only."""
         with self._mu:
             doc = {**self._tables["meta"].get(1, {}), **fields, "schema_version": SCHEMA_VERSION}
             self._commit([("meta", 1, doc)])
 
     @property
     def labels(self) -> list[str]:
+        """The failure-tag labels offered on keys 1-9 (the session's own, else DEFAULT_LABELS)."""
         return list(self.meta.get("labels") or DEFAULT_LABELS)
 
     def save_template_version(self, name: str, text: str, *, label: str | None = None) -> str:
@@ -543,11 +547,14 @@ class Session:
         return display(self.version_label(name, version), version, width)
 
     def template_versions(self, name: str | None = None) -> list[dict]:
+        """Saved template versions, oldest first: [{name, version (12 hex), text, saved (epoch s), ...}];
+        `name` keeps only that template's."""
         with self._mu:
             docs = [dict(d) for _, d in sorted(self._tables["templates"].items())]
         return [d for d in docs if name is None or d.get("name") == name]
 
     def template_text(self, name: str, version: str) -> str:
+        """The text of version `version` of template `name`. Raises StoreError when the session has not saved it."""
         for d in self.template_versions(name):
             if d.get("version") == version:
                 return d.get("text", "")
@@ -555,6 +562,8 @@ class Session:
                          hint="template_versions(name) lists the saved versions")
 
     def add_run(self, run: dict) -> str:
+        """Record a run ({model, template, params, status, ...}; secret-named params dropped) and return its id
+        (the run's own `id`/`run_id`, else a new timestamped one). Raises StoreError if that id exists."""
         with self._mu:
             doc = scrub(dict(run))
             run_id = str(doc.pop("id", None) or doc.get("run_id") or f"{_stamp()}-{uuid.uuid4().hex[:6]}")
@@ -570,6 +579,7 @@ class Session:
             return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
+        """Merge `fields` into run `run_id` (e.g. status, totals). Raises StoreError when there is no such run."""
         with self._mu:
             sid = self._run_ids.get(run_id)
             if sid is None:
@@ -577,6 +587,7 @@ class Session:
             self._commit([("runs", sid, {**self._tables["runs"][sid], **scrub(fields), "run_id": run_id})])
 
     def runs(self) -> list[dict]:
+        """Every run record, oldest first (dicts; copies)."""
         with self._mu:
             return [dict(d) for _, d in sorted(self._tables["runs"].items())]
 
@@ -650,13 +661,17 @@ class Session:
         return fn
 
     def set_status(self, sample_id: int, status: str) -> None:
+        """Set one sample's status (one of STATUSES; `reviewed` set to now, None for pending). One undo step unless nothing changes.
+        Raises StoreError for an unknown status or sample, SessionLocked/StoreError when read-only."""
         self._check_status(status)
         self._change([sample_id], self._status_setter(status))
 
     def accept(self, sample_id: int) -> None:
+        """`set_status(sample_id, "accepted")`."""
         self.set_status(sample_id, "accepted")
 
     def reject(self, sample_id: int) -> None:
+        """`set_status(sample_id, "rejected")`."""
         self.set_status(sample_id, "rejected")
 
     def bulk_set_status(self, ids: Iterable[int], status: str) -> int:
@@ -677,6 +692,7 @@ class Session:
         return state["on"]
 
     def set_note(self, sample_id: int, text: str) -> None:
+        """Replace the sample's free-text note (one undo step unless unchanged). Raises StoreError as set_status."""
         def fn(doc: dict, _sid: int):
             if doc.get("note", "") == text:
                 return False
@@ -710,12 +726,20 @@ class Session:
 
     @property
     def can_undo(self) -> bool:
+        """True when `undo()` has a step to take back (the stack lives in this process)."""
         return bool(self._undo)
 
     # ---------------------------------------------------------------- queries
 
     def ids(self, *, status=None, tag=None, template=None, version=None, slot=None, followup=None, flag=None,
             text=None, persona=None, order: str = "id", desc: bool = False) -> list[int]:
+        """Sample ids matching every given filter, in `order` (id, created, reviewed, status, template, version,
+        cost, latency; None values last), descending with `desc`.
+
+        Filters: `status`/`tag`/`flag` take a value or a list (any of); `template`, `version` (the 12-hex
+        content hash), `slot=(name, value)`, `persona=(attr, value)`, `followup` (a follow-up template name);
+        `text`: a case-insensitive substring of output, prompt, note, error, slot values and persona text (a
+        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock)."""
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
@@ -733,10 +757,12 @@ class Session:
             return self._index.ordered(found, order, desc)
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
+        """One page of whole samples (dicts with "id") matching `filters` (as `ids`): `limit` from `offset`."""
         page = self.ids(**filters)[offset: offset + limit]
         return [self.get(i) for i in page]
 
     def count(self, **filters) -> int:
+        """How many samples match `filters` (as `ids`); counted from the index unless `text` is given."""
         with self._mu:
             if filters.get("text"):
                 return len(self.ids(**filters))
@@ -745,6 +771,7 @@ class Session:
             return len(self._index) if cand is None else len(cand)
 
     def counts(self) -> dict:
+        """{"status": {status: n}, "tags": {tag: n}, "versions": {(template, version): n}} from the index."""
         with self._mu:
             return self._index.counts()
 
@@ -910,6 +937,8 @@ class Session:
     # ---------------------------------------------------------------- feedback
 
     def add_feedback(self, records: Iterable[dict]) -> list[int]:
+        """Store feedback records ({prompt, response, comment, rating, source, line, status, ...}); returns their
+        ids (ints, ascending). Durable when it returns; raises StoreError/SessionLocked when read-only."""
         with self._mu:
             first = max(self._tables["feedback"], default=0) + 1
             now = time.time()
@@ -918,10 +947,12 @@ class Session:
             return self._commit(ops) if ops else []
 
     def feedback(self) -> list[dict]:
+        """Every feedback record with its "id", oldest first (copies)."""
         with self._mu:
             return [{**d, "id": i} for i, d in sorted(self._tables["feedback"].items())]
 
     def update_feedback(self, feedback_id: int, **fields: Any) -> None:
+        """Merge `fields` into feedback record `feedback_id`. Raises StoreError when there is no such record."""
         with self._mu:
             doc = self._tables["feedback"].get(int(feedback_id))
             if doc is None:

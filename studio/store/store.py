@@ -30,15 +30,18 @@ class Store:
         self.dir = Path(sessions_dir)
 
     def files(self, name: str) -> SessionFiles:
+        """The file names of session `name` (.json .journal .index .lock). Raises StoreError for a bad name."""
         return SessionFiles(self.dir, check_name(name))
 
     def names(self) -> list[str]:
+        """Names of the sessions in the folder, sorted ([] when the folder does not exist yet)."""
         if not self.dir.is_dir():
             return []
         return sorted(p.name[: -len(SUFFIX)] for p in self.dir.glob(f"*{SUFFIX}")
                       if not p.name.startswith(".") and p.is_file())
 
     def exists(self, name: str) -> bool:
+        """True when session `name` has a file here. Raises StoreError for a bad name."""
         return self.files(name).json.is_file()
 
     def list(self) -> list[SessionInfo]:
@@ -66,6 +69,8 @@ class Store:
                              hint="run from a folder you can write to, or set STUDIO_HOME") from None
 
     def create(self, name: str, *, model: str | None = None, labels: builtins.list[str] | None = None) -> Session:
+        """Create and open session `name` (meta: `model`, failure-tag `labels`; DEFAULT_LABELS when None).
+        Raises StoreError when it exists or the folder cannot be written."""
         files = self.files(name)
         self._mkdir()
         return Session(files, create_meta={"model": model, "labels": list(labels) if labels else None})
@@ -83,6 +88,7 @@ class Store:
         return Session(files, read_only=read_only)
 
     def most_recent(self) -> str | None:
+        """The name of the most recently modified session, or None when there is none."""
         names = self.names()
         if not names:
             return None
@@ -105,6 +111,8 @@ class Store:
                              hint="choose another name, or delete it first")
 
     def rename(self, old: str, new: str) -> None:
+        """Rename session `old` to `new` (all its files). Raises StoreError when `old` is missing or `new` exists,
+        SessionLocked when a studio process has it open."""
         src, dst = self.files(old), self.files(new)
         self._must_exist(src)
         self._must_not_exist(dst)
@@ -127,6 +135,8 @@ class Store:
         src.lock.unlink(missing_ok=True)
 
     def copy(self, src_name: str, dst_name: str) -> None:
+        """Copy session `src_name` (read even while another studio has it open) to a new session `dst_name`.
+        Raises StoreError when `src_name` is missing or `dst_name` exists."""
         src, dst = self.files(src_name), self.files(dst_name)
         self._must_exist(src)
         self._must_not_exist(dst)
@@ -137,6 +147,7 @@ class Store:
             snapshot.write(dst.json, dst.index, tables, frozen.entries(s._pread), frozen.columns())
 
     def delete(self, name: str) -> None:
+        """Delete session `name` and its files. Raises StoreError when missing, SessionLocked when open elsewhere."""
         files = self.files(name)
         self._must_exist(files)
         self._not_in_use(files, "delete")
