@@ -162,10 +162,13 @@ class RequestCache:
         return n
 
     def close(self) -> None:
+        """Close the database (answers already put are on disk)."""
         self._db.close()
 
 
 def clear_cache(directory: str | Path) -> int:
+    """Delete every cached answer under `directory` (the workspace's sessions/.cache); returns how many (0
+    when there is no cache)."""
     path = Path(directory) / FILENAME
     if not path.exists():
         return 0

@@ -45,13 +45,16 @@ class Stats:
 
     @property
     def finished(self) -> int:
+        """Requests finished so far: done + failed."""
         return self.done + self.failed
 
     @property
     def elapsed(self) -> float:
+        """Seconds since the engine started (monotonic clock)."""
         return time.monotonic() - self.started
 
     def add(self, r: Result) -> None:
+        """Count one finished Result (done or failed, cached, tokens, cost; an unknown cost is counted apart)."""
         if r.ok:
             self.done += 1
         else:
@@ -67,6 +70,8 @@ class Stats:
             self.cost_unknown += 1
 
     def as_dict(self) -> dict[str, Any]:
+        """The counters as plain data (what `studio run --json` prints): done, failed, cached, requests, retries,
+        rate_limited, tokens_in, tokens_out, cost (USD), cost_unknown, seconds."""
         return {"done": self.done, "failed": self.failed, "cached": self.cached, "requests": self.sent,
                 "retries": self.retries, "rate_limited": self.rate_limited, "tokens_in": self.tokens_in,
                 "tokens_out": self.tokens_out, "cost": round(self.cost, 8),
@@ -124,6 +129,7 @@ class Engine:
         return route
 
     def limiter(self, model: str) -> Limiter:
+        """The concurrency limiter of `model` (made on first use: `concurrency` slots, one for the embedded model)."""
         lim = self._limiters.get(model)
         if lim is None:
             cap = 1 if model.startswith("local/") else self.concurrency  # one in-process model, one at a time
@@ -365,6 +371,7 @@ class Engine:
             self._queue.put_nowait(_STOPPED)
 
     async def aclose(self) -> None:
+        """Close the HTTP session and flush the cache; call once, when the engine is no longer used."""
         await self._fast.aclose()
         if self.cache is not None:
             self.cache.flush()

@@ -26,6 +26,7 @@ class Limiter:
         self._timer: asyncio.TimerHandle | None = None
 
     async def acquire(self) -> None:
+        """Wait for a slot (first come, first served; also waits out a rate-limit pause). Pair with release()."""
         if not self._waiters and self.active < int(self.limit) and time.monotonic() >= self.paused_until:
             self.active += 1
             return
@@ -40,6 +41,7 @@ class Limiter:
             raise
 
     def release(self) -> None:
+        """Give a slot back and wake the next waiter."""
         self.active -= 1
         if self._waiters:
             self._wake()
@@ -69,6 +71,8 @@ class Limiter:
             self._timer = asyncio.get_running_loop().call_later(delay, fire)
 
     def on_rate_limit(self, retry_after: float | None) -> None:
+        """A 429 arrived (`retry_after`: seconds the server asked for, or None): the first of a burst halves the
+        limit and pauses new starts; later ones in the same burst only count."""
         now = time.monotonic()
         self.rate_limited += 1
         if now - self._last_cut > max(1.0, retry_after or 0.0):
@@ -84,6 +88,7 @@ class Limiter:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
     def on_success(self) -> None:
+        """A request succeeded: grow the limit back towards the cap (additive increase)."""
         if self.limit < self.cap:
             self.limit = min(float(self.cap), self.limit + 1.0 / self.limit)
             if self._waiters:

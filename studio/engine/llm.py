@@ -16,6 +16,8 @@ _module: Any = None
 
 
 def litellm() -> Any:
+    """The litellm module, imported on first call (about 1 s; thread-safe) and set up once (no telemetry,
+    unknown params dropped, the embedded model registered)."""
     global _module
     if _module is not None:
         return _module
@@ -49,6 +51,7 @@ def cost(model: str, provider: str, tokens_in: int, tokens_out: int) -> float | 
 
 @lru_cache(maxsize=1024)
 def priced(model: str, provider: str) -> bool:
+    """True when litellm's local price list has a price for `model` (via `provider`)."""
     return cost(model, provider, 1, 1) is not None
 
 

@@ -40,6 +40,7 @@ def available() -> bool:
 
 
 def missing_reason() -> str:
+    """Why the embedded model cannot run here, as a sentence with the install command ("" when it can)."""
     if importlib.util.find_spec("llama_cpp") is None:
         return "llama-cpp-python is not installed (pip install 'template-studio[local]')"
     if gguf_path() is None:

@@ -198,6 +198,8 @@ class FastTransport:
         return self._session
 
     async def call(self, route: Route, req: Request, timeout: float) -> Reply:
+        """Send `req` straight to the OpenAI-compatible endpoint of `route` (aiohttp) and return its Reply;
+        `timeout` in seconds. Raises RateLimited / Transient (retried by the engine) or Fatal."""
         import aiohttp
 
         optional, seed_ok = route.optional_params(req.params, req.schema)
@@ -225,6 +227,7 @@ class FastTransport:
         return reply.from_bytes(raw, req.params, headers)
 
     async def aclose(self) -> None:
+        """Close the HTTP session (a new one is opened on the next call)."""
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -234,6 +237,8 @@ class LiteLLMTransport:
     """litellm.acompletion: every provider litellm supports, with litellm's own retries turned off."""
 
     async def call(self, route: Route, req: Request, timeout: float) -> Reply:
+        """Send `req` through `litellm.acompletion` and return its Reply; `timeout` in seconds (at least 600 for
+        the embedded model). Raises RateLimited / Transient (retried by the engine) or Fatal."""
         lib = llm.litellm()
         if route.provider == "local":  # a CPU model cannot be interrupted mid-answer: give it time, not retries
             timeout = max(timeout, 600.0)
@@ -265,6 +270,7 @@ class LiteLLMTransport:
         return reply.from_litellm(mr, req.params, {k.removeprefix("llm_provider-"): v for k, v in headers.items()})
 
     async def aclose(self) -> None:
+        """Nothing to close (litellm owns its clients)."""
         return None
 
 
