@@ -176,6 +176,8 @@ def lsh_params(threshold: float, weights: tuple[float, float] = (0.1, 0.9)) -> t
 
 
 def similarity(sig: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of the pairs (i[k], j[k]): the share of equal MinHash values in their rows
+    of `sig` (n x NUM_PERM). Returns a float array shaped like `i`."""
     return (sig[i] == sig[j]).mean(axis=1)
 
 

@@ -47,32 +47,39 @@ def _msgs_type(pa):
 # ---- rows -------------------------------------------------------------------------------------
 
 def openai_chat_row(rec: dict) -> dict:
+    """OpenAI chat fine-tuning: {"messages": prompt messages + the assistant's output}."""
     return {"messages": [*rec["messages"], {"role": "assistant", "content": rec["output"]}]}
 
 
 def sft_row(rec: dict) -> dict:
+    """TRL conversational prompt/completion: {"prompt": messages, "completion": [assistant message]}."""
     return {"prompt": rec["messages"], "completion": [{"role": "assistant", "content": rec["output"]}]}
 
 
 def sft_text_row(rec: dict) -> dict:
+    """TRL standard prompt/completion: the prompt flattened to text, the completion as text."""
     return {"prompt": flat_prompt(prompt_messages(rec)), "completion": completion(rec)}
 
 
 def preference_row(p: Pair) -> dict:
+    """TRL preference: {"prompt": messages, "chosen": [assistant], "rejected": [assistant]}."""
     return {"prompt": p.prompt, "chosen": assistant(p.chosen), "rejected": assistant(p.rejected)}
 
 
 def openai_preference_row(p: Pair) -> dict:
+    """OpenAI DPO: {"input": {"messages"}, "preferred_output": [assistant], "non_preferred_output": [assistant]}."""
     return {"input": {"messages": p.prompt}, "preferred_output": assistant(p.chosen),
             "non_preferred_output": assistant(p.rejected)}
 
 
 def kto_row(rec: dict) -> dict:
+    """TRL KTO (unpaired): prompt/completion messages and "label" (True when the sample was accepted)."""
     return {"prompt": rec["messages"], "completion": [{"role": "assistant", "content": rec["output"]}],
             "label": rec.get("status") == "accepted"}
 
 
 def alpaca_row(rec: dict) -> dict:
+    """Alpaca: {"instruction": the prompt as text, "input": "", "output", "system": the system messages}."""
     msgs = prompt_messages(rec)
     system = "\n\n".join(m["content"] for m in msgs if m["role"] == "system")
     rest = [m for m in msgs if m["role"] != "system"]
@@ -84,6 +91,7 @@ _FROM = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
 def sharegpt_row(rec: dict) -> dict:
+    """ShareGPT: {"conversations": [{"from": system|human|gpt, "value": text}, ...]} ending with the output."""
     conv = [{"from": _FROM.get(m["role"], m["role"]), "value": m["content"]} for m in prompt_messages(rec)]
     conv.append({"from": "gpt", "value": completion(rec)})
     return {"conversations": conv}

@@ -18,6 +18,8 @@ from studio.export.records import completion, prompt_key, prompt_messages
 
 
 def contrast_pair(rec: dict) -> Pair | None:
+    """A preference pair held inside one accepted structured sample (`parsed` with non-empty "chosen" and
+    "rejected" strings, optional "prompt"), or None when the sample holds none."""
     parsed = rec.get("parsed")
     if rec.get("status") != "accepted" or not isinstance(parsed, dict):
         return None

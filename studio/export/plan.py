@@ -51,6 +51,9 @@ class ExportOptions:
     flags: tuple[str, ...] = ()            # only samples with any of these flags (and keep them)
 
     def check(self) -> Format:
+        """Validate the options before any reading and return the chosen Format. Raises ExportError for an
+        unknown format, status or flag, a dedup threshold or validation fraction out of range, or a licence
+        that is empty or spans lines."""
         fmt = FORMATS.get(self.format)
         if fmt is None:
             raise ExportError(f"unknown export format {self.format!r}", hint=f"use one of: {', '.join(FORMATS)}")
@@ -72,6 +75,8 @@ class ExportOptions:
 
     @property
     def status_set(self) -> tuple[str, ...]:
+        """The statuses selected: the ones given, else the format's default (accepted; accepted and rejected for
+        the preference formats and kto)."""
         return tuple(self.statuses) if self.statuses else FORMATS[self.format].statuses
 
 
@@ -95,16 +100,20 @@ class ExportPlan:
 
     @property
     def suffix(self) -> str:
+        """The data files' extension: "parquet" or "jsonl"."""
         return "parquet" if self.options.parquet else "jsonl"
 
     def counts(self) -> dict[str, int]:
+        """Rows per split: {"train": n, "validation": n}."""
         c = Counter(self.splits)
         return {s: c.get(s, 0) for s in SPLITS}
 
     def removed_counts(self) -> dict[str, int]:
+        """Samples left out, by reason ({reason: n}, reasons sorted)."""
         return dict(sorted(Counter(r.reason for r in self.removed).items()))
 
     def per_template(self) -> dict[str, dict[str, int]]:
+        """Rows per template and split: {template: {"train": n, "validation": n}}."""
         out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SPLITS, 0))
         for t, s in zip(self.templates, self.splits):
             out[t][s] += 1
@@ -143,9 +152,11 @@ class ExportPlan:
         return [orjson.loads(line) for line in islice(self._lines_of(split), n)]
 
     def split_lines(self, split: str) -> list[bytes]:
+        """The JSON lines (bytes, no newline) of one split ("train" or "validation"), in file order."""
         return list(self._lines_of(split))
 
     def split_rows(self, split: str) -> list[dict]:
+        """The rows of one split decoded to dicts, in file order."""
         return [orjson.loads(line) for line in self._lines_of(split)]
 
     def _lines_of(self, split: str) -> Iterator[bytes]:

@@ -66,6 +66,7 @@ def completion(rec: dict) -> str:
 
 
 def assistant(text: str) -> list[dict[str, str]]:
+    """`text` as a one-message assistant turn: [{"role": "assistant", "content": text}]."""
     return [{"role": "assistant", "content": text}]
 
 

@@ -44,13 +44,16 @@ class Redactor:
         return self.has_secret(data) or self.has_key_shape(data)
 
     def has_secret(self, data: bytes) -> bool:
+        """True when `data` contains one of the known secret values (from the environment or given)."""
         return any(s.encode() in data for s in self.secrets)
 
     def has_key_shape(self, data: bytes) -> bool:
+        """True when `data` contains something shaped like an API key (known prefixes, GitHub tokens)."""
         return ((any(k in data for k in _KEY_STARTS) or _GITHUB_START.search(data) is not None)
                 and _KEY_SHAPE_BYTES.search(data) is not None)
 
     def text(self, s: str) -> str:
+        """`s` with known secret values and key-shaped strings replaced by [redacted]."""
         for secret in self.secrets:
             if secret in s:
                 s = s.replace(secret, REDACTED)
