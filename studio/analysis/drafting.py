@@ -33,7 +33,16 @@ TARGETS = {
     "one-sidedness": ("balanced-answers",
                       "Give a balanced answer: present the main viewpoints or options fairly, with their strengths "
                       "and weaknesses, before any conclusion."),
+    "depth": ("thorough-answers",
+              "Answer thoroughly: give the steps, examples and specifics the request needs, not a one-line summary."),
+    "refusal": ("helpful-answers",
+                "Help with the request. It is harmless: answer it fully, without refusing, hedging or lecturing."),
 }
+# Groups with nothing for new data to fix: praise, and complaints about the app rather than its answers.
+NOT_DRAFTABLE = {"praise": "praise asks for nothing to change",
+                 "app": "'app' feedback is about the app (crashes, price, login), not the answers",
+                 "unstructured": "unstructured feedback has no category yet: `studio feedback restructure`",
+                 "rating-only": "ratings without comments say nothing to target"}
 DEFAULT_TARGET = ("feedback-answers", "Answer the request the way the users' feedback asks.")
 MAX_PROMPTS = 500
 
@@ -45,6 +54,7 @@ class Draft:
     path: Path | None = None
     version: str | None = None
     prompts: int = 0
+    source: str = ""                     # where the prompts came from
 
 
 def _plain(text: str) -> str:
@@ -62,12 +72,54 @@ def _free_name(base: str, templates_dir: Path | None) -> str:
     return name
 
 
-def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_dir: Path | None = None) -> Draft:
+def _user_prompt(sample: dict) -> str:
+    messages = sample.get("messages") or []
+    user = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return str(user[-1]).strip() if user and isinstance(user[-1], str) else ""
+
+
+def prompts_for(group: FeedbackGroup, session=None, given: list[str] | None = None) -> tuple[list[str], str]:
+    """The prompts a draft is seeded with, and where they came from: the feedback's own prompts, the
+    session's samples the feedback points at (a sample id or a template on the row), prompts the person
+    gives, and for feedback that points at nothing, the session's samples (rejected first)."""
+    out = dict.fromkeys(p for p in group.prompts)
+    where = ["the feedback's prompts"] if out else []
+    if session is not None:
+        ids = [int(r["sample"]) for r in group.records if str(r.get("sample") or "").strip().isdigit()]
+        templates = sorted({str(r["template"]) for r in group.records if r.get("template")})
+        pointed = dict.fromkeys(_user_prompt(s) for s in session.samples(ids)) if ids else {}
+        for t in templates:
+            for sample in session.iter_samples(template=t):
+                pointed[_user_prompt(sample)] = None
+        pointed.pop("", None)
+        if pointed:
+            where.append("the samples the feedback points at")
+            out.update(pointed)
+    if given:
+        where.append("the prompts given")
+        out.update(dict.fromkeys(p.strip() for p in given))
+    if not out and session is not None:
+        ordered = session.ids(status="rejected") + session.ids()
+        seen = dict.fromkeys(_user_prompt(s) for s in session.samples(list(dict.fromkeys(ordered))[:MAX_PROMPTS * 4]))
+        seen.pop("", None)
+        if seen:
+            where.append("the session's samples")
+            out.update(seen)
+    out.pop("", None)
+    return list(out)[:MAX_PROMPTS], " and ".join(where)
+
+
+def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_dir: Path | None = None,
+                   session=None, prompts: list[str] | None = None) -> Draft:
     """The text of a new generate-mode template targeting what the group's feedback points at."""
-    prompts = group.prompts[:MAX_PROMPTS]
+    if group.category in NOT_DRAFTABLE:
+        raise StudioError(f"no template to draft from {group.category!r} feedback",
+                          hint=NOT_DRAFTABLE[group.category] + "; draft from a complaint category")
+    prompts, where = prompts_for(group, session, prompts)
     if not prompts:
         raise StudioError(f"the {group.category!r} feedback has no prompts to seed a template with",
-                          hint="import feedback rows that include the prompt")
+                          hint="give prompts (--prompts FILE, one a line), or generate samples in the session "
+                               "first, or import feedback rows that include the prompt or a sample id")
     base, guidance = TARGETS.get(group.category, DEFAULT_TARGET)
     name = name or _free_name(base, templates_dir)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -75,7 +127,7 @@ def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_d
     front = {
         "name": name,
         "description": f"Drafted from {group.count} '{group.category}' feedback comments; "
-                       "the request slot holds the real prompts behind them.",
+                       f"the request slot holds {len(prompts)} prompt(s) from {where}.",
         "targets": f"feedback: {group.category} ({group.count} comments)",
         "tags": ["feedback", "drafted", group.category],
         "mode": "generate",
@@ -83,10 +135,14 @@ def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_d
         "combine": {"strategy": "product"},
     }
     desired = [_plain(text) for text, _ in group.desired(5)]
+    said = [(_plain(text)[:160], n) for text, n in group.said(5)]
     lines = ["system:", "You are a helpful assistant. " + guidance]
     if desired:
         lines.append("Users who saw earlier answers asked for this instead:")
         lines += [f"- {d}" for d in desired if d]
+    if said:
+        lines.append("What they said about earlier answers (avoid this):")
+        lines += [f"- \"{t}\"" + (f" ({n} people)" if n > 1 else "") for t, n in said if t]
     lines += ["user:", "{{ request }}"]
     text = (f"# Use when: production feedback says the answers have a {group.category} problem.\n"
             f"# Drafted by `studio feedback draft {group.category}`; edit it, then generate.\n"
@@ -95,7 +151,7 @@ def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_d
     from studio.core.template import parse_template  # check it parses before anyone sees it
 
     parse_template(text, f"{name}.prompt")
-    return Draft(name, text, prompts=len(prompts))
+    return Draft(name, text, prompts=len(prompts), source=where)
 
 
 def save_draft(draft: Draft, templates_dir: Path, session=None) -> Draft:

@@ -136,13 +136,16 @@ def feedback_table(groups: Iterable, examples: int = 2) -> Table:
     t = table("feedback by category")
     t.add_column("category")
     t.add_column("count", justify="right")
+    t.add_column("polarity")
     t.add_column("severity")
     t.add_column("prompts", justify="right")
-    t.add_column("asked for / example comment", overflow="fold")
+    t.add_column("what people said (how many) / asked for", overflow="fold")
     for g in groups:
         sev = ", ".join(f"{k} {v}" for k, v in sorted(g.severity.items()) if k != "-") or "—"
-        desired = "; ".join(f"{d} ({n})" for d, n in g.desired(2))
-        shown = [desired] if desired else []
-        shown += [f'"{e.get("comment") or e.get("rating")}"' for e in g.examples(examples)]
-        t.add_row(g.category, str(g.count), sev, str(len(g.prompts)), "\n".join(shown[: examples + 1]))
+        pol = ", ".join(f"{k} {v}" for k, v in sorted(g.polarity.items(), key=lambda kv: -kv[1]) if k != "-") or "—"
+        shown = [f'"{text}"' + (f" ({n})" if n > 1 else "") for text, n in g.said(examples)]
+        desired = "; ".join(d for d, _ in g.desired(1))
+        if desired and g.category not in ("praise", "app"):
+            shown.append(f"asked for: {desired}")
+        t.add_row(g.category, str(g.count), pol, sev, str(len(g.prompts)), Text("\n".join(shown)))
     return t

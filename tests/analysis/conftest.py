@@ -17,7 +17,7 @@ def structuring_reply(messages):
     """The fake model's structuring: reads the comment and answers like a model would, as JSON."""
     text = messages[-1]["content"]
     comment = text.split('The user\'s comment: "', 1)[-1].split('"', 1)[0].lower()
-    if "garbage" in comment:
+    if "garbage" in comment or "xyzzy" in comment:
         return "I am not sure what you mean."  # not JSON: the engine retries, then gives up
     if "wordy" in comment or "long" in comment:
         category, desired = "verbosity", "Answer in two sentences."
@@ -25,5 +25,6 @@ def structuring_reply(messages):
         category, desired = "tone", "Be polite."
     else:
         category, desired = "correctness", "Check the facts."
-    return json.dumps({"category": category, "severity": "high" if "very" in comment else "medium",
+    return json.dumps({"category": category, "polarity": "negative",
+                       "severity": "high" if "very" in comment else "medium",
                        "concerned_part": "the whole answer", "desired_behaviour": desired})

@@ -28,12 +28,12 @@ def test_jsonl_bad_rows_are_reported_by_line_and_skipped(tmp_path):
         {"prompt": "p9", "response": "r9", "rating": "👎"},
     ])
     parsed = read_feedback(f)
-    assert [r["line"] for r in parsed.rows] == [1, 8, 9]
-    assert parsed.rows[1]["rating"] == 2 and parsed.rows[2]["rating"] == "down"
-    assert [p.line for p in parsed.problems] == [2, 3, 5, 6, 7]
+    assert [r["line"] for r in parsed.rows] == [1, 3, 8, 9]        # a comment without a response is feedback
+    assert parsed.rows[2]["rating"] == 2 and parsed.rows[3]["rating"] == "down"
+    assert [p.line for p in parsed.problems] == [2, 5, 6, 7]
     text = [str(p) for p in parsed.problems]
     assert text[0].startswith(f"{f}:2: not valid JSON")
-    assert "missing response" in text[1] and "no comment and no rating" in text[2]
+    assert "no comment and no rating" in text[1]
     assert all(" — " in t for t in text)  # every problem says what to do
 
 
@@ -41,20 +41,21 @@ def test_csv_with_quoted_newlines_reports_the_right_lines(tmp_path):
     f = tmp_path / "fb.csv"
     f.write_text('prompt,response,comment,rating\n'
                  'p1,"a long\nanswer",too wordy,1\n'
-                 'p2,r2\n'
+                 'p2,r2,a,1,extra\n'
                  'p3,r3,,\n'
                  'p4,r4,rude,\n')
     parsed = read_feedback(f)
     assert [(r["prompt"], r["line"]) for r in parsed.rows] == [("p1", 2), ("p4", 6)]
+    assert [r["key"] for r in parsed.rows] == ["fb.csv:2", "fb.csv:6"]
     assert parsed.rows[0]["response"] == "a long\nanswer" and parsed.rows[0]["rating"] == 1
-    assert [(p.line, p.message) for p in parsed.problems] == [(4, "2 columns, the header has 4"),
+    assert [(p.line, p.message) for p in parsed.problems] == [(4, "5 columns, the header has 4"),
                                                                 (5, "no comment and no rating")]
 
 
 def test_a_csv_without_the_needed_columns_is_refused_whole(tmp_path):
     f = tmp_path / "fb.csv"
-    f.write_text("question,text\nq,t\n")
-    with pytest.raises(StudioError, match=r"fb.csv:1: the CSV header has question, text"):
+    f.write_text("question,answer\nq,t\n")
+    with pytest.raises(StudioError, match=r"fb.csv:1: the CSV header has question, answer"):
         read_feedback(f)
     with pytest.raises(StudioError, match="no such feedback file"):
         read_feedback(tmp_path / "missing.jsonl")
@@ -77,10 +78,13 @@ def test_comments_are_structured_by_the_template_through_the_engine(fake_llm, tm
 
 def test_unstructurable_comments_are_kept_and_marked(fake_llm, tmp_path):
     fake_llm.set(reply=structuring_reply)
-    rows = [{"prompt": "p", "response": "r", "comment": "garbage garbage", "rating": None}]
-    [rec] = structure(rows, model=fake_llm.model, api_base=fake_llm.base_url)
-    assert rec["status"] == UNSTRUCTURED and rec["structured"] is None
-    assert rec["comment"] == "garbage garbage" and "JSON" in rec["error"]
+    rows = [{"prompt": "p", "response": "r", "comment": "xyzzy plugh", "rating": None},
+            {"prompt": "p", "response": "r", "comment": "garbage, way too long", "rating": None}]
+    rec, kept = structure(rows, model=fake_llm.model, api_base=fake_llm.base_url)
+    assert rec["status"] == UNSTRUCTURED and rec["structured"] is None      # neither path could
+    assert rec["comment"] == "xyzzy plugh" and "JSON" in rec["error"]
+    assert kept["status"] == STRUCTURED and kept["structured_by"] == "rules" and kept["category"] == "verbosity"
+    assert "could not structure it" in kept["error"]                        # the model's failure is said
 
 
 def test_import_stores_feedback_in_the_session_once_and_groups_it(fake_llm, tmp_path, session):
@@ -88,7 +92,7 @@ def test_import_stores_feedback_in_the_session_once_and_groups_it(fake_llm, tmp_
     f = _jsonl(tmp_path / "fb.jsonl", [
         {"prompt": f"question {i}", "response": "a very long answer", "comment": "too wordy"} for i in range(4)
     ] + [{"prompt": "q", "response": "r", "comment": "rude"}, {"prompt": "q", "response": "r"},
-         {"prompt": "x", "response": "y", "comment": "garbage"}])
+         {"prompt": "x", "response": "y", "comment": "xyzzy"}])
     result = import_feedback(session, f, model=fake_llm.model, api_base=fake_llm.base_url)
     assert len(result.added) == 6 and [p.line for p in result.problems] == [6]
     assert result.status == {STRUCTURED: 5, UNSTRUCTURED: 1}

@@ -58,7 +58,7 @@ def test_feedback_import_list_and_draft(fake_llm, tmp_path):
                     "--api-base", fake_llm.base_url, cwd=tmp_path)
     assert result.returncode == 1, result.stderr  # a bad row was skipped: scripts can tell
     assert f"skipped {f}:4: not valid JSON" in result.stderr
-    assert "added 4 feedback record(s) (4 structured)" in result.stdout
+    assert "added 4 feedback record(s) (4 structured; 4 by model:openai/fake)" in result.stdout
     assert "verbosity" in result.stdout and "draft a template from a group" in result.stdout
 
     groups = json.loads(studio("feedback", "list", "--session", "prod", "--json", cwd=tmp_path).stdout)

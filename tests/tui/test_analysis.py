@@ -124,3 +124,40 @@ async def test_c_compares_the_last_two_versions_on_the_same_fills(ws):
         text = await _wait(app, pilot, "on the same 4 fill(s)")
         assert "3 fixed" in text and "0 broken" in text
         assert "+Explain {{ x }} briefly." in text and "-Explain {{ x }}." in text
+
+
+async def test_f7_a_keystroke_per_category_corrects_a_signal_and_s_structures_again(planted, tmp_path):
+    ws, _ = planted
+    f = tmp_path / "reviews.txt"
+    f.write_text("way too long, stop writing essays\nway too long, stop writing essays\nqwerty [b]uiop[/b]\n")
+    app = StudioApp(ws, "planted")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f7")
+        await _wait(app, pilot, "no feedback yet")
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one("Input").value = str(f)
+        await pilot.press("enter")
+        text = await _wait(app, pilot, "3 feedback record(s) in 2 group(s)")
+        assert '"way too long, stop writing essays" ×2' in text and "neg 2" in text
+        await pilot.press("3")                                  # on the groups table: no correction
+        await pilot.pause()
+        session = app.screen.session
+        assert all(r.get("structured_by") != "hand" for r in session.feedback())
+        await pilot.press("tab")
+        await pilot.press("3")                                  # tone, by hand, on the first record
+        text = await _wait(app, pilot, "in 3 group(s)")
+        recs = {r["id"]: r for r in session.feedback()}
+        assert recs[1]["category"] == "tone" and recs[1]["structured_by"] == "hand"
+        assert recs[2]["category"] == "verbosity"
+        await pilot.press("s")                                   # no real model here: the rules again
+        for _ in range(100):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if any("structured again (offline rules): 1 unstructured" in n.message for n in app._notifications):
+                break
+        else:
+            raise AssertionError([n.message for n in app._notifications])
+        assert session.feedback()[2]["status"] == "unstructured" and session.feedback()[2].get("restructured")
+        assert "qwerty [b]uiop[/b]" in screen_text(app)              # data, never markup
