@@ -33,14 +33,17 @@ class StudioError(Exception):
 
     @property
     def path(self) -> str:
+        """The file the mistake is in ("" when none)."""
         return self.problem.path
 
     @property
     def line(self) -> int:
+        """The 1-based line of the mistake (0 when unknown)."""
         return self.problem.line
 
     @property
     def hint(self) -> str:
+        """What to do about it ("" when nothing more to say)."""
         return self.problem.hint
 
     def __str__(self) -> str:

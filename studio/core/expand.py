@@ -46,6 +46,7 @@ class Fill:
 
     @property
     def digits(self) -> tuple[int, ...]:
+        """One value index per slot, in the space's slot order (decoded from `index` on first use)."""
         if self._digits is None:
             self._digits = self._space.digits(self.index)
         return self._digits
@@ -62,12 +63,14 @@ class Fill:
 
     @property
     def values(self) -> dict[str, str]:
+        """{slot: the value's display text} (decoded on first use)."""
         if self._values is None:
             self._decode()
         return self._values
 
     @property
     def attrs(self) -> dict[str, dict]:
+        """{slot: {attribute: value}} for slots whose values have attributes (file rows, personas)."""
         if self._attrs is None:
             self._decode()
         return self._attrs
@@ -83,6 +86,7 @@ class Fill:
 
     @property
     def fill_key(self) -> str:
+        """12-hex hash of `values`: the same fill across template versions."""
         return fill_key(self.values)
 
     def __repr__(self) -> str:
@@ -101,6 +105,7 @@ def sample_seed(base: int, index: int, answer: int = 0) -> int:
 
 
 def fill_key(values: dict[str, Any]) -> str:
+    """12 hex characters of a SHA-1 over `values` as sorted JSON: the same values give the same key."""
     blob = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
@@ -141,6 +146,7 @@ class Space:
 
     # -- indices -------------------------------------------------------------
     def digits(self, index: int) -> tuple[int, ...]:
+        """The per-slot value indexes of combination `index` (0 <= index < size; mixed radix, first slot fastest)."""
         out = []
         for s in self.sizes:
             index, r = divmod(index, s)
@@ -148,6 +154,7 @@ class Space:
         return tuple(out)
 
     def index_of(self, digits: tuple[int, ...] | list[int]) -> int:
+        """The combination index of per-slot value indexes `digits` (the inverse of `digits`)."""
         index, mult = 0, 1
         for d, s in zip(digits, self.sizes):
             index += d * mult
@@ -155,6 +162,7 @@ class Space:
         return index
 
     def fill(self, digits: tuple[int, ...], index: int | None = None) -> Fill:
+        """The Fill of `digits` (its index computed unless given)."""
         return Fill(self.index_of(digits) if index is None else index, tuple(digits), self)
 
     # -- exclusions ----------------------------------------------------------
@@ -182,6 +190,7 @@ class Space:
 
     # -- strategies ----------------------------------------------------------
     def product(self, n: int | None = None) -> Iterator[Fill]:
+        """Every allowed combination in index order (the first `n` when given), lazily."""
         made = 0
         for index in range(self.size):
             if n is not None and made >= n:
@@ -244,6 +253,7 @@ class Space:
             yield index
 
     def sample(self, n: int, seed: int = 0) -> Iterator[Fill]:
+        """`n` combinations drawn without replacement, reproducible from `seed` (weights honoured), lazily."""
         for index in self.sample_indices(n, seed):
             yield Fill(index, None, self)
 
@@ -384,6 +394,7 @@ class Space:
         return out
 
     def pairwise(self, seed: int = 0, n: int | None = None) -> Iterator[Fill]:
+        """Combinations covering every pair of values of two slots (IPOG, reproducible from `seed`; the first `n`)."""
         for i, digits in enumerate(self.pairwise_rows(seed)):
             if n is not None and i >= n:
                 return

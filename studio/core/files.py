@@ -38,11 +38,13 @@ def atomic_writer(path: str | Path, *, fsync: bool = True, buffering: int = -1) 
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> None:
+    """Replace `path` with `data` all at once (temp file, fsync unless `fsync=False`, rename). Raises OSError."""
     with atomic_writer(path, fsync=fsync) as fh:
         fh.write(data)
 
 
 def atomic_write_text(path: str | Path, text: str, *, fsync: bool = True) -> None:
+    """`atomic_write_bytes` of `text` as UTF-8."""
     atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
 
 

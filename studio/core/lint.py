@@ -19,6 +19,9 @@ from studio.core.template import KNOWN_KEYS, Template, parse_template
 
 def lint_text(text: str, path: str | Path | None = None, known_templates: Iterable[str] | None = None,
               check_data: bool = True) -> list[Problem]:
+    """Problems in template text (`path` names it in messages): [Problem(file, line, message, hint)], [] when
+    clean. A text that does not parse gives its parse error as the one problem; never raises for bad input.
+    `check_data`: also read the slot files and render one fill."""
     where = str(path) if path else "<template>"
     try:
         template = parse_template(text, path)
@@ -32,6 +35,8 @@ def lint_text(text: str, path: str | Path | None = None, known_templates: Iterab
 
 def lint_template(template: Template, known_templates: Iterable[str] | None = None, *, check_data: bool = True,
                   where: str | None = None) -> list[Problem]:
+    """Problems in a parsed template: unknown names, refused attribute access, follow-ups that are not in
+    `known_templates`, slot data that cannot be read or rendered (with `check_data`). Never raises."""
     where = where or template.where
     problems: list[Problem] = []
 

@@ -59,6 +59,7 @@ class PersonaGenerator:
         return self._size
 
     def attrs(self, index: int) -> dict[str, str]:
+        """The attributes of persona `index` ({age_band, occupation, ...}); IndexError outside 0..len-1."""
         if not 0 <= index < self._size:
             raise IndexError(index)
         out: dict[str, str] = {}

@@ -46,6 +46,8 @@ class Renderer:
                                     hint="check the {{ }} and {% %} tags on that line") from None
 
     def context(self, fill: Fill, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The names a template sees for `fill`: each slot's text, its row fields / persona attributes, and
+        `extra` (values for the template's declared inputs)."""
         ctx: dict[str, Any] = dict(fill.values)
         attrs = fill.attrs
         for name, a in attrs.items():
@@ -55,6 +57,8 @@ class Renderer:
         return ctx
 
     def messages(self, fill: Fill, extra: dict[str, Any] | None = None) -> list[dict[str, str]]:
+        """The rendered prompt for `fill`: [{"role", "content"}] one per section, content stripped.
+        Raises TemplateError with the section's line for a runtime error (an unknown field, a refused call)."""
         ctx = self.context(fill, extra)
         out = []
         for role, compiled, first in self._compiled:

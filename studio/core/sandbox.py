@@ -55,7 +55,8 @@ class _StudioSandbox(ImmutableSandboxedEnvironment):
 
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
-    # No loader: templates cannot {% include %} or {% import %} files from disk.
+    """A sandboxed Jinja2 environment for templates: immutable, strict undefined names, no autoescape.
+    No loader: templates cannot {% include %} or {% import %} files from disk."""
     env = _StudioSandbox(
         undefined=StrictUndefined,
         autoescape=False,

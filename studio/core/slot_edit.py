@@ -36,6 +36,8 @@ def _dump(template: Template) -> str:
 
 
 def add_value(template: Template, slot: str, value: str, weight: float | None = None) -> str:
+    """The template's new text with `value` appended to inline slot `slot` (and its `weight` when weighted).
+    Raises SlotError when the slot is not an inline list."""
     spec = _inline(template, slot)
     spec.values.append(value)
     if spec.weights is not None:
@@ -44,12 +46,14 @@ def add_value(template: Template, slot: str, value: str, weight: float | None = 
 
 
 def edit_value(template: Template, slot: str, index: int, value: str) -> str:
+    """The template's new text with value `index` of inline slot `slot` replaced by `value`. Raises SlotError."""
     spec = _inline(template, slot)
     spec.values[index] = value
     return _dump(template)
 
 
 def delete_value(template: Template, slot: str, index: int) -> str:
+    """The template's new text without value `index` of inline slot `slot`. Raises SlotError for the last value."""
     spec = _inline(template, slot)
     if len(spec.values) <= 1:
         raise SlotError(f"slot {slot!r} needs at least one value", path=template.where, line=spec.line,
@@ -61,6 +65,8 @@ def delete_value(template: Template, slot: str, index: int) -> str:
 
 
 def set_weight(template: Template, slot: str, index: int, weight: float) -> str:
+    """The template's new text with value `index` of `slot` weighted `weight` (> 0; others default to 1).
+    Raises SlotError for a weight <= 0 or a slot that is not inline."""
     spec = _inline(template, slot)
     if weight <= 0:
         raise SlotError("a weight must be above zero", path=template.where, line=spec.line, hint="write e.g. 2 or 0.5")

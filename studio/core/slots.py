@@ -41,9 +41,11 @@ class ValueSource:
         return len(self.values)
 
     def text(self, i: int) -> str:
+        """The display text of value `i`."""
         return self.values[i]
 
     def attrs(self, i: int) -> dict[str, Any] | None:
+        """The row fields of value `i` (file rows), or None for plain values."""
         return self.rows[i] if self.rows is not None else None
 
 
@@ -59,9 +61,11 @@ class GeneratedPersonas:
         return min(n, self.limit) if self.limit else n
 
     def text(self, i: int) -> str:
+        """The description of persona `i`."""
         return self.generator[i]
 
     def attrs(self, i: int) -> dict[str, Any] | None:
+        """The attributes of persona `i`."""
         return self.generator.attrs(i)
 
 
@@ -86,6 +90,7 @@ def resolve(template: Template, spec: SlotSpec) -> Source:
 
 
 def resolve_all(template: Template) -> dict[str, Source]:
+    """{slot name: its values source} for every slot of the template. Raises SlotError as `resolve`."""
     return {name: resolve(template, spec) for name, spec in template.slots.items()}
 
 

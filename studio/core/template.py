@@ -58,6 +58,8 @@ class SlotSpec:
 
     @property
     def source(self) -> str:
+        """Where the slot's values come from, in words ("inline list", "weighted list", "rows.csv [name]",
+        "personas: built-in generator")."""
         if self.personas:
             return "personas: built-in generator" if self.personas == "builtin" else f"personas: {self.personas}"
         if self.file:
@@ -65,6 +67,7 @@ class SlotSpec:
         return "weighted list" if self.weights else "inline list"
 
     def to_yaml(self) -> Any:
+        """The slot as written in a template file's front matter (a list, or a mapping)."""
         if self.values is not None and not self.weights and self.limit is None:
             return list(self.values)
         out: dict[str, Any] = {}
@@ -90,6 +93,7 @@ class Combine:
     exclude_lines: list[int] = field(default_factory=list, compare=False)
 
     def to_yaml(self) -> dict[str, Any]:
+        """The `combine:` mapping as written in a template file."""
         out: dict[str, Any] = {"strategy": self.strategy}
         if self.n is not None:
             out["n"] = self.n
@@ -134,10 +138,12 @@ class Template:
 
     @property
     def where(self) -> str:
+        """The template's file path, or "<name>" when it came from text."""
         return str(self.path) if self.path else f"<{self.name}>"
 
     @property
     def base_dir(self) -> Path:
+        """The folder slot files are relative to: the template's, else the current folder."""
         return self.path.parent if self.path else Path.cwd()
 
     def line_of(self, *keys: Any) -> int:
@@ -149,10 +155,13 @@ class Template:
         return 1
 
     def sections(self) -> list[Section]:
+        """The body split into role sections (system/user/assistant), each with its first line in the file."""
         return split_sections(self.body, self.body_line)
 
 
 def split_sections(body: str, first_line: int = 1) -> list[Section]:
+    """`body` split at `system:` / `user:` / `assistant:` lines into Sections (a body without them is one user
+    section); `first_line` is the body's line in the file, so each section knows its own."""
     sections: list[Section] = []
     role, start, buf = "user", first_line, list[str]()
     explicit = False
@@ -491,6 +500,7 @@ def _parse_combine(data: Any, fail, key_lines, slots) -> Combine:
 
 
 def load_template(path: str | Path) -> Template:
+    """Read and parse a template file. Raises TemplateError (file:line) for a file that cannot be read or parsed."""
     from studio.core.files import read_user_text
 
     text = read_user_text(path, TemplateError, what="template file",
