@@ -23,6 +23,9 @@ TEXT_FIELDS = ("persona", "text", "name", "value")
 
 
 class Source(Protocol):
+    """A slot's values: how many (len), the display text of value i, and its attributes (row fields or
+    persona attributes; None for plain values)."""
+
     def __len__(self) -> int: ...
     def text(self, i: int) -> str: ...
     def attrs(self, i: int) -> dict[str, Any] | None: ...

@@ -129,6 +129,7 @@ class SampleIndex:
 
     @property
     def max_id(self) -> int:
+        """The largest sample id (0 for an empty session)."""
         if not self.sid:
             return 0
         return self.sid[-1] if self.sorted else max(self.sid)
@@ -177,11 +178,14 @@ class SampleIndex:
     # ------------------------------------------------------------ changes
 
     def raw_of(self, sid: int) -> bytes:
+        """The stored JSON bytes of sample `sid` (from memory, else read from the file). KeyError for an unknown id."""
         p = self.pos[sid]
         raw = self.raw[p]
         return raw if raw is not None else self.read_raw(self.off[p], self.size[p])
 
     def put(self, sid: int, ix: dict, raw: bytes | None, off: int = 0, size: int = 0) -> None:
+        """Add or replace sample `sid`: `ix` its index fields (core.record.index_fields), `raw` its JSON bytes when
+        held in memory, else its place in the file (`off`, `size` in bytes)."""
         p = self.pos.get(sid)
         if p is None:
             if self.sid and sid < self.sid[-1]:
@@ -239,6 +243,7 @@ class SampleIndex:
     # ------------------------------------------------------------ queries
 
     def grep(self, needle: bytes) -> set[int]:
+        """Ids of the samples whose stored bytes contain `needle`."""
         return self.freeze(copy=False).grep(needle, self.read_raw)
 
     def candidates(self, status=None, tag=None, template=None, version=None, slot=None,
@@ -264,6 +269,8 @@ class SampleIndex:
         return sets[0].intersection(*sets[1:]) if len(sets) > 1 else set(sets[0])
 
     def ordered(self, ids: Iterable[int] | None, order: str = "id", desc: bool = False) -> list[int]:
+        """`ids` (None: all) sorted by `order` (one of ORDERS; None values last), reversed with `desc`.
+        Raises StoreError for an unknown order."""
         if order not in ORDERS:
             from studio.store.errors import StoreError
             raise StoreError(f"cannot sort samples by {order!r}", hint=f"use one of: {', '.join(ORDERS)}")
@@ -307,6 +314,7 @@ class SampleIndex:
                       {t: set(v) for t, v in by["tp"].items()}, pairs("sl"), pairs("pa"))
 
     def counts(self) -> dict:
+        """{"status": {status: n}, "tags": {tag: n}, "versions": {(template, version): n}}."""
         return {
             "status": {s: len(self.by["st"].get(s, ())) for s in STATUSES},
             "tags": {t: len(ids) for t, ids in sorted(self.by["tg"].items())},

@@ -76,6 +76,7 @@ def run_state(run: dict) -> str:
 
 
 def stale_runs(runs: list[dict]) -> list[dict]:
+    """The runs still marked `running` whose process is gone (they will never finish)."""
     return [r for r in runs if r.get("status") == "running" and not is_live(r)]
 
 

@@ -20,6 +20,7 @@ from studio.core.files import fsync_dir
 
 
 def encode(header: dict, doc: bytes | None) -> bytes:
+    """One journal line: CRC32 (8 hex), a space, the JSON `header`, a tab and `doc` (when given), a newline."""
     body = orjson.dumps(header)
     if doc is not None:
         body += b"\t" + doc
@@ -34,6 +35,7 @@ class JournalRead:
 
     @property
     def damaged(self) -> bool:
+        """True when lines other than a torn last one were unreadable (they are in `bad_lines`)."""
         return bool(self.bad_lines)
 
 
@@ -117,6 +119,8 @@ class JournalWriter:
         self._allocated += extra
 
     def append(self, data: bytes) -> None:
+        """Write `data` (whole lines) at the end of the journal, growing the preallocated file as needed;
+        durable (fdatasync) when it returns. Raises OSError (the session turns it into a StoreError)."""
         if self.size + len(data) > self._allocated:
             self._grow(self.size + len(data))
         view = memoryview(data)

@@ -38,9 +38,11 @@ class SessionLock:
 
     @property
     def held(self) -> bool:
+        """True while this process holds the lock."""
         return self._fd is not None
 
     def release(self) -> None:
+        """Release the lock (and close its file); does nothing when not held."""
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
@@ -53,6 +55,7 @@ class SessionLock:
 
 
 def read_holder(path: Path) -> int | None:
+    """The pid written in lock file `path`, or None when unreadable or empty."""
     try:
         return int(path.read_text().strip() or 0) or None
     except (OSError, ValueError):

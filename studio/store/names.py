@@ -32,10 +32,12 @@ class SessionFiles:
 
     @property
     def json(self) -> Path:
+        """NAME.json: the TinyDB snapshot."""
         return self.folder / f"{self.name}{SUFFIX}"
 
     @property
     def journal(self) -> Path:
+        """NAME.journal: changes since the snapshot."""
         return self.folder / f"{self.name}.journal"
 
     @property
@@ -45,11 +47,14 @@ class SessionFiles:
 
     @property
     def index(self) -> Path:
+        """NAME.index: the saved in-memory index (rebuilt when missing or stale)."""
         return self.folder / f"{self.name}.index"
 
     @property
     def lock(self) -> Path:
+        """NAME.lock: held by the process writing the session."""
         return self.folder / f"{self.name}.lock"
 
     def all(self) -> list[Path]:
+        """Every file of the session: NAME.journal.1, journal, index, lock, and the snapshot last."""
         return [self.journal_old, self.journal, self.index, self.lock, self.json]

@@ -39,6 +39,7 @@ def schema_of(data: Any) -> int | None:
 
 
 def describe_foreign(data: Any) -> str:
+    """What a JSON file that is not a studio session holds, in words (for the error message)."""
     if not isinstance(data, dict):
         return f"the file holds a JSON {type(data).__name__}, not a TinyDB database"
     tables = ", ".join(sorted(map(str, data))[:5]) or "no tables"

@@ -34,6 +34,7 @@ class VersionNames:
         return fd
 
     def read(self) -> dict[str, dict[str, int]]:
+        """{template: {version hash: n}} as saved ({} when the registry is missing or unreadable)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
