@@ -377,7 +377,7 @@ def restructure(session, *, model: str | None = None, ids: Iterable[int] | None 
                 concurrency: int = 16, engine_options: dict | None = None) -> dict[str, int]:
     """Structure stored feedback again (another model, or the rules after they improved): the unstructured
     records, or with `everything` all but those corrected by hand. Returns {status: n} of those redone."""
-    chosen = set(int(i) for i in ids) if ids is not None else None
+    chosen = {int(i) for i in ids} if ids is not None else None
     todo = [r for r in session.feedback()
             if r.get("comment") and r.get("structured_by") != HAND
             and (chosen is None or r["id"] in chosen)

@@ -37,6 +37,7 @@ class Note:
     message: str
 
     def render(self, path: str | Path) -> str:
+        """The note as `path:line: message`."""
         return f"{path}:{self.line}: {self.message}"
 
 
@@ -108,6 +109,7 @@ def detect(path: str | Path, text: str) -> str:
 
 
 def slug(text: str) -> str:
+    """`text` as a template name: runs of other characters become "-", lower case; "imported" when empty."""
     s = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text).strip()).strip("-.").lower()
     return s or "imported"
 
@@ -361,7 +363,7 @@ def picoschema(schema: Any, path: str, line: int) -> tuple[dict, list[str]]:
     """A Picoschema (Dotprompt's compact schema) as JSON Schema; also the names of optional fields."""
     if isinstance(schema, str):
         kind, _, desc = schema.partition(",")
-        out = _json_schema(kind.strip())
+        out: dict[str, Any] = _json_schema(kind.strip())
         if kind.strip() == "any":
             out = {}
         if desc.strip():
@@ -372,7 +374,9 @@ def picoschema(schema: Any, path: str, line: int) -> tuple[dict, list[str]]:
                             hint="e.g. name: string, count?: integer")
     if "type" in schema and isinstance(schema.get("type"), str) and ("properties" in schema or "items" in schema):
         return schema, []                            # already JSON Schema
-    props, required, optional = {}, [], []
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    optional: list[str] = []
     for key, value in schema.items():
         m = _PICO.match(str(key))
         if m is None:
@@ -390,7 +394,7 @@ def picoschema(schema: Any, path: str, line: int) -> tuple[dict, list[str]]:
             prop, _ = picoschema(value, path, line)
         props[name] = prop
         (optional if opt else required).append(name)
-    out: dict[str, Any] = {"type": "object", "properties": props}
+    out = {"type": "object", "properties": props}
     if required:
         out["required"] = required
     return out, optional
