@@ -33,7 +33,8 @@ def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -
     tags = sample.get("tags") or []
     head = f"{GLYPHS.get(status, '?')} {status:<8} "
     tag_text = f"[{','.join(tags)}] " if tags else ""
-    mid = f"{sample_id:>{id_width}} {short_version(sample.get('template_version'))} {tag_text}"
+    flag = f"⚑{sample['flag']} " if sample.get("flag") else ""
+    mid = f"{sample_id:>{id_width}} {short_version(sample.get('template_version'))} {tag_text}{flag}"
     return head, mid, first_line(sample)
 
 
@@ -44,3 +45,60 @@ def money(cost: float | None) -> str:
 def accept_rate(counts: dict[str, int]) -> str:
     acc, rej = counts.get("accepted", 0), counts.get("rejected", 0)
     return "–" if acc + rej == 0 else f"{100 * acc / (acc + rej):.0f}%"
+
+
+def flag_line(sample: dict[str, Any]) -> str:
+    """`⚑ cut-off: cut off at max_tokens ...` for a flagged sample, "" for a clean one."""
+    flag = sample.get("flag")
+    if not flag:
+        return ""
+    from studio.core.record import FLAGS
+
+    return f"⚑ {flag}: {FLAGS.get(flag, 'flagged')}"
+
+
+def structured_json(sample: dict[str, Any]) -> str | None:
+    """A structured sample's JSON, indented for reading (None when it is not JSON)."""
+    import json
+
+    value = sample.get("parsed")
+    if value is None and sample.get("mode") == "structured" and sample.get("output"):
+        try:
+            value = json.loads(sample["output"])
+        except (TypeError, ValueError):
+            return None
+    if value is None:
+        return None
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def body_text(sample: dict[str, Any], view: str = "output", limit: int = 100_000):
+    """The text under judgement as a rich Text (never parsed as markup): the output (structured JSON
+    indented; the error of a failed sample) or, for view "prompt", the prompt's messages."""
+    from rich.text import Text
+
+    text = Text()
+    if view == "both":  # a tall pane: the prompt, then the output, each under a rule
+        text.append("── prompt\n", style="bold")
+        text.append_text(body_text(sample, "prompt", limit))
+        text.append("── output\n", style="bold")
+        text.append_text(body_text(sample, "output", limit))
+        return text
+    if view == "prompt":
+        for m in sample.get("messages") or []:
+            text.append(f"{m.get('role')}: ", style="bold")
+            text.append(str(m.get("content") or "")[:limit] + "\n")
+        return text if text.plain else Text("(no prompt)")
+    if sample.get("status") == "failed" and sample.get("error"):
+        text.append("error: ", style="bold")
+        text.append(str(sample["error"])[:limit] + "\n")
+    pretty = structured_json(sample)
+    output = pretty if pretty is not None else sample.get("output")
+    if output is None or not str(output).strip():
+        if not text.plain:
+            text.append("(no output)" if output is None else "(empty output)", style="italic")
+        return text
+    if sample.get("reasoning"):
+        text.append(f"(reasoning: {len(sample['reasoning']):,} characters — enter shows it)\n", style="italic")
+    text.append(str(output)[:limit])
+    return text

@@ -83,3 +83,30 @@ def fake_env(fake_llm, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     monkeypatch.setenv("STUDIO_MODEL", fake_llm.model)
     return fake_llm
+
+
+def long_text(n: int) -> str:
+    return "\n".join(f"paragraph {i}: the answer goes on" for i in range(n))
+
+
+@pytest.fixture
+def varied(ws):
+    """Samples of every shape the review pane must show: long, structured, flagged, failed, markup-like."""
+    import json
+
+    from studio.store import Store
+
+    store = Store(ws.sessions_dir)
+    session = store.create("review")
+    version = session.save_template_version("support-madlib",
+                                            (ws.templates_dir / "support-madlib.prompt").read_text())
+    samples = make_samples(6, version=version)
+    samples[0]["output"] = long_text(40)
+    samples[1].update(mode="structured", output=json.dumps({"category": "verbosity", "severity": "high"}),
+                      parsed={"category": "verbosity", "severity": "high"})
+    samples[2].update(flag="cut-off", finish_reason="length", output="The answer stops in the mid")
+    samples[3].update(status="failed", output=None, error="HTTP 500 from the provider")
+    samples[4]["output"] = "[bold]not markup[/bold] [link=x]y[/link]"
+    session.add_samples(samples)
+    session.close()
+    return ws

@@ -18,6 +18,16 @@ TAGS = re.compile(r"(?P<n>[1-9])\[(?P<mark>[x-])\](?P<label>\S+)")
 COUNTS = re.compile(r"✓(?P<accepted>\d+) ✗(?P<rejected>\d+) ·(?P<pending>\d+) !(?P<failed>\d+)")
 
 
+def first_text(sample: dict) -> str:
+    """The start of the text a reviewer judges (what must be visible for the selected sample)."""
+    if sample.get("parsed") is not None:
+        return ""
+    for line in str(sample.get("output") or "").splitlines():
+        if line.strip():
+            return line.strip()[:30]
+    return ""
+
+
 def rows(lines: list[str]) -> list[dict]:
     """Every stream row on screen, top to bottom."""
     out = []
@@ -60,6 +70,10 @@ def mismatches(lines: list[str], get: Callable[[int], dict], counts: dict[str, i
             if found:
                 marks = {int(t["n"]): t["mark"] == "x" for t in found}
                 break
+        start = lines.index(next(li for li in lines if REVIEW.search(li)))
+        want = first_text(s)
+        if want and not any(want in li for li in lines[start:]):
+            bad.append(f"review pane #{rid}: its text {want!r} is not on screen")
         tags = set(s.get("tags") or [])
         for n, on in marks.items():
             if n <= len(labels) and on != (labels[n - 1] in tags):

@@ -185,8 +185,12 @@ async def test_panes_reflow_when_the_terminal_is_resized(seeded):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen.has_class("-narrow")
-        assert app.screen.stream.size.width < 40
+        # reviewing at 80 columns: the samples take the whole width, the review pane the height below them
+        assert app.screen.stream.size.width > 70 and app.screen.tagger.size.height >= 10
         assert "studio · review" in screen_text(app)
+        await pilot.press("f2")  # authoring: four panes side by side again
+        await pilot.pause()
+        assert app.screen.stream.size.width < 40 and app.screen.editor.size.width < 40
 
 
 async def test_the_first_frame_comes_before_the_heavy_panes_and_keys_pressed_meanwhile_still_work(seeded):

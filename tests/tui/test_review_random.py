@@ -71,16 +71,17 @@ async def check(app, pilot, what: str) -> None:
     assert not bad, f"after {what}:\n" + "\n".join(bad) + "\n" + "\n".join(lines)
 
 
-async def test_random_review_keys_keep_screen_and_store_equal(long_session):
-    rng = random.Random(SEED)
+@pytest.mark.parametrize("size,n", [((80, 24), 120), ((160, 48), 40)], ids=["80x24", "160x48"])
+async def test_random_review_keys_keep_screen_and_store_equal(long_session, size, n):
+    rng = random.Random(SEED + size[0])
     app = StudioApp(long_session)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await ready(app, pilot)
         screen = app.screen
         await check(app, pilot, "opening")
         history = []
         gen = steps(rng)
-        for _ in range(120):
+        for _ in range(n):
             kind, keys = next(gen)
             if kind == "arrive":
                 ids = screen.session.add_samples(make_samples(keys, start=1000 + len(history),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studio.tui.app import StudioApp
-from tests.tui.conftest import ready, settle
+from tests.tui.conftest import ready, settle  # noqa: F401 (varied is a fixture)
 
 
 async def reviewed(pilot) -> None:
@@ -30,3 +30,31 @@ def test_help_screen(seeded, snap_compare):
         await pilot.pause()
 
     assert snap_compare(StudioApp(seeded), terminal_size=(80, 24), run_before=open_help)
+
+
+async def reading(pilot) -> None:
+    """The review layout on a long output (scrolled once), then on a flagged sample's row below it."""
+    app = pilot.app
+    await ready(app, pilot)
+    await settle(app, pilot)
+    await pilot.press("home", "x", "1", "k")  # reject #1 with a tag; stay on it
+    await pilot.press("J")
+    await settle(app, pilot)
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["color", "NO_COLOR"])
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_review_layout(varied, snap_compare, size, no_color, monkeypatch):
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(StudioApp(varied), terminal_size=size, run_before=reading)
+
+
+def test_review_layout_flagged_sample(varied, snap_compare):
+    async def flagged(pilot) -> None:
+        await ready(pilot.app, pilot)
+        await settle(pilot.app, pilot)
+        await pilot.press("home", "j", "j")
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(StudioApp(varied), terminal_size=(80, 24), run_before=flagged)

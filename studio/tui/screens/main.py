@@ -11,7 +11,7 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -67,19 +67,23 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(icon="≡")
-        with Grid(id="panes"):
-            editor = TemplateEditor(id="editor", classes="pane")
-            editor.border_title = "template"
-            yield editor
-            with StreamPane(id="stream", classes="pane"):
-                yield Static("loading session…", id="stream-title", markup=False)
-                yield SampleList(id="samples")
-            slots = SlotsPane(id="slots", classes="pane")
-            slots.border_title = "slots & personas"
-            yield slots
-            tagger = TaggerPane(id="tagger", classes="pane")
-            tagger.border_title = "review"
-            yield tagger
+        # two columns: authoring (template over slots) and review (samples over the review pane); at 80
+        # columns, while the samples or the review pane has focus, the authoring column makes way (app.tcss)
+        with Horizontal(id="panes"):
+            with Vertical(id="authoring"):
+                editor = TemplateEditor(id="editor", classes="pane")
+                editor.border_title = "template"
+                yield editor
+                slots = SlotsPane(id="slots", classes="pane")
+                slots.border_title = "slots & personas"
+                yield slots
+            with Vertical(id="reviewing"):
+                with StreamPane(id="stream", classes="pane"):
+                    yield Static("loading session…", id="stream-title", markup=False)
+                    yield SampleList(id="samples")
+                tagger = TaggerPane(id="tagger", classes="pane")
+                tagger.border_title = "review"
+                yield tagger
         yield StatusBar(id="status")
         # the footer (a widget per key) comes after the first frame; this line keeps its place meanwhile
         yield Static("", id="footer-placeholder")
@@ -147,6 +151,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
             self.editor.load(loaded.template_name, loaded.template_path, loaded.template_text)
         self.stream.update_rows(rows)
         self.stream.set_ids(loaded.ids)
+        self._update_layout()
         self.refresh_bindings()
         self._show_counts(loaded.counts)
         self.status.model = self._default_model()
@@ -236,6 +241,17 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         return self.engine_default
 
     # -- focus, zoom, help ---------------------------------------------------------------------------------
+    def on_descendant_focus(self, event) -> None:
+        self._update_layout()
+
+    def _update_layout(self) -> None:
+        """Reviewing (the samples or the review pane focused, the session has samples) or authoring: at 80
+        columns the reviewing layout gives the screen to the samples and the text under judgement."""
+        focused = self.focused
+        reviewing = (focused is not None and (bool(self.stream.ids) or bool(self.filters))
+                     and any(w.id in ("stream", "tagger") for w in focused.ancestors_with_self))
+        self.set_class(reviewing, "-reviewing")
+
     def action_focus_pane(self, pane: str) -> None:
         # set_focus now (not widget.focus(), which is deferred): keys typed ahead must land in the new pane
         target = self.query(PANES[pane])

@@ -121,7 +121,17 @@ class ReviewActions:
 
     def _show_selected(self) -> None:
         sid = self.stream.current_id
-        self.tagger.show(self.stream.rows.get(sid) if sid is not None else None, self.labels)
+        row = self.stream.rows.get(sid) if sid is not None else None
+        self.tagger.show(row, self.labels)
+        detail = self.app.screen
+        if detail is not self and hasattr(detail, "show_sample"):  # the detail screen follows the review keys
+            detail.show_sample(row, self.labels)
+
+    def action_toggle_prompt(self) -> None:
+        self.tagger.toggle_view()
+
+    def action_scroll_review(self, direction: int) -> None:
+        self.tagger.scroll_body(direction)
 
     def on_sample_list_need_rows(self, event: SampleList.NeedRows) -> None:
         if self.io is None:
@@ -145,7 +155,8 @@ class ReviewActions:
             return
         from studio.tui.screens.detail import DetailScreen
 
-        self.io.submit(self.session.get, sid, done=lambda s: self.app.push_screen(DetailScreen(s)))
+        self.io.submit(self.session.get, sid,
+                       done=lambda s: self.app.push_screen(DetailScreen(s, self, self.labels)))
 
     # -- filters and bulk -------------------------------------------------------------------------
     def action_filter(self) -> None:
@@ -168,6 +179,7 @@ class ReviewActions:
         def show(ids: list[int]) -> None:
             self.stream.set_ids(ids, keep=keep)
             self._update_stream_title()
+            self._update_layout()
             self._show_selected()
 
         self.io.submit(self.session.ids, **self.filters, done=show)

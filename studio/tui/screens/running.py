@@ -106,6 +106,7 @@ class RunningActions:
             self._update_stream_title()
             if empty:
                 self.refresh_bindings()
+                self._update_layout()
         self._recount()  # the new samples are in the store already: count them now
 
     def on_run_progress(self, event: RunProgress) -> None:

@@ -31,6 +31,9 @@ REVIEW_BINDINGS = [
     *[Binding(str(i), f"screen.toggle_tag({i})", f"Tag {i}", show=False, id=f"review.tag{i}") for i in range(1, 10)],
     Binding("j,down", "screen.move(1)", "Next", show=False, id="review.next"),
     Binding("k,up", "screen.move(-1)", "Previous", show=False, id="review.prev"),
+    Binding("p", "screen.toggle_prompt", "Prompt/output", show=False, id="review.prompt"),
+    Binding("J", "screen.scroll_review(1)", "Scroll text down", show=False, id="review.scroll_down"),
+    Binding("K", "screen.scroll_review(-1)", "Scroll text up", show=False, id="review.scroll_up"),
     Binding("enter", "screen.detail", "Detail", id="review.detail"),
     Binding("slash", "screen.filter", "Filter", id="review.filter"),
     Binding("A", "screen.bulk('accepted')", "Accept all shown", show=False, id="review.bulk_accept"),
@@ -133,6 +136,12 @@ class SampleList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._resize()
+        self._show_cursor()
+
+    def _show_cursor(self) -> None:
+        """Keep the selected row in view (a pane that shrinks, e.g. when the layout changes, must not hide it)."""
+        if self.ids:
+            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, immediate=True, force=True)
 
     # -- movement ---------------------------------------------------------------------------------
     def validate_cursor(self, value: int) -> int:

@@ -1,4 +1,7 @@
-"""Feedback tagger pane: the selected sample's verdict, tags (keys 1–9 with the session's labels) and note."""
+"""The review pane: the selected sample's verdict, flag, tags (keys 1–9), note and slots, then its output
+(or, with `p`, its prompt), scrolled with J/K inside the pane — so a sample is read and judged without
+leaving the review keys (issue 16 §1).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from studio.tui.format import first_line, money, short_version, status_label
+from studio.tui.format import body_text, flag_line, money, short_version, status_label
 from studio.tui.widgets.stream import REVIEW_BINDINGS
 
 
 class TaggerPane(Widget, can_focus=True):
-    """Redraws in place (no layout pass) on every key, so review stays fast."""
+    """Redraws in place (no layout pass) on every key, so review stays fast; the body is wrapped once per
+    sample, view and width, and scrolling only picks other lines of it."""
 
     BINDINGS = REVIEW_BINDINGS
 
@@ -20,20 +24,39 @@ class TaggerPane(Widget, can_focus=True):
         super().__init__(**kw)
         self.labels: list[str] = []
         self.sample: dict[str, Any] | None = None
+        self.view = "output"          # or "prompt"
+        self.scroll = 0               # first body line shown
+        self._body_key: tuple | None = None
+        self._body_lines: list[Text] = []
+        self._page = 1
         self._text = Text("")
 
+    # -- what is shown --------------------------------------------------------------------------------
     def show(self, sample: dict[str, Any] | None, labels: list[str] | None = None) -> None:
         if labels is not None:
             self.labels = list(labels)
+        if (sample or {}).get("id") != (self.sample or {}).get("id"):
+            self.scroll = 0
         self.sample = sample
-        self._text = self._render_text()
-        self.refresh()
+        self._update()
 
-    def render(self) -> Text:
-        return self._text
+    def toggle_view(self) -> None:
+        self.view = "prompt" if self.view == "output" else "output"
+        self.scroll = 0
+        self._update()
 
-    def _render_text(self) -> Text:
-        """Verdict line, the 1–9 tag keys, note, slots, then the output (clipped by the pane)."""
+    def scroll_body(self, direction: int) -> None:
+        """A pane down (1) or up (-1), one line kept for context; stops at the ends."""
+        step = max(1, self._page - 1)  # a page, keeping one line of context
+        last = max(0, len(self._body_lines) - self._page)
+        self.scroll = max(0, min(last, self.scroll + direction * step))
+        self._update()
+
+    def on_resize(self) -> None:
+        self._update()
+
+    # -- drawing --------------------------------------------------------------------------------------
+    def _head(self) -> Text:
         text = Text()
         s = self.sample
         tags = set((s or {}).get("tags") or [])
@@ -42,9 +65,11 @@ class TaggerPane(Widget, can_focus=True):
         else:
             text.append(f"#{s.get('id')} ", style="bold")
             text.append(status_label(s.get("status", "pending")), style="bold")
-            text.append(f"  v {short_version(s.get('template_version'))}")
+            flag = flag_line(s)
+            if flag:
+                text.append(f"  {flag}", style="bold reverse")
             tokens = (s.get("tokens_in") or 0) + (s.get("tokens_out") or 0)
-            text.append(f"  {tokens} tok {money(s.get('cost'))}\n")
+            text.append(f"  v {short_version(s.get('template_version'))}  {tokens} tok {money(s.get('cost'))}\n")
         for i, label in enumerate(self.labels[:9], start=1):
             mark = "[x]" if label in tags else "[-]"
             text.append(f"{i}{mark}{label}", style="bold" if label in tags else "")
@@ -55,7 +80,58 @@ class TaggerPane(Widget, can_focus=True):
         if s.get("note"):
             text.append(f"note: {s['note']}\n", style="italic")
         slots = ", ".join(f"{k}={v}" for k, v in (s.get("slots") or {}).items())
+        persona = s.get("persona")
+        if isinstance(persona, dict) and persona:
+            slots += ("; " if slots else "") + "persona " + ", ".join(
+                f"{k}={v}" for k, v in persona.items() if k != "text")
         if slots:
-            text.append(slots[:400] + "\n", style="italic")
-        text.append(first_line(s)[:2000])
+            text.append(slots.replace("\n", " ")[:400] + "\n", style="italic")
         return text
+
+    def _body(self, width: int) -> list[Text]:
+        s = self.sample or {}
+        key = (s.get("id"), self.view, width, self.size.height >= 24, s.get("output"), s.get("status"), id(s.get("messages")))
+        if key != self._body_key:
+            self._body_key = key
+            view = "both" if self.view == "output" and self.size.height >= 24 else self.view
+            body = body_text(s, view) if self.sample is not None else Text("")
+            self._body_lines = list(body.wrap(self.app.console, width, overflow="fold")) if width > 0 else []
+        return self._body_lines
+
+    def render(self) -> Text:
+        return self._text
+
+    def _update(self) -> None:
+        """Lay out the head and the visible body lines for the pane's size (render only returns them)."""
+        self._text = self._lay_out()
+        self.refresh()
+
+    def _lay_out(self) -> Text:
+        width, height = self.size.width, self.size.height
+        if width <= 0 or height <= 0:
+            return Text("")
+        head = list(self._head().wrap(self.app.console, width, overflow="ellipsis", no_wrap=False))
+        while head and not head[-1].plain:
+            head.pop()
+        # keep at least a third of the pane (and 3 lines) for the text under judgement
+        keep = min(len(head), max(1, height - max(3, height // 3)))
+        if self.sample is not None and keep < len(head):
+            head = head[:keep]
+        lines = self._body(width)
+        room = max(0, height - len(head))
+        self._page = max(1, room)
+        self.scroll = max(0, min(self.scroll, max(0, len(lines) - room)))
+        shown = lines[self.scroll: self.scroll + room]
+        self._subtitle(len(lines), room)
+        return Text("\n").join(head + shown)
+
+    def _subtitle(self, total: int, room: int) -> None:
+        if self.sample is None:
+            subtitle = ""
+        else:
+            other = "prompt" if self.view == "output" else "output"
+            where = (f"{self.scroll + 1}–{min(total, self.scroll + room)} of {total} · J/K scroll · "
+                     if total > room else "")
+            subtitle = f"{self.view} {where}p {other}"
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
