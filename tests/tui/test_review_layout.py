@@ -40,7 +40,7 @@ async def test_the_selected_output_is_readable_at_80x24_and_scrolls_in_its_pane(
         await pilot.press("p")                                  # the prompt, one key away
         await pilot.pause()
         text = screen_text(app)
-        assert "user: Hello customer 0" in text and "prompt p output" in text
+        assert "user: Hi, this is customer 0." in text and "prompt p output" in text
         await pilot.press("x")                                  # review keys still work while reading
         await settle(app, pilot)
         assert app.screen.session.get(1)["status"] == "rejected"
