@@ -222,7 +222,8 @@ async def whole_run(server: Server, c: int, tmp: Path) -> None:
                       concurrency=c).execute()
     print(f"[run] persona-iteration N={summary.done} into a session at zero latency: {wall:.2f} s, "
           f"{cpu / m * 1000:.3f} ms CPU/sample (render + engine + cache + store); identical re-run "
-          f"{time.perf_counter() - t1:.2f} s with {again.requests} requests, {again.cached} cached")
+          f"{time.perf_counter() - t1:.2f} s with {again.requests} requests, {again.held} already in the session "
+          f"(not asked again), {again.cached} cached")
     session.close()
 
 

@@ -104,6 +104,7 @@ def run_kills(requests: int = 2000, kills: int = 25, *, concurrency: int = 16, l
     log = print if verbose else (lambda *a, **k: None)
     t_start = time.monotonic()
     t_wall0 = time.time()
+    proc: subprocess.Popen | None = None
     try:
         for k in range(kills):
             before_runs = len(_runs(ws))
@@ -148,6 +149,9 @@ def run_kills(requests: int = 2000, kills: int = 25, *, concurrency: int = 16, l
         with fake._lock:
             answered = list(fake.answered)
     finally:
+        if proc is not None and proc.poll() is None:   # interrupted (ctrl+c): leave no studio running
+            proc.kill()
+            proc.wait()
         fake.stop()
         shutil.rmtree(ws, ignore_errors=True)
 
@@ -223,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"answers paid twice          {f['paid_twice']}   (an answer that left the server > {args.grace}s "
           f"before the next kill, asked again)")
     print(f"re-sent, in flight at kill  {f['resent_in_flight']}   (at most {f['resent_max_per_kill']} per kill, "
-          f"each <= {f['resent_worst_gap_s']}s before it; concurrency {f['concurrency']})")
+          f"written <= {f['resent_worst_gap_s']}s before the kill, 0 = after it; concurrency {f['concurrency']})")
     print(f"samples in the session      {f['samples']} of {f['requests']}, duplicates {f['duplicate_samples']}")
     print(f"acknowledged samples        {f['acknowledged']} seen after kills, lost {f['acknowledged_lost']}, "
           f"changed {f['acknowledged_changed']}")

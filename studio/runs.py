@@ -71,6 +71,7 @@ class Summary:
     flagged: int = 0  # done, but cut off, filtered or a refusal (counted in done too)
     cached: int = 0
     held: int = 0          # samples of this run the session already held: not asked again
+    followed_up: int = 0   # held samples whose missing follow-ups this run added
     requests: int = 0
     stopped: bool = False
     tokens_in: int = 0
@@ -122,6 +123,7 @@ class Run:
         self.held = 0                         # samples of this run the session already holds (skipped)
         self._held: set[tuple] = set()
         self._redo: dict[tuple, int] = {}     # failed samples of this run: asked again, replaced in place
+        self._unfollowed: list[tuple[tuple, int]] = []    # held samples whose follow-ups never ran (ids)
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
         self.engine = engine or (Engine(workspace.cache_dir if cache else None, concurrency=concurrency,
                                         timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
@@ -215,9 +217,10 @@ class Run:
         Same run = same template version, fill, sample seed, answer index, model and endpoint (and inputs).
         Samples from before the endpoint was recorded count for whichever endpoint is used now.
         """
-        self._held, self._redo = set(), {}
+        self._held, self._redo, self._unfollowed = set(), {}, []
         if self.session is None or not len(self.session):
             return
+        wanted = {t.name for t, _ in self.followups}
         for s in self.session.iter_samples(template=self.template.name, version=self.template.version):
             endpoint = s["endpoint"] if "endpoint" in s else self.endpoint
             ident = sample_identity(s.get("fill_key") or "", s.get("seed"), s.get("answer") or 0,
@@ -228,6 +231,8 @@ class Run:
             else:
                 self._held.add(ident)
                 self._redo.pop(ident, None)
+                if wanted and s.get("output") is not None and not wanted <= set(s.get("followups") or {}):
+                    self._unfollowed.append((ident, s["id"]))   # stopped before its follow-ups ran
         if self._held:
             self.held = sum(self._identity(f, seed, a, x) in self._held for f, x, seed, a in self.jobs)
         self.summary.held = self.held
@@ -366,6 +371,8 @@ class Run:
                         collect(s)
                 if followup_tasks and not self._stopping:
                     await asyncio.gather(*followup_tasks, return_exceptions=True)
+                if self._unfollowed and not self._stopping:
+                    await self._missing_followups(on_sample)
         except (asyncio.CancelledError, KeyboardInterrupt):
             self._stopping = True
             raise
@@ -385,6 +392,26 @@ class Run:
                 self.engine.cache.flush()
             self._finish(status)
         return self.summary
+
+    async def _missing_followups(self, on_sample: Callable[[dict], Any] | None) -> None:
+        """Run the follow-ups a held sample of this run lacks (its run was stopped before they ran)."""
+        mine = {self._identity(f, seed, a, x) for f, x, seed, a in self.jobs}
+        todo = [sid for ident, sid in self._unfollowed if ident in mine]
+        self._unfollowed = []
+        queue = iter(todo)
+
+        async def worker() -> None:   # a few workers, samples read as they are needed (bounded memory)
+            for sid in queue:
+                if self._stopping:
+                    return
+                sample = self.session.get(sid)
+                done = await self._followups(dict(sample))
+                merged = {**(sample.get("followups") or {}), **done["followups"]}
+                self.session.update_sample(sid, followups=merged)
+                self.summary.followed_up += 1
+                if on_sample is not None:
+                    on_sample({**sample, "followups": merged})
+        await asyncio.gather(*(worker() for _ in range(min(len(todo), 2 * self.engine.concurrency))))
 
     # -- saving ----------------------------------------------------------------------------
     def _save(self, batch: list[dict]) -> None:

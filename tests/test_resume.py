@@ -115,6 +115,25 @@ def test_failed_samples_are_asked_again_and_replaced_in_place(ws, store, fake_ll
         assert redone["run_id"] == again.run_id
 
 
+def test_follow_ups_a_stopped_run_never_ran_are_added_not_the_samples_again(ws, store, fake_llm):
+    text = (ws.templates_dir / "contrast-pairs.prompt").read_text()
+    (ws.templates_dir / "checked.prompt").write_text(text.replace("name: contrast-pairs",
+                                                                  "name: checked\nfollowups: [double-check]"))
+    fake_llm.set(reply=lambda m: "VERDICT: correct" if "proposed solution" in m[-1]["content"] else "an answer")
+    with store.open("s", create=True) as session:
+        _, first = run(ws, session, fake_llm, template="checked", n=4, followups=False)  # as if stopped first
+        assert fake_llm.count == 4 and all(not s["followups"] for s in session.iter_samples())
+        seen = []
+        job = Run(ws, "checked", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=4)
+        again = asyncio.run(job.execute(on_sample=seen.append))
+        assert (again.held, again.done, again.followed_up, len(session)) == (4, 0, 4, 4)
+        assert fake_llm.count == 8                     # only the 4 follow-ups were asked
+        assert all(s["followups"]["double-check"]["verdict"] == "correct" for s in session.iter_samples())
+        assert sorted(s["id"] for s in seen) == session.ids()
+        _, third = run(ws, session, fake_llm, template="checked", n=4)
+        assert (third.held, third.followed_up, fake_llm.count) == (4, 0, 8)
+
+
 def test_samples_from_before_the_endpoint_was_recorded_count_for_it(ws, store, fake_llm):
     with store.open("s", create=True) as session:
         run(ws, session, fake_llm, n=4)
@@ -148,6 +167,20 @@ async def test_the_cache_keys_the_endpoint_two_servers_one_model_name(ws, fake_l
         again = [r async for r in Engine(ws.cache_dir).run(reqs(other.base_url + "/"))]   # same endpoint
         assert all(r.cached and r.output == "the other server" for r in again) and other.count == 3
         assert len(a) == 3
+
+
+async def test_a_plain_header_is_keyed_a_secret_one_is_not(ws, fake_llm):
+    from studio.engine import Engine, Request
+
+    def req(headers):
+        return Request([{"role": "user", "content": "q"}], fake_llm.model, {}, seed=1, api_base=fake_llm.base_url,
+                       secrets={"extra_headers": headers})
+    await Engine(ws.cache_dir).complete(req({"X-Route": "a", "Authorization": "Bearer one"}))
+    await Engine(ws.cache_dir).complete(req({"X-Route": "b", "Authorization": "Bearer one"}))
+    assert fake_llm.count == 2                          # another routing header: asked again
+    r = await Engine(ws.cache_dir).complete(req({"X-Route": "a", "Authorization": "Bearer two"}))
+    assert r.cached and fake_llm.count == 2             # a rotated key is the same question
+    assert fake_llm.requests[1].headers.get("x-route") == "b"
 
 
 async def test_old_cache_entries_are_migrated_and_nobody_pays_again(ws, fake_llm):

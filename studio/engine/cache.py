@@ -58,10 +58,14 @@ def clean_endpoint(url: str | None) -> str | None:
 
 
 def request_key(model: str, messages: list[dict], params: dict, seed: int | None, schema: dict | None,
-                endpoint: str | None = None) -> str:
-    """The cache key (format 2): everything that changes the answer, endpoint included."""
-    blob = orjson.dumps(["v2", model, clean_endpoint(endpoint), messages, params, seed, schema],
-                        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+                endpoint: str | None = None, extra: dict | None = None) -> str:
+    """The cache key (format 2): everything that changes the answer, endpoint included. `extra`: other
+    settings sent with the request that may change it (a template's plain extra_headers, e.g. a routing
+    header), never a secret; left out of the hash when empty."""
+    parts = ["v2", model, clean_endpoint(endpoint), messages, params, seed, schema]
+    if extra:
+        parts.append(extra)
+    blob = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.sha256(blob).hexdigest()
 
 

@@ -20,6 +20,7 @@ from studio.engine.limiter import Limiter
 from studio.engine.structured import validate
 from studio.engine.transport import FastTransport, LiteLLMTransport, Route, resolve
 from studio.core.errors import StudioError
+from studio.core.record import is_secret_name
 from studio.engine.types import AttemptError, Fatal, Invalid, RateLimited, Request, Result
 
 _END = object()
@@ -143,7 +144,12 @@ class Engine:
 
     # -- one request -----------------------------------------------------------------------
     def _key(self, req: Request, route: Route) -> str:
-        return request_key(req.model, req.messages, req.params, req.seed, req.schema, route.endpoint)
+        extra = None
+        headers = req.secrets.get("extra_headers") if req.secrets else None
+        if headers:  # plain headers may route or change the answer; secret-named ones (keys) never enter the key
+            plain = {str(k): v for k, v in headers.items() if not is_secret_name(str(k))}
+            extra = {"headers": plain} if plain else None
+        return request_key(req.model, req.messages, req.params, req.seed, req.schema, route.endpoint, extra)
 
     def _lookup(self, req: Request, key: str) -> dict | None:
         """The cached answer, or a legacy one (cached before endpoints were keyed) taken over for this endpoint."""

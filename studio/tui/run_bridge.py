@@ -63,7 +63,16 @@ def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Calla
         if "id" in s:
             on_samples([s["id"]])
 
+    held = {"n": 0}
+
+    def count_held(r: Any) -> None:  # samples the session already holds are not asked again: not to do
+        if r.held != held["n"]:
+            stats["total"] = stats.get("total", 0) - (r.held - held["n"])
+            stats["held"] = stats.get("held", 0) + (r.held - held["n"])
+            held["n"] = r.held
+
     def progress(r: Any) -> None:
+        count_held(r)
         p = r.progress
         stats.update(done=base["done"] + p["done"], failed=base["failed"] + p["failed"],
                      tokens=base["tokens"] + p["tokens"], cost=base["cost"] + p["cost"],
@@ -73,6 +82,7 @@ def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Calla
     if control.get("stop"):
         run.stop()
     summary = asyncio.run(run.execute(on_sample=sample, on_progress=progress))
+    count_held(run)
     stats.update(done=base["done"] + summary.done, failed=base["failed"] + summary.failed,
                  tokens=base["tokens"] + summary.tokens_in + summary.tokens_out, cost=base["cost"] + summary.cost,
                  cost_unknown=base["cost_unknown"] + summary.cost_unknown, in_flight=0, stopped=summary.stopped)
