@@ -114,7 +114,7 @@ async def main() -> None:
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--only", default="",
-                    help="comma-separated: throughput,cache,faults,cpu,run,memory,compare")
+                    help="comma-separated: throughput,cache,faults,shapes,ratelimit,tokenlimit,cpu,run,memory,compare")
     args = ap.parse_args()
     n, c = args.n, args.concurrency
     only = set(filter(None, args.only.split(",")))
@@ -152,6 +152,13 @@ async def main() -> None:
 
         if want("faults"):  # 3. 20 % faults of every kind
             await faults(server, n, c)
+        if want("shapes"):  # 3b. 20 % odd reply shapes
+            await odd_shapes(server, n, c)
+        if want("ratelimit"):  # 3c. a provider-style limit of 50 requests/s
+            await rate_limited(server, c, rps=50)
+            await rate_limited(server, c, rps=50, headers=False)
+        if want("tokenlimit"):  # 3d. a provider-style limit of 6,000 tokens/s
+            await rate_limited(server, c, tps=6000)
         if want("cpu"):  # 4. CPU per request at zero latency
             await cpu_per_request(server, c)
         if want("run"):  # 4b. a whole run: render + engine + cache + session writes, per sample
@@ -185,6 +192,65 @@ async def faults(server: Server, n: int, c: int) -> None:
           f"{st['by_fault']}; Retry-After violations {st['retry_after_violations']}")
     for m, e in failed[:3]:
         print(f"    failed #{m}: {e}")
+
+
+ODD = {"cut_off": 0.03, "content_filter": 0.02, "empty": 0.02, "null": 0.02, "parts": 0.03, "reasoning_only": 0.03,
+       "tool_calls": 0.02, "surrogate": 0.01, "bad_utf8": 0.01, "no_usage": 0.01}
+
+
+async def odd_shapes(server: Server, n: int, c: int) -> None:
+    """20 % of replies in shapes real providers send: every prompt ends clean, flagged or failed with its
+    reason; deterministic shapes are not retried; every billed token is counted."""
+    server.control(latency=0.05, reset=True, faults=ODD, limit_rps=None, limit_tps=None, pad_words=0)
+    engine = Engine(cache_dir=None, concurrency=c, timeout=5.0)
+    crashes = 0
+    results = []
+    t0 = time.perf_counter()
+    try:
+        async for r in engine.run(requests(n, server.base_url, tag="shape")):
+            results.append(r)
+    except Exception as exc:  # noqa: BLE001 - counted, reported
+        crashes += 1
+        print(f"    crash: {type(exc).__name__}: {exc}")
+    wall = time.perf_counter() - t0
+    st = server.stats()
+    clean = sum(r.ok and not r.flag for r in results)
+    flagged = sum(r.ok and bool(r.flag) for r in results)
+    failed = [r for r in results if not r.ok]
+    counted = engine.stats.tokens_in + engine.stats.tokens_out
+    reported = st["billed"] - st["billed_unreported"]
+    kinds: dict[str, int] = {}
+    for r in failed:
+        kinds[r.error.split(":")[0][:60]] = kinds.get(r.error.split(":")[0][:60], 0) + 1
+    print(f"[shapes 20%] N={n} c={c}: {wall:.1f} s; {len(results)} results for {len(set(r.request.meta for r in results))} "
+          f"prompts: {clean} clean, {flagged} flagged, {len(failed)} failed (all with a reason: "
+          f"{all(r.error for r in failed)}); crashes {crashes}; requests {st['count']} = prompts + "
+          f"{st['count'] - n} retries (bar 0: no shape here is worth a retry); tokens counted {counted:,} = billed "
+          f"with usage {reported:,} ({'equal' if counted == reported else 'DIFFERENT'}; {st['billed_unreported']:,} "
+          f"billed in replies that carried no usage); server's shapes {st['by_fault']}")
+    for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"    failed x{v}: {k}")
+
+
+async def rate_limited(server: Server, c: int, *, rps: float | None = None, tps: float | None = None,
+                       n: int = 1000, headers: bool = True) -> None:
+    """A real provider-style limit (token bucket holding 1 s, headers on every reply, 429 + Retry-After)."""
+    pad = 85 if tps else 0  # ~120 tokens a request: 1,000 prompts = ~20 s at 6,000 tokens/s
+    server.control(latency=0.2, reset=True, faults={}, limit_rps=rps, limit_tps=tps, pad_words=pad,
+                   limit_headers=headers)
+    engine = Engine(cache_dir=None, concurrency=c, timeout=30)
+    wall, _, seen, _ = await drive(engine, requests(n, server.base_url, tag=f"rl{rps}-{tps}"))
+    st = server.stats()
+    server.control(limit_rps=None, limit_tps=None, pad_words=0, limit_headers=True)
+    failed = sum(not ok for _, ok, _ in seen)
+    if rps:
+        ideal, what = n / rps, f"{rps:g} requests/s" + ("" if headers else " stated by no header (429s only)")
+    else:
+        ideal, what = st["billed"] / tps, f"{tps:g} tokens/s ({st['billed']:,} tokens billed)"
+    share = st["limited"] / max(1, st["count"])
+    print(f"[rate limit] {what}, N={n} c={c}, 200 ms: {wall:.2f} s = {wall / ideal:.3f} x the {ideal:.1f} s the "
+          f"limit allows (bar 1.05 x); done {len(seen) - failed}, failed {failed} (bar 0); {st['count']} requests, "
+          f"{st['limited']} 429s = {share:.1%} (bar 5%); Retry-After violations {st['retry_after_violations']}")
 
 
 async def cpu_per_request(server: Server, c: int) -> None:

@@ -16,7 +16,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Iterable
 
 from studio.engine import llm, retry
 from studio.engine.cache import CacheWriteError, RequestCache, legacy_key, request_key
-from studio.engine.limiter import Limiter
+from studio.engine.limiter import Limiter, Pacer
 from studio.engine.structured import validate
 from studio.engine.transport import FastTransport, LiteLLMTransport, Route, resolve
 from studio.core.errors import StudioError
@@ -105,6 +105,7 @@ class Engine:
         self.stats = Stats()
         self._routes: dict[tuple[str, str | None, str | None, bool], Route] = {}
         self._limiters: dict[str, Limiter] = {}
+        self._pacers: dict[str, Pacer] = {}
         self._fast = FastTransport()
         self._slow = LiteLLMTransport()
         self._stopping = False
@@ -136,6 +137,13 @@ class Engine:
             cap = 1 if model.startswith("local/") else self.concurrency  # one in-process model, one at a time
             lim = self._limiters[model] = Limiter(cap)
         return lim
+
+    def pacer(self, model: str) -> Pacer:
+        """The model's pace (requests and tokens per second), shared by every request of the model."""
+        pacer = self._pacers.get(model)
+        if pacer is None:
+            pacer = self._pacers[model] = Pacer()
+        return pacer
 
     @property
     def in_flight(self) -> int:
@@ -181,22 +189,30 @@ class Engine:
     async def _attempts(self, req: Request, key: str, route: Route) -> Result:
         transport = self._fast if route.fast else self._slow
         lim = self.limiter(req.model)
+        pacer = self.pacer(req.model)
+        chars = sum(len(m.get("content") or "") if isinstance(m.get("content"), str) else 200 for m in req.messages)
+        max_tokens = req.params.get("max_tokens") or req.params.get("max_completion_tokens")
         attempts = tries = invalid = paid = 0
         bill = _Bill(route)
         sent = req
         t_first = time.monotonic()
         while True:
             attempts += 1
+            est = pacer.estimate(chars, max_tokens)
             await lim.acquire()
-            t0 = time.monotonic()
-            self.stats.sent += 1
             try:
+                slot = await pacer.acquire(est)  # the provider's pace, right before the wire (no-op until known)
+                t0 = time.monotonic()
+                pacer.sent(t0)
+                self.stats.sent += 1
                 reply = await transport.call(route, sent, self.timeout)
             except AttemptError as exc:
                 err: AttemptError | None = exc
                 if isinstance(exc, RateLimited):  # before the slot is handed on, so the pause holds the next
                     self.stats.rate_limited += 1
-                    lim.on_rate_limit(exc.retry_after)
+                    pacer.observe(exc.headers, t0)
+                    if not pacer.on_rate_limit(exc.retry_after, slot):  # paced: no concurrency cut needed
+                        lim.on_rate_limit(exc.retry_after)
             except StudioError:
                 raise  # a setting the user must fix (e.g. rejected parameters): stops the run, said clearly
             except Exception as exc:  # noqa: BLE001 - a provider library's surprise fails one sample, not the run
@@ -204,13 +220,17 @@ class Engine:
             else:
                 err = None
                 if reply.headers is not None:  # before the slot is handed on: an empty window pauses the next
-                    wait = retry.exhausted_for(reply.headers)
-                    if wait:
-                        lim.pause(wait)
+                    pacer.observe(reply.headers, t0)
+                    if not pacer.known:
+                        wait = retry.exhausted_for(reply.headers)
+                        if wait:
+                            lim.pause(wait)
             finally:
                 lim.release()  # also when cancelled by stop(): the slot must come back
             if err is None:
                 lim.on_success()
+                pacer.on_success(slot)
+                pacer.settle(est, chars, reply.tokens_in, reply.tokens_out)
                 paid += 1
                 bill.add(reply.tokens_in, reply.tokens_out, sent.messages, reply.output)
                 latency = time.monotonic() - t0
@@ -251,6 +271,8 @@ class Engine:
                               bill.tokens_in, bill.tokens_out, bill.cost, time.monotonic() - t0, False, attempts, key,
                               None, None, None, paid)
             self.stats.retries += 1
+            if rate_limited and pacer.known:
+                continue  # the pacer holds it: the pause and a spaced slot of its own (no 429 storm)
             if err.retry_after is not None:
                 delay = err.retry_after * (1.0 + 0.1 * (time.monotonic() % 1))  # never earlier than asked
             else:

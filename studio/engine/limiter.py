@@ -1,6 +1,11 @@
-"""Adaptive concurrency for one model: additive increase, multiplicative decrease on rate limits.
+"""How fast one model is asked.
 
-Starts at the configured cap. A 429 halves the limit (at most once per cool-down window, so one
+`Pacer` keeps to the rate limits a provider states (requests and tokens per second, read from the
+x-ratelimit-* headers on every reply, a 429 and its Retry-After included), or, where it states none,
+to a pace guessed from a pattern of 429s; `Limiter` bounds concurrency (additive increase, and a
+multiplicative decrease on 429s while no pace is known).
+
+Limiter: starts at the configured cap. A 429 halves the limit (at most once per cool-down window, so one
 burst of 429s counts once) and pauses new starts until Retry-After has passed; each retried request
 itself always waits at least its Retry-After (the engine does that). Every success adds
 1/limit, so the limit climbs back by about one per round of requests.
@@ -11,6 +16,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from typing import Any
+
+from studio.engine.retry import parse_duration
 
 
 class Limiter:
@@ -93,3 +101,176 @@ class Limiter:
             self.limit = min(float(self.cap), self.limit + 1.0 / self.limit)
             if self._waiters:
                 self._wake()
+
+
+class _Rate:
+    """One provider limit (requests or tokens per second) as a GCRA token bucket, learned from headers.
+
+    `tat` is when the bucket would be full again; a cost c may go at t when the bucket holds c then,
+    i.e. t >= tat - (capacity - c) / rate. Reserving moves `tat` on at once, so waiters get distinct,
+    spaced slots: nobody wakes at the same moment as everybody else (no 429 storm).
+    """
+
+    __slots__ = ("rate", "capacity", "tat", "guessed", "_estimates")
+
+    SAFETY = 0.97  # pace a little under the limit: the server's clock and ours differ
+
+    def __init__(self) -> None:
+        self.rate: float | None = None
+        self.capacity = 0.0
+        self.tat = 0.0
+        self.guessed = False  # the rate comes from 429s (no headers): adjusted by AIMD, not read
+        self._estimates: deque[float] = deque(maxlen=64)
+
+    def reserve(self, cost: float, now: float) -> float:
+        if not self.rate:
+            return now
+        c = min(cost, self.capacity)
+        t = max(now, self.tat - (self.capacity - c) / self.rate)
+        self.tat = max(self.tat, t) + cost / self.rate
+        return t
+
+    def settle(self, delta: float) -> None:
+        """The request cost `delta` more (or less) than reserved."""
+        if self.rate:
+            self.tat += delta / self.rate
+
+    def learn(self, limit: float, remaining: float, reset: float, sent_at: float) -> None:
+        """x-ratelimit-limit/remaining/reset: the refill rate is what was used over the time to refill it.
+
+        `remaining` is rounded down, which makes the estimate high when little is used: only readings
+        with a good part of the bucket used count, and the lowest recent one is taken."""
+        if limit <= 0:
+            return
+        used = limit - remaining
+        if used >= max(2.0, 0.05 * limit) and reset > 0:
+            self._estimates.append(used / reset)
+            self.rate = min(self._estimates) * self.SAFETY
+            self.capacity = limit
+            self.guessed = False
+        if self.rate:  # the server's view of the bucket (as the request arrived) when it is emptier than ours
+            self.tat = max(self.tat, sent_at + max(0.0, self.capacity - remaining) / self.rate)
+
+    def guess(self, rate: float) -> None:
+        self.rate = max(0.5, rate)
+        self.capacity = max(1.0, self.rate * 0.05)  # no burst: evenly spaced until the limit is known
+        self.guessed = True
+
+    def empty(self, now: float) -> None:
+        if self.rate:
+            self.tat = max(self.tat, now + self.capacity / self.rate)
+
+
+class Pacer:
+    """A model's requests and tokens per second, paced to the limits its provider states.
+
+    Learns each limit from the `x-ratelimit-limit/remaining/reset-{requests,tokens}` headers every
+    reply carries, and keeps to it across all requests of the model; a 429 empties the bucket and
+    pauses for its Retry-After. Until a limit is known nothing is paced (the Limiter's adaptive
+    concurrency handles providers that send no headers).
+    """
+
+    def __init__(self) -> None:
+        self.requests = _Rate()
+        self.tokens = _Rate()
+        self.paused_until = 0.0
+        self._sent: deque[float] = deque()  # send times in the last second (until a pace is known)
+        self._cut_at = 0.0
+        self._grown_at = 0.0
+        self._ok = self._limited = 0  # replies to requests given a slot since the last guess
+        self._chars_per_token = 4.0
+        self._out_tokens: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return bool(self.requests.rate or self.tokens.rate)
+
+    def estimate(self, chars: int, max_tokens: int | None) -> float:
+        """Tokens a request will be charged: its prompt's length, plus the replies seen so far."""
+        out = self._out_tokens if self._out_tokens is not None else float(min(max_tokens or 256, 256))
+        return chars / self._chars_per_token + out
+
+    async def acquire(self, tokens: float) -> float:
+        """Wait for this request's slot; returns when the slot was given (what a later 429 is judged by)."""
+        while True:
+            now = time.monotonic()
+            start = max(now, self.paused_until)  # slots after a pause are spaced too, not all at its end
+            t = max(start, self.requests.reserve(1, start), self.tokens.reserve(tokens, start))
+            if t <= now:
+                return now
+            await asyncio.sleep(t - now)
+            if time.monotonic() >= self.paused_until - 1e-3:
+                return now
+            # a 429 paused the model while we slept: queue again (the reserved slot stays spent: safer)
+
+    def observe(self, headers: Any, sent_at: float) -> None:
+        """Learn from one reply's headers (a 200 or a 429)."""
+        if not headers:
+            return
+        get = headers.get
+        for kind, rate in (("requests", self.requests), ("tokens", self.tokens)):
+            limit, remaining, reset = get(f"x-ratelimit-limit-{kind}"), get(f"x-ratelimit-remaining-{kind}"), \
+                get(f"x-ratelimit-reset-{kind}")
+            if limit is None or remaining is None or reset is None:
+                continue
+            try:
+                lim, rem = float(limit), float(remaining)
+            except ValueError:
+                continue
+            secs = parse_duration(str(reset))
+            if secs is not None:
+                rate.learn(lim, rem, secs, sent_at)
+
+    def settle(self, estimated: float, chars: int, tokens_in: int | None, tokens_out: int | None) -> None:
+        """A reply's usage: correct the token bucket by what the estimate missed, and learn for the next."""
+        if tokens_in:
+            seen = max(0.5, chars / tokens_in)
+            first = self._out_tokens is None
+            self._chars_per_token = seen if first else 0.9 * self._chars_per_token + 0.1 * seen
+        if tokens_out is not None:
+            self._out_tokens = tokens_out if self._out_tokens is None else 0.9 * self._out_tokens + 0.1 * tokens_out
+        if tokens_in is not None and tokens_out is not None:
+            self.tokens.settle(tokens_in + tokens_out - estimated)
+
+    def sent(self, now: float) -> None:
+        """A request went out (counted only while no pace is known: what the first 429 guesses from)."""
+        if not self.known:
+            sent = self._sent
+            sent.append(now)
+            while sent and sent[0] < now - 1.0:
+                sent.popleft()
+
+    def on_success(self, slot_at: float) -> None:
+        if slot_at > self._cut_at:
+            self._ok += 1
+        if self.requests.guessed:  # probe upwards, 2 % a second, whatever the rate
+            now = time.monotonic()
+            self.requests.rate *= 1.0 + 0.02 * min(1.0, now - self._grown_at)
+            self._grown_at = now
+
+    def on_rate_limit(self, retry_after: float | None, slot_at: float) -> bool:
+        """A 429; returns whether the model is paced now. With no stated limit the pace is guessed once
+        429s are a pattern, not a blip (3 or more, and 10 % of the requests given a slot since the last
+        guess): what went out in the last second, less a tenth; then a quarter less each time the pattern
+        recurs. A burst of 429s to requests already on their way counts once."""
+        now = time.monotonic()
+        stated = (self.requests.rate and not self.requests.guessed) or self.tokens.rate
+        if not stated:
+            if slot_at > self._cut_at:
+                self._limited += 1
+            if self._limited >= 3 and self._limited >= 0.1 * (self._limited + self._ok):
+                if not self.requests.rate:
+                    while self._sent and self._sent[0] < now - 1.0:
+                        self._sent.popleft()
+                    self.requests.guess(0.9 * len(self._sent))
+                else:
+                    self.requests.guess(self.requests.rate * 0.75)
+                self._cut_at = self._grown_at = now
+                self._ok = self._limited = 0
+            if not self.known:
+                return False
+        self.requests.empty(now)
+        self.tokens.empty(now)
+        if retry_after:
+            self.paused_until = max(self.paused_until, now + retry_after)
+        return True

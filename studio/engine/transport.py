@@ -161,7 +161,7 @@ def _classify_status(status: int, headers: Any, text: str) -> Exception:
     if status == 429:
         if "insufficient_quota" in text or "exceeded your current quota" in text:
             return Fatal(reason)  # a spent quota or budget, not a pace: waiting will not help
-        return RateLimited(reason, retry_after=retry.retry_after(headers))
+        return RateLimited(reason, retry_after=retry.retry_after(headers), headers=headers)
     if status >= 500 or status in (408, 409):
         return Transient(reason, retry_after=retry.retry_after(headers) if status == 503 else None)
     return Fatal(reason)
@@ -307,7 +307,7 @@ def _classify_exception(lib: Any, exc: Exception) -> Exception:
     if "codec can't decode" in message:  # the provider's bytes are not UTF-8: the same bytes would come back
         return Unanswerable("the reply's text is not valid UTF-8, so it was not saved as an answer")
     if isinstance(exc, lib.RateLimitError) or status == 429:
-        return RateLimited(f"rate limited: {message}", retry_after=retry.retry_after(headers))
+        return RateLimited(f"rate limited: {message}", retry_after=retry.retry_after(headers), headers=headers)
     if isinstance(exc, (lib.Timeout, asyncio.TimeoutError)):
         return Transient(f"timeout: {message}")
     if isinstance(exc, (lib.APIConnectionError, lib.InternalServerError, lib.ServiceUnavailableError)):

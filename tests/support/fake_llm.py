@@ -146,6 +146,7 @@ class FakeLLM:
     limit_rps: float | None = None
     limit_tps: float | None = None
     pad_words: int = 0  # longer replies (for token-rate benchmarks)
+    limit_headers: bool = True  # False: a limit that only shows as 429s (Retry-After), like some servers
     seed: int = 0
     model: str = "openai/fake"
     host: str = "127.0.0.1"
@@ -180,7 +181,7 @@ class FakeLLM:
         """Change latency=, faults=, script=, retry_after=, reply=, ratelimit_headers= at any time."""
         for key, value in settings.items():
             if key not in ("latency", "faults", "script", "retry_after", "reply", "ratelimit_headers", "keep_bodies",
-                           "limit_rps", "limit_tps", "pad_words"):
+                           "limit_rps", "limit_tps", "pad_words", "limit_headers"):
                 raise TypeError(f"unknown setting {key!r}")
             if key in ("faults", "script"):
                 unknown = set(value or {}) - set(ALL) - {None}
@@ -324,6 +325,8 @@ class FakeLLM:
         headers: dict = {}
         if self.limit_rps or self.limit_tps:
             wait = self._limit(prompt_tokens, completion_tokens, headers)
+            if not self.limit_headers:
+                headers.clear()
             if wait is not None:
                 with self._lock:
                     self.limited += 1
