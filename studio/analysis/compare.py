@@ -70,13 +70,16 @@ class VersionComparison:
     old_counts: Counts
     new_counts: Counts
     pairs: Pairing
+    old_label: str = ""  # the versions' names (v1, v2, ...: studio.store.versions), "" when unnamed
+    new_label: str = ""
 
     @property
     def tags(self) -> list[str]:
         return sorted(set(self.old_counts.tags) | set(self.new_counts.tags))
 
     def to_dict(self) -> dict:
-        return {"template": self.template, "old": self.old, "new": self.new, "diff": self.diff,
+        return {"template": self.template, "old": self.old, "new": self.new, "old_label": self.old_label,
+                "new_label": self.new_label, "diff": self.diff,
                 "old_counts": self.old_counts.to_dict(), "new_counts": self.new_counts.to_dict(),
                 "pairs": self.pairs.to_dict()}
 
@@ -109,19 +112,45 @@ def compare_versions(samples: Iterable[dict], template: str, old: str, new: str,
                              versions.get(old, Counts()), versions.get(new, Counts()), pairs)
 
 
+def renderable_versions(session, template: str) -> list[str]:
+    """Saved versions of `template` whose text parses and compiles, oldest first (a version saved with a Jinja
+    syntax error, e.g. before saving refused them, is never a default)."""
+    from studio.core.errors import StudioError
+    from studio.core.render import render_problem
+    from studio.core.template import parse_template
+
+    out = []
+    for d in session.template_versions(template):
+        try:
+            if render_problem(parse_template(d.get("text", ""))) is None:
+                out.append(d["version"])
+        except StudioError:
+            continue
+    return out
+
+
 def compare_in_session(session, template: str, old: str | None = None, new: str | None = None) -> VersionComparison:
-    """The same, reading texts and samples from a store session; defaults to the last two saved versions."""
+    """The same, reading texts and samples from a store session; defaults to the last two saved versions
+    that render."""
     from studio.core.errors import StudioError
 
     saved = [v["version"] for v in session.template_versions(template)]
     if old is None or new is None:
-        if len(saved) < 2:
-            raise StudioError(f"template {template!r} has {len(saved)} saved version(s) in session {session.name!r}",
+        usable = renderable_versions(session, template)
+        if len(usable) < 2:
+            broken = len(saved) - len(usable)
+            raise StudioError(f"template {template!r} has {len(usable)} saved version(s) that render in session "
+                              f"{session.name!r}" + (f" ({broken} more cannot render)" if broken else ""),
                               hint="edit and save the template to make a second version, or name both versions")
-        old, new = old or saved[-2], new or saved[-1]
+        old, new = old or usable[-2], new or usable[-1]
     for v in (old, new):
         if v not in saved:
             raise StudioError(f"no version {v!r} of template {template!r} in session {session.name!r}",
                               hint=f"saved versions: {', '.join(saved) or '(none)'}")
-    return compare_versions(session.iter_samples(template=template), template, old, new,
-                            session.template_text(template, old), session.template_text(template, new))
+    cmp = compare_versions(session.iter_samples(template=template), template, old, new,
+                           session.template_text(template, old), session.template_text(template, new))
+    cmp.old_label, cmp.new_label = session.version_label(template, old), session.version_label(template, new)
+    if cmp.diff and cmp.old_label and cmp.new_label:  # the diff's header names them too
+        cmp.diff = text_diff(session.template_text(template, old), session.template_text(template, new),
+                             f"{cmp.old_label} {old}", f"{cmp.new_label} {new}")
+    return cmp

@@ -30,7 +30,11 @@ def top_tags(tags: dict[str, int], k: int = 3) -> str:
     return ", ".join(f"{t} {n}" for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:k]) or "—"
 
 
-def versions_table(report, title: str) -> Table:
+def versions_table(report, title: str, labels: dict | None = None) -> Table:
+    """Per template and version; `labels` {(template, version): "v3"} names the versions (hash beside)."""
+    from studio.store.versions import display
+
+    labels = labels or {}
     t = table(title)
     t.add_column("template", overflow="fold", min_width=8)
     t.add_column("version", no_wrap=True)
@@ -43,7 +47,8 @@ def versions_table(report, title: str) -> Table:
         rows = [(tr.name, "all", tr.counts)] if len(tr.versions) > 1 else []
         rows += [(tr.name if len(tr.versions) == 1 else "", v, c) for v, c in tr.versions.items()]
         for label, version, c in rows:
-            t.add_row(label, version[:8], str(c.samples), str(c.accepted), str(c.rejected), str(c.failed),
+            shown = version if version == "all" else display(labels.get((tr.name, version)), version, 8)
+            t.add_row(label, shown, str(c.samples), str(c.accepted), str(c.rejected), str(c.failed),
                       str(c.pending), pct(c.accept_rate), top_tags(c.tags), money(c.cost_per_accepted))
     return t
 
@@ -105,7 +110,10 @@ def disagreements_table(samples: list[dict], limit: int = 50) -> Table:
 
 def comparison(cmp) -> Group:
     """Two versions side by side: the diff, their rates, and the same fills compared."""
-    parts: list = [Text(f"{cmp.template}: {cmp.old} → {cmp.new}")]
+    from studio.store.versions import display
+
+    old, new = display(cmp.old_label, cmp.old, 12), display(cmp.new_label, cmp.new, 12)
+    parts: list = [Text(f"{cmp.template}: {old} → {new}")]
     if cmp.diff:
         for line in cmp.diff:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
@@ -114,8 +122,8 @@ def comparison(cmp) -> Group:
         parts.append(Text("(the two versions have the same text)"))
     t = table()
     t.add_column("")
-    t.add_column(f"old {cmp.old}", justify="right")
-    t.add_column(f"new {cmp.new}", justify="right")
+    t.add_column(f"old {display(cmp.old_label, cmp.old, 8)}", justify="right")
+    t.add_column(f"new {display(cmp.new_label, cmp.new, 8)}", justify="right")
     o, n = cmp.old_counts, cmp.new_counts
     for label, a, b in (("samples", o.samples, n.samples), ("reviewed", o.reviewed, n.reviewed),
                         ("accept rate", pct(o.accept_rate), pct(n.accept_rate)), ("failed", o.failed, n.failed),

@@ -131,3 +131,14 @@ def preview_text(messages: list[dict[str, str]]) -> str:
     if len(messages) == 1:
         return messages[0]["content"]
     return "\n\n".join(f"{m['role']}:\n{m['content']}" for m in messages)
+
+
+def render_problem(template: Template) -> str | None:
+    """Why this template cannot be a version (a Jinja syntax error in a section, as `file:line: what — what
+    to do`), or None when every section compiles. Saving (the TUI's ctrl+s) and the version comparison's
+    defaults use it, so a version that cannot render is never made or picked."""
+    try:
+        Renderer(template)
+    except TemplateError as exc:
+        return str(exc)
+    return None

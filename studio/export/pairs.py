@@ -1,5 +1,8 @@
 """Preference pairs from a session: the person's own decisions, and contrast-pair samples.
 
+- judgements: explicit "A is better than B" judgements made side by side (the session's
+  `judgements` table), used as they are and first, whatever the two samples' statuses; the
+  pairs below never repeat a judged pair (either way round).
 - decisions: accepted and rejected samples of the same filled prompt (same `prompt_hash`). Every
   sample of a prompt is used: pairs = max(#accepted, #rejected), matched in id order, round robin,
   so a prompt with 1 accepted and 3 rejected answers gives 3 pairs sharing the chosen one.
@@ -35,9 +38,28 @@ def contrast_pair(rec: dict) -> Pair | None:
                 prompt_key(rec))
 
 
-def build_pairs(records: list[dict]) -> tuple[list[Pair], list[tuple[dict, str]]]:
-    """Pairs in a stable order (by first sample id), and the samples left out with the reason."""
+def judged_pairs(records: list[dict], judgements) -> tuple[list[Pair], set[int], set[frozenset]]:
+    """Pairs from explicit judgements whose two samples are both in `records` (both with an answer):
+    (pairs, the ids they use, the judged id pairs)."""
+    by_id = {_id(r): r for r in records}
     pairs: list[Pair] = []
+    used: set[int] = set()
+    judged: set[frozenset] = set()
+    for j in judgements or ():
+        a, r = by_id.get(int(j.get("chosen") or 0)), by_id.get(int(j.get("rejected") or 0))
+        if a is None or r is None or not completion(a).strip() or not completion(r).strip():
+            continue
+        judged.add(frozenset((_id(a), _id(r))))
+        used.update((_id(a), _id(r)))
+        pairs.append(Pair(prompt_messages(a), completion(a), completion(r), str(a.get("template") or ""),
+                          "judgement", (_id(a), _id(r)), prompt_key(a)))
+    return pairs, used, judged
+
+
+def build_pairs(records: list[dict], judgements=None) -> tuple[list[Pair], list[tuple[dict, str]]]:
+    """Pairs in a stable order (by first sample id), and the samples left out with the reason.
+    `judgements`: the session's explicit pair judgements ({chosen, rejected}), used first and as they are."""
+    pairs, judged_ids, judged = judged_pairs(records, judgements)
     left: list[tuple[dict, str]] = []
     groups: dict[str, dict[str, list[dict]]] = defaultdict(lambda: {"accepted": [], "rejected": []})
     for rec in records:
@@ -48,19 +70,19 @@ def build_pairs(records: list[dict]) -> tuple[list[Pair], list[tuple[dict, str]]
         status = rec.get("status")
         if status in ("accepted", "rejected"):
             groups[prompt_key(rec)][status].append(rec)
-        else:
+        elif _id(rec) not in judged_ids:
             left.append((rec, f"status {status!r} has no verdict to pair"))
     for key, g in groups.items():
         acc = sorted(g["accepted"], key=_id)
         rej = sorted(g["rejected"], key=_id)
         if not acc or not rej:
             why = "no rejected answer to the same prompt" if acc else "no accepted answer to the same prompt"
-            left.extend((r, why) for r in acc + rej)
+            left.extend((r, why) for r in acc + rej if _id(r) not in judged_ids)
             continue
-        used = set()
+        used = set(judged_ids)
         for i in range(max(len(acc), len(rej))):
             a, r = acc[i % len(acc)], rej[i % len(rej)]
-            if completion(a).strip() == completion(r).strip():
+            if completion(a).strip() == completion(r).strip() or frozenset((_id(a), _id(r))) in judged:
                 continue
             used.update((_id(a), _id(r)))
             pairs.append(Pair(prompt_messages(a), completion(a), completion(r), str(a.get("template") or ""),

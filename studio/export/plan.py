@@ -233,10 +233,16 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
     redactor = Redactor()
     with gc_paused():
         ids = session.ids(**filters)
+        judgements = session.judgements() if fmt.paired else []
+        if judgements:  # judged samples are used as they are, whatever their status (not failed or flagged)
+            others = {k: v for k, v in filters.items() if k != "status"}
+            judged = {int(j[k]) for j in judgements for k in ("chosen", "rejected")}
+            usable = set(session.ids(**others, status=["pending", "accepted", "rejected"], flag=""))
+            ids = sorted(set(ids) | (judged & usable))
         prepared = prepare_selection(session.samples, ids, fmt, near=_near(options), redactor=redactor,
                                      **_flagging(options))
         return _finish(prepared, options, fmt, str(meta.get("name") or session.name), meta,
-                       session.template_versions(), redactor, census)
+                       session.template_versions(), redactor, census, judgements)
 
 
 def _flagging(options: ExportOptions) -> dict:
@@ -283,7 +289,7 @@ def _select(records: Iterable[dict], options: ExportOptions, census: Census, cou
 
 
 def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta: dict | None,
-            versions: list[dict] | None, redactor: Redactor, census: Census) -> ExportPlan:
+            versions: list[dict] | None, redactor: Redactor, census: Census, judgements=None) -> ExportPlan:
     """Deduplicate the prepared samples, pair them (preference formats), split, and write the card."""
     selected = p.selected
     removed = list(p.removed)
@@ -291,7 +297,7 @@ def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta
         removed += _dedup(p, options.dedup_threshold)
     pairs: list[Pair] | None = None
     if fmt.paired:
-        pairs, left = build_pairs(p.records)
+        pairs, left = build_pairs(p.records, judgements)
         removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
         pairs = _valid_pairs(pairs, removed)
         lines = [held_json(fmt.row(u)) for u in pairs]

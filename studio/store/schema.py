@@ -18,7 +18,8 @@ from typing import Any
 from studio.core.record import new_sample
 
 SCHEMA_VERSION = 2
-TABLES = ("meta", "templates", "runs", "feedback")          # small tables; `samples` is separate
+TABLES = ("meta", "templates", "runs", "feedback", "judgements")   # small tables; `samples` is separate
+# judgements: explicit pair judgements, {chosen, rejected (sample ids), prompt_hash, created, withdrawn}
 DEFAULT_LABELS = ["incorrect", "unsafe", "too-long", "too-short", "off-topic",
                   "bad-format", "repetitive", "wrong-tone", "other"]
 

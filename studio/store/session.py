@@ -115,6 +115,7 @@ class Session:
         self.migrated_from: int | None = None
         self.fold_error: StoreError | None = None     # the last failed automatic fold (nothing lost)
         self._mu = threading.RLock()
+        self._deferred: list[bytes] | None = None   # journal records held back by fold_inbox
         self._tables: dict[str, dict[int, dict]] = {t: {} for t in TABLES}
         self._fd: int | None = None
         self._index = SampleIndex(self._pread)
@@ -186,6 +187,8 @@ class Session:
                 if not backup.exists():
                     shutil.copy2(self.path, backup)
             self.compact()
+        if not self.read_only:
+            self.fold_inbox()  # what guests added while another process held the session
 
     def _stat(self) -> tuple:
         try:
@@ -336,6 +339,11 @@ class Session:
                 raw = memoryview(raw).tobytes()       # orjson's buffer is ~2.5x the text: keep a tight copy
             header = {"t": table, "id": sid, "ix": ix} if ix is not None else {"t": table, "id": sid}
             encoded.append((table, sid, doc, raw, ix, journal.encode(header, raw)))
+        if self._deferred is not None:  # fold_inbox: one journal write for a guest's lines and the progress
+            self._deferred.extend(e[5] for e in encoded)
+            for table, sid, doc, raw, ix, _ in encoded:
+                self._apply(table, sid, raw, ix, doc)
+            return [e[1] for e in encoded]
         try:
             self._journal.append(b"".join(e[5] for e in encoded))
         except OSError as exc:
@@ -496,7 +504,8 @@ class Session:
             docs = self._tables["templates"]
             if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
                 return version
-        label = self._names().name(name, version, prefer=label) if not self.read_only else ""
+        known = {d["version"]: d["label"] for d in self.template_versions(name) if d.get("label")}
+        label = self._names().name(name, version, prefer=label, known=known) if not self.read_only else ""
         with self._mu:
             docs = self._tables["templates"]
             if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
@@ -933,6 +942,113 @@ class Session:
             if any(needle in str(h).lower() for h in hay):
                 found.add(sid)
         return found
+
+    # ---------------------------------------------------------------- other processes' additions
+
+    def fold_inbox(self) -> list[int]:
+        """Apply what guest processes wrote for this session (studio.store.inbox) -> ids of the samples added.
+        Each guest file's complete lines are applied in order and its read position is saved in the same
+        journal write, so a crash never loses or repeats a line. Cheap when there is nothing (one listdir)."""
+        from studio.store.inbox import pending_files, read_lines
+
+        if self.read_only or self._closed:
+            return []
+        files = pending_files(self.files.folder, self.name)
+        if not files:
+            return []
+        added: list[int] = []
+        with self._mu:
+            for path in files:
+                progress = dict(self.meta.get("inbox") or {})
+                state = progress.get(path.name) or {"offset": 0, "refs": {}}
+                entries, offset, ended = read_lines(path, int(state.get("offset") or 0))
+                if not entries and not ended:
+                    continue
+                refs = {int(k): v for k, v in (state.get("refs") or {}).items()}
+                self._deferred = []
+                try:
+                    for entry in entries:
+                        added += self._apply_guest(entry, refs)
+                    if ended:
+                        progress.pop(path.name, None)
+                    else:
+                        progress[path.name] = {"offset": offset, "refs": {str(k): v for k, v in refs.items()}}
+                    self.set_meta(inbox=progress)
+                    records, self._deferred = self._deferred, None
+                    self._journal.append(b"".join(records))
+                except OSError as exc:
+                    raise StoreError(f"cannot write the session journal: {exc.strerror}", path=self.files.journal,
+                                     hint="free disk space or fix permissions") from None
+                finally:
+                    self._deferred = None
+                if ended:
+                    path.unlink(missing_ok=True)
+        return added
+
+    def _apply_guest(self, entry: dict, refs: dict[int, int]) -> list[int]:
+        """One line of a guest's inbox; a line that cannot apply (e.g. a run this session lacks) is skipped."""
+        op, args, kw = entry.get("op"), list(entry.get("args") or []), dict(entry.get("kwargs") or {})
+        try:
+            if op in ("add_samples", "add_feedback"):
+                ids = self.add_samples(args[0]) if op == "add_samples" else self.add_feedback(args[0])
+                refs.update(zip((int(r) for r in kw.get("refs") or []), ids))
+                return ids if op == "add_samples" else []
+            if op in ("update_sample", "update_feedback"):
+                target = int(args[0])
+                getattr(self, op)(refs.get(target, target), **kw)
+            elif op == "add_run":
+                if str(args[0].get("run_id")) not in self._run_ids:
+                    self.add_run(args[0])
+            elif op == "update_run":
+                self.update_run(args[0], **kw)
+            elif op == "save_template_version":
+                self.save_template_version(*args[:2])
+            elif op == "set_meta":
+                kw.pop("inbox", None)
+                self.set_meta(**kw)
+        except (StoreError, IndexError, KeyError, TypeError, ValueError):
+            pass
+        return []
+
+    # ---------------------------------------------------------------- pair judgements
+
+    def judge_pair(self, chosen: int, rejected: int) -> int:
+        """Record "answer `chosen` is better than answer `rejected`" (two samples of one prompt) -> judgement id.
+        A status cannot hold A > B and B > C; a judgement can. Judging the same two again (either way round)
+        replaces the earlier judgement. Raises StoreError for an unknown sample or two different prompts."""
+        chosen, rejected = int(chosen), int(rejected)
+        if chosen == rejected:
+            raise StoreError("a sample cannot be preferred over itself", path=self.path,
+                             hint="pick two answers to the same prompt")
+        a, b = self.get(chosen), self.get(rejected)
+        if a.get("prompt_hash") != b.get("prompt_hash"):
+            raise StoreError(f"samples {chosen} and {rejected} answer different prompts", path=self.path,
+                             hint="compare answers to the same filled prompt (same prompt_hash)")
+        with self._mu:
+            docs = self._tables["judgements"]
+            jid = next((i for i, d in docs.items() if {d.get("chosen"), d.get("rejected")} == {chosen, rejected}),
+                       max(docs, default=0) + 1)
+            self._commit([("judgements", jid, {"chosen": chosen, "rejected": rejected,
+                                                "prompt_hash": a.get("prompt_hash"), "created": time.time(),
+                                                "withdrawn": False})])
+            return jid
+
+    def withdraw_judgement(self, judgement_id: int) -> None:
+        """Take a pair judgement back (kept in the file, marked withdrawn; exports skip it)."""
+        with self._mu:
+            doc = self._tables["judgements"].get(int(judgement_id))
+            if doc is None:
+                raise StoreError(f"session {self.name!r} has no judgement {judgement_id}", path=self.path)
+            self._commit([("judgements", int(judgement_id), {**doc, "withdrawn": True})])
+
+    def judgements(self) -> list[dict]:
+        """The standing pair judgements: [{id, chosen, rejected, prompt_hash, created}], oldest first."""
+        with self._mu:
+            return [{**d, "id": i} for i, d in sorted(self._tables["judgements"].items()) if not d.get("withdrawn")]
+
+    def answers(self, prompt_hash: str) -> list[int]:
+        """Ids of every sample answering this filled prompt (a scan of the samples' heads)."""
+        return [s["id"] for s in self.iter_samples(fields=("prompt_hash",)) if s.get("prompt_hash") == prompt_hash]
 
     # ---------------------------------------------------------------- feedback
 

@@ -41,9 +41,11 @@ class VersionNames:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def name(self, template: str, version: str, *, prefer: str | None = None) -> str:
-        """The version's name, given one the first time it is seen (`prefer`: a name it already carries,
-        e.g. from a copied session, kept when that number is free for this template)."""
+    def name(self, template: str, version: str, *, prefer: str | None = None,
+             known: dict[str, str] | None = None) -> str:
+        """The version's name, given one the first time it is seen. `prefer`: a name it already carries,
+        kept when that number is free for this template; `known`: {version: name} the saving session already
+        holds (e.g. a session brought from another workspace), registered first so no name is given twice."""
         found = self.read().get(template, {}).get(version)
         if found:
             return f"v{found}"
@@ -54,6 +56,10 @@ class VersionNames:
         try:
             data = self.read()
             names = data.setdefault(template, {})
+            for v, label in (known or {}).items():
+                n = _number(label)
+                if v not in names and n and n not in names.values():
+                    names[v] = n
             if version not in names:
                 taken = set(names.values())
                 wanted = _number(prefer)

@@ -21,8 +21,22 @@ def first_line(sample: dict[str, Any]) -> str:
     return "(empty)"
 
 
-def short_version(version: str | None) -> str:
-    return (version or "------")[:6]
+#: version hash -> its name ("v3"), filled from the session when it opens and when a version is saved
+VERSION_LABELS: dict[str, str] = {}
+
+
+def short_version(version: str | None, width: int = 6) -> str:
+    """`v3 3fa2c8`: the version's name with its hash beside (the hash alone when it has no name)."""
+    short = (version or "------")[:width]
+    label = VERSION_LABELS.get(version or "")
+    return f"{label} {short}" if label else short
+
+
+def set_version_labels(session) -> None:
+    """Refresh VERSION_LABELS from the session (and the workspace's names)."""
+    labels = {v: label for (_t, v), label in session.version_labels().items() if label}
+    VERSION_LABELS.clear()
+    VERSION_LABELS.update(labels)
 
 
 def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -> tuple[str, str, str]:

@@ -28,6 +28,7 @@ class Loaded:
     ids: list[int] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)
     created: bool = False
+    version_labels: dict[str, str] = field(default_factory=dict)  # version hash -> "v3"
 
 
 def resolve_name(store: Any, name: str | None) -> str:
@@ -75,9 +76,14 @@ def open_session(workspace: Workspace, name: str | None = None, *, template: str
         except StudioError:
             pass  # the editor shows the problem; keep the file name
     if created and not session.read_only:
+        from studio.core.render import render_problem
+        from studio.core.template import parse_template
+
         for p in ([path] if template else workspace.template_paths()):
             try:
-                session.save_template_version(p.stem if p != path else tname, read_user_text(p))
+                t = parse_template(read_user_text(p), p)
+                if render_problem(t) is None:  # a version that cannot render is never made
+                    session.save_template_version(p.stem if p != path else tname, t.text)
             except (OSError, StudioError):
                 continue
     if path is not None and not session.read_only:
@@ -85,7 +91,8 @@ def open_session(workspace: Workspace, name: str | None = None, *, template: str
             session.set_meta(template=str(path.name))
         except Exception:  # noqa: BLE001 - remembering the template is a convenience only
             pass
-    return Loaded(store, session, tname, path, text, created=created)
+    labels = {v: label for (_t, v), label in session.version_labels().items() if label}
+    return Loaded(store, session, tname, path, text, created=created, version_labels=labels)
 
 
 def _template_path(workspace: Workspace, session: Any, template: str | None) -> Path | None:

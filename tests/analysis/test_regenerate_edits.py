@@ -136,3 +136,15 @@ def test_a_file_value_no_longer_in_the_file_retires_its_fill_and_says_which(ws, 
     fake_llm.reset()
     regenerate(ws, session, v2)
     assert fake_llm.count == 1 and "against season" in fake_llm.prompts()[0]
+
+
+def test_compare_never_defaults_to_a_version_that_cannot_render(ws, session):
+    from studio.analysis.compare import compare_in_session
+
+    v1 = _write(ws, n="[2]")
+    v2 = _write(ws, text=v1.text.replace("Explain", "Contrast"))
+    session.save_template_version(v1.name, v1.text)
+    session.save_template_version(v2.name, v2.text)
+    session.save_template_version(v1.name, v1.text.replace("{{ n }}", "{{ n "))  # saved before saving refused it
+    cmp = compare_in_session(session, "contrast")
+    assert (cmp.old, cmp.new) == (v1.version, v2.version) and (cmp.old_label, cmp.new_label) == ("v1", "v2")

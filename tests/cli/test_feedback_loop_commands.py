@@ -116,5 +116,14 @@ def test_regenerate_after_an_edit_requests_only_the_changed_prompts(fake_llm, tm
     compare = studio("report", "s", "--compare", "explain", cwd=tmp_path)
     assert compare.returncode == 0, compare.stderr
     assert "on the same 1 fill(s)" in compare.stdout and "+Explain the {{ product }}.{% if" in compare.stdout
+    # versions have names a person can say, with the hash beside, everywhere they are shown
+    assert "explain: v1 " in compare.stdout and " → v2 " in compare.stdout
+    by_name = studio("report", "s", "--compare", "explain", "v1", "v2", "--json", cwd=tmp_path)
+    named = json.loads(by_name.stdout)
+    assert (named["old_label"], named["new_label"]) == ("v1", "v2")
+    shown = studio("show", "s", cwd=tmp_path).stdout
+    assert f"v1 {named['old'][:12]}" in shown and f"v2 {named['new'][:12]}" in shown
+    report = studio("report", "s", cwd=tmp_path).stdout
+    assert f"v1 {named['old'][:8]}" in report and f"v2 {named['new'][:8]}" in report
     again = studio("regenerate", "explain", "--session", "s", "--from", "zzzz", cwd=tmp_path)
     assert again.returncode == 2 and "no version of 'explain' with samples starts with 'zzzz'" in again.stderr

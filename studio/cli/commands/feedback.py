@@ -66,7 +66,7 @@ def run_import(args) -> int:
     if args.concurrency < 1:
         raise StudioError("--concurrency must be at least 1", hint="pass e.g. --concurrency 16")
     model = _model(args.model)
-    ws, session = open_session(args.session, read_only=False, create=True, fallback="feedback")
+    ws, session = open_session(args.session, read_only=False, create=True, fallback="feedback", adding=True)
     results = []
     try:
         for path in args.file:

@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("template", help="template name or path (its current text is the new version)")
     p.add_argument("--session", default=None, help="session name (default: the most recent)")
     p.add_argument("--from", dest="old", default=None, metavar="VERSION",
-                   help="the older version (a prefix is enough; default: the newest other version with samples)")
+                   help="the older version (its name, v1, or a hash prefix; default: the newest other version with samples)")
     p.add_argument("--redo-rejected", action="store_true", help="also redo rejected/failed unchanged samples")
     p.add_argument("--model", default=None, help="model (default: the one that made each old sample)")
     p.add_argument("--api-base", default=None,
@@ -36,7 +36,7 @@ def run(args) -> int:
 
     if args.concurrency < 1:
         raise StudioError("--concurrency must be at least 1", hint="pass e.g. --concurrency 16")
-    ws, session = open_session(args.session, read_only=args.dry_run)
+    ws, session = open_session(args.session, read_only=args.dry_run, adding=True)
     try:
         template = load_template(ws.find_template(args.template))
         old = _old_version(session, template, args.old)
@@ -46,6 +46,8 @@ def run(args) -> int:
         if not args.dry_run:
             summary = regenerate(ws, session, template, old, model=args.model, api_base=args.api_base,
                                  concurrency=args.concurrency, plan=plan).summary
+        shown = {v: session.version_display(template.name, v, 12) for v in [*plan.old_versions, template.version]}
+        labels = {v: session.version_label(template.name, v) for v in shown}
     finally:
         session.close()
     if args.json:
@@ -56,14 +58,15 @@ def run(args) -> int:
                           "summary": summary.as_dict() if summary else None}, ensure_ascii=False))
     else:
         out = console()
-        olds = ", ".join(plan.old_versions)
-        out.print(f"{template.name}: {olds} → {template.version}: {plan.describe()}", markup=False)
+        olds = ", ".join(shown[v] for v in plan.old_versions)
+        new = shown[template.version]
+        out.print(f"{template.name}: {olds} → {new}: {plan.describe()}", markup=False)
         for sample, why in (plan.retired + plan.unbuildable)[:5]:
             out.print(f"  sample {sample.get('id')}: {why}", markup=False)
         if summary is not None:
             out.print(f"generated {summary.done}, failed {summary.failed}, from cache {summary.cached}; "
-                      f"compare: studio report {session.name} --compare {template.name} {old[:8]} "
-                      f"{template.version[:8]}", markup=False)
+                      f"compare: studio report {session.name} --compare {template.name} {labels[old] or old[:8]} "
+                      f"{labels[template.version] or template.version[:8]}", markup=False)
     return 1 if summary is not None and summary.failed else 0
 
 
@@ -74,7 +77,8 @@ def _old_version(session, template, prefix: str | None) -> str | None:
     made = [v for (name, v), n in (session.counts().get("versions") or {}).items() if name == template.name and n]
     others = [v for v in made if v != template.version]
     if prefix:
-        hits = [v for v in made if v.startswith(prefix)]
+        hits = [v for v in made if session.version_label(template.name, v) == prefix] or \
+            [v for v in made if v.startswith(prefix)]
         if len(hits) != 1:
             raise StudioError(f"{'no' if not hits else 'more than one'} version of {template.name!r} with samples "
                               f"starts with {prefix!r}", hint=f"versions with samples: {', '.join(made) or '(none)'}")

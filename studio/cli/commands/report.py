@@ -19,13 +19,17 @@ def register(sub) -> None:
     p.add_argument("--min-count", type=int, default=20, help="reviewed samples a value needs to be tested (20)")
     p.add_argument("--alpha", type=float, default=0.01, help="family-wise error rate per template (0.01)")
     p.add_argument("--compare", nargs="+", metavar=("TEMPLATE", "VERSION"),
-                   help="compare two versions of TEMPLATE (default: its last two saved versions)")
+                   help="compare two versions of TEMPLATE, by name (v1 v2) or hash prefix (default: its last "
+                        "two saved versions that render)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=run)
 
 
-def open_session(name: str | None, *, read_only: bool = True, create: bool = False, fallback: str | None = None):
-    """The named session (else the most recent, else `fallback`), read-only unless the command writes."""
+def open_session(name: str | None, *, read_only: bool = True, create: bool = False, fallback: str | None = None,
+                 adding: bool = False):
+    """The named session (else the most recent, else `fallback`), read-only unless the command writes.
+    `adding`: the command only adds (samples, runs, feedback), so a session another studio holds is
+    added to through its inbox (studio.store.inbox) instead of refused."""
     from studio.core.errors import StudioError
     from studio.store import Store
     from studio.workspace import Workspace
@@ -39,6 +43,10 @@ def open_session(name: str | None, *, read_only: bool = True, create: bool = Fal
         raise StudioError("there is no session yet", path=ws.sessions_dir,
                           hint="name one with --session, or make one with `studio run TEMPLATE`")
     session = store.open(name, create=create, read_only=read_only)
+    if adding and not read_only and session.read_only and getattr(session, "locked_by", None):
+        from studio.store.inbox import GuestSession
+
+        return ws, GuestSession(session)
     if not read_only and session.read_only:
         session.close()
         raise StudioError(f"session {name!r} is being written by another studio process", path=session.path,
@@ -66,15 +74,16 @@ def run(args) -> int:
         if args.json:
             out = report.to_dict()
             out["agreement"] = {k: v.to_dict() for k, v in agree.items()}
+            out["version_labels"] = {f"{t}/{v}": label for (t, v), label in session.version_labels().items()}
             print(json.dumps(out, ensure_ascii=False))
             return 0
-        _print(session.name, report, agree, args.top)
+        _print(session.name, report, agree, args.top, session.version_labels())
     finally:
         session.close()
     return 0
 
 
-def _print(name: str, report, agree, top: int) -> None:
+def _print(name: str, report, agree, top: int, labels: dict) -> None:
     from studio.analysis.tables import agreement_table, flags_text, value_tables, versions_table
     from studio.cli.console import console
 
@@ -82,7 +91,7 @@ def _print(name: str, report, agree, top: int) -> None:
     if not report.templates:
         out.print(f"session {name!r} has no samples yet", markup=False)
         return
-    out.print(versions_table(report, f"session {name}: templates and versions"))
+    out.print(versions_table(report, f"session {name}: templates and versions", labels))
     out.print()
     out.print(flags_text(report))
     for tr in report.templates:
@@ -104,7 +113,7 @@ def _compare(session, args) -> int:
         raise StudioError("--compare takes a template and either no versions or two",
                           hint="e.g. --compare support-madlib, or --compare support-madlib OLD NEW")
     saved = [v["version"] for v in session.template_versions(template)]
-    versions = [_resolve(v, saved, template) for v in versions] or [None, None]
+    versions = [_resolve(v, saved, template, session) for v in versions] or [None, None]
     cmp = compare_in_session(session, template, *versions)
     if args.json:
         print(json.dumps(cmp.to_dict(), ensure_ascii=False))
@@ -115,9 +124,14 @@ def _compare(session, args) -> int:
     return 0
 
 
-def _resolve(prefix: str, saved: list[str], template: str) -> str:
+def _resolve(prefix: str, saved: list[str], template: str, session=None) -> str:
+    """A version named by its name (v2) or a prefix of its hash."""
     from studio.core.errors import StudioError
 
+    if session is not None:
+        named = [v for v in saved if session.version_label(template, v) == prefix]
+        if len(named) == 1:
+            return named[0]
     hits = [v for v in saved if v.startswith(prefix)]
     if len(hits) != 1:
         raise StudioError(f"{'no' if not hits else 'more than one'} saved version of {template!r} starts with "

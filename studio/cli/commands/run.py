@@ -58,11 +58,13 @@ def run(args) -> int:
     name = args.session or store.most_recent() or template.name
     if not store.exists(name):
         _check_before_creating(ws, template, args)   # an unknown model or missing key creates no session
-    session = store.open(name, create=True)
+    from studio.store.inbox import open_adding
+
+    session = open_adding(store, name, create=True)  # a studio holding it: added through its inbox
     try:
         if session.read_only:
-            raise StudioError(f"session {name!r} is being written by another studio process", path=session.path,
-                              hint="close it there, or pass --session OTHER")
+            raise StudioError(f"session {name!r} cannot be written: {session.read_only_reason}", path=session.path,
+                              hint="fix the folder's permissions, or pass --session OTHER")
         from studio.runs import Run
 
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,

@@ -65,10 +65,13 @@ def run(args) -> int:
             for col, j in (("template", "left"), ("version", "left"), ("samples", "right"),
                            ("accepted", "right"), ("rejected", "right"), ("accept rate", "right")):
                 t.add_column(col, justify=j)
+            from studio.store.versions import display
+
+            labels = s.version_labels()
             for (tp, v), n in sorted(counts["versions"].items()):
                 acc = s.count(template=tp, version=v, status="accepted")
                 rej = s.count(template=tp, version=v, status="rejected")
-                t.add_row(tp or "-", v or "-", f"{n:,}", f"{acc:,}", f"{rej:,}",
+                t.add_row(tp or "-", display(labels.get((tp, v)), v, 12) if v else "-", f"{n:,}", f"{acc:,}", f"{rej:,}",
                           f"{acc / (acc + rej):.0%}" if acc + rej else "-")
             out.print(t)
 

@@ -112,7 +112,7 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
         report = analyse_session(session)              # counted from the store's index, no sample parsed
         if not report.templates:
             return Text("no samples yet — generate some first"), "report"
-        parts: list = [tables.versions_table(report, f"session {session.name}"), Text(""),
+        parts: list = [tables.versions_table(report, f"session {session.name}", session.version_labels()), Text(""),
                        tables.flags_text(report)]
         agree = agreement(verified)
         if agree:

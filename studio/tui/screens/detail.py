@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from studio.tui.format import flag_line, money, status_label, structured_json
+from studio.tui.format import flag_line, money, short_version, status_label, structured_json
 
 
 def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
@@ -28,7 +28,8 @@ def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
     t.append(f"sample #{s.get('id')}  {status_label(s.get('status', 'pending'))}", style="bold")
     if flag_line(s):
         t.append(f"  {flag_line(s)}", style="bold reverse")
-    t.append(f"\ntemplate {s.get('template')} version {s.get('template_version')}  model {s.get('model')}"
+    t.append(f"\ntemplate {s.get('template')} version {short_version(s.get('template_version'), 12)}"
+             f"  model {s.get('model')}"
              f"  seed {s.get('seed')}  run {s.get('run_id')}")
     t.append(f"\ntokens in {s.get('tokens_in')} out {s.get('tokens_out')}  cost {money(s.get('cost'))}"
              f"  latency {s.get('latency') or 0:.2f}s{'  (cached)' if s.get('cached') else ''}")

@@ -30,20 +30,33 @@ class EditingActions:
                 return
         else:
             template = analysis.template
-        path, name, session = Path(editor.path), template.name, self.session
+        from studio.core.render import render_problem
 
-        def save() -> str:
+        path, name, session = Path(editor.path), template.name, self.session
+        problem = render_problem(template)  # a version that cannot render is never made: runs would pick it
+
+        def save() -> str | None:
             from studio.core.files import atomic_write_text
 
             atomic_write_text(path, text)
-            return session.save_template_version(name, text)
+            if problem is not None:
+                return None
+            from studio.tui.format import set_version_labels
 
-        def saved(version: str) -> None:
+            version = session.save_template_version(name, text)
+            set_version_labels(session)  # a plain dict swap; rows drawn after this show the new name
+            return session.version_display(name, version, 12)
+
+        def saved(version: str | None) -> None:
             if editor.text == text:
                 editor.mark_saved()
             editor.name_label = name
             self._update_saved_state()
-            self.notify(f"saved {path.name} as version {str(version)[:12]}", markup=False)
+            if version is None:
+                self.notify(f"saved {path.name} as a draft, not as a version: {problem}", title="Cannot render",
+                            severity="error", markup=False)
+            else:
+                self.notify(f"saved {path.name} as version {version}", markup=False)
 
         self.io.submit(save, done=saved)
 

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from studio.core.record import STATUSES
-from studio.tui.format import status_label
+from studio.tui.format import short_version, status_label
 
 
 class FilterScreen(ModalScreen[dict | None]):
@@ -33,7 +33,7 @@ class FilterScreen(ModalScreen[dict | None]):
                              else Select.NULL, prompt="any", id="tag", compact=True)
             with Horizontal(classes="field"):
                 yield Label("version")
-                yield Select([(v[:12], v) for v in self.versions], value=c.get("version")
+                yield Select([(short_version(v, 12), v) for v in self.versions], value=c.get("version")
                              if c.get("version") in self.versions else Select.NULL, prompt="any", id="version",
                              compact=True)
             with Horizontal(classes="field"):

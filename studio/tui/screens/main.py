@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from studio.tui.io import SessionIO
-from studio.tui.messages import SessionReady
+from studio.tui.messages import JobFailed, SamplesAdded, SessionReady
 from studio.tui.screens.editing import EditingActions
 from studio.tui.screens.review import ReviewActions
 from studio.tui.screens.running import RunningActions
@@ -27,6 +27,7 @@ from studio.tui.widgets.stream import SampleList, StreamPane
 from studio.tui.widgets.tagger import TaggerPane
 from studio.tui.guard import ForwardWorkerErrors, guarded
 
+INBOX_POLL = 0.5  # seconds between looks for other processes' additions (one listdir when there are none)
 PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
 
 
@@ -36,7 +37,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         Binding("f1,question_mark", "help", "Help", id="main.help"),
         Binding("ctrl+g", "generate", "Generate", id="main.generate"),
         Binding("ctrl+t", "stop", "Stop run", id="main.stop"),
-        Binding("ctrl+r", "regenerate", "Regen rejected", id="main.regenerate"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="main.regenerate"),
         Binding("ctrl+o", "export", "Export", id="main.export"),
         Binding("f2", "focus_pane('editor')", "Focus editor", show=False, id="main.focus_editor"),
         Binding("f3", "focus_pane('slots')", "Focus slots", show=False, id="main.focus_slots"),
@@ -46,6 +47,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         # issue 6 (feedback loop): screens in screens/analysis.py and screens/feedback.py
         Binding("f6", "analysis", "Analysis", show=False, id="main.analysis"),
         Binding("f7", "feedback", "Feedback", show=False, id="main.feedback"),
+        Binding("f8", "compare_answers", "Compare answers", show=False, id="main.pair"),
     ]
 
     def __init__(self, workspace: Any, session_name: str | None, *, template: str | None = None,
@@ -143,6 +145,10 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     def _loaded(self, loaded: Any, rows: list[dict]) -> None:
         self.store, self.session = loaded.store, loaded.session
         self.io = SessionIO(self.app)
+        from studio.tui.format import VERSION_LABELS
+
+        VERSION_LABELS.clear()
+        VERSION_LABELS.update(loaded.version_labels)
         self.session_name = self.session.name
         self.labels = list(self.session.labels)
         self.ready = True
@@ -162,6 +168,35 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
             self.notify(f"another studio has this session open ({getattr(self.session, 'locked_by', '?')}); "
                         "you can look but not change it", title="Read-only", severity="warning", markup=False)
         self.app.post_message(SessionReady())
+        if not self.session.read_only:  # other shells' runs, regenerations and feedback imports arrive here
+            self.set_interval(INBOX_POLL, self._poll_inbox)
+
+    _inbox_busy = False
+
+    def _poll_inbox(self) -> None:
+        """Fold what other processes added (studio.store.inbox) on the session thread; show it arriving."""
+        if self._inbox_busy or self.io is None or self.session is None:
+            return
+        self._inbox_busy = True
+        session = self.session
+
+        def fold() -> list[int]:
+            try:
+                return session.fold_inbox()
+            except Exception as exc:  # noqa: BLE001 - one bad inbox never stops the review
+                self.app.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Another process's additions"))
+                return []
+
+        self.io.submit(fold, done=self._inbox_folded)
+
+    def _inbox_folded(self, ids: list[int]) -> None:
+        self._inbox_busy = False
+        if ids:
+            from studio.tui.format import set_version_labels
+
+            set_version_labels(self.session)
+            self.post_message(SamplesAdded(list(ids)))
+            self.notify(f"{len(ids)} sample(s) added from another process", markup=False)
 
     # -- shared helpers ---------------------------------------------------------------------------------
     def _writable(self) -> bool:
@@ -287,6 +322,18 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
             from studio.tui.screens.feedback import FeedbackScreen
 
             self.app.push_screen(FeedbackScreen(self.session, self.workspace, self.engine_default))
+
+    def action_compare_answers(self) -> None:
+        """Two answers to the selected sample's prompt side by side; a key saves which is better."""
+        if not self._writable():
+            return
+        sid = self.stream.current_id
+        if sid is None:
+            self.notify("select a sample first", severity="warning", markup=False)
+            return
+        from studio.tui.screens.pair import PairScreen
+
+        self.app.push_screen(PairScreen(self.session, self.io, sid))
 
     # -- leaving ----------------------------------------------------------------------------------------
     def on_unmount(self) -> None:

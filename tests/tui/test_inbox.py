@@ -1,0 +1,36 @@
+"""A `studio run` from another shell while the studio holds the session: the samples arrive on screen."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from studio.tui.app import StudioApp
+from tests.tui.conftest import ready, settle
+
+
+async def test_a_run_in_another_process_adds_to_the_open_session_and_shows_up(seeded, fake_llm):
+    app = StudioApp(seeded, "review")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        assert len(app.screen.stream.ids) == 12
+        env = {**os.environ, "STUDIO_HOME": str(seeded.root), "NO_COLOR": "1",
+               "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+        proc = subprocess.run([sys.executable, "-m", "studio", "run", "contrast-pairs", "-n", "3", "--strategy",
+                               "sample", "--session", "review", "--model", fake_llm.model, "--api-base",
+                               fake_llm.base_url, "--json"], env=env, cwd=str(seeded.root), capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert fake_llm.count == 3
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if len(app.screen.stream.ids) == 15:
+                break
+        await settle(app, pilot)
+        assert len(app.screen.stream.ids) == 15
+        assert any("3 sample(s) added from another process" in n.message for n in app._notifications)
+        session = app.screen.session
+        assert {session.get(i)["template"] for i in app.screen.stream.ids[12:]} == {"contrast-pairs"}
+        await pilot.press("ctrl+q")
