@@ -91,7 +91,8 @@ class Run:
                  seed: int | None = None, api_base: str | None = None, concurrency: int = 16,
                  timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
                  fills: list[Fill] | None = None, seeds: list[int] | None = None, cache: bool = True,
-                 inputs: dict[str, Any] | list[dict[str, Any]] | None = None, answers: int = 1):
+                 inputs: dict[str, Any] | list[dict[str, Any]] | None = None, answers: int = 1,
+                 answer_of: list[int] | None = None):
         self.workspace = workspace
         if not isinstance(template, Template):
             template = load_template(workspace.find_template(template))
@@ -115,6 +116,8 @@ class Run:
             raise ValueError("seeds: one per fill")
         # a regeneration passes the seeds of the samples it replaces; otherwise each fill's own
         self.seeds = list(seeds) if seeds is not None else [sample_seed(self.seed, f.index) for f in fills]
+        # a regeneration redoes single answers: fill i is asked once, as answer answer_of[i], with seeds[i]
+        self.answer_of = list(answer_of) if answer_of is not None else None
         self.jobs = self._jobs(fills, inputs)
         self.total = len(self.jobs)
         self.strategy = strategy or template.combine.strategy
@@ -138,7 +141,10 @@ class Run:
         """(fill, input values, seed, answer): a dict of inputs applies to every fill, a list gives one
         prompt each; each fill is asked `answers` times, each answer with its own seed."""
         t = self.template
-        seeded = [(f, answer_seed(seed, a), a) for f, seed in zip(fills, self.seeds) for a in range(self.answers)]
+        if self.answer_of is not None:
+            seeded = list(zip(fills, self.seeds, self.answer_of))
+        else:
+            seeded = [(f, answer_seed(seed, a), a) for f, seed in zip(fills, self.seeds) for a in range(self.answers)]
         if not t.inputs:
             return [(f, None, seed, a) for f, seed, a in seeded]
         if inputs is None:

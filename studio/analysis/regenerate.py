@@ -31,6 +31,10 @@ class Job:
     fill: Fill
     seed: int
 
+    @property
+    def answer(self) -> int:
+        return int(self.sample.get("answer") or 0)
+
     def __iter__(self):  # (sample, fill), as the plan's lists were before seeds were explicit
         return iter((self.sample, self.fill))
 
@@ -166,21 +170,22 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
         raise StudioError(f"version {old_version} is the template as it is now", path=template.where,
                           hint="edit and save the template first, then regenerate")
     versions = [old_version] if old_version else older_versions(session, template)
-    latest: dict[str, dict] = {}
+    latest: dict[tuple[str, int], dict] = {}  # per fill and answer (several answers per prompt are separate)
     for version in versions:
         for s in session.iter_samples(template=template.name, version=version):
-            key = s.get("fill_key")
-            if key and (key not in latest or s["id"] > latest[key]["id"]):
+            key = (s.get("fill_key"), int(s.get("answer") or 0))
+            if key[0] and (key not in latest or s["id"] > latest[key]["id"]):
                 latest[key] = s
     if not latest:
         what = f"version {old_version}" if old_version else "an older version"
         raise StudioError(f"session {session.name!r} has no samples of {template.name!r} {what}",
                           hint="`studio report SESSION` lists the versions that made samples")
     plan = RegenPlan(template.name, versions, template.version)
-    already = {s.get("fill_key") for s in session.iter_samples(template=template.name, version=template.version)}
+    already = {(s.get("fill_key"), int(s.get("answer") or 0))
+               for s in session.iter_samples(template=template.name, version=template.version)}
     rebuild = _Rebuilder(session, template)
     renderer = Renderer(template)
-    planned: set[str] = set()
+    planned: set[tuple[str, int]] = set()
     for old in sorted(latest.values(), key=lambda s: s["id"]):
         fill = rebuild.fill(old)
         if isinstance(fill, str):
@@ -192,7 +197,7 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
             plan.unbuildable.append((old, exc.problem.message))
             continue
         seed = int(old.get("seed") or 0)
-        key = fill.fill_key
+        key = (fill.fill_key, int(old.get("answer") or 0))
         if prompt_hash(messages) == old.get("prompt_hash"):
             plan.unchanged.append(old)
             if redo_rejected and old.get("status") in REDO_STATUSES:
@@ -248,7 +253,7 @@ def regeneration_runs(workspace, session, template, plan: RegenPlan, *, model: s
             key = (job.sample.get("model") or None, api_base or job.sample.get("endpoint") or None)
         groups.setdefault(key, []).append(job)
     return [Run(workspace, template, session=session, model=m, api_base=endpoint, concurrency=concurrency,
-                fills=[j.fill for j in jobs], seeds=[j.seed for j in jobs])
+                fills=[j.fill for j in jobs], seeds=[j.seed for j in jobs], answer_of=[j.answer for j in jobs])
             for (m, endpoint), jobs in groups.items()]
 
 

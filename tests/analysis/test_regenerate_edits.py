@@ -148,3 +148,18 @@ def test_compare_never_defaults_to_a_version_that_cannot_render(ws, session):
     session.save_template_version(v1.name, v1.text.replace("{{ n }}", "{{ n "))  # saved before saving refused it
     cmp = compare_in_session(session, "contrast")
     assert (cmp.old, cmp.new) == (v1.version, v2.version) and (cmp.old_label, cmp.new_label) == ("v1", "v2")
+
+
+def test_several_answers_per_prompt_are_regenerated_each_with_its_own_seed_and_index(ws, session, fake_llm):
+    v1 = _write(ws, n="[2]")
+    asyncio.run(Run(ws, v1, session=session, model=fake_llm.model, api_base=fake_llm.base_url, answers=2).execute())
+    old = {(s["fill_key"], s["answer"]): s for s in session.iter_samples()}
+    assert len(old) == 4
+    v2 = _write(ws, text=v1.text.replace("Explain", "Contrast"))
+    fake_llm.reset()
+    regenerate(ws, session, v2)
+    assert fake_llm.count == 4
+    new = {(s["fill_key"], s["answer"]): s for s in session.iter_samples(version=v2.version)}
+    assert set(new) == set(old)
+    for key, s in new.items():
+        assert s["seed"] == old[key]["seed"]
