@@ -116,6 +116,10 @@ class GuestSession:
     def __getattr__(self, name: str) -> Any:  # reads: the holder's latest, through the read-only view
         return getattr(self._view, name)
 
+    def __len__(self) -> int:
+        self._view.reload()
+        return len(self._view)
+
     @property
     def inbox_path(self) -> Path:
         return self._inbox.path

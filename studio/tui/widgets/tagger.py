@@ -69,7 +69,9 @@ class TaggerPane(Widget, can_focus=True):
             if flag:
                 text.append(f"  {flag}", style="bold reverse")
             tokens = (s.get("tokens_in") or 0) + (s.get("tokens_out") or 0)
-            text.append(f"  v {short_version(s.get('template_version'))}  {tokens} tok {money(s.get('cost'))}\n")
+            version = short_version(s.get("template_version"))
+            version = version if " " in version else f"v {version}"  # "v1 df15be", or "v df15be" unnamed
+            text.append(f"  {version}  {tokens} tok {money(s.get('cost'))}\n")
         for i, label in enumerate(self.labels[:9], start=1):
             mark = "[x]" if label in tags else "[-]"
             text.append(f"{i}{mark}{label}", style="bold" if label in tags else "")
