@@ -35,20 +35,39 @@ def _dump(template: Template) -> str:
     return out
 
 
+def _value(spec, value, template: Template):
+    """A typed value as the slot keeps it: refused when empty; a number stays a number when the slot's
+    values are numbers (n: [2, 3, 4] gets 5, not '5')."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        raise SlotError("a slot value cannot be empty", path=template.where, line=spec.line,
+                        hint="type the value, or delete it with d")
+    numbers = [v for v in spec.values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if numbers and len(numbers) == len(spec.values):
+        for kind in (int, float):
+            try:
+                return kind(value.strip())
+            except ValueError:
+                pass
+    return value
+
+
 def add_value(template: Template, slot: str, value: str, weight: float | None = None) -> str:
     """The template's new text with `value` appended to inline slot `slot` (and its `weight` when weighted).
-    Raises SlotError when the slot is not an inline list."""
+    Raises SlotError when the slot is not an inline list or the value is empty."""
     spec = _inline(template, slot)
-    spec.values.append(value)
+    spec.values.append(_value(spec, value, template))
     if spec.weights is not None:
         spec.weights.append(1.0 if weight is None else weight)
     return _dump(template)
 
 
 def edit_value(template: Template, slot: str, index: int, value: str) -> str:
-    """The template's new text with value `index` of inline slot `slot` replaced by `value`. Raises SlotError."""
+    """The template's new text with value `index` of inline slot `slot` replaced by `value`. Raises SlotError
+    (also for an empty value)."""
     spec = _inline(template, slot)
-    spec.values[index] = value
+    spec.values[index] = _value(spec, value, template)
     return _dump(template)
 
 

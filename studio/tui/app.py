@@ -6,6 +6,7 @@ frame (see MainScreen._load), so the studio is interactive at once.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -47,6 +48,17 @@ class StudioApp(App):
         if keymap:
             self.set_keymap(keymap)
 
+    def run(self, *args: Any, headless: bool = False, **kwargs: Any) -> Any:
+        """Run in the terminal; without one (stdin or stdout redirected, e.g. from cron or a pipe) say so and
+        return 2 instead of drawing into nothing at 100% CPU."""
+        if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+            which = "stdin" if not sys.stdin.isatty() else "stdout"
+            print(f"studio: the studio needs a terminal ({which} is not one) — run it in a terminal or tmux; "
+                  "without one use `studio run`, `studio show`, `studio export` (studio --help lists them)",
+                  file=sys.stderr)
+            return 2
+        return super().run(*args, headless=headless, **kwargs)
+
     def get_default_screen(self) -> Screen:
         from studio.tui.screens.main import MainScreen
 
@@ -68,7 +80,13 @@ class StudioApp(App):
             if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                      for k, v in data.items()):
                 raise ValueError("write one 'binding-id: keys' per line, e.g. review.accept: y")
-            self.update_keymap(data)
+            from studio.tui.keymap import check_keymap
+
+            good, problems = check_keymap(data)
+            self.update_keymap(good)
+            if problems:
+                self.notify(f"{path}: " + "; ".join(problems) + " (those lines are not used; the rest are)",
+                            title="Key map", severity="warning", timeout=10, markup=False)
         except (OSError, ValueError, yaml.YAMLError) as exc:
             self.notify(f"{path}: {exc} — using the default keys (F1 lists the binding ids)",
                         title="Key map not used", severity="warning", markup=False)

@@ -122,3 +122,26 @@ def test_edits_keep_the_leading_comment_lines_and_the_body(template):
 def test_a_template_without_leading_comments_gets_none_added(tmp_path):
     t = parse_template(TEXT.split("\n", 2)[2], tmp_path / "plain.prompt")
     assert slot_edit.edit_value(t, "name", 0, "Ann").startswith("---\n")
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\t"])
+@pytest.mark.parametrize("edit", ["add", "edit"])
+def test_an_empty_value_is_refused(template, value, edit):
+    with pytest.raises(SlotError, match="cannot be empty"):
+        if edit == "add":
+            slot_edit.add_value(template, "name", value)
+        else:
+            slot_edit.edit_value(template, "name", 0, value)
+
+
+@pytest.mark.parametrize("typed,want", [("5", 5), (" 7 ", 7), ("2.5", 2.5), ("five", "five")])
+def test_numbers_stay_numbers_in_a_slot_of_numbers(tmp_path, typed, want):
+    path = tmp_path / "n.prompt"
+    path.write_text("---\nname: n\nmode: render\nslots:\n  n: [2, 3, 4]\n  word: [a, b]\n---\n{{ n }} {{ word }}\n")
+    template = load_template(path)
+    t = reparse(slot_edit.add_value(template, "n", typed), tmp_path)
+    assert t.slots["n"].values == [2, 3, 4, want]
+    t = reparse(slot_edit.edit_value(load_template(path), "n", 0, typed), tmp_path)
+    assert t.slots["n"].values[0] == want and type(t.slots["n"].values[0]) is type(want)
+    t = reparse(slot_edit.add_value(load_template(path), "word", "5"), tmp_path)
+    assert t.slots["word"].values == ["a", "b", "5"]  # a slot of words keeps the text

@@ -45,8 +45,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         Binding("f5", "focus_pane('tagger')", "Focus tagger", show=False, id="main.focus_tagger"),
         Binding("f9", "zoom", "Zoom pane", show=False, id="main.zoom"),
         # issue 6 (feedback loop): screens in screens/analysis.py and screens/feedback.py
-        Binding("f6", "analysis", "Analysis", show=False, id="main.analysis"),
-        Binding("f7", "feedback", "Feedback", show=False, id="main.feedback"),
+        Binding("f6", "analysis", "Analysis", show=False, id="main.analysis", priority=True),  # over TextArea's f6
+        Binding("f7", "feedback", "Feedback", show=False, id="main.feedback", priority=True),
         Binding("f8", "compare_answers", "Compare answers", show=False, id="main.pair"),
     ]
 
@@ -244,6 +244,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     def _update_stream_title(self) -> None:
         f = ", ".join(f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())
         shown = len(self.stream.ids)
+        self.stream.empty_message = (f" no sample matches the filter ({f}) — press / to change it" if f else
+                                     " no samples yet — press ctrl+g to generate")
         self.query_one("#stream-title", Static).update(
             f"{shown:,} shown" + (f" · filter {f}" if f else " · all") + " · / filter · enter detail")
 

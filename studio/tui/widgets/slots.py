@@ -21,6 +21,7 @@ class SlotTree(Tree):
         Binding("d,delete", "screen.slot_delete", "Delete", id="slots.delete"),
         Binding("w", "screen.slot_weight", "Weight", id="slots.weight"),
         Binding("i", "screen.slot_import", "Import file", id="slots.import"),
+        Binding("ctrl+s", "screen.save_template", "Save version", id="slots.save"),
     ]
 
 

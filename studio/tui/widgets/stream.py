@@ -76,6 +76,7 @@ class SampleList(ScrollView, can_focus=True):
         self.rows: dict[int, dict[str, Any]] = {}
         self._asked: set[int] = set()
         self._last_selected: int | None = -1
+        self.empty_message = " no samples yet — press ctrl+g to generate"  # the screen says when a filter hid all
 
     # -- data -------------------------------------------------------------------------------------
     @property
@@ -177,7 +178,7 @@ class SampleList(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y
         if index >= len(self.ids) or width <= 0:
             if not self.ids and y == 0:
-                return Strip([Segment(" no samples yet — press ctrl+g to generate".ljust(width)[:width],
+                return Strip([Segment(self.empty_message.ljust(width)[:width],
                                       self.get_component_rich_style("samplelist--dim"))])
             return Strip.blank(width, self.rich_style)
         sample_id = self.ids[index]
