@@ -120,39 +120,33 @@ def _field_reads(ast: nodes.Template) -> list[tuple[str, str, int]]:
     return out
 
 
-def _row_fields(source) -> set[str] | None:
-    """The fields any row of a slot source has; None for plain values (no rows)."""
+def _rows_of(source) -> Sequence | None:
+    """The rows of a slot source (dicts of fields), None for plain values; the generator's first persona."""
     from studio.core.slots import ValueSource
 
     if isinstance(source, ValueSource):
-        if source.rows is None:
-            return None
-        rows = source.rows
-    else:
-        rows = [source.attrs(i) for i in range(min(len(source), 1))]
-    seen: set[str] = set()
-    for row in rows:
-        if isinstance(row, dict):
-            seen.update(map(str, row))
-    return seen
+        return source.rows
+    return [source.attrs(i) for i in range(min(len(source), 1))]
 
 
 def _check_fields(template: Template, space, fields: list[tuple[str, str, int]], where: str) -> list[Problem]:
-    """A template reading a field no row of its slot's file has: an error now, not a failure mid-run."""
+    """A template reading a field no row of its slot's file has: an error now, not a failure mid-run.
+    Each check stops at the first row that has the field (usually the first row)."""
     problems = []
     sources = dict(zip(space.names, space.sources))
-    cache: dict[str, set[str] | None] = {}
+    rows_of: dict[str, Sequence | None] = {}
     for slot, attr, line in fields:
         if slot not in sources or attr == "text":
             continue
-        if slot not in cache:
-            cache[slot] = _row_fields(sources[slot])
-        known = cache[slot]
-        if known is None or attr in known:
+        if slot not in rows_of:
+            rows_of[slot] = _rows_of(sources[slot])
+        rows = rows_of[slot]
+        if rows is None or any(isinstance(r, dict) and attr in r for r in rows):
             continue
+        known = sorted({str(k) for r in rows[:1000] if isinstance(r, dict) for k in r})
         origin = getattr(sources[slot], "origin", slot)
         problems.append(Problem(where, line, f"no row of slot {slot!r} ({origin}) has a field {attr!r}",
-                                f"fields: {', '.join(sorted(known)) or '(none)'}; fix the name or the data"))
+                                f"fields: {', '.join(known) or '(none)'}; fix the name or the data"))
     return problems
 
 

@@ -160,6 +160,9 @@ def test_every_slot_reader_and_command_reads_each_corpus_file_exactly(tmp_path, 
         samples = list(session.iter_samples())
     assert sorted(_prompt_values([s["messages"][-1]["content"] for s in samples], method_names)) == sorted(expected)
     assert sorted(_prompt_values([s["output"] for s in samples], method_names)) == sorted(expected)
+    for args in (["show", "corpus"], ["report", "corpus"]):  # the values reach the reports without a traceback
+        code, out, err = _studio(monkeypatch, capsys, ws, *args)
+        assert code == 0, (args, out, err)
     # the same run again: every prompt is the same bytes, so nothing new is made
     code, out, err = _studio(monkeypatch, capsys, ws, "render", "corpus", "--json")
     assert [json.loads(line)["messages"] for line in out.split("\n") if line] == [r["messages"] for r in rows]
