@@ -180,7 +180,7 @@ def test_the_feedback_reader_reads_each_corpus_file_exactly(name):
             read_feedback(path)
         assert "not UTF-8" in str(err.value) and err.value.line == expected[1]
         return
-    if name == "empty.csv":
+    if name in ("empty.csv", "empty.jsonl"):
         with pytest.raises(StudioError, match="empty"):
             read_feedback(path)
         return
@@ -198,9 +198,9 @@ def test_feedback_import_and_list_take_each_corpus_file_exactly(tmp_path, monkey
     path = CORPUS / name
     code, out, err = _studio(monkeypatch, capsys, ws, "feedback", "import", str(path), "--session", "fb",
                              "--model", fake_llm.model, "--api-base", fake_llm.base_url, "--json")
-    if isinstance(expected, tuple) and expected[0] == "not UTF-8" or name == "empty.csv":
+    if isinstance(expected, tuple) and expected[0] == "not UTF-8" or name in ("empty.csv", "empty.jsonl"):
         assert code == 2 and "Traceback" not in err, err
-        assert (f"{name}:{expected[1]}: not UTF-8" if name != "empty.csv" else "empty") in err.replace("\n", "")
+        assert (f"{name}:{expected[1]}: not UTF-8" if not name.startswith("empty") else "empty") in err.replace("\n", "")
         return
     assert code == 0, out + err
     want = [] if isinstance(expected, tuple) else [v.strip() for v in expected]
