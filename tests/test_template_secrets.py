@@ -170,3 +170,12 @@ def test_redaction_leaves_templates_without_secrets_unchanged():
         assert redact_template_text(text) == text, path
     with pytest.raises(StudioError):
         parse_template(_text(f"  api_key: {KEY}\n"))
+
+
+def test_lint_warns_when_a_referenced_variable_is_not_set(monkeypatch):
+    monkeypatch.delenv("STUDIO_T_UNSET", raising=False)
+    text = _text("  api_key: ${STUDIO_T_UNSET}\n")
+    assert [(p.line, p.severity, p.message) for p in lint_text(text, "t.prompt")] == [
+        (6, "warning", "params.api_key names the environment variable STUDIO_T_UNSET, which is not set here")]
+    monkeypatch.setenv("STUDIO_T_UNSET", KEY)
+    assert lint_text(text, "t.prompt") == []

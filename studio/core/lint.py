@@ -101,6 +101,12 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
             if name not in known:
                 add(template.line_of("followups", i), f"follow-up template {name!r} not found",
                     f"templates here: {', '.join(sorted(known))}")
+    try:  # a key referenced from an unset variable: a run would stop at once, say so now
+        from studio.core.secrets import resolve_params
+
+        resolve_params(template.params, where=where, line_of=template.line_of)
+    except StudioError as exc:
+        add(exc.problem.line, f"{exc.problem.message} here", exc.problem.hint, "warning")
     if check_data and not any(p.severity == "error" for p in problems):
         problems.extend(_check_render(template, where, fields))
     return problems
