@@ -49,6 +49,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="heldout", choices=["heldout", "tune"])
     ap.add_argument("--no-local", action="store_true", help="skip the embedded model (minutes)")
+    ap.add_argument("--local-limit", type=int, default=None, metavar="N",
+                    help="the embedded model on the first N comments only (it takes ~5-15 s a comment here)")
     args = ap.parse_args()
 
     from studio.analysis.feedback import structure
@@ -82,10 +84,12 @@ def main() -> None:
     if args.no_local or not local.available():
         print("embedded model: skipped" + ("" if args.no_local else " (the local extra is not installed)"))
         return
+    part = labelled[:args.local_limit] if args.local_limit else labelled
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        records = structure(rows(labelled), model=local.MODEL, cache_dir=Path(tmp), concurrency=1)
-        score("embedded local/smollm2", labelled, records, time.perf_counter() - t)
+        records = structure(rows(part), model=local.MODEL, cache_dir=Path(tmp), concurrency=1)
+        score(f"embedded local/smollm2 ({len(part)})", part, records, time.perf_counter() - t)
+        score(f"offline rules, same {len(part)}", part, structure(rows(part)), 0.0)
         by_model = [x for x in records if str(x.get("structured_by", "")).startswith("model:")]
         print(f"{'':<28} the model gave a category for {len(by_model)} of {len(records)}; the rest kept the rules'")
 

@@ -58,3 +58,31 @@ def test_review_layout_flagged_sample(varied, snap_compare):
         await settle(pilot.app, pilot)
 
     assert snap_compare(StudioApp(varied), terminal_size=(80, 24), run_before=flagged)
+
+
+@pytest.fixture
+def timeline(ws):
+    """A session with a history (two versions over two sittings, a planted bad value, costs)."""
+    from studio.store import Store
+    from tests.analysis.timeline import timeline_samples
+
+    session = Store(ws.sessions_dir).create("timeline")
+    session.add_samples(timeline_samples())
+    session.close()
+    return ws
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_analysis_screen_with_pictures(timeline, snap_compare, size):
+    async def open_analysis(pilot) -> None:
+        app = pilot.app
+        await ready(app, pilot)
+        await pilot.press("f6")
+        for _ in range(400):
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.02)
+            if "report ·" in str(app.screen.query_one("#analysis-state").render()):
+                break
+        await pilot.pause()
+
+    assert snap_compare(StudioApp(timeline, "timeline"), terminal_size=size, run_before=open_analysis)

@@ -22,6 +22,9 @@ def register(sub) -> None:
                    help="compare two versions of TEMPLATE, by name (v1 v2) or hash prefix (default: its last "
                         "two saved versions that render)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--html", default=None, metavar="FILE",
+                   help="also write the report, pictures included, as a self-contained HTML page")
+    p.add_argument("--no-pictures", action="store_true", help="tables only")
     p.set_defaults(handler=run)
 
 
@@ -71,36 +74,71 @@ def run(args) -> int:
         report = analyse_session(session, template=args.template, min_count=args.min_count, alpha=args.alpha)
         filters = {"template": args.template} if args.template else {}
         agree = agreement(verified_samples(session, **filters))
+        labels = session.version_labels()
+        pics = None
+        if not args.no_pictures or args.html:
+            from studio.analysis.pictures import from_session
+
+            pics = from_session(session, report)
         if args.json:
             out = report.to_dict()
             out["agreement"] = {k: v.to_dict() for k, v in agree.items()}
             out["version_labels"] = {f"{t}/{v}": label for (t, v), label in session.version_labels().items()}
             print(json.dumps(out, ensure_ascii=False))
-            return 0
-        _print(session.name, report, agree, args.top, session.version_labels())
+        else:
+            parts = _parts(session.name, report, agree, args.top, None if args.no_pictures else pics, labels)
+            from studio.cli.console import console
+
+            out = console()
+            for part in parts:
+                out.print(part)
+        if args.html:
+            _write_html(args.html, session.name, _parts(session.name, report, agree, args.top, pics, labels))
     finally:
         session.close()
     return 0
 
 
-def _print(name: str, report, agree, top: int, labels: dict) -> None:
-    from studio.analysis.tables import agreement_table, flags_text, value_tables, versions_table
-    from studio.cli.console import console
+def _write_html(path: str, name: str, parts: list) -> None:
+    from pathlib import Path
 
-    out = console()
+    from studio.analysis.pictures import html_page
+    from studio.core.errors import StudioError
+    from studio.core.files import atomic_write_text
+
+    target = Path(path)
+    if target.is_dir():
+        raise StudioError(f"{target} is a folder", path=target, hint="give --html a file name, e.g. report.html")
+    try:
+        atomic_write_text(target, html_page(parts, f"studio report: {name}"))
+        target.chmod(0o644)                      # a page to share, not a secret
+    except OSError as exc:
+        raise StudioError(f"cannot write {target}: {exc.strerror or exc}", path=target,
+                          hint="choose a file in a folder you can write to") from None
+    print(f"wrote {target}", file=__import__("sys").stderr)
+
+
+def _parts(name: str, report, agree, top: int, pics=None, labels: dict | None = None) -> list:
+    from rich.text import Text
+
+    from studio.analysis.tables import agreement_table, flags_text, value_tables, versions_table
+
     if not report.templates:
-        out.print(f"session {name!r} has no samples yet", markup=False)
-        return
-    out.print(versions_table(report, f"session {name}: templates and versions", labels))
-    out.print()
-    out.print(flags_text(report))
+        return [Text(f"session {name!r} has no samples yet")]
+    parts: list = [versions_table(report, f"session {name}: templates and versions", labels), Text(""),
+                   flags_text(report)]
+    if pics is not None:
+        from studio.analysis.pictures import pictures
+
+        parts += [Text(""), pictures(pics, labels)]
     for tr in report.templates:
         for t in value_tables(tr, top):
             if t.caption:
                 t.caption += "; --top N shows more"
-            out.print(t)
+            parts.append(t)
     if agree:
-        out.print(agreement_table(agree))
+        parts.append(agreement_table(agree))
+    return parts
 
 
 def _compare(session, args) -> int:

@@ -1,7 +1,8 @@
-"""The analysis screen (issue 6): where failures come from, two versions side by side, the verifier.
+"""The analysis screen (issues 6, 18): where failures come from, two versions side by side, the verifier.
 
 All the work is studio.analysis (the same as `studio report` / `studio verify`); this screen only runs
-it in a worker thread and shows the rich tables. Keys: c compare the last two versions of a template,
+it in a worker thread and shows its pictures (studio.analysis.pictures: accept rate per version over time,
+failures per slot value as a heat map, cost per accepted sample, review pace) and rich tables. Keys: c compare the last two versions of a template,
 t next template, v verify the samples the main screen shows, d disagreements, f feedback, r refresh.
 """
 
@@ -112,8 +113,12 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
         report = analyse_session(session)              # counted from the store's index, no sample parsed
         if not report.templates:
             return Text("no samples yet — generate some first"), "report"
-        parts: list = [tables.versions_table(report, f"session {session.name}", session.version_labels()), Text(""),
-                       tables.flags_text(report)]
+        from studio.analysis.pictures import from_session, pictures
+
+        # pictures first: a curator looks before reading; the tables follow for the exact numbers
+        labels = session.version_labels()
+        parts: list = [tables.flags_text(report), Text(""), pictures(from_session(session, report), labels), Text(""),
+                       tables.versions_table(report, f"session {session.name}", labels)]
         agree = agreement(verified)
         if agree:
             parts.append(tables.agreement_table(agree))
