@@ -106,7 +106,7 @@ def collect(rows, report=None) -> Pictures:
         prev = when
     width = clock / BUCKETS or 1.0
     acc: dict[tuple[str, str], list[list[int]]] = {}
-    for at, (_when_, t, v, ok) in zip(active, decided):
+    for at, (_, t, v, ok) in zip(active, decided):
         b = min(int(at / width), BUCKETS - 1)
         cells = acc.setdefault((t, v), [[0, 0] for _ in range(BUCKETS)])
         cells[b][0] += ok
@@ -189,7 +189,7 @@ def heat_maps(p: Pictures, top: int = 6, max_tags: int = 5) -> list:
         for dim, stats in tr.values.items():
             if not dim.startswith(("slot.", "persona.")):
                 continue
-            keep = [s for s in stats[:top]] + [s for s in stats[top:] if any(
+            keep = list(stats[:top]) + [s for s in stats[top:] if any(
                 (dim, s.value, m) in flagged for m in ("rejected", "failed", *(f"tag:{x}" for x in tags)))]
             rows += [(dim, s) for s in keep]
         if not rows:

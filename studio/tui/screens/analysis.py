@@ -115,13 +115,17 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
             return Text("no samples yet — generate some first"), "report"
         from studio.analysis.pictures import from_session, pictures
 
-        # pictures first: a curator looks before reading; the tables follow for the exact numbers
+        from studio.analysis.pictures import from_session, pictures
+
+        # pictures first: a curator looks before reading; the tables follow for the exact numbers. The
+        # verifier's agreement comes above them: it is what `v` asks for.
         labels = session.version_labels()
-        parts: list = [tables.flags_text(report), Text(""), pictures(from_session(session, report), labels), Text(""),
-                       tables.versions_table(report, f"session {session.name}", labels)]
+        parts: list = [tables.flags_text(report), Text("")]
         agree = agreement(verified)
         if agree:
             parts.append(tables.agreement_table(agree))
+        parts += [pictures(from_session(session, report), labels), Text(""),
+                  tables.versions_table(report, f"session {session.name}", labels)]
         for tr in report.templates:
             parts += tables.value_tables(tr)
         return Group(*parts), f"report · {len(report.flags)} flag(s) · c compare · v verify · f feedback"
