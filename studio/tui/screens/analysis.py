@@ -115,8 +115,6 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
             return Text("no samples yet — generate some first"), "report"
         from studio.analysis.pictures import from_session, pictures
 
-        from studio.analysis.pictures import from_session, pictures
-
         # pictures first: a curator looks before reading; the tables follow for the exact numbers. The
         # verifier's agreement comes above them: it is what `v` asks for.
         labels = session.version_labels()
