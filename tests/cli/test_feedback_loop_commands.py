@@ -127,3 +127,35 @@ def test_regenerate_after_an_edit_requests_only_the_changed_prompts(fake_llm, tm
     assert f"v1 {named['old'][:8]}" in report and f"v2 {named['new'][:8]}" in report
     again = studio("regenerate", "explain", "--session", "s", "--from", "zzzz", cwd=tmp_path)
     assert again.returncode == 2 and "no version of 'explain' with samples starts with 'zzzz'" in again.stderr
+
+
+def test_app_reviews_import_offline_completely_and_a_draft_takes_given_prompts(tmp_path):
+    import csv
+
+    rows = [json.loads(x) for part in ("tune", "heldout")
+            for x in (Path(__file__).parents[1] / "analysis" / "data" / f"feedback_{part}.jsonl").read_text().splitlines()]
+    f = tmp_path / "reviews.csv"
+    with open(f, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Review Text", "Star Rating"])
+        for r in rows:
+            w.writerow([r["comment"], "" if r["rating"] is None else r["rating"]])
+    done = studio("feedback", "import", str(f), "--session", "reviews", cwd=tmp_path)     # no model: offline
+    assert done.returncode == 0, done.stderr
+    assert f"added {len(rows)} feedback record(s)" in done.stdout and "0 bad row(s) skipped" in done.stdout
+    groups = json.loads(studio("feedback", "list", "--session", "reviews", "--json", cwd=tmp_path).stdout)
+    by = {g["category"]: g for g in groups}
+    assert by["praise"]["polarity"].get("positive", 0) > 30 and by["verbosity"]["polarity"].get("negative", 0) > 15
+    assert sum(g["count"] for g in groups) == len(rows)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Explain DNS.\nWhat is a VPN?\n")
+    draft = studio("feedback", "draft", "verbosity", "--session", "reviews", "--prompts", str(prompts), cwd=tmp_path)
+    assert draft.returncode == 0, draft.stderr
+    assert "2 prompt(s) from the prompts given" in " ".join(draft.stdout.split())
+    text = (tmp_path / "templates" / "concise-answers.prompt").read_text()
+    assert "What is a VPN?" in text and "concisely" in text
+    fid = by["verbosity"]["examples"][0]["id"]
+    fixed = studio("feedback", "set", str(fid), "depth", "--session", "reviews", cwd=tmp_path)
+    assert fixed.returncode == 0 and "-> depth (by hand)" in fixed.stdout
+    bad = studio("feedback", "set", str(fid), "wordy", "--session", "reviews", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown feedback category 'wordy'" in bad.stderr

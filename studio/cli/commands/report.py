@@ -76,7 +76,7 @@ def run(args) -> int:
         agree = agreement(verified_samples(session, **filters))
         labels = session.version_labels()
         pics = None
-        if not args.no_pictures or args.html:
+        if (not args.no_pictures and not args.json) or args.html:     # --json: the numbers only
             from studio.analysis.pictures import from_session
 
             pics = from_session(session, report)
