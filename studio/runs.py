@@ -26,6 +26,7 @@ from studio.core.template import Template, load_template
 from studio.engine import Engine, Request, Result, default_model
 from studio.engine.models import RENDER
 from studio.store.errors import StoreError
+from studio.store.interrupted import process_stamp
 from studio.workspace import Workspace
 
 SAVE_EVERY = 0.25  # seconds between batched session writes
@@ -127,6 +128,7 @@ class Run:
         self._held: set[tuple] = set()
         self._redo: dict[tuple, int] = {}     # failed samples of this run: asked again, replaced in place
         self._unfollowed: list[tuple[tuple, int]] = []    # held samples whose follow-ups never ran (ids)
+        self._fill_keys: dict[int, str] = {}
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
         self.engine = engine or (Engine(workspace.cache_dir if cache else None, concurrency=concurrency,
                                         timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
@@ -210,8 +212,11 @@ class Run:
 
     # -- resuming: what the session already holds of this run -----------------------------
     def _identity(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> tuple:
+        key = self._fill_keys.get(id(fill))
+        if key is None:   # Fill.fill_key hashes the values on every call; the jobs hold each fill for the run
+            key = self._fill_keys[id(fill)] = fill.fill_key
         inputs = {k: extra[k] for k in self.template.inputs if k in extra} if extra else None
-        return sample_identity(fill.fill_key, seed, answer, self.model, self.endpoint, inputs)
+        return sample_identity(key, seed, answer, self.model, self.endpoint, inputs)
 
     def _skip(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> bool:
         """True for a prompt the session already holds a sample of (a re-run adds only what is missing)."""
@@ -298,6 +303,7 @@ class Run:
             "endpoint": self.endpoint, "mode": self.mode, "strategy": self.strategy, "n": self.total,
             "answers": self.answers, "seed": self.seed, "params": self.params, "status": "running",
             "followups": [t.name for t, _ in self.followups], "held": self.held, "retried": len(self._redo),
+            **process_stamp(),   # the process that runs it (not the one that stores it): a later open can tell
         })
         self.summary.run_id = self.run_id
 

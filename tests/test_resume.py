@@ -221,6 +221,35 @@ def test_an_answer_is_in_the_cache_when_put_returns_even_if_the_process_is_kille
     assert RequestCache(tmp_path).get("k") == {"output": "paid"}
 
 
+async def test_every_answer_is_committed_before_the_engine_hands_it_on(ws, fake_llm):
+    from studio.engine import Engine, Request
+
+    fake_llm.set(latency=0.01)
+    reqs = [Request([{"role": "user", "content": f"q{i}"}], fake_llm.model, {}, seed=i, api_base=fake_llm.base_url)
+            for i in range(40)]
+    watcher = RequestCache(ws.cache_dir)               # another connection: sees only what is committed
+    seen = 0
+    async for r in Engine(ws.cache_dir, concurrency=8).run(reqs):
+        assert watcher.get(r.key) is not None, "handed on before it was durable"
+        seen += 1
+    assert seen == 40
+    r = await Engine(ws.cache_dir).complete(Request([{"role": "user", "content": "one"}], fake_llm.model, {},
+                                                    seed=1, api_base=fake_llm.base_url))
+    await asyncio.sleep(0)                              # complete(): committed within the caller's loop turn
+    assert watcher.get(r.key) is not None
+
+
+async def test_stored_answers_are_committed_together_and_only_then_handed_on(tmp_path):
+    cache, watcher = RequestCache(tmp_path), RequestCache(tmp_path)
+    results = await asyncio.gather(*(cache.store(f"k{i}", {"output": i}) for i in range(50)))
+    assert results == [None] * 50
+    assert [watcher.get(f"k{i}") for i in range(50)] == [{"output": i} for i in range(50)]
+    with pytest.raises(Exception) as err:
+        await cache.store("bad", {"output": "x\ud800"})
+    assert "cannot be stored" in str(err.value) and cache.errors == 1
+    cache.close()
+
+
 @pytest.mark.parametrize("url, recorded", [
     ("http://GPU-1:8000/v1/", "http://gpu-1:8000/v1"),
     ("http://user:sk-secret@gpu:8000/v1", "http://gpu:8000/v1"),
@@ -234,15 +263,15 @@ def test_the_recorded_endpoint_never_carries_a_key(url, recorded):
     assert clean_endpoint(url) == recorded
 
 
-def test_a_cache_that_cannot_be_written_loses_no_sample(ws, store, fake_llm):
+def test_a_cache_that_cannot_be_written_loses_no_sample(ws, store, fake_llm, monkeypatch):
     RequestCache(ws.cache_dir).close()
+    monkeypatch.setattr(RequestCache, "busy_timeout", 0.05)
     path = ws.cache_dir / FILENAME
     with store.open("s", create=True) as session:
         blocker = sqlite3.connect(path, timeout=0)
         blocker.execute("BEGIN EXCLUSIVE")              # another process holds the cache: every put fails
         try:
             job = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=4)
-            job.engine.cache._db.execute("PRAGMA busy_timeout = 50")
             summary = asyncio.run(job.execute())
         finally:
             blocker.rollback()

@@ -3,8 +3,11 @@
 One SQLite file beside the sessions (``sessions/.cache/requests.sqlite3``), safe for the TUI and a
 headless run at once. The key is a hash of everything that changes an answer: model, endpoint (the
 resolved api_base: two vLLM boxes serving one model name answer differently), messages, parameters,
-sample seed and schema. Each answer is committed the moment it arrives (WAL, one transaction per
-answer, ~20 us), so a run killed at any moment has paid only for requests still in flight.
+sample seed and schema. Each answer is committed as it arrives — `put` at once, or (the engine's way)
+`await store(...)`, which hands it to a writer thread that commits whatever is waiting in one
+transaction and resolves the awaits after the commit — so an answer is never handed on before it is on
+disk, the event loop never waits for the disk, and a run killed at any moment has paid only for what
+was in flight.
 
 Entries written before the endpoint was part of the key (cache format 1, `PRAGMA user_version` 0)
 are kept and marked `legacy`: the first request that matches one by the old key takes it over
@@ -13,10 +16,13 @@ under its new key, so nobody pays again for an answer they have.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import sqlite3
+import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -37,6 +43,7 @@ class CacheWriteError(Exception):
         self.unencodable = unencodable
 
 
+@lru_cache(maxsize=256)
 def clean_endpoint(url: str | None) -> str | None:
     """The endpoint as recorded and keyed: no user:password, no secret-looking query values, no
     trailing slash, scheme and host in lower case. Never carries a key."""
@@ -78,16 +85,24 @@ def legacy_key(model: str, messages: list[dict], params: dict, seed: int | None,
 class RequestCache:
     """get / put by key; `put` is durable against a crash of this process when it returns."""
 
+    busy_timeout = 10.0      # seconds a write waits for another process's transaction (TUI + headless run)
+
     def __init__(self, directory: str | Path):
         self.path = Path(directory) / FILENAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")   # WAL: a commit survives a killed process at once
         self._db.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL)")
         self._migrate()
         self._legacy = self._db.execute("SELECT COUNT(*) FROM cache WHERE legacy = 1").fetchone()[0]
         self.errors = 0          # answers that could not be stored (the session still holds them)
+        # answers handed to the writer thread and not yet committed: key -> (blob, created, waiters)
+        self._waiting: dict[str, tuple[bytes, float, list]] = {}
+        self._cv = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closing = False
 
     def _migrate(self) -> None:
         """Format 1 -> 2: mark the old entries legacy (their keys have no endpoint); adopted on first use."""
@@ -115,6 +130,9 @@ class RequestCache:
         row = self._db.execute("SELECT value FROM cache WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return orjson.loads(row[0])
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            return orjson.loads(waiting[0])
         if legacy is None or self._legacy <= 0:
             return None
         row = self._db.execute("SELECT value, created FROM cache WHERE key = ? AND legacy = 1", (legacy,)).fetchone()
@@ -132,22 +150,95 @@ class RequestCache:
                 self._db.execute("ROLLBACK")
         return orjson.loads(row[0])
 
+    @staticmethod
+    def _encode(value: dict[str, Any]) -> bytes:
+        try:
+            return orjson.dumps(value)
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise CacheWriteError(f"the reply cannot be stored: {exc}", unencodable=True) from None
+
     def put(self, key: str, value: dict[str, Any]) -> None:
         """Store one answer, committed before this returns; raises CacheWriteError (never anything else)."""
         try:
-            blob = orjson.dumps(value)
-        except (TypeError, orjson.JSONEncodeError) as exc:
-            self.errors += 1
-            raise CacheWriteError(f"the reply cannot be stored: {exc}", unencodable=True) from None
-        try:
+            blob = self._encode(value)
             self._db.execute("INSERT OR REPLACE INTO cache (key, value, created, legacy) VALUES (?, ?, ?, 0)",
                              (key, blob, time.time()))
         except sqlite3.Error as exc:
             self.errors += 1
             raise CacheWriteError(f"the request cache cannot be written: {exc}") from None
+        except CacheWriteError:
+            self.errors += 1
+            raise
+
+    async def store(self, key: str, value: dict[str, Any]) -> str | None:
+        """Store one answer and return once it is committed (by the writer thread, with whatever else is
+        waiting, in one transaction): None, or why the file could not be written (counted in `errors`).
+        Raises CacheWriteError at once for a value that cannot be stored as JSON text. Cancelling the
+        await does not cancel the write."""
+        try:
+            blob = self._encode(value)
+        except CacheWriteError:
+            self.errors += 1
+            raise
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        with self._cv:
+            waiting = self._waiting.get(key)
+            if waiting is None:
+                self._waiting[key] = (blob, time.time(), [(loop, fut)])
+            else:
+                waiting[2].append((loop, fut))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="studio-cache-writer", daemon=True)
+                self._writer.start()
+            self._cv.notify()
+        return await fut
+
+    def _write_loop(self) -> None:
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            while True:
+                with self._cv:
+                    while not self._waiting and not self._closing:
+                        self._cv.wait()
+                    if not self._waiting and self._closing:
+                        return
+                    batch = list(self._waiting.items())
+                reason = None
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    db.executemany("INSERT OR REPLACE INTO cache (key, value, created, legacy) VALUES (?, ?, ?, 0)",
+                                   [(k, blob, created) for k, (blob, created, _) in batch])
+                    db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    reason = f"the request cache cannot be written: {exc}"
+                with self._cv:
+                    for k, entry in batch:
+                        if self._waiting.get(k) is entry:
+                            del self._waiting[k]
+                    if reason is not None:
+                        self.errors += len(batch)
+                    self._cv.notify_all()       # flush() waits for this
+                by_loop: dict[Any, list] = {}
+                for _, (_, _, waiters) in batch:
+                    for loop, fut in waiters:
+                        by_loop.setdefault(loop, []).append(fut)
+                for loop, futs in by_loop.items():
+                    try:
+                        loop.call_soon_threadsafe(_resolve, futs, reason)
+                    except RuntimeError:
+                        pass                    # that loop is closed: nobody waits any more
+        finally:
+            db.close()
 
     def flush(self) -> None:
-        """Nothing is buffered (every put commits); kept for callers that flush at the end of a run."""
+        """Wait until every answer handed to `store` is committed."""
+        with self._cv:
+            while self._waiting and self._writer is not None and self._writer.is_alive():
+                self._cv.wait(1.0)
 
     @property
     def legacy(self) -> int:
@@ -155,6 +246,7 @@ class RequestCache:
         return self._legacy
 
     def __len__(self) -> int:
+        self.flush()
         return self._db.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
 
     def clear(self) -> int:
@@ -166,8 +258,19 @@ class RequestCache:
         return n
 
     def close(self) -> None:
-        """Close the database (answers already put are on disk)."""
+        """Close the database once every stored answer is committed."""
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        if self._writer is not None:
+            self._writer.join(30)
         self._db.close()
+
+
+def _resolve(futs: list, reason: str | None) -> None:
+    for fut in futs:
+        if not fut.done():
+            fut.set_result(reason)
 
 
 def clear_cache(directory: str | Path) -> int:

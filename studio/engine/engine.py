@@ -167,7 +167,7 @@ class Engine:
         legacy = legacy_key(req.model, req.messages, req.params, req.seed, req.schema) if cache.legacy else None
         return cache.get(key, legacy)
 
-    def _store(self, key: str, value: dict) -> str | None:
+    async def _store(self, key: str, value: dict) -> str | None:
         """Commit one answer before it is handed on; the reason when it cannot be stored as text.
 
         A cache that cannot be written (disk full, locked) loses nothing: the session holds the sample.
@@ -175,7 +175,15 @@ class Engine:
         if self.cache is None:
             return None
         try:
-            self.cache.put(key, value)
+            failed = await self.cache.store(key, value)
+        except CacheWriteError as exc:
+            self.stats.cache_errors += 1
+            return exc.reason if exc.unencodable else None
+        if failed is not None:
+            self.stats.cache_errors += 1
+        return None
+        try:
+            self.cache.put(key, value, soon=True)
         except CacheWriteError as exc:
             self.stats.cache_errors += 1
             return exc.reason if exc.unencodable else None
@@ -251,7 +259,7 @@ class Engine:
                         continue
                 result = Result(req, True, reply.output, parsed, None, bill.tokens_in, bill.tokens_out, bill.cost,
                                 latency, False, attempts, key, reply.finish_reason, reply.reasoning, reply.flag, paid)
-                unstorable = self._store(key, {"output": reply.output, "parsed": parsed, "tokens_in": bill.tokens_in,
+                unstorable = await self._store(key, {"output": reply.output, "parsed": parsed, "tokens_in": bill.tokens_in,
                                                "tokens_out": bill.tokens_out, "cost": bill.cost, "latency": latency,
                                                "model": req.model, "finish_reason": reply.finish_reason,
                                                "reasoning": reply.reasoning, "flag": reply.flag, "paid": paid})
