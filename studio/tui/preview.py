@@ -60,7 +60,8 @@ def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:
         out.fill_label = f"fill {index + 1} of {total}" + ("+" if count > total else "")
         out.preview = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
     except StudioError as exc:
-        out.problems = [*out.problems, exc.problem]
+        if not any(p.line == exc.problem.line and getattr(p, "severity", "error") == "error" for p in out.problems):
+            out.problems = [*out.problems, exc.problem]  # lint has usually said it already, on that line
         out.preview = f"(cannot preview: {exc.problem.message})"
     except Exception as exc:  # noqa: BLE001
         out.preview = f"(cannot preview: {type(exc).__name__}: {exc})"
