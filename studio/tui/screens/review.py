@@ -33,7 +33,10 @@ class ReviewActions:
             return
         row = self.stream.rows.get(sid)
         old = row.get("status") if row else None
-        if old != status:
+        if row is not None and row.get("flag") == "preview":  # the prompt, not an answer: nothing to judge
+            self.notify("a preview (the render model on a generate template) is a prompt, not an answer: it is "
+                        "not reviewed — generate with a model for answers", markup=False)
+        elif old != status:
             self._bump(old, status)
             self.stream.update_row(sid, status=status)
             self.io.submit(getattr(self.session, VERDICT_KEYS[status]), sid)
@@ -198,13 +201,21 @@ class ReviewActions:
 
         session = self.session
         before: dict[str, int] = {}
+        previews: set[int] = set()
         # while the question is on screen: how many of the shown samples have each status, so the status bar
-        # can change with the key (not a recount later)
-        self.io.submit(session.status_counts, ids, done=before.update)
+        # can change with the key (not a recount later); previews (prompts, not answers) are left out
+
+        def census() -> dict[str, int]:
+            previews.update(set(session.ids(flag="preview")).intersection(ids))
+            return session.status_counts([i for i in ids if i not in previews])
+
+        self.io.submit(census, done=before.update)
 
         def done(yes: bool) -> None:
             if not yes:
                 return
+            if previews:
+                ids[:] = [i for i in ids if i not in previews]
             for sid in ids:
                 row = self.stream.rows.get(sid)
                 if row is not None:
@@ -224,7 +235,8 @@ class ReviewActions:
             def written(result: tuple[int, dict]) -> None:
                 n, counts = result
                 show_counts(counts)
-                self.notify(f"{word}ed {n:,} samples", markup=False)
+                left = f" ({len(previews):,} previews left out)" if previews else ""
+                self.notify(f"{word}ed {n:,} samples{left}", markup=False)
 
             self.io.submit(write, done=written)
             self._show_selected()
