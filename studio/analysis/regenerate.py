@@ -77,6 +77,22 @@ class RegenPlan:
         return list(dict.fromkeys((j.sample.get("model"), j.sample.get("endpoint")) for j in self.jobs))
 
 
+def file_changes(session, template: str) -> dict[str, dict[str, str | None]]:
+    """{slot: {old value: new value or None}} of the data-file edits made in the studio for this template."""
+    return dict(((session.meta or {}).get("value_changes") or {}).get(template) or {})
+
+
+def record_file_changes(session, template: str, slot: str, changes: dict[str, str | None]) -> None:
+    """Remember a data-file edit (studio.core.slot_files.FileEdit.changes) so a regeneration follows it."""
+    if not changes:
+        return
+    every = dict((session.meta or {}).get("value_changes") or {})
+    mine = dict(every.get(template) or {})
+    mine[slot] = {**(mine.get(slot) or {}), **changes}
+    every[template] = mine
+    session.set_meta(value_changes=every)
+
+
 def older_versions(session, template) -> list[str]:
     """Versions of this template, other than the current one, that made samples: oldest saved first."""
     made = {v for (name, v), n in (session.counts().get("versions") or {}).items() if name == template.name and n}
@@ -120,8 +136,26 @@ class _Rebuilder:
                 found = value_changes(old, self.template)
             except StudioError:
                 found = {}  # the old text is not in the session (or no longer parses): nothing to follow
+            # data-file edits made in the studio (a file's earlier contents are kept nowhere else)
+            for slot, changes in file_changes(self.session, self.template.name).items():
+                found[slot] = {**changes, **found.get(slot, {})}
             self._changes[version] = found
         return found
+
+    def follow(self, version: str, name: str, value: str) -> str | None:
+        """What `value` of slot `name` became, through several edits (a -> b -> c); None when it was removed
+        (or nothing says what it became)."""
+        change = self.changes(version).get(name, {})
+        seen: set[str] = set()
+        while value in change and value not in seen:
+            seen.add(value)
+            new = change[value]
+            if new is None:
+                return None
+            if self._index(name).get(new) is not None:
+                return new
+            value = new
+        return None
 
     def fill(self, sample: dict) -> Fill | str:
         """The fill to render, or why there is none (a value removed, a slot added)."""
@@ -141,8 +175,7 @@ class _Rebuilder:
                 continue
             i = self._index(name).get(value)
             if i is None:
-                change = self.changes(sample.get("template_version") or "").get(name, {})
-                new = change.get(value)
+                new = self.follow(sample.get("template_version") or "", name, value)
                 if new is None:
                     where = "the slot's list" if self.template.slots[name].values is not None else src.origin
                     return f"{name}={value!r} is no longer in {where}"
@@ -170,6 +203,8 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
         raise StudioError(f"version {old_version} is the template as it is now", path=template.where,
                           hint="edit and save the template first, then regenerate")
     versions = [old_version] if old_version else older_versions(session, template)
+    if not old_version and file_changes(session, template.name):
+        versions.append(template.version)  # a data-file edit changes prompts without a new template version
     latest: dict[tuple[str, int], dict] = {}  # per fill and answer (several answers per prompt are separate)
     for version in versions:
         for s in session.iter_samples(template=template.name, version=version):

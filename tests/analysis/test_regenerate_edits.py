@@ -163,3 +163,23 @@ def test_several_answers_per_prompt_are_regenerated_each_with_its_own_seed_and_i
     assert set(new) == set(old)
     for key, s in new.items():
         assert s["seed"] == old[key]["seed"]
+
+
+def test_a_data_file_edit_made_in_the_studio_is_followed_under_the_same_template_version(ws, session, fake_llm):
+    from studio.analysis.regenerate import record_file_changes
+    from studio.core.slot_files import delete_file_value, edit_file_value
+
+    v1 = _write(ws, n="[2]")
+    asyncio.run(Run(ws, v1, session=session, model=fake_llm.model, api_base=fake_llm.base_url).execute())
+    edit = edit_file_value(v1, "pair", 0, "storm")          # weather -> storm (contrast kept: climate)
+    edit.write()
+    record_file_changes(session, v1.name, "pair", edit.changes)
+    gone = delete_file_value(load_template(v1.path), "pair", 1)  # speed removed
+    gone.write()
+    record_file_changes(session, v1.name, "pair", gone.changes)
+    fake_llm.reset()
+    plan = plan_regeneration(session, load_template(v1.path))
+    assert (len(plan.changed), len(plan.retired)) == (1, 1) and "pair='speed'" in plan.retired[0][1]
+    regenerate(ws, session, load_template(v1.path))
+    assert fake_llm.count == 1 and "Explain storm against climate" in fake_llm.prompts()[0]
+    assert regenerate(ws, session, load_template(v1.path)).summary is None  # done once

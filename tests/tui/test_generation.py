@@ -155,3 +155,38 @@ async def test_edit_a_slot_value_save_ctrl_r_regenerates_exactly_its_fills_with_
             assert session.get(i)["status"] == status and session.get(i)["template_version"] == first_version
         assert len(screen.stream.ids) == 32
         await pilot.press("ctrl+q")
+
+
+async def test_a_data_file_value_edited_in_the_slots_pane_then_ctrl_r_regenerates_its_fills(ws, fake_env):
+    """Issue 16 §4: a file-based slot's values are shown and edited in the file, with a preview of what changes."""
+    app = StudioApp(ws, "fileslot", template="contrast-pairs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        screen.start_run({"model": fake_env.model, "count": 8, "strategy": "product"})  # 8 pairs, n=2
+        await wait_run(app, pilot)
+        assert fake_env.count == 8
+        await pilot.press("f3")
+        tree = screen.query_one("#slot-tree")
+        leaves = [node for branch in tree.root.children for node in branch.children if node.data == ("pair", 0)]
+        assert leaves and str(leaves[0].label) == "weather"  # the file's values are listed
+        tree.move_cursor(leaves[0])
+        await pilot.pause()
+        await pilot.press("e", *["backspace"] * 7, *"storm", "enter")
+        await settle(app, pilot)
+        preview = screen_text(app)
+        assert "-weather,climate" in preview and "+storm,climate" in preview
+        assert "1 sample(s) used 'weather'" in preview
+        await pilot.press("y")
+        await settle(app, pilot)
+        csv = (ws.templates_dir / "data" / "contrast-pairs.csv").read_text()
+        assert "storm,climate" in csv and "weather" not in csv
+        fake_env.reset()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert "1 changed prompt(s)" in screen_text(app)
+        await pilot.press("y")
+        await wait_run(app, pilot)
+        assert fake_env.count == 1 and "storm" in fake_env.prompts()[0] and "climate" in fake_env.prompts()[0]
+        await pilot.press("ctrl+q")

@@ -124,8 +124,60 @@ class EditingActions:
 
         self.app.push_screen(PromptScreen(title, value, hint=hint), lambda v: then(v) if v is not None else None)
 
+    # -- file-based slots: the edit goes into the data file, after a preview ------------------------
+    def _is_file_slot(self, template: Any, slot: str) -> bool:
+        spec = template.slots.get(slot)
+        return spec is not None and spec.values is None and bool(spec.file)
+
+    def _file_edit(self, make: Callable[[], Any], slot: str) -> None:
+        """Work out the edit, count the samples it touches, show what changes, write on yes."""
+        try:
+            edit = make()
+        except StudioError as exc:
+            self.notify(str(exc), title="Slot not changed", severity="error", markup=False)
+            return
+        session, name = self.session, self.editor.analysis.template.name
+
+        def count() -> dict[str, int]:
+            return {old: session.count(slot=(slot, old)) for old in edit.changes}
+
+        def ask(counts: dict[str, int]) -> None:
+            from studio.tui.screens.confirm import ConfirmScreen
+
+            lines = [f"{edit.path.name} changes:", *edit.diff()[:8]]
+            for old, new in edit.changes.items():
+                fate = "retired on ctrl+r" if new is None else f"regenerated with {new!r} on ctrl+r"
+                lines.append(f"{counts.get(old, 0)} sample(s) used {old!r}: {fate}")
+            if edit.note:
+                lines.append(edit.note)
+
+            def answer(yes: Any) -> None:
+                if yes:
+                    self.io.submit(write, done=written)
+
+            self.app.push_screen(ConfirmScreen("\n".join(lines), yes="Write the file"), answer)
+
+        def write() -> None:
+            from studio.analysis.regenerate import record_file_changes
+
+            edit.write()
+            record_file_changes(session, name, slot, edit.changes)
+
+        def written(_: Any) -> None:
+            self.editor.analyse()  # the slot's values (and the space) are read again
+            self.notify(f"wrote {edit.path.name}", markup=False)
+
+        self.io.submit(count, done=ask)
+
     def action_slot_add(self) -> None:
         target = self._slot_target()
+        if target and self._is_file_slot(target[0], target[1]):
+            from studio.core import slot_files
+
+            template, slot, _ = target
+            self._ask(f"New value for slot {slot} (added to its file)", "", lambda v: self._file_edit(
+                lambda: slot_files.add_file_value(template, slot, v), slot))
+            return
         if target:
             from studio.core import slot_edit
 
@@ -143,6 +195,17 @@ class EditingActions:
         if index is None:
             self.notify("pick a value (not the slot) to edit it", severity="warning", markup=False)
             return
+        if self._is_file_slot(template, slot):
+            from studio.core import slot_files
+
+            try:
+                current = slot_files.file_values(template, slot)[index]
+            except (StudioError, IndexError):
+                self.notify("the file changed: pick the value again", severity="warning", markup=False)
+                return
+            self._ask(f"Edit value of slot {slot} (in its file)", current, lambda v: self._file_edit(
+                lambda: slot_files.edit_file_value(template, slot, index, v), slot))
+            return
         value = str(template.slots[slot].values[index])
         self._ask(f"Edit value of slot {slot}", value, lambda v: self._apply_slot_edit(
             slot_edit.edit_value, template, slot, index, v))
@@ -156,6 +219,10 @@ class EditingActions:
         template, slot, index = target
         if index is None:
             self.notify("pick a value to weight it", severity="warning", markup=False)
+            return
+        if template.slots[slot].values is None:
+            self.notify("weights are for inline values; a data file's values count once each", severity="warning",
+                        markup=False)
             return
 
         def apply(text: str) -> None:
@@ -180,6 +247,11 @@ class EditingActions:
         template, slot, index = target
         if index is None:
             self.notify("pick a value to delete it", severity="warning", markup=False)
+            return
+        if self._is_file_slot(template, slot):
+            from studio.core import slot_files
+
+            self._file_edit(lambda: slot_files.delete_file_value(template, slot, index), slot)
             return
         value = template.slots[slot].values[index]
         self.app.push_screen(ConfirmScreen(f"Delete value {value!r} from slot {slot}?", yes="Delete"),

@@ -65,6 +65,8 @@ class SlotsPane(Vertical):
                     leaf = branch.add_leaf(f"{value}{weight}", data=(name, i))
                     if (name, i) == selected:
                         target_line = leaf
+            elif spec.file:  # a data file's values, editable in the file (studio.core.slot_files)
+                self._file_leaves(branch, template, name, selected)
             elif spec.personas:
                 branch.add_leaf("persona source: " + ("built-in generator" if spec.personas == "builtin"
                                                       else spec.personas), data=(name, None))
@@ -78,6 +80,22 @@ class SlotsPane(Vertical):
         others = ", ".join(f"{k} {v:,}" for k, v in plan.counts.items() if k != strategy and v is not None)
         self.query_one("#space", Static).update(
             f"space {plan.size:,} combinations · {strategy} → {count:,} prompts\n({others})")
+
+    FILE_ROWS = 200  # values of a data file listed (its size is in the branch label)
+
+    def _file_leaves(self, branch: Any, template: Any, name: str, selected: Any) -> None:
+        from studio.core.errors import StudioError
+        from studio.core.slot_files import file_values
+
+        try:
+            values = file_values(template, name)
+        except StudioError as exc:
+            branch.add_leaf(f"(not editable here: {exc.problem.message})", data=(name, None))
+            return
+        for i, value in enumerate(values[: self.FILE_ROWS]):
+            branch.add_leaf(value, data=(name, i))
+        if len(values) > self.FILE_ROWS:
+            branch.add_leaf(f"… {len(values) - self.FILE_ROWS:,} more in the file", data=(name, None))
 
     def show_error(self, message: str) -> None:
         self.query_one("#space", Static).update(f"✗ {message}")
