@@ -349,7 +349,7 @@ class Run:
                 self.summary.errors[reason] = self.summary.errors.get(reason, 0) + 1
             else:
                 self.summary.done += 1
-                if s.get("flag"):
+                if s.get("flag") and s["flag"] != "preview":  # a preview is what was asked for
                     self.summary.flagged += 1
             pending.append(s)
             save()

@@ -428,14 +428,15 @@ class _Bill:
     def add(self, tin: int | None, tout: int | None, messages: list | None = None,
             output: str | None = None) -> None:
         if tin is None and tout is None and output is not None:  # a reply with no usage: count it, if priced
-            tin, tout = llm.estimate_tokens(self.route.model_name, self.route.provider, messages or [], output)
+            tin, tout = llm.estimate_tokens(self.route.model_name, self.route.provider, messages or [], output,
+                                            self.route.model)
         if tin is not None:
             self.tokens_in = (self.tokens_in or 0) + tin
         if tout is not None:
             self.tokens_out = (self.tokens_out or 0) + tout
         price = None
         if tin is not None or tout is not None:
-            price = llm.cost(self.route.model_name, self.route.provider, tin or 0, tout or 0)
+            price = llm.cost(self.route.model_name, self.route.provider, tin or 0, tout or 0, self.route.model)
         if price is None:  # one attempt of unknown price (or usage) makes the sum unknown: never a partial sum
             self.unpriced = True
             self.cost = None

@@ -38,31 +38,46 @@ def litellm() -> Any:
 
 
 @lru_cache(maxsize=4096)
-def cost(model: str, provider: str, tokens_in: int, tokens_out: int) -> float | None:
-    """USD from litellm's local price list; None when it has no price for the model (never a guess)."""
+def cost(model: str, provider: str, tokens_in: int, tokens_out: int, full: str | None = None) -> float | None:
+    """USD from litellm's local price list; None when it has no price for the model (never a guess).
+
+    Looked up by litellm as (model, provider), then by the name the user gave (`full`), then straight in
+    its price list: 10 of the 3,278 priced chat models (azure/mistral-large-latest, jamba-1.5, ...) are
+    listed but missed by litellm's own lookup."""
     lib = litellm()
-    try:
-        cin, cout = lib.cost_per_token(model=model, custom_llm_provider=provider,
-                                       prompt_tokens=tokens_in, completion_tokens=tokens_out)
-    except Exception:  # noqa: BLE001 - litellm raises several kinds for "not mapped"
-        return None
-    return float(cin) + float(cout)
+    for kwargs in ({"model": model, "custom_llm_provider": provider}, {"model": full} if full else None):
+        if kwargs is None:
+            continue
+        try:
+            cin, cout = lib.cost_per_token(prompt_tokens=tokens_in, completion_tokens=tokens_out, **kwargs)
+        except Exception:  # noqa: BLE001 - litellm raises several kinds for "not mapped"
+            continue
+        return float(cin) + float(cout)
+    for key in (full, model, f"{provider}/{model}"):  # listed, but litellm's lookup misses it
+        entry = lib.model_cost.get(key) if key else None
+        if entry and entry.get("input_cost_per_token") is not None and entry.get("output_cost_per_token") is not None:
+            return tokens_in * float(entry["input_cost_per_token"]) + tokens_out * float(entry["output_cost_per_token"])
+    return None
 
 
 @lru_cache(maxsize=1024)
-def priced(model: str, provider: str) -> bool:
-    """True when litellm's local price list has a price for `model` (via `provider`)."""
-    return cost(model, provider, 1, 1) is not None
+def priced(model: str, provider: str, full: str | None = None) -> bool:
+    return cost(model, provider, 1, 1, full) is not None
 
 
-def estimate_tokens(model: str, provider: str, messages: list, output: str) -> tuple[int | None, int | None]:
-    """A reply without usage from a priced model: litellm's tokenizer count, so its cost is not 'unknown'."""
-    if not priced(model, provider):
+def estimate_tokens(model: str, provider: str, messages: list, output: str,
+                    full: str | None = None) -> tuple[int | None, int | None]:
+    """A reply without usage from a priced model: counted with the tokenizer litellm bundles (cl100k,
+    offline; litellm's per-model counters may fetch a tokenizer from the network), so its cost is not
+    'unknown'. An estimate for models with other tokenizers, never 0."""
+    if not priced(model, provider, full):
         return None, None
     lib = litellm()
     try:
-        tin = lib.token_counter(model=model, messages=messages)
-        tout = lib.token_counter(model=model, text=output, count_response_tokens=True)
-    except Exception:  # noqa: BLE001 - no tokenizer for it
-        return None, None
+        enc = lib.encoding  # tiktoken cl100k_base from litellm's own files
+        tin = sum(len(enc.encode(str(m.get("content") or ""), disallowed_special=())) + 4 for m in messages) + 3
+        tout = len(enc.encode(output, disallowed_special=()))
+    except Exception:  # noqa: BLE001 - no bundled tokenizer: four characters a token
+        tin = sum(len(str(m.get("content") or "")) for m in messages) // 4 + 4 * len(messages) + 3
+        tout = max(1, len(output) // 4)
     return int(tin), int(tout)

@@ -180,3 +180,19 @@ def test_errors_shown_carry_no_traceback_or_library_path():
             'line 3, in f\nValueError: x')
     assert redact(text, None) == "boom"
     assert "<library>" in redact("failed in /root/.venv/lib/python3.11/site-packages/litellm/main.py", None)
+
+
+def test_every_model_litellm_prices_gets_a_cost():
+    """A model litellm knows the price of never shows 'unknown cost' (3,000+ chat models in its list)."""
+    from studio.engine import llm
+
+    lib = llm.litellm()
+    missing = []
+    for key, entry in lib.model_cost.items():
+        if entry.get("mode") != "chat" or not entry.get("input_cost_per_token") or "litellm_provider" not in entry:
+            continue
+        provider = entry["litellm_provider"]
+        name = key.split("/", 1)[1] if key.startswith(provider + "/") else key
+        if llm.cost(name, provider, 1000, 1000, key) is None:
+            missing.append(key)
+    assert not missing, missing[:20]

@@ -171,7 +171,8 @@ def _print_summary(sm) -> None:
         cost += f" (+{sm.cost_unknown} samples without a price)"
     state = "stopped" if sm.stopped else "done"
     held = f"{sm.held} already in the session · " if sm.held else ""
-    out.print(f"{state}: {sm.done} ok, {sm.failed} failed of {sm.total} · {held}{sm.cached} from cache · "
+    flagged = f" ({sm.flagged} flagged: cut off, filtered or refused)" if getattr(sm, "flagged", 0) else ""
+    out.print(f"{state}: {sm.done} ok{flagged}, {sm.failed} failed of {sm.total} · {held}{sm.cached} from cache · "
               f"{sm.requests} request(s) · {sm.tokens_in + sm.tokens_out:,} tokens · cost {cost} · {sm.seconds:.1f}s · "
               f"session {sm.session} run {sm.run_id}", markup=False)
     for reason, count in sorted(sm.errors.items(), key=lambda kv: -kv[1])[:5]:
