@@ -122,3 +122,23 @@ async def test_a_bug_in_a_tui_worker_leaves_a_redacted_report_and_the_toast_says
     text = report.read_text()
     _assert_redacted(text)
     assert "worker 'analysis'" in text
+
+
+def test_every_screen_and_widget_of_the_studio_is_guarded():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.widget import Widget
+
+    import studio.tui
+
+    classes = set()
+    for mod in pkgutil.walk_packages(studio.tui.__path__, "studio.tui."):
+        module = importlib.import_module(mod.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Widget) and cls.__module__ == module.__name__:
+                classes.add(cls)
+    assert len(classes) >= 15
+    unguarded = sorted(c.__qualname__ for c in classes if not vars(c).get("__guarded__"))
+    assert unguarded == []

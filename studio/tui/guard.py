@@ -6,8 +6,9 @@
 
 Workers raise; `StudioApp.on_worker_state_changed` calls `report` for a failed worker (screens and
 widgets forward their workers' state changes there with `ForwardWorkerErrors`: Textual does not bubble
-them). Key handlers and message handlers of the screen mixins are wrapped by `guarded`: Textual ends the
-app on an exception in a handler, so they report and the studio carries on.
+them). The synchronous key and message handlers of every screen and widget are wrapped by `guarded`:
+Textual ends the app on an exception in a handler, so they report and the studio carries on. Anything
+that still escapes (an async handler, compose) ends the app with a crash report (StudioApp._handle_exception).
 """
 
 from __future__ import annotations
@@ -91,4 +92,5 @@ def guarded(cls: type) -> type:
         if name.startswith(("action_", "on_")) and inspect.isfunction(fn) \
                 and not inspect.iscoroutinefunction(fn):
             setattr(cls, name, _wrap(fn))
+    cls.__guarded__ = True  # type: ignore[attr-defined]  # tests check every screen and widget has it
     return cls

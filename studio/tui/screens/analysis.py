@@ -20,11 +20,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from studio.core.errors import StudioError
-from studio.tui.guard import ForwardWorkerErrors
+from studio.tui.guard import ForwardWorkerErrors, guarded
 
 VERIFY_LIMIT = 500  # samples per press of v; the rest on the next press
 
 
+@guarded
 class AnalysisScreen(ForwardWorkerErrors, Screen):
     HELP_GROUP = "analysis"
     CSS_PATH = str(Path(__file__).with_name("analysis.tcss"))

@@ -7,8 +7,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from studio.tui.guard import guarded
 
 
+@guarded
 class ConfirmScreen(ModalScreen[bool | str]):
     """`also`: a third answer (key a), dismissed with the string "also" (e.g. "and redo the rejected too")."""
 

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from studio.tui.format import flag_line, money, short_version, status_label, structured_json
+from studio.tui.guard import guarded
 
 
 def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
@@ -73,6 +74,7 @@ def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
     return t
 
 
+@guarded
 class DetailScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,enter,q", "dismiss", "Close", id="detail.close"),

@@ -18,11 +18,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from studio.core.errors import StudioError
-from studio.tui.guard import ForwardWorkerErrors
+from studio.tui.guard import ForwardWorkerErrors, guarded
 
 REPLAN_AFTER = 0.3          # seconds of quiet typing before the preview is planned again
 
 
+@guarded
 class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
     CSS_PATH = str(Path(__file__).with_name("export.tcss"))
     BINDINGS = [

@@ -21,7 +21,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Footer, Header, Static
 
 from studio.core.errors import StudioError
-from studio.tui.guard import ForwardWorkerErrors
+from studio.tui.guard import ForwardWorkerErrors, guarded
 
 # One key per category on the records table (a correction by hand, like a sample's tags).
 CATEGORY_KEYS = {"1": "verbosity", "2": "depth", "3": "tone", "4": "correctness", "5": "safety", "6": "refusal",
@@ -36,6 +36,7 @@ def refining_model(model: str | None) -> str | None:
     return None if model in (None, "", "render", LOCAL) else model
 
 
+@guarded
 class FeedbackScreen(ForwardWorkerErrors, Screen):
     HELP_GROUP = "feedback"
     CSS_PATH = str(Path(__file__).with_name("feedback.tcss"))

@@ -10,8 +10,10 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from studio.core.record import STATUSES
 from studio.tui.format import short_version, status_label
+from studio.tui.guard import guarded
 
 
+@guarded
 class FilterScreen(ModalScreen[dict | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="filter.cancel")]
 

@@ -11,8 +11,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from studio.core.template import STRATEGIES
+from studio.tui.guard import guarded
 
 
+@guarded
 class GenerateScreen(ModalScreen[dict | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="generate.cancel"),

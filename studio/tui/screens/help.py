@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from studio.tui.guard import guarded
 
 
 def binding_rows(app, screen) -> list[tuple[str, str, str]]:
@@ -27,6 +28,7 @@ def binding_rows(app, screen) -> list[tuple[str, str, str]]:
             for (where, what), keys in merged.items()]
 
 
+@guarded
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1", "dismiss", "Close help", id="help.close")]
 

@@ -7,8 +7,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+from studio.tui.guard import guarded
 
 
+@guarded
 class PromptScreen(ModalScreen[str | None]):
     """Enter submits, Escape cancels (returns None)."""
 

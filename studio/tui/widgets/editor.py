@@ -13,10 +13,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from studio.tui.guard import ForwardWorkerErrors
+from studio.tui.guard import ForwardWorkerErrors, guarded
 from studio.tui.preview import Analysis  # the pane shows what preview.analyse_template computed
 
 
+@guarded
 class TemplateEditor(ForwardWorkerErrors, Vertical, can_focus=False):
     """The editor pane; it owns no files: the screen loads and saves (ctrl+s).
 

@@ -10,8 +10,10 @@ from textual.containers import Vertical
 from textual.widgets import Static, Tree
 
 from studio.tui.preview import prompt_count
+from studio.tui.guard import guarded
 
 
+@guarded
 class SlotTree(Tree):
     """Slots as branches, inline values as leaves; node.data = (slot, value index or None)."""
 
@@ -25,6 +27,7 @@ class SlotTree(Tree):
     ]
 
 
+@guarded
 class SlotsPane(Vertical):
     """Empty until `build()` (after the first frame, like the editor): nothing to show before a template."""
 

@@ -8,8 +8,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from studio.tui.format import accept_rate
+from studio.tui.guard import guarded
 
 
+@guarded
 class StatusBar(Static):
     """One line: model, run counts, tokens, cost, accept rate (styles in statusbar.tcss)."""
 

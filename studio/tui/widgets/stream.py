@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from studio.tui.format import row_text
+from studio.tui.guard import guarded
 
 # Review keys: shared by the stream and the tagger pane; the screen does the work.
 REVIEW_BINDINGS = [
@@ -42,6 +43,7 @@ REVIEW_BINDINGS = [
 ]
 
 
+@guarded
 class SampleList(ScrollView, can_focus=True):
     """Virtual list of samples; `cursor` is an index into `ids`."""
 
@@ -215,6 +217,7 @@ class SampleList(ScrollView, can_focus=True):
         self.refresh_lines(self.cursor)
 
 
+@guarded
 class StreamPane(Vertical):
     """The stream pane: a one-line summary of what is shown, then the list."""
 

@@ -12,8 +12,10 @@ from textual.widget import Widget
 
 from studio.tui.format import body_text, flag_line, money, short_version, status_label
 from studio.tui.widgets.stream import REVIEW_BINDINGS
+from studio.tui.guard import guarded
 
 
+@guarded
 class TaggerPane(Widget, can_focus=True):
     """Redraws in place (no layout pass) on every key, so review stays fast; the body is wrapped once per
     sample, view and width, and scrolling only picks other lines of it."""

@@ -12,8 +12,10 @@ from textual.widget import Widget
 from textual.widgets import TextArea
 
 from studio.tui.highlight import highlight_lines
+from studio.tui.guard import guarded
 
 
+@guarded
 class TemplateArea(TextArea):
     """A TextArea that highlights template syntax itself (no tree-sitter needed)."""
 
@@ -24,6 +26,7 @@ class TemplateArea(TextArea):
             self._highlights[row].extend(spans)
 
 
+@guarded
 class LintGutter(Widget):
     """Problems drawn on the row of their line, scrolled with the editor."""
 
