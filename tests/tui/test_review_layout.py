@@ -103,7 +103,7 @@ async def test_reviewing_at_80_columns_gives_the_screen_to_the_text_and_f2_bring
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
         await settle(app, pilot)
-        assert app.screen.has_class("-reviewing") and not app.screen.query_one("#editor").display is False
+        assert app.screen.has_class("-reviewing") and app.screen.query_one("#editor").display is not False
         assert "template support-madlib" not in screen_text(app)
         await pilot.press("f2")
         await pilot.pause()
