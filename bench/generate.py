@@ -222,7 +222,7 @@ async def odd_shapes(server: Server, n: int, c: int) -> None:
     kinds: dict[str, int] = {}
     for r in failed:
         kinds[r.error.split(":")[0][:60]] = kinds.get(r.error.split(":")[0][:60], 0) + 1
-    print(f"[shapes 20%] N={n} c={c}: {wall:.1f} s; {len(results)} results for {len(set(r.request.meta for r in results))} "
+    print(f"[shapes 20%] N={n} c={c}: {wall:.1f} s; {len(results)} results for {len({r.request.meta for r in results})} "
           f"prompts: {clean} clean, {flagged} flagged, {len(failed)} failed (all with a reason: "
           f"{all(r.error for r in failed)}); crashes {crashes}; requests {st['count']} = prompts + "
           f"{st['count'] - n} retries (bar 0: no shape here is worth a retry); tokens counted {counted:,} = billed "
