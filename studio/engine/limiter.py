@@ -183,6 +183,7 @@ class Pacer:
 
     @property
     def known(self) -> bool:
+        """True once a request or token rate is known (from headers, or guessed from 429s)."""
         return bool(self.requests.rate or self.tokens.rate)
 
     def estimate(self, chars: int, max_tokens: int | None) -> float:
@@ -241,6 +242,8 @@ class Pacer:
                 sent.popleft()
 
     def on_success(self, slot_at: float) -> None:
+        """A request given the slot at `slot_at` succeeded: counted against the 429s since the last guess (a
+        new guess needs 10 % of replies limited), and a guessed rate probes upwards (2 % a second)."""
         if slot_at > self._cut_at:
             self._ok += 1
         if self.requests.guessed:  # probe upwards, 2 % a second, whatever the rate

@@ -27,10 +27,12 @@ OPS = ("add_samples", "add_run", "update_run", "save_template_version", "add_fee
 
 
 def inbox_dir(folder: Path, name: str) -> Path:
+    """The folder of session `name`'s guest inboxes: `folder`/.inbox/NAME."""
     return Path(folder) / INBOX_DIR / name
 
 
 def pending_files(folder: Path, name: str) -> list[Path]:
+    """The inbox files waiting for session `name` (*.jsonl, sorted by name; [] when none)."""
     d = inbox_dir(folder, name)
     try:
         return sorted(p for p in d.iterdir() if p.suffix == ".jsonl")
@@ -49,6 +51,7 @@ class InboxWriter:
         self.seq = 0
 
     def write(self, op: str, *args: Any, **kwargs: Any) -> None:
+        """Append one operation (`op` and its arguments, JSON) as a line, fsynced when it returns."""
         self.seq += 1
         line = json.dumps({"seq": self.seq, "op": op, "args": list(args), "kwargs": kwargs},
                           ensure_ascii=False, separators=(",", ":")) + "\n"
@@ -56,6 +59,7 @@ class InboxWriter:
         os.fsync(self._fd)
 
     def close(self) -> None:
+        """Write the closing "end" line and close the file (nothing when already closed)."""
         if self._fd is not None:
             self.write("end")
             os.close(self._fd)
@@ -122,6 +126,7 @@ class GuestSession:
 
     @property
     def inbox_path(self) -> Path:
+        """The inbox file this guest writes."""
         return self._inbox.path
 
     def _refs(self, n: int) -> list[int]:
@@ -131,21 +136,25 @@ class GuestSession:
 
     # -- writes go to the inbox --------------------------------------------------------------------
     def add_samples(self, samples: Iterable[dict]) -> list[int]:
+        """Queue new samples for the holder; returns negative placeholder ids (mapped to real ids when folded)."""
         docs = [{k: v for k, v in s.items() if k != "id"} for s in samples]
         refs = self._refs(len(docs))
         self._inbox.write("add_samples", docs, refs=refs)
         return refs
 
     def add_run(self, run: dict) -> str:
+        """Queue a run record; returns its run id (a new `guest-...` id unless the record has one)."""
         doc = dict(run)
         doc.setdefault("run_id", f"guest-{uuid.uuid4().hex[:10]}")
         self._inbox.write("add_run", doc)
         return doc["run_id"]
 
     def update_run(self, run_id: str, **fields: Any) -> None:
+        """Queue a change to run `run_id`."""
         self._inbox.write("update_run", run_id, **fields)
 
     def save_template_version(self, name: str, text: str, **kw: Any) -> str:
+        """Queue a template version; returns its version (12 hex of the text's SHA-256), known to this guest at once."""
         import hashlib
 
         self._inbox.write("save_template_version", name, text)
@@ -154,6 +163,7 @@ class GuestSession:
         return version
 
     def template_versions(self, name: str | None = None) -> list[dict]:
+        """The holder's saved versions (reloaded) plus the ones this guest queued."""
         self._view.reload()
         mine = [d for d in self._templates if name is None or d["name"] == name]
         known = self._view.template_versions(name)
@@ -161,12 +171,14 @@ class GuestSession:
         return known + [d for d in mine if (d["name"], d["version"]) not in have]
 
     def template_text(self, name: str, version: str) -> str:
+        """The text of a version this guest queued, else the holder's. Raises StoreError as Session.template_text."""
         for d in self._templates:
             if d["name"] == name and d["version"] == version:
                 return d["text"]
         return self._view.template_text(name, version)
 
     def add_feedback(self, records: Iterable[dict]) -> list[int]:
+        """Queue feedback records; returns negative placeholder ids."""
         docs = [{k: v for k, v in r.items() if k != "id"} for r in records]
         refs = self._refs(len(docs))
         self._inbox.write("add_feedback", docs, refs=refs)
@@ -174,26 +186,32 @@ class GuestSession:
         return refs
 
     def feedback(self) -> list[dict]:
+        """The holder's feedback records (reloaded) plus the ones this guest queued."""
         self._view.reload()
         return self._view.feedback() + [dict(d) for d in self._feedback]
 
     def update_feedback(self, feedback_id: int, **fields: Any) -> None:
+        """Queue a change to feedback record `feedback_id` (also applied to this guest's own queued records)."""
         self._inbox.write("update_feedback", feedback_id, **fields)
         for d in self._feedback:
             if d["id"] == feedback_id:
                 d.update(fields)
 
     def update_sample(self, sample_id: int, **fields: Any) -> None:
+        """Queue a change to sample `sample_id` (a real id, or a placeholder this guest got)."""
         self._inbox.write("update_sample", sample_id, **fields)
 
     def set_meta(self, **fields: Any) -> None:
+        """Queue a change to the session's meta."""
         self._inbox.write("set_meta", **fields)
 
     def iter_samples(self, *args: Any, **kwargs: Any):
+        """The holder's samples as `Session.iter_samples` gives them (reloaded first; queued ones not included)."""
         self._view.reload()
         return self._view.iter_samples(*args, **kwargs)
 
     def close(self) -> None:
+        """Close the inbox (its "end" line) and the read-only view."""
         self._inbox.close()
         self._view.close()
 

@@ -19,8 +19,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from studio.tui.format import short_version, status_label
+from studio.tui.guard import guarded
 
 
+@guarded
 class PairScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("1,left", "prefer(0)", "Left is better", id="pair.left"),
