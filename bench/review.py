@@ -246,7 +246,7 @@ def latency(home: Path, big: int, n: int, seed: int) -> dict[str, list[float]]:
             timed("undo (u)", "u")
             timed("move (j/k)", rng.choice("jk"))
             timed("page (pgdn)", "pageup")
-        for i in range(max(3, n // 8)):
+        for _i in range(max(3, n // 8)):
             # a text filter: the dialog, the words, then enter (timed) — then clear it again (timed too)
             studio.send("slash")
             time.sleep(0.4)
@@ -259,7 +259,7 @@ def latency(home: Path, big: int, n: int, seed: int) -> dict[str, list[float]]:
             time.sleep(0.2)
             timed("clear filter (enter)", "enter")
             time.sleep(0.5)
-        for i in range(max(3, n // 8)):
+        for _i in range(max(3, n // 8)):
             # a bulk action over every sample shown (100,000): the question, then y (timed), then undo it
             studio.send(rng.choice("AX"))
             time.sleep(0.5)
