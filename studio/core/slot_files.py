@@ -41,6 +41,7 @@ class FileEdit:
             if not line.startswith(("---", "+++", "@@"))]
 
     def write(self) -> None:
+        """Write the new text over the data file (atomically). Raises OSError."""
         atomic_write_text(self.path, self.new_text)
 
 
@@ -151,6 +152,7 @@ def file_values(template: Template, slot: str) -> list[str]:
 
 
 def edit_file_value(template: Template, slot: str, index: int, value: str) -> FileEdit:
+    """The FileEdit that changes value `index` of file slot `slot` to `value` (only its own line). Raises SlotError."""
     spec, path = _spec(template, slot)
     text = _read(path)
     entries, names = _entries(path, spec, text)
@@ -162,6 +164,7 @@ def edit_file_value(template: Template, slot: str, index: int, value: str) -> Fi
 
 
 def add_file_value(template: Template, slot: str, value: str) -> FileEdit:
+    """The FileEdit that appends `value` to file slot `slot`'s data file. Raises SlotError."""
     spec, path = _spec(template, slot)
     text = _read(path)
     entries, names = _entries(path, spec, text)
@@ -181,6 +184,7 @@ def add_file_value(template: Template, slot: str, value: str) -> FileEdit:
 
 
 def delete_file_value(template: Template, slot: str, index: int) -> FileEdit:
+    """The FileEdit that removes value `index` of file slot `slot` (its line). Raises SlotError for the last value."""
     spec, path = _spec(template, slot)
     text = _read(path)
     entries, _ = _entries(path, spec, text)
