@@ -248,9 +248,15 @@ class Engine:
                         parsed = validate(reply.output, req.schema)
                     except Invalid as exc:
                         invalid += 1
-                        if invalid > self.max_invalid:
-                            return Result(req, False, reply.output, None, f"{exc.reason} (after {invalid} tries)",
-                                          bill.tokens_in, bill.tokens_out, bill.cost, latency, False, attempts, key,
+                        why = exc.reason
+                        cut = reply.flag == "cut-off"  # asked again the same way, it would be cut off again
+                        if cut:
+                            n = max_tokens or reply.tokens_out
+                            why = f"the reply was cut off at {n} max_tokens before its JSON ended: raise max_tokens"
+                        if cut or invalid > self.max_invalid:
+                            tried = "" if cut and invalid == 1 else f" (after {invalid} tries)"
+                            return Result(req, False, reply.output, None, f"{why}{tried}", bill.tokens_in,
+                                          bill.tokens_out, bill.cost, latency, False, attempts, key,
                                           reply.finish_reason, reply.reasoning, None, paid)
                         self.stats.retries += 1
                         if req.seed is not None:  # ask again with a different seed, or a seeded model repeats itself

@@ -25,7 +25,9 @@ import orjson
 
 from studio.engine.types import Fatal, RateLimited, Transient, Unanswerable
 
-FLAGS = {"length": "cut-off", "content_filter": "filtered"}
+# finish_reason as OpenAI-compatible servers spell it, and as some pass on the upstream's spelling
+FLAGS = {"length": "cut-off", "max_tokens": "cut-off", "max_output_tokens": "cut-off", "content_filter": "filtered",
+         "safety": "filtered", "recitation": "filtered", "prohibited_content": "filtered", "blocklist": "filtered"}
 _TEXT_PARTS = frozenset({"text", "output_text"})
 _THINK_PARTS = frozenset({"thinking", "reasoning", "redacted_thinking"})
 
@@ -94,12 +96,13 @@ def from_dict(data: Any, params: dict | None = None, headers: Any = None) -> Rep
     refusal = message.get("refusal")
     if finish == "error":
         raise Transient("the provider reported an error mid-reply (finish_reason error)", tokens_in=tin, tokens_out=tout)
-    flag = FLAGS.get(finish) if isinstance(finish, str) else None
+    flag = FLAGS.get(finish.lower()) if isinstance(finish, str) else None
     if refusal and isinstance(refusal, str):
         flag = "refusal"
         content = content or refusal
     if not content or not content.strip():
-        raise Unanswerable(_why_empty(finish, reasoning, message, params, tout), tokens_in=tin, tokens_out=tout)
+        kind = {"cut-off": "length", "filtered": "content_filter"}.get(flag or "", finish)
+        raise Unanswerable(_why_empty(kind, reasoning, message, params, tout), tokens_in=tin, tokens_out=tout)
     _storable(content, "answer", tin, tout)
     if reasoning:
         _storable(reasoning, "reasoning", tin, tout)

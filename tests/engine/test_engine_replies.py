@@ -40,6 +40,8 @@ SHAPES = {
     "thinking_field": (True, ANSWER, None, "stop", "Ollama-style", None),
     "think_tags": (True, ANSWER, None, "stop", "Inline thoughts.", None),
     "no_usage": (True, ANSWER, None, "stop", None, None),
+    "finish_max_tokens": (True, "Answer to:", "cut-off", "max_tokens", None, None),  # an upstream's spelling
+    "finish_safety": (False, None, None, None, None, "content filter withheld"),
     "reasoning_only": (False, None, None, None, None, "the model used all 64 max_tokens before answering"),
     "reasoning_empty_stop": (False, None, None, None, None, "reasoned but gave no answer"),
     "filtered_empty": (False, None, None, None, None, "content filter withheld"),
@@ -52,6 +54,7 @@ SHAPES = {
 LITELLM_DIFFERS = {
     # litellm reads these itself before the normaliser sees them; what it hands on is still decided here
     "thinking_parts", "think_tags", "empty_choices", "surrogate", "thinking_field", "reasoning_field",
+    "finish_max_tokens", "finish_safety",
 }
 
 
@@ -164,6 +167,14 @@ async def test_structured_rejects_what_is_not_one_json_value(fake_llm, text):
     fake_llm.set(reply=lambda messages: text)
     r = await one(Engine(max_invalid=0), req(fake_llm, schema=SCHEMA))
     assert not r.ok and ("JSON" in r.error)
+
+
+async def test_structured_json_cut_off_is_not_asked_again_the_same_way(fake_llm):
+    fake_llm.set(script=["cut_off_json"])
+    r = await one(Engine(max_invalid=2), req(fake_llm, schema=SCHEMA))
+    assert not r.ok and fake_llm.count == 1 and r.paid == 1
+    assert r.error == "the reply was cut off at 64 max_tokens before its JSON ended: raise max_tokens"
+    assert r.finish_reason == "length" and r.tokens_out == 64
 
 
 @pytest.mark.parametrize("shape", ["fenced_json", "nested_fence", "prose_json"])

@@ -76,6 +76,9 @@ SHAPES: dict[str, Callable[[str, int], tuple[dict, str, int]]] = {
                                    '```json\n{"answer": "use print:\\n```python\\nprint(1)\\n```"}\n```'}, "stop", 9),
     "prose_json": lambda c, m: ({"role": "assistant", "content":
                                  'Sure! Here it is:\n{"answer": "in prose"}\nHope that helps.'}, "stop", 9),
+    "cut_off_json": lambda c, m: ({"role": "assistant", "content": '{"answer": "a long answer that never'}, "length", m),
+    "finish_max_tokens": lambda c, m: ({"role": "assistant", "content": " ".join(c.split()[:2])}, "max_tokens", m),
+    "finish_safety": lambda c, m: ({"role": "assistant", "content": None}, "SAFETY", 0),
     "finish_error": lambda c, m: ({"role": "assistant", "content": c[:3]}, "error", 1),
 }
 # Shapes that are not a message: the whole body differs.
