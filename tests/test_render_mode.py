@@ -140,7 +140,7 @@ async def test_editing_only_the_reply_is_a_changed_sample_for_regenerate(ws, ses
 # ---- a newcomer's first export of every shipped template ---------------------------------------------
 
 INPUTS = {"prompt": "What is 17 * 3?", "output": "17 * 3 = 51.", "response": "It is 51.",
-          "comment": "too wordy, just give the number"}
+          "comment": "too wordy, just give the number", "rating": "2"}
 FIRST_FORMATS = ["openai-chat", "sft", "sft-text", "kto", "alpaca", "sharegpt"]
 
 

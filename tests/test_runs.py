@@ -133,9 +133,9 @@ async def test_stop_from_another_thread(ws, session, fake_llm):
 
 
 async def test_structured_template_is_validated_and_parsed(ws, session, fake_llm):
-    items = [{"prompt": "What is 2+2?", "response": "5", "comment": "this is wrong"},
-             {"prompt": "Hi", "response": "Hello! " * 50, "comment": "way too wordy"}]
-    fake_llm.set(reply=lambda m: '{"category": "verbosity", "severity": "low", "concerned_part": "all", '
+    items = [{"prompt": "What is 2+2?", "response": "5", "comment": "this is wrong", "rating": 1},
+             {"prompt": "Hi", "response": "Hello! " * 50, "comment": "way too wordy", "rating": None}]
+    fake_llm.set(reply=lambda m: '{"category": "verbosity", "polarity": "negative", "severity": "low", "concerned_part": "all", '
                                  '"desired_behaviour": "be brief"}')
     summary = await Run(ws, "feedback-structuring", session=session, model=fake_llm.model,
                         api_base=fake_llm.base_url, inputs=items).execute()
