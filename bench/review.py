@@ -36,7 +36,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from scratch import temp_dir  # noqa: E402  bench/scratch.py: temporary folders removed at exit
 
-from tests.tui.screencheck import mismatches  # noqa: E402  (the check the Pilot test uses)
+from tests.tui.screencheck import COUNTS, mismatches  # noqa: E402  (the check the Pilot test uses)
+
+# Keys typed into a dialog in its first moments on screen can be lost (reported in the bench's summary as
+# not fixed): the bench waits this long after a dialog shows before typing into it.
+DIALOG = 1.0
 
 KEYS = {"space": "Space", "enter": "Enter", "escape": "Escape", "home": "Home", "end": "End",
         "pagedown": "NPage", "pageup": "PPage", "slash": "/", "ctrl+u": "C-u"}
@@ -85,13 +89,29 @@ class Studio:
             arg = tkey.replace("\\", "\\\\").replace("'", "\\'")
             self._write(f"send-keys -t {self.name} {'-l ' if literal else ''}'{arg}'")
 
-    def timed(self, *keys: str, quiet: float = 0.04, timeout: float = 10.0) -> float | None:
-        """Send keys; seconds from the send to the last output chunk before `quiet` s of silence."""
+    def quiet(self, quiet: float = 0.1, timeout: float = 10.0) -> None:
+        """Wait until the studio has written nothing for `quiet` s (the previous key's frames are done)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if not self.outputs or time.perf_counter() - self.outputs[-1] >= quiet:
+                return
+            time.sleep(0.005)
+
+    def timed(self, *keys: str, quiet: float = 0.04, timeout: float = 10.0, until=None) -> float | None:
+        """Send keys; seconds from the send to the last output chunk before `quiet` s of silence — or, with
+        `until` (a test of the screen's lines), to the last chunk written before the screen passed it."""
+        self.quiet()
         mark = len(self.outputs)
         t = time.perf_counter()
         self.send(*keys)
         deadline = t + timeout
         while time.perf_counter() < deadline:
+            if until is not None:
+                seen = time.perf_counter()
+                if until(self.screen()):
+                    chunks = [o for o in self.outputs[mark:] if o <= seen]
+                    return (chunks[-1] - t) if chunks else None
+                continue
             time.sleep(0.002)
             if len(self.outputs) > mark and time.perf_counter() - self.outputs[-1] >= quiet:
                 return self.outputs[-1] - t
@@ -101,13 +121,15 @@ class Studio:
         return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
                               text=True).stdout.splitlines()
 
-    def wait_for(self, text: str, timeout: float = 120.0) -> list[str]:
+    def wait_for(self, text: str, timeout: float = 120.0, fail: bool = True) -> list[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             lines = self.screen()
             if any(text in line for line in lines):
                 return lines
-            time.sleep(0.1)
+            time.sleep(0.02)
+        if not fail:
+            return self.screen()
         raise SystemExit(f"{text!r} never appeared; the screen was:\n" + "\n".join(self.screen()))
 
     def close(self) -> None:
@@ -194,9 +216,13 @@ def correctness(home: Path, keys: int, rate: float, seed: int) -> dict:
             kind, ks = next(gen)
             kinds[kind] = kinds.get(kind, 0) + 1
             if kind in ("filter", "bulk"):
-                for k in ks:  # a dialog: each key after the dialog is up
-                    studio.send(k)
-                    time.sleep(0.15)
+                # a dialog: the keys that open it, then the rest once it is on screen
+                studio.send(ks[0])
+                studio.wait_for("Filter samples" if kind == "filter" else "Mark all", timeout=10, fail=False)
+                time.sleep(DIALOG)
+                studio.send(*ks[1:-1])
+                time.sleep(0.15)
+                studio.send(ks[-1])
             else:
                 studio.send(*ks)
             time.sleep(max(0.0, 0.6 / rate - (time.perf_counter() - t0)))
@@ -228,11 +254,18 @@ def latency(home: Path, big: int, n: int, seed: int) -> dict[str, list[float]]:
     rng = random.Random(seed)
     out: dict[str, list[float]] = {}
 
-    def timed(kind: str, *keys: str) -> None:
-        took = studio.timed(*keys)
+    def timed(kind: str, *keys: str, until=None) -> None:
+        took = studio.timed(*keys, until=until)
         if took is not None:
             out.setdefault(kind, []).append(took)
         time.sleep(0.1)
+
+    def has(text: str):
+        return lambda lines: any(text in line for line in lines)
+
+    def counts(lines: list[str]) -> tuple | None:
+        m = next((m for m in map(COUNTS.search, lines) if m), None)
+        return m.groups() if m else None
 
     try:
         studio.wait_for(f"{big:,} shown", timeout=300)
@@ -245,28 +278,35 @@ def latency(home: Path, big: int, n: int, seed: int) -> dict[str, list[float]]:
             timed("tag (1-9)", str(rng.randint(1, 9)))
             timed("undo (u)", "u")
             timed("move (j/k)", rng.choice("jk"))
-            timed("page (pgdn)", "pageup")
+            timed("page (pgup)", "pageup")
         for _i in range(max(3, n // 8)):
-            # a text filter: the dialog, the words, then enter (timed) — then clear it again (timed too)
+            # a text filter: the dialog, the words, then enter, timed until the filtered list is on screen;
+            # then clear it again, timed until every sample is shown
+            words = rng.choice(["router", "modem dropping", "customer 42"])
+            timed("open the filter dialog (/)", "slash", until=has("Filter samples"))
+            time.sleep(DIALOG)
+            studio.send("ctrl+u", *words)
+            studio.wait_for(f"text      {words}", timeout=10, fail=False)
+            timed("text filter (enter)", "enter", until=has(f"filter text={words}"))
             studio.send("slash")
-            time.sleep(0.4)
-            studio.send("ctrl+u", *rng.choice(["router", "modem dropping", "customer 42"]))
-            time.sleep(0.4)
-            timed("text filter (enter)", "enter")
-            studio.send("slash")
-            time.sleep(0.4)
+            studio.wait_for("Filter samples", timeout=10, fail=False)
+            time.sleep(DIALOG)
             studio.send("ctrl+u")
             time.sleep(0.2)
-            timed("clear filter (enter)", "enter")
-            time.sleep(0.5)
+            timed("clear filter (enter)", "enter", until=has(f"{big:,} shown · all"))
         for _i in range(max(3, n // 8)):
-            # a bulk action over every sample shown (100,000): the question, then y (timed), then undo it
-            studio.send(rng.choice("AX"))
-            time.sleep(0.5)
-            timed("bulk action (y), all shown", "y")
-            time.sleep(1.0)
-            timed("undo a bulk action (u)", "u")
-            time.sleep(1.5)
+            # a bulk action over every sample shown: the question, then y, timed until the status bar counts
+            # them all; then undo it, timed until the counts are back
+            before = counts(studio.screen())
+            key = rng.choice("AX")
+            studio.send(key)
+            studio.wait_for("Mark all", timeout=10, fail=False)
+            time.sleep(0.3)  # the dialog asks the store how many of each status are shown meanwhile
+            glyph = "✓" if key == "A" else "✗"
+            timed("bulk action (y), all shown", "y", until=has(f"{glyph}{big} "))
+            time.sleep(5.5)  # its notification goes
+            timed("undo a bulk action (u)", "u", until=lambda lines, was=before: counts(lines) == was)
+            time.sleep(5.5)  # its notification goes
     finally:
         studio.close()
     return out

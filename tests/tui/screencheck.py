@@ -12,7 +12,7 @@ from typing import Callable
 
 GLYPH = {"pending": "·", "accepted": "✓", "rejected": "✗", "failed": "!"}
 ROW = re.compile(r"(?P<cur>[▶ ])(?P<glyph>[·✓✗!]) (?P<status>pending|accepted|rejected|failed)\s+(?P<id>\d+) "
-                 r"(?P<ver>\S+) (?:\[(?P<tags>[^\]]*)\] )?")
+                 r"(?:v\d+ )?(?P<ver>\S+)(?: \[(?P<tags>[^\]▌▐│┃]*?)(?P<closed>\] |(?=[▌▐│┃]|\s*$)))?")
 REVIEW = re.compile(r"#(?P<id>\d+) (?P<glyph>[·✓✗!]) (?P<status>pending|accepted|rejected|failed)\b")
 TAGS = re.compile(r"(?P<n>[1-9])\[(?P<mark>[x-])\](?P<label>\S+)")
 COUNTS = re.compile(r"✓(?P<accepted>\d+) ✗(?P<rejected>\d+) ·(?P<pending>\d+) !(?P<failed>\d+)")
@@ -34,8 +34,10 @@ def rows(lines: list[str]) -> list[dict]:
     for n, line in enumerate(lines):
         m = ROW.search(line)
         if m:
+            # tags: None when the list is cut off (a notification over the row): not readable, not wrong
+            tags = (m["tags"].split(",") if m["tags"] else []) if m["closed"] or m["tags"] is None else None
             out.append({"line": n, "id": int(m["id"]), "status": m["status"], "glyph": m["glyph"],
-                        "cursor": m["cur"] == "▶", "tags": m["tags"].split(",") if m["tags"] else []})
+                        "cursor": m["cur"] == "▶", "tags": tags})
     return out
 
 
@@ -49,7 +51,7 @@ def mismatches(lines: list[str], get: Callable[[int], dict], counts: dict[str, i
         s = get(r["id"])
         if r["status"] != s.get("status", "pending") or r["glyph"] != GLYPH[r["status"]]:
             bad.append(f"row #{r['id']}: screen {r['status']}, store {s.get('status')}")
-        if r["tags"] != list(s.get("tags") or []):
+        if r["tags"] is not None and r["tags"] != list(s.get("tags") or []):
             bad.append(f"row #{r['id']}: screen tags {r['tags']}, store {s.get('tags')}")
     cursors = [r for r in shown if r["cursor"]]
     if len(cursors) > 1:

@@ -14,6 +14,8 @@ from studio.tui.guard import guarded
 class ConfirmScreen(ModalScreen[bool | str]):
     """`also`: a third answer (key a), dismissed with the string "also" (e.g. "and redo the rejected too")."""
 
+    AUTO_FOCUS = "#no"  # focused as the screen opens: keys typed at once land there, not in the first field
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),

@@ -76,6 +76,7 @@ def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
 
 @guarded
 class DetailScreen(ModalScreen[None]):
+    AUTO_FOCUS = "#detail"  # focused as the screen opens: keys typed at once land there, not in the first field
     BINDINGS = [
         Binding("escape,enter,q", "dismiss", "Close", id="detail.close"),
         Binding("space", "review('accept_next')", "Accept+next", id="detail.accept_next"),

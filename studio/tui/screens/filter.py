@@ -15,6 +15,7 @@ from studio.tui.guard import guarded
 
 @guarded
 class FilterScreen(ModalScreen[dict | None]):
+    AUTO_FOCUS = "#text"  # focused as the screen opens: keys typed at once land there, not in the first field
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="filter.cancel")]
 
     def __init__(self, current: dict, labels: list[str], versions: list[str]) -> None:

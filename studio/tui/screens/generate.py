@@ -16,6 +16,7 @@ from studio.tui.guard import guarded
 
 @guarded
 class GenerateScreen(ModalScreen[dict | None]):
+    AUTO_FOCUS = "#count"  # focused as the screen opens: keys typed at once land there, not in the first field
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="generate.cancel"),
         Binding("ctrl+g", "submit", "Start", id="generate.start"),

@@ -30,6 +30,7 @@ def binding_rows(app, screen) -> list[tuple[str, str, str]]:
 
 @guarded
 class HelpScreen(ModalScreen[None]):
+    AUTO_FOCUS = "#help"  # focused as the screen opens: keys typed at once land there, not in the first field
     BINDINGS = [Binding("escape,q,f1", "dismiss", "Close help", id="help.close")]
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
