@@ -62,6 +62,7 @@ def cost(model: str, provider: str, tokens_in: int, tokens_out: int, full: str |
 
 @lru_cache(maxsize=1024)
 def priced(model: str, provider: str, full: str | None = None) -> bool:
+    """Whether litellm's price list has the model (then a reply without usage is counted, not unknown)."""
     return cost(model, provider, 1, 1, full) is not None
 
 
