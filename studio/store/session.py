@@ -688,6 +688,16 @@ class Session:
         self._check_status(status)
         return len(self._change(list(ids), self._status_setter(status)))
 
+    def bulk_tag(self, ids: Iterable[int], tag: str) -> int:
+        """Add `tag` to every one of these samples that lacks it: one undo step; returns how many changed."""
+        def fn(doc: dict, _sid: int):
+            tags = list(doc.get("tags") or [])
+            if tag in tags:
+                return False
+            doc["tags"] = tags + [tag]
+            doc["reviewed"] = time.time()
+        return len(self._change(list(ids), fn))
+
     def toggle_tag(self, sample_id: int, tag: str) -> bool:
         """Add the tag, or remove it if present; returns whether the sample now has it."""
         state = {}

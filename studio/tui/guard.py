@@ -32,6 +32,7 @@ WORKERS = {
     "feedback-draft": "Template draft",
     "template-analysis": "Template preview",
     "run": "Generation",
+    "value-stats": "Slot value counts",
 }
 
 

@@ -37,6 +37,7 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
         Binding("v", "verify", "Verify shown", id="analysis.verify"),
         Binding("d", "show('disagreements')", "Disagreements", id="analysis.disagreements"),
         Binding("f", "feedback", "Feedback", id="analysis.feedback"),
+        Binding("s", "samples_with", "Samples with…", id="analysis.samples_with"),
     ]
 
     def __init__(self, session: Any, workspace: Any, filters: dict | None = None, model: str = "render") -> None:
@@ -192,6 +193,39 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+    # -- "show me the samples with audience=a ten-year-old" (issue 16 §4) ---------------------------------
+    def action_samples_with(self) -> None:
+        self._state("counting slot values and persona attributes…")
+        self._value_stats()
+
+    @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
+    def _value_stats(self) -> None:
+        from studio.tui.values import value_stats
+
+        stats = value_stats(self.session, self.template)
+        self.app.call_from_thread(self._pick_value, stats)
+
+    def _pick_value(self, stats: list) -> None:
+        from studio.tui.screens.pick import PickScreen
+
+        self._state("")
+        if not stats:
+            self.notify("no slot values or persona attributes recorded in this session", markup=False)
+            return
+        items = [(str(i), f"{v.label} · {v.samples:,} samples · accept {v.rate}") for i, v in enumerate(stats)]
+
+        def picked(choice: str | None) -> None:
+            if choice is None:
+                return
+            main = next((s for s in self.app.screen_stack if hasattr(s, "_reload_ids")), None)
+            if main is None:
+                return
+            main.filters = dict(stats[int(choice)].filter)
+            main._reload_ids()
+            self.app.pop_screen()  # back to the stream, showing those samples
+
+        self.app.push_screen(PickScreen("Show the samples with (worst accept rate first)", items), picked)
 
 
 def _most_versions(session, names: list[str]) -> str | None:

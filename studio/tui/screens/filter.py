@@ -1,4 +1,4 @@
-"""Filter the stream by status, tag, template version and text."""
+"""Filter the stream by status, tag, template version, a slot value or persona attribute, and text."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from studio.core.record import STATUSES
+from studio.tui.values import parse_value_filter, value_filter_text
 from studio.tui.format import short_version, status_label
 from studio.tui.guard import guarded
 
@@ -40,6 +41,10 @@ class FilterScreen(ModalScreen[dict | None]):
                              if c.get("version") in self.versions else Select.NULL, prompt="any", id="version",
                              compact=True)
             with Horizontal(classes="field"):
+                yield Label("value")
+                yield Input(value_filter_text(c), placeholder="slot=value or persona.attribute=value",
+                            id="value", compact=True)
+            with Horizontal(classes="field"):
                 yield Label("text")
                 yield Input(c.get("text") or "", placeholder="words in the prompt or output", id="text",
                             compact=True)
@@ -69,6 +74,12 @@ class FilterScreen(ModalScreen[dict | None]):
         text = self.query_one("#text", Input).value.strip()
         if text:
             out["text"] = text
+        try:
+            out.update(parse_value_filter(self.query_one("#value", Input).value))
+        except ValueError as exc:
+            self.notify(str(exc), title="Filter not applied", severity="warning", markup=False)
+            self.query_one("#value", Input).focus()
+            return
         self.dismiss(out)
 
     def action_cancel(self) -> None:

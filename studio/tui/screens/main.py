@@ -212,6 +212,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     def _show_counts(self, counts: dict[str, Any]) -> None:
         self.counts = dict(counts.get("status", counts))
         self.status.counts = dict(self.counts)
+        if not self.has_class("-reviewing") or self.has_class("-wide"):
+            self._refresh_value_stats()
 
     def _refresh_counts(self, recount_in: float = 0.8) -> None:
         """Show the counts now (the key's own frame: one line), then recount from the store once the keys
@@ -242,7 +244,10 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         return show
 
     def _update_stream_title(self) -> None:
-        f = ", ".join(f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())
+        from studio.tui.values import value_filter_text
+
+        f = ", ".join(value_filter_text({k: v}) if k in ("slot", "persona") else
+                      f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())
         shown = len(self.stream.ids)
         self.stream.empty_message = (f" no sample matches the filter ({f}) — press / to change it" if f else
                                      " no samples yet — press ctrl+g to generate")
@@ -288,6 +293,32 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         reviewing = (focused is not None and (bool(self.stream.ids) or bool(self.filters))
                      and any(w.id in ("stream", "tagger") for w in focused.ancestors_with_self))
         self.set_class(reviewing, "-reviewing")
+        if not reviewing or self.has_class("-wide"):
+            self._refresh_value_stats()
+
+    def _refresh_value_stats(self) -> None:
+        """Each slot value's sample count and accept rate for the slots pane, counted from the index in a
+        worker (never on the session thread: a large session takes a moment) while the pane is on screen."""
+        if not (self.ready and self.session is not None and self.query(SlotsPane)):
+            return
+        if getattr(self, "_stats_timer", None) is None:  # at most one count every 2 s (a run adds fast)
+            self._value_stats_worker()
+            self._stats_timer = self.set_timer(2.0, self._stats_due)
+        else:
+            self._stats_again = True
+
+    def _stats_due(self) -> None:
+        self._stats_timer = None
+        if getattr(self, "_stats_again", False):
+            self._stats_again = False
+            self._refresh_value_stats()
+
+    @work(thread=True, exclusive=True, group="value-stats", exit_on_error=False)
+    def _value_stats_worker(self) -> None:
+        from studio.tui.values import value_stats
+
+        stats = value_stats(self.session)
+        self.app.call_from_thread(self.query_one(SlotsPane).set_stats, stats)
 
     def action_focus_pane(self, pane: str) -> None:
         # set_focus now (not widget.focus(), which is deferred): keys typed ahead must land in the new pane

@@ -244,6 +244,41 @@ class ReviewActions:
         self.app.push_screen(ConfirmScreen(f"Mark all {len(ids):,} samples {scope} as {status}?",
                                            yes=f"{word.capitalize()} {len(ids):,}"), done)
 
+    def action_bulk_tag(self) -> None:
+        """Add one of the 1–9 tags to every sample shown (one undo step)."""
+        if not self._writable():
+            return
+        ids = list(self.stream.ids)
+        if not ids:
+            self.notify("no samples shown", markup=False)
+            return
+        from studio.tui.screens.prompt import PromptScreen
+
+        scope = "shown by the filter" if self.filters else "in the session"
+        choices = " ".join(f"{i} {label}" for i, label in enumerate(self.labels[:9], start=1))
+        session = self.session
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            text = text.strip()
+            if not (text.isdigit() and 1 <= int(text) <= len(self.labels[:9])):
+                self.notify(f"{text!r} is not a tag number — type one of 1–{len(self.labels[:9])}",
+                            severity="warning", markup=False)
+                return
+            label = self.labels[int(text) - 1]
+            for sid in ids:
+                row = self.stream.rows.get(sid)
+                if row is not None and label not in (row.get("tags") or []):
+                    row["tags"] = list(row.get("tags") or []) + [label]
+            self.stream.refresh()
+            self._show_selected()
+            self.io.submit(session.bulk_tag, ids, label,
+                           done=lambda n: self.notify(f"tagged {n:,} samples {label} (u undoes it)", markup=False))
+
+        self.app.push_screen(PromptScreen(f"Tag all {len(ids):,} samples {scope} with (number):", "",
+                                          hint=choices), done)
+
     def action_edit_labels(self) -> None:
         if not self._writable():
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static, Tree
@@ -34,6 +35,14 @@ class SlotsPane(Vertical):
     ALLOW_MAXIMIZE = True
 
     built = False
+    stats: dict = {}          # (slot, value text) -> studio.tui.values.ValueStats, from the main screen
+    _last: tuple | None = None
+
+    def set_stats(self, stats: list) -> None:
+        """Each value's sample count and accept rate beside it (issue 16 §4); redraws the tree once."""
+        self.stats = {(v.name, v.value): v for v in stats if v.kind == "slot"}
+        if self._last is not None and self.built:
+            self.show(*self._last)
 
     async def build(self) -> None:
         if self.built:
@@ -49,6 +58,7 @@ class SlotsPane(Vertical):
 
     def show(self, template: Any, plan: Any) -> None:
         """Redraw from a parsed template and its space plan, keeping the cursor where it was."""
+        self._last = (template, plan)
         tree = self.tree
         selected = tree.cursor_node.data if tree.cursor_node is not None else None
         open_slots = {n.data[0] for n in tree.root.children if n.is_expanded}
@@ -65,7 +75,9 @@ class SlotsPane(Vertical):
             if spec.values is not None:
                 for i, value in enumerate(spec.values):
                     weight = f"  ×{spec.weights[i]:g}" if spec.weights else ""
-                    leaf = branch.add_leaf(f"{value}{weight}", data=(name, i))
+                    st = self.stats.get((name, str(value)))
+                    seen = f"  · {st.samples:,} samples, accept {st.rate}" if st else ""
+                    leaf = branch.add_leaf(Text(f"{value}{weight}{seen}"), data=(name, i))
                     if (name, i) == selected:
                         target_line = leaf
             elif spec.file:  # a data file's values, editable in the file (studio.core.slot_files)

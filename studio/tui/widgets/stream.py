@@ -39,6 +39,7 @@ REVIEW_BINDINGS = [
     Binding("slash", "screen.filter", "Filter", id="review.filter"),
     Binding("A", "screen.bulk('accepted')", "Accept all shown", show=False, id="review.bulk_accept"),
     Binding("X", "screen.bulk('rejected')", "Reject all shown", show=False, id="review.bulk_reject"),
+    Binding("T", "screen.bulk_tag", "Tag all shown", show=False, id="review.bulk_tag"),
     Binding("L", "screen.edit_labels", "Edit tag labels", show=False, id="review.labels"),
 ]
 
