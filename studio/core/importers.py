@@ -26,7 +26,7 @@ from studio.core.errors import TemplateError
 PROMPTY, DOTPROMPT, STUDIO = "prompty", "dotprompt", "studio"
 _STUDIO_ONLY = {"slots", "mode", "combine", "targets", "followups", "params", "use_when"}
 _DOTPROMPT_ONLY = {"config", "input", "output", "variant", "tools", "metadata", "raw"}
-_HANDLEBARS = re.compile(r"\{\{\s*(?:[#/^>!@]|role\s|else\s*\}\}|json\s|media\s|history\s*\}\}|section\s)")
+_HANDLEBARS = re.compile(r"\{\{~?\s*(?:[#/^>!@]|else\s*~?\}\}|role\s+[\"']|json\s+[^}\s]|media\s+\w+=|section\s+[\"'])")
 
 
 @dataclass
@@ -99,11 +99,11 @@ def detect(path: str | Path, text: str) -> str:
     try:
         meta, _, body, _ = _split(text, str(path))
     except TemplateError:
-        return DOTPROMPT
+        return STUDIO                # unreadable front matter: lint (or the import) says what is wrong
     keys = set(meta)
     if keys & _STUDIO_ONLY and not keys & _DOTPROMPT_ONLY and not _HANDLEBARS.search(body):
         return STUDIO
-    if keys & _DOTPROMPT_ONLY or _HANDLEBARS.search(body) or isinstance(meta.get("model"), str) and not keys & _STUDIO_ONLY:
+    if keys & _DOTPROMPT_ONLY or _HANDLEBARS.search(body):
         return DOTPROMPT
     return STUDIO
 
@@ -123,6 +123,7 @@ def import_file(path: str | Path, text: str | None = None) -> Imported:
         text = read_user_text(p, what="prompt file")
     kind = detect(p, text)
     if kind == STUDIO:
+        _split(text, str(p))         # a broken front matter is said as such, with its line
         raise TemplateError("this is already a studio template", path=p, line=1,
                             hint="copy it into templates/ as it is; `studio import` reads .prompty and Dotprompt files")
     return (_prompty if kind == PROMPTY else _dotprompt)(p, text)

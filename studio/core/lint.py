@@ -246,5 +246,17 @@ def lint_paths(paths: Iterable[str | Path]) -> list[Problem]:
                 pass
     problems: list[Problem] = []
     for f, text, early in parsed:
+        foreign = _foreign(f, text) if text is not None else None
+        if foreign:                  # a Prompty or Dotprompt file: say how to convert it, not its misreadings
+            problems.append(Problem(str(f), 1, f"this is a {foreign} file, not a studio template",
+                                    f"convert it: studio import {f}"))
+            continue
         problems.extend(early if text is None else lint_text(text, f, names))
     return problems
+
+
+def _foreign(path: Path, text: str) -> str | None:
+    from studio.core.importers import DOTPROMPT, PROMPTY, detect
+
+    kind = detect(path, text)
+    return {PROMPTY: "Prompty", DOTPROMPT: "Dotprompt"}.get(kind)

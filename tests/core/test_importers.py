@@ -177,3 +177,23 @@ def test_studio_import_writes_templates_lint_accepts_and_render_shows(tmp_path):
     again = studio("import", str(DATA / "greeting.prompt"))
     assert again.returncode == 2 and "exists already" in again.stderr
     assert studio("import", str(DATA / "greeting.prompt"), "--force").returncode == 0
+
+
+def test_lint_on_a_prompty_or_dotprompt_file_says_to_import_it():
+    from studio.core.lint import lint_paths
+
+    problems = lint_paths([DATA / "basic.prompty", DATA / "greeting.prompt", ROOT / "templates" / "contrast-pairs.prompt"])
+    assert [(Path(p.path).name, p.line, p.message) for p in problems] == [
+        ("basic.prompty", 1, "this is a Prompty file, not a studio template"),
+        ("greeting.prompt", 1, "this is a Dotprompt file, not a studio template")]
+    assert all("studio import" in p.hint for p in problems)
+
+
+@pytest.mark.parametrize("text", [
+    "---\nname: x\nmodel: openai/gpt-4o\nslots:\n  history: [a]\n---\nuser:\n{{ history }}\n",
+    "---\nname: x\nmodel: openai/gpt-4o\n---\n{{ role }} and {{ json }} and {{ media }}\n",
+    "---\nname: x\n---\n{% if a %}{{ a }}{% else %}b{% endif %}\n",
+    "---\nname: broken\nslots: [\n",
+])
+def test_studio_templates_that_look_a_little_like_dotprompt_stay_studio_templates(text):
+    assert detect("t.prompt", text) == STUDIO
