@@ -235,13 +235,35 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
 
 
 def _read_json(path: Path) -> list[tuple[int, dict]]:
+    """A .json list of rows; each row keeps the line it starts on (for errors that name it)."""
+    text = _read_text(path)
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise SlotError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno, hint="fix the JSON syntax") from None
     if not isinstance(data, list):
         raise SlotError("a .json data file must hold a list", path=path, line=1, hint="write [{...}, {...}] or use .jsonl")
-    return [(1, row if isinstance(row, dict) else {"text": row}) for row in data]
+    return [(line, row if isinstance(row, dict) else {"text": row}) for line, row in zip(_item_lines(text), data)]
+
+
+def _item_lines(text: str):
+    """The line each item of a (valid) top-level JSON list starts on."""
+    decoder = json.JSONDecoder(strict=False)
+    ws = re.compile(r"[ \t\n\r]*")
+    i = ws.match(text, 0).end() + 1  # past "["
+    line = text.count("\n", 0, i) + 1
+    last = i
+    while True:
+        i = ws.match(text, i).end()
+        if i >= len(text) or text[i] == "]":
+            return
+        line += text.count("\n", last, i)
+        last = i
+        yield line
+        _, i = decoder.raw_decode(text, i)
+        i = ws.match(text, i).end()
+        if i < len(text) and text[i] == ",":
+            i += 1
 
 
 def _read_parquet(path: Path) -> list[tuple[int, dict]]:

@@ -77,6 +77,8 @@ def test_the_persona_generator_gives_millions_of_distinct_readable_personas():
     ({}, "  s: {file: missing.txt}\n", "not found", 5),
     ({"v.jsonl": '{"q": 1}\n{oops\n'}, "  s: {file: v.jsonl, field: q}\n", "not valid JSON", 2),
     ({"v.jsonl": '{"q": 1}\n{"r": 2}\n'}, "  s: {file: v.jsonl, field: q}\n", "no field 'q'", 2),
+    ({"v.json": '[\n  {"q": 1},\n  {"r":\n    2}\n]'}, "  s: {file: v.json, field: q}\n", "no field 'q'", 3),
+    ({"v.json": '[{"q": 1}, {"q": 2},\n\n {"r": 2}]'}, "  s: {file: v.json, field: q}\n", "no field 'q'", 3),
     ({"v.csv": "a,b\n1,2,3\n"}, "  s: {file: v.csv, column: a}\n", "more cells", 2),
     ({"v.xlsx": "x"}, "  s: {file: v.xlsx}\n", "unsupported", 0),
     ({"v.txt": "# only a comment\n"}, "  s: {file: v.txt}\n", "no values", 5),
