@@ -65,6 +65,11 @@ def run(args) -> int:
         if session.read_only:
             raise StudioError(f"session {name!r} cannot be written: {session.read_only_reason}", path=session.path,
                               hint="fix the folder's permissions, or pass --session OTHER")
+        if getattr(session, "guest", False) and not args.json:
+            from studio.cli.console import error_console
+
+            error_console().print(f"session {name!r} is open in a studio (pid {session.locked_by}): the samples go "
+                                  "to it through its inbox and appear there as they arrive", markup=False)
         from studio.runs import Run
 
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
