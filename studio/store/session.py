@@ -1106,6 +1106,11 @@ class Session:
             if self._closed:
                 return
             try:
+                if not self.read_only and self._journal is not None:
+                    try:
+                        self.fold_inbox()  # what guests added meanwhile goes into the file being written now
+                    except StoreError:
+                        pass
                 if not self.read_only and self._journal is not None and (
                         self._journal.size or self.files.journal_old.exists()):
                     self.compact()

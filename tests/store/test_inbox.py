@@ -111,3 +111,14 @@ def test_two_guests_and_a_holder_at_once(tmp_path):
     assert len(holder) == 10 and sorted(holder.get(i)["seed"] for i in holder.ids()) == [100, 100, 101, 101, 102,
                                                                                            102, 103, 103, 104, 104]
     holder.close()
+
+
+def test_a_holder_that_never_polls_folds_the_inbox_when_it_closes(tmp_path):
+    folder = tmp_path / "sessions"
+    holder = Store(folder).create("cli")  # e.g. a long `studio run` holding the session
+    guest = GuestSession(Store(folder).open("cli"))
+    guest.add_samples([sample(1), sample(2)])
+    holder.close()
+    with Store(folder).open("cli", read_only=True) as view:
+        assert len(view) == 2
+    guest.close()
