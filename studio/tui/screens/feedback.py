@@ -198,7 +198,7 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
         try:
             status = restructure(self.session, model=model, cache_dir=self.workspace.cache_dir,
                                  workspace=self.workspace)
-        except Exception as exc:  # noqa: BLE001
+        except StudioError as exc:  # a bug raises: the App reports it (crash report) and calls worker_failed
             self.app.call_from_thread(self._done, f"{exc}", True)
             return
         text = ", ".join(f"{n} {s}" for s, n in sorted(status.items())) or "nothing unstructured"

@@ -183,8 +183,9 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         def fold() -> list[int]:
             try:
                 return session.fold_inbox()
-            except Exception as exc:  # noqa: BLE001 - one bad inbox never stops the review
-                self.app.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Another process's additions"))
+            except Exception as exc:  # noqa: BLE001 - one bad inbox never stops the review (a bug: crash report)
+                self.app.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Another process's additions",
+                                                error=exc, where="folding a guest inbox"))
                 return []
 
         self.io.submit(fold, done=self._inbox_folded)
