@@ -42,7 +42,8 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
                                  api_base=opts.get("api_base"))
     else:
         runs = [Run(workspace, template, session=session, model=opts.get("model"), n=opts.get("count"),
-                    strategy=opts.get("strategy"), seed=opts.get("seed"), api_base=opts.get("api_base"))]
+                    strategy=opts.get("strategy"), seed=opts.get("seed"), api_base=opts.get("api_base"),
+                    concurrency=opts.get("concurrency") or 16, answers=opts.get("answers") or 1)]
     stats["total"] = sum(r.total for r in runs)
     stats["model"] = ", ".join(dict.fromkeys(r.model for r in runs))
     base = {"done": 0, "failed": 0, "tokens": 0, "cost": 0.0, "cost_unknown": 0}

@@ -1,4 +1,7 @@
-"""The small generation form: count, strategy, seed and model (configured models, embedded, render)."""
+"""The generation form: count, strategy, seed, model (a configured one or any litellm string), endpoint
+(api_base), concurrency and answers per prompt — remembered per session and template (issue 16 §4). When the
+template's space holds fewer distinct prompts than the count asked for, it says so and offers the choices
+(more answers per prompt, only the space, add a slot) instead of silently making fewer."""
 
 from __future__ import annotations
 
@@ -23,15 +26,19 @@ class GenerateScreen(ModalScreen[dict | None]):
     ]
 
     def __init__(self, models: list[str], *, model: str, count: int | None, strategy: str, seed: int,
-                 prompt_counts: dict[str, Any] | None = None) -> None:
+                 prompt_counts: dict[str, Any] | None = None, space: int | None = None,
+                 remembered: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.models = list(dict.fromkeys(models))
         self.model, self.count, self.strategy, self.seed = model, count, strategy, seed
         self.prompt_counts = prompt_counts or {}
+        self.space = space
+        self.remembered = remembered or {}
+        self._asked_space = False
 
     def compose(self) -> ComposeResult:
         counts = ", ".join(f"{k} {v:,}" for k, v in self.prompt_counts.items() if v is not None)
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="generate-form"):
             yield Static("Generate samples", classes="dialog-title")
             with Horizontal(classes="field"):
                 yield Label("count")
@@ -48,7 +55,23 @@ class GenerateScreen(ModalScreen[dict | None]):
                 yield Label("model")
                 yield Select([(m, m) for m in self.models], value=self.model if self.model in self.models
                              else self.models[0], allow_blank=False, id="model", compact=True)
-            yield Static(f"prompts per strategy: {counts}" if counts else "", markup=False, classes="dialog-hint")
+            r = self.remembered
+            with Horizontal(classes="field"):
+                yield Label("or type")
+                yield Input(r.get("model_text", ""), placeholder="any litellm model, e.g. openai/gpt-4o-mini",
+                            id="model-text", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("api_base")
+                yield Input(r.get("api_base") or "", placeholder="the provider's default", id="api-base",
+                            compact=True)
+            with Horizontal(classes="field"):
+                yield Label("parallel")
+                yield Input(str(r.get("concurrency") or 16), id="concurrency", type="integer", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("answers")
+                yield Input(str(r.get("answers") or 1), id="answers", type="integer", compact=True)
+            yield Static(f"prompts per strategy: {counts}" if counts else "", markup=False, classes="dialog-hint",
+                         id="generate-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Start (ctrl+g)", id="start", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="cancel", compact=True)
@@ -57,8 +80,15 @@ class GenerateScreen(ModalScreen[dict | None]):
         self.query_one("#count", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
+        bid = event.button.id
+        if bid == "start":
             self.action_submit()
+        elif bid == "choose-answers":
+            self.action_submit("answers")
+        elif bid == "choose-space":
+            self.action_submit("space")
+        elif bid == "choose-slot":
+            self.dismiss({"add_slot": True})
         else:
             self.dismiss(None)
 
@@ -66,22 +96,52 @@ class GenerateScreen(ModalScreen[dict | None]):
         event.stop()
         self.action_submit()
 
-    def action_submit(self) -> None:
-        count_text = self.query_one("#count", Input).value.strip()
-        seed_text = self.query_one("#seed", Input).value.strip()
+    def _number(self, field: str) -> int | None:
+        text = self.query_one(f"#{field}", Input).value.strip()
+        return int(text) if text else None
+
+    def action_submit(self, choice: str | None = None) -> None:
         try:
-            count = int(count_text) if count_text else None
-            seed = int(seed_text) if seed_text else 0
+            count, seed = self._number("count"), self._number("seed") or 0
+            concurrency, answers = self._number("concurrency") or 16, self._number("answers") or 1
         except ValueError:
-            self.notify("count and seed must be whole numbers", severity="error", markup=False)
+            self.notify("count, seed, parallel and answers must be whole numbers", severity="error", markup=False)
             return
-        if count is not None and count <= 0:
-            self.notify("count must be above zero — or leave it empty for the strategy's count",
-                        severity="error", markup=False)
+        if (count is not None and count <= 0) or concurrency <= 0 or answers <= 0:
+            self.notify("count, parallel and answers must be above zero — or leave count empty for the "
+                        "strategy's count", severity="error", markup=False)
             return
-        self.dismiss({"count": count, "seed": seed,
-                      "strategy": self.query_one("#strategy", Select).value,
-                      "model": self.query_one("#model", Select).value})
+        space = self.space
+        if choice == "answers" and count is not None and space:
+            answers, count = -(-count // space), space
+        elif choice == "space" and space:
+            count = space
+        elif count is not None and space and count > space * answers and not self._asked_space:
+            self._ask_about_space(count, space, answers)
+            return
+        typed = self.query_one("#model-text", Input).value.strip()
+        api_base = self.query_one("#api-base", Input).value.strip() or None
+        if api_base and "@" in api_base.split("//", 1)[-1].split("/", 1)[0]:
+            self.notify("put the key in the provider's environment variable, not in api_base (user:password@ "
+                        "would be saved with the session)", severity="error", markup=False)
+            return
+        self.dismiss({"count": count, "seed": seed, "strategy": self.query_one("#strategy", Select).value,
+                      "model": typed or self.query_one("#model", Select).value, "model_text": typed,
+                      "api_base": api_base, "concurrency": concurrency, "answers": answers})
+
+    def _ask_about_space(self, count: int, space: int, answers: int) -> None:
+        """The space is smaller than the count: say so, and offer what would make the count."""
+        self._asked_space = True
+        per = -(-count // space)
+        self.query_one("#generate-hint", Static).update(
+            f"The template has only {space:,} distinct prompts; {count:,} asked. Choose: "
+            f"{per} answers per prompt ({space * per:,} samples), only the {space:,}, or add a slot value "
+            f"(F3) to widen the space.")
+        self.query_one("#start", Button).display = False
+        self.query_one(".dialog-buttons").mount(
+            Button(f"{per} answers each", id="choose-answers", variant="primary", compact=True),
+            Button(f"Only {space:,}", id="choose-space", compact=True),
+            Button("Add a slot", id="choose-slot", compact=True), before=self.query_one("#cancel", Button))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

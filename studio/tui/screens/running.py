@@ -58,11 +58,29 @@ class RunningActions:
         from studio.tui.screens.generate import GenerateScreen
 
         template = analysis.template
-        default = self._default_model()
+        remembered = ((self.session.meta or {}).get("generate") or {})
+        mine = remembered.get(template.name) or remembered.get("*") or {}
+        default = mine.get("model") if mine.get("model") and not mine.get("model_text") else self._default_model()
         form = GenerateScreen(model_choices(template, self.session.meta or {}), model=default,
                               count=template.combine.n, strategy=template.combine.strategy,
-                              seed=template.combine.seed, prompt_counts=getattr(analysis.plan, "counts", None))
-        self.app.push_screen(form, lambda opts: self.start_run(opts) if opts else None)
+                              seed=template.combine.seed, prompt_counts=getattr(analysis.plan, "counts", None),
+                              space=getattr(analysis.plan, "size", None), remembered=mine)
+
+        def chosen(opts: dict | None) -> None:
+            if not opts:
+                return
+            if opts.get("add_slot"):
+                self.action_focus_pane("slots")
+                self.notify("a = add a value to the selected slot (or write a new slot in the template)",
+                            markup=False)
+                return
+            keep = {k: opts.get(k) for k in ("model", "model_text", "api_base", "concurrency", "answers")}
+            # remembered per template and as the session's last choice (model, endpoint, parallel, answers)
+            self.io.submit(self.session.set_meta,
+                           generate={**remembered, template.name: keep, "*": keep})
+            self.start_run(opts)
+
+        self.app.push_screen(form, chosen)
 
     def start_run(self, opts: dict[str, Any], *, only: str | None = None) -> None:
         """Start generation with the editor's text (saved as a version first, so samples link to it)."""

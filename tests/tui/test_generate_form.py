@@ -1,0 +1,79 @@
+"""Issue 16 §4: the generate form takes a model string, an endpoint, parallel requests and answers per prompt,
+remembers them per session and template, and says when the template's space is smaller than the count."""
+
+from __future__ import annotations
+
+from studio.store import Store
+from studio.tui.app import StudioApp
+from tests.tui.conftest import ready, screen_text, settle
+
+
+async def wait_run(app, pilot) -> None:
+    for _ in range(200):
+        if app.screen._run_control is None:
+            break
+        await pilot.pause(0.05)
+    await settle(app, pilot)
+
+
+async def test_a_count_above_the_space_is_said_and_more_answers_make_it(ws):
+    (ws.templates_dir / "tiny.prompt").write_text(
+        "---\nname: tiny\nmode: render\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
+    app = StudioApp(ws, "tiny-session", template="tiny")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g", "ctrl+u", *"7", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "only 3 distinct prompts; 7 asked" in text and "3 answers each" in text
+        app.screen.query_one("#choose-answers").press()
+        await pilot.pause()
+        await wait_run(app, pilot)
+        session = app.screen.session
+        assert len(session.ids()) == 9  # 3 prompts × 3 answers, not a silent 3
+        remembered = session.meta["generate"]["tiny"]
+        assert remembered["answers"] == 3 and remembered["concurrency"] == 16
+
+
+async def test_model_endpoint_and_parallel_are_remembered_for_the_template(ws):
+    app = StudioApp(ws, "remember", template="support-madlib")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#count").value = "2"
+        form.query_one("#model-text").value = "render"
+        form.query_one("#api-base").value = "http://127.0.0.1:9/v1"
+        form.query_one("#concurrency").value = "4"
+        form.action_submit()
+        await pilot.pause()
+        await wait_run(app, pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        form = app.screen
+        assert form.query_one("#model-text").value == "render"
+        assert form.query_one("#api-base").value == "http://127.0.0.1:9/v1"
+        assert form.query_one("#concurrency").value == "4"
+        await pilot.press("escape")
+        await pilot.press("ctrl+q")
+    session = Store(ws.sessions_dir).open("remember", read_only=True)
+    assert session.meta["generate"]["support-madlib"]["api_base"] == "http://127.0.0.1:9/v1"
+    session.close()
+
+
+async def test_a_key_in_the_endpoint_is_refused(ws):
+    app = StudioApp(ws, "nokey", template="support-madlib")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#api-base").value = "https://user:sk-secret@host/v1"
+        form.action_submit()
+        await pilot.pause()
+        assert app.screen is form  # not started
+        assert any("not in api_base" in n.message for n in app._notifications)
