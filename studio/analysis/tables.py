@@ -1,6 +1,8 @@
 """Rich renderables for the analysis (used by `studio report`/`verify`/`feedback` and the TUI screens).
 
 Every state is a word or a glyph, never colour alone (NO_COLOR terminals see the same thing).
+Every piece of data is shown as plain `Text` (`plain`, `PlainTable`): rich and Textual read `[...]` in a
+string as markup, so a slot value like `[/INST]` would crash a screen and `[bold]x` would be restyled.
 """
 
 from __future__ import annotations
@@ -12,10 +14,32 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from studio.core.display import printable
+
+
+def plain(value: object, style: str = "") -> Text:
+    """Data as text that is shown as it is: never read as markup, control characters made visible."""
+    return Text(printable(value if isinstance(value, str) else str(value)), style=style)
+
+
+class PlainTable(Table):
+    """A rich Table whose string cells, headers, title and caption are data, never markup."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("title", "caption") and isinstance(value, str):
+            value = plain(value)
+        super().__setattr__(name, value)
+
+    def add_column(self, header="", *args, **kwargs) -> None:
+        super().add_column(plain(header) if isinstance(header, str) else header, *args, **kwargs)
+
+    def add_row(self, *cells, **kwargs) -> None:
+        super().add_row(*(plain(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
 
 def table(title: str = "") -> Table:
-    return Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                 collapse_padding=True)
+    return PlainTable(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                      collapse_padding=True)
 
 
 def pct(x: float | None) -> str:
@@ -62,7 +86,7 @@ def flags_text(report) -> Text:
                     f"{st.min_count} reviewed samples)")
     lines = [f"⚑ {len(flags)} value(s) stand out (Holm-corrected, alpha {st.alpha}):"]
     lines += [f"  ⚑ {f.template}: {f.describe()}" for f in flags]
-    return Text("\n".join(lines))
+    return plain("\n".join(lines))
 
 
 def value_tables(tr, top: int = 8) -> list[Table]:
@@ -113,11 +137,11 @@ def comparison(cmp) -> Group:
     from studio.store.versions import display
 
     old, new = display(cmp.old_label, cmp.old, 12), display(cmp.new_label, cmp.new, 12)
-    parts: list = [Text(f"{cmp.template}: {old} → {new}")]
+    parts: list = [plain(f"{cmp.template}: {old} → {new}")]
     if cmp.diff:
         for line in cmp.diff:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-            parts.append(Text(line, style=style))
+            parts.append(plain(line, style=style))
     else:
         parts.append(Text("(the two versions have the same text)"))
     t = table()

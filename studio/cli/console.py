@@ -8,16 +8,36 @@ import sys
 from functools import lru_cache
 
 from rich.console import Console
+from rich.text import Text
+
+from studio.core.display import printable
+
+
+class DataConsole(Console):
+    """A Console for text that comes from data: strings are shown as they are, never read as markup or
+    emoji codes (`[/INST]` in a slot value would crash a table; `[bold]x` would be restyled), and control
+    characters are made visible (an ANSI escape in a model's output must not recolour or clear the screen).
+    A command that styles its own words says so: `print(..., markup=True)` with the data `escape()`d, or Text.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("markup", False)
+        kwargs.setdefault("emoji", False)
+        kwargs.setdefault("highlight", False)
+        super().__init__(**kwargs)
+
+    def render_str(self, text: str, **kwargs) -> Text:   # every str printed, and every str cell of a table
+        return super().render_str(printable(text), **kwargs)
 
 
 @lru_cache(maxsize=1)
 def console() -> Console:
-    return Console(highlight=False)
+    return DataConsole()
 
 
 @lru_cache(maxsize=1)
 def error_console() -> Console:
-    return Console(stderr=True, highlight=False, style="bold red")
+    return DataConsole(stderr=True, style="bold red")
 
 
 class PipeSafeStdout:

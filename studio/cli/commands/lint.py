@@ -21,12 +21,12 @@ def run(args) -> int:
     out = console()
     for p in problems:
         style = "red" if p.severity == "error" else "yellow"
-        out.print(f"[{style}]{p.severity}[/]: ", end="")
+        out.print(f"[{style}]{p.severity}[/]: ", end="", markup=True)
         out.print(str(p), markup=False)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if not problems:
-        out.print("[green]ok[/]: no problems")
+        out.print("[green]ok[/]: no problems", markup=True)
     else:
         out.print(f"{errors} error(s), {warnings} warning(s)")
     return 2 if errors else 0

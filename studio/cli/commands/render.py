@@ -21,8 +21,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
+
+    from studio.analysis.tables import plain
 
     from studio.core.errors import StudioError
     from studio.core.expand import expand
@@ -49,11 +52,13 @@ def run(args) -> int:
         for m in messages:
             if len(messages) > 1:
                 body.append(f"{m['role']}: ", style="bold")
-            body.append(m["content"] + ("\n" if m is not messages[-1] else ""))
+            body.append(plain(m["content"] + ("\n" if m is not messages[-1] else "")))
         slots = ", ".join(f"{k}={v[:40]}" for k, v in fill.values.items())
-        out.print(Panel(body, title=f"#{count} {template.name}@{template.version}", subtitle=slots, title_align="left"))
+        out.print(Panel(body, title=plain(f"#{count} {template.name}@{template.version}"), subtitle=plain(slots),
+                        title_align="left"))
     if not args.json:
         if template.inputs:
-            out.print(f"[dim]inputs {', '.join(template.inputs)} are supplied at run time; shown as <name>[/]")
-        out.print(f"[dim]{count} prompt(s)[/]")
+            out.print(f"[dim]inputs {escape(', '.join(template.inputs))} are supplied at run time; shown as "
+                      "<name>[/]", markup=True)
+        out.print(f"[dim]{count} prompt(s)[/]", markup=True)
     return 0

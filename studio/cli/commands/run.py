@@ -102,12 +102,13 @@ def _check_before_creating(ws, template, args) -> None:
 async def _execute(job, *, quiet: bool):
     import asyncio
 
-    from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from studio.cli.console import DataConsole
     from studio.engine.models import describe_model
 
-    err = Console(stderr=True, highlight=False)
+    err = DataConsole(stderr=True)
     loop = asyncio.get_running_loop()
     interrupted = {"n": 0}
 
@@ -116,7 +117,7 @@ async def _execute(job, *, quiet: bool):
         if interrupted["n"] > 1:  # a second Ctrl-C: stop waiting
             raise KeyboardInterrupt
         err.print("[yellow]stopping: cancelling requests in flight, keeping completed samples "
-                  "(Ctrl-C again to quit at once)[/]")
+                  "(Ctrl-C again to quit at once)[/]", markup=True)
         job.stop()
 
     try:
@@ -124,8 +125,9 @@ async def _execute(job, *, quiet: bool):
     except (NotImplementedError, RuntimeError):
         pass
     if not quiet:
-        err.print(f"run [bold]{job.template.name}[/]@{job.template.version} · {job.total} prompt(s) · model "
-                  f"[bold]{describe_model(job.model)}[/] · session [bold]{job.summary.session}[/]", markup=True)
+        err.print(f"run [bold]{escape(job.template.name)}[/]@{job.template.version} · {job.total} prompt(s) · model "
+                  f"[bold]{escape(describe_model(job.model))}[/] · session [bold]{escape(str(job.summary.session))}[/]",
+                  markup=True)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[figures]}"),
                         TimeElapsedColumn(), console=err, transient=False, disable=quiet or not err.is_terminal)
 

@@ -69,10 +69,10 @@ def run(args) -> int:
                   markup=False)
         return 0
     from rich import box
-    from rich.table import Table
+    from studio.analysis.tables import PlainTable
 
     out.print(f"sessions in {store.dir}", markup=False)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = PlainTable(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name", overflow="fold", min_width=min(24, max(len(i.name) for i in infos)))
     for col in ("samples", "accepted", "rejected", "pending", "failed"):
         table.add_column(col, justify="right", no_wrap=True, min_width=len(col))

@@ -23,7 +23,7 @@ def _money(x: float) -> str:
 def run(args) -> int:
     from rich import box
     from rich.markup import escape
-    from rich.table import Table
+    from studio.analysis.tables import PlainTable
 
     from studio.store import Store
     from studio.store.interrupted import run_state
@@ -37,14 +37,14 @@ def run(args) -> int:
         status = counts["status"]
         total = len(s)
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created") or 0))
-        out.print(f"[bold]{escape(s.name)}[/]  {escape(str(s.path))}", highlight=False)
+        out.print(f"[bold]{escape(s.name)}[/]  {escape(str(s.path))}", markup=True)
         out.print(f"created {created} · model {meta.get('model') or '-'} · schema {meta.get('schema_version')} · "
                   f"{total:,} samples", markup=False)
         locked = is_locked(s.files.lock)
         if locked:
             out.print(f"open for writing in another studio process (pid {locked}); figures as of now", markup=False)
 
-        t = Table(box=box.SIMPLE_HEAD, title="review", title_justify="left")
+        t = PlainTable(box=box.SIMPLE_HEAD, title="review", title_justify="left")
         for col in ("accepted", "rejected", "pending", "failed", "reviewed"):
             t.add_column(col, justify="right")
         reviewed = status["accepted"] + status["rejected"]
@@ -53,7 +53,7 @@ def run(args) -> int:
         out.print(t)
 
         if counts["tags"]:
-            t = Table(box=box.SIMPLE_HEAD, title="failure tags", title_justify="left")
+            t = PlainTable(box=box.SIMPLE_HEAD, title="failure tags", title_justify="left")
             t.add_column("tag")
             t.add_column("samples", justify="right")
             for tag, n in sorted(counts["tags"].items(), key=lambda kv: -kv[1]):
@@ -61,7 +61,7 @@ def run(args) -> int:
             out.print(t)
 
         if counts["versions"]:
-            t = Table(box=box.SIMPLE_HEAD, title="template versions", title_justify="left")
+            t = PlainTable(box=box.SIMPLE_HEAD, title="template versions", title_justify="left")
             for col, j in (("template", "left"), ("version", "left"), ("samples", "right"),
                            ("accepted", "right"), ("rejected", "right"), ("accept rate", "right")):
                 t.add_column(col, justify=j)
@@ -77,13 +77,13 @@ def run(args) -> int:
 
         runs = s.runs()
         if runs:
-            t = Table(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
+            t = PlainTable(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
             for col in ("run", "template", "model", "status", "samples", "started"):
                 t.add_column(col)
             for r in runs[-10:]:
                 started = r.get("started")
-                t.add_row(escape(str(r.get("run_id"))), escape(str(r.get("template") or "-")),
-                          escape(str(r.get("model") or "-")), run_state(r), str(r.get("saved", "-")),
+                t.add_row(str(r.get("run_id")), str(r.get("template") or "-"),
+                          str(r.get("model") or "-"), run_state(r), str(r.get("saved", "-")),
                           time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
                           else "-")
             out.print(t)

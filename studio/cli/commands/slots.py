@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from rich.table import Table
+    from studio.analysis.tables import PlainTable
 
     from studio.core.expand import plan
     from studio.core.template import load_template
@@ -23,7 +23,7 @@ def run(args) -> int:
     ws = Workspace.from_env().ensure()
     template = load_template(ws.find_template(args.template))
     result = plan(template, args.n)
-    table = Table(title=f"{template.name}@{template.version} — slots")
+    table = PlainTable(title=f"{template.name}@{template.version} — slots")
     table.add_column("slot")
     table.add_column("values", justify="right")
     table.add_column("source")
@@ -31,8 +31,8 @@ def run(args) -> int:
         table.add_row(name, f"{size:,}", source)
     out = console()
     out.print(table)
-    out.print(f"combination space: [bold]{result.size:,}[/]")
-    strategies = Table(title="prompts by strategy")
+    out.print(f"combination space: [bold]{result.size:,}[/]", markup=True)
+    strategies = PlainTable(title="prompts by strategy")
     strategies.add_column("strategy")
     strategies.add_column("prompts", justify="right")
     for name, count in result.counts.items():
@@ -40,7 +40,7 @@ def run(args) -> int:
         strategies.add_row(name + mark, "too large to plan" if count is None else f"{count:,}")
     out.print(strategies)
     for note in result.notes:
-        out.print(f"[dim]{note}[/]", markup=True)
+        out.print(note, style="dim")
     for note in _text_file_notes(template):
         out.print(note, markup=False, style="dim")
     return 0

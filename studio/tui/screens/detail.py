@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from studio.core.display import printable
 from studio.tui.format import flag_line, money, short_version, status_label, structured_json
 from studio.tui.guard import guarded
 
@@ -22,55 +23,58 @@ from studio.tui.guard import guarded
 def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
     t = Text()
 
-    def head(title: str) -> None:
-        t.append(f"\n── {title} ", style="bold")
-        t.append("\n")
+    def add(text: str, style: str = "") -> None:   # data: control characters made visible
+        t.append(printable(text), style=style)
 
-    t.append(f"sample #{s.get('id')}  {status_label(s.get('status', 'pending'))}", style="bold")
+    def head(title: str) -> None:
+        add(f"\n── {title} ", style="bold")
+        add("\n")
+
+    add(f"sample #{s.get('id')}  {status_label(s.get('status', 'pending'))}", style="bold")
     if flag_line(s):
-        t.append(f"  {flag_line(s)}", style="bold reverse")
-    t.append(f"\ntemplate {s.get('template')} version {short_version(s.get('template_version'), 12)}"
+        add(f"  {flag_line(s)}", style="bold reverse")
+    add(f"\ntemplate {s.get('template')} version {short_version(s.get('template_version'), 12)}"
              f"  model {s.get('model')}"
              f"  seed {s.get('seed')}  run {s.get('run_id')}")
-    t.append(f"\ntokens in {s.get('tokens_in')} out {s.get('tokens_out')}  cost {money(s.get('cost'))}"
+    add(f"\ntokens in {s.get('tokens_in')} out {s.get('tokens_out')}  cost {money(s.get('cost'))}"
              f"  latency {s.get('latency') or 0:.2f}s{'  (cached)' if s.get('cached') else ''}")
     if labels:  # the 1–9 keys and which are on, near the top where the verdict is
         tags = set(s.get("tags") or [])
-        t.append("\n" + " ".join(f"{i}{'[x]' if label in tags else '[-]'}{label}"
+        add("\n" + " ".join(f"{i}{'[x]' if label in tags else '[-]'}{label}"
                                  for i, label in enumerate(labels[:9], start=1)))
         extra = [x for x in s.get("tags") or [] if x not in labels[:9]]
         if extra:
-            t.append(f"\nother tags: {', '.join(extra)}")
+            add(f"\nother tags: {', '.join(extra)}")
     elif s.get("tags"):
-        t.append(f"\ntags: {', '.join(s['tags'])}")
+        add(f"\ntags: {', '.join(s['tags'])}")
     if s.get("note"):
-        t.append(f"\nnote: {s['note']}")
+        add(f"\nnote: {s['note']}")
     head("slots")
     for k, v in (s.get("slots") or {}).items():
-        t.append(f"{k}: {v}\n")
+        add(f"{k}: {v}\n")
     if s.get("persona"):
         head("persona")
         for k, v in s["persona"].items():
-            t.append(f"{k}: {v}\n")
+            add(f"{k}: {v}\n")
     head("prompt")
     for m in s.get("messages") or []:
-        t.append(f"{m.get('role')}:", style="bold")
-        t.append(f" {m.get('content')}\n")
+        add(f"{m.get('role')}:", style="bold")
+        add(f" {m.get('content')}\n")
     if s.get("reasoning"):
         head("reasoning")
-        t.append(str(s["reasoning"]) + "\n")
+        add(str(s["reasoning"]) + "\n")
     head("output")
     pretty = structured_json(s)
-    t.append(pretty + "\n" if pretty is not None else
+    add(pretty + "\n" if pretty is not None else
              str(s.get("output") if s.get("output") is not None else f"(none) {s.get('error') or ''}") + "\n")
     if s.get("error"):
         head("error")
-        t.append(str(s["error"]) + "\n")
+        add(str(s["error"]) + "\n")
     if s.get("followups"):
         head("verify")
         for name, f in s["followups"].items():
-            t.append(f"{name}: verdict {f.get('verdict', '?')}\n", style="bold")
-            t.append(f"{f.get('output') or ''}\n")
+            add(f"{name}: verdict {f.get('verdict', '?')}\n", style="bold")
+            add(f"{f.get('output') or ''}\n")
     return t
 
 

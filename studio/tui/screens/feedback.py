@@ -20,6 +20,8 @@ from textual.screen import Screen
 from rich.text import Text
 from textual.widgets import DataTable, Footer, Header, Static
 
+from studio.analysis.tables import plain
+
 from studio.core.errors import StudioError
 from studio.tui.guard import ForwardWorkerErrors, guarded
 
@@ -99,8 +101,8 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
             pol = " ".join(f"{k[:3]} {v}" for k, v in sorted(g.polarity.items(), key=lambda kv: -kv[1])
                            if k != "-") or "—"
             said = "; ".join(f'"{t}"' + (f" ×{n}" if n > 1 else "") for t, n in g.said(2))
-            table.add_row(g.category, str(g.count), pol, sev, str(len(g.prompts)), Text(_short(said, 70)),
-                          key=g.category)
+            table.add_row(plain(g.category), str(g.count), plain(pol), plain(sev), str(len(g.prompts)),
+                          plain(_short(said, 70)), key=g.category)
         names = [g.category for g in groups]
         if keep in names:
             table.move_cursor(row=names.index(keep))
@@ -125,8 +127,8 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
         self.shown = sorted(g.records, key=lambda r: r.get("id", 0)) if g is not None else []
         for r in self.shown:
             rating = r.get("rating")
-            table.add_row(str(r.get("id", "")), r.get("polarity") or "—", r.get("structured_by") or "—",
-                          "—" if rating is None else str(rating), Text(_short(r.get("comment"), 90)))
+            table.add_row(str(r.get("id", "")), plain(r.get("polarity") or "—"), plain(r.get("structured_by") or "—"),
+                          "—" if rating is None else plain(rating), plain(_short(r.get("comment"), 90)))
         if self.shown and row is not None and 0 < row < len(self.shown):
             table.move_cursor(row=row)
         self._detail()
@@ -162,7 +164,7 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
             lines.append(f"  comment: {_short(e.get('comment') or e.get('rating'), 300)}")
             if e.get("error"):
                 lines.append(f"  note: {_short(e['error'])}")
-        self.query_one("#feedback-detail", Static).update("\n".join(lines))
+        self.query_one("#feedback-detail", Static).update(plain("\n".join(lines)))
 
     # -- corrections by hand, structuring again ---------------------------------------------------------
     def action_set_category(self, category: str) -> None:

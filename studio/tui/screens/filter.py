@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from studio.analysis.tables import plain
 from studio.core.record import STATUSES
 from studio.tui.values import parse_value_filter, value_filter_text
 from studio.tui.format import short_version, status_label
@@ -33,11 +34,11 @@ class FilterScreen(ModalScreen[dict | None]):
                              prompt="any", id="status", compact=True)
             with Horizontal(classes="field"):
                 yield Label("tag")
-                yield Select([(t, t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
+                yield Select([(plain(t), t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
                              else Select.NULL, prompt="any", id="tag", compact=True)
             with Horizontal(classes="field"):
                 yield Label("version")
-                yield Select([(short_version(v, 12), v) for v in self.versions], value=c.get("version")
+                yield Select([(plain(short_version(v, 12)), v) for v in self.versions], value=c.get("version")
                              if c.get("version") in self.versions else Select.NULL, prompt="any", id="version",
                              compact=True)
             with Horizontal(classes="field"):

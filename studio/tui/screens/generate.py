@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from studio.analysis.tables import plain
 from studio.core.template import STRATEGIES
 from studio.tui.guard import guarded
 
@@ -53,7 +54,7 @@ class GenerateScreen(ModalScreen[dict | None]):
                 yield Input(str(self.seed), id="seed", type="integer", compact=True)
             with Horizontal(classes="field"):
                 yield Label("model")
-                yield Select([(m, m) for m in self.models], value=self.model if self.model in self.models
+                yield Select([(plain(m), m) for m in self.models], value=self.model if self.model in self.models
                              else self.models[0], allow_blank=False, id="model", compact=True)
             r = self.remembered
             with Horizontal(classes="field"):

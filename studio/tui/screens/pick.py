@@ -10,6 +10,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from studio.tui.guard import guarded
 
+from studio.analysis.tables import plain
+
 
 @guarded
 class PickScreen(ModalScreen[str | None]):
@@ -22,7 +24,7 @@ class PickScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, markup=False, classes="dialog-title")
-            yield OptionList(*[Option(label, id=value) for value, label in self.items], id="pick")
+            yield OptionList(*[Option(plain(label), id=value) for value, label in self.items], id="pick")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual import work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,6 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from studio.analysis.tables import plain
 from studio.tui.guard import ForwardWorkerErrors, guarded
 from studio.tui.preview import Analysis  # the pane shows what preview.analyse_template computed
 
@@ -136,11 +136,11 @@ class TemplateEditor(ForwardWorkerErrors, Vertical, can_focus=False):
         lines = [f"L{p.line}: {p.message}" + (f" — {p.hint}" if p.hint else "") if p.line else
                  (p.message + (f" — {p.hint}" if p.hint else "")) for p in analysis.problems]
         problems = self.query_one("#problems", Static)
-        problems.update("\n".join(f"✗ {x}" for x in lines))
+        problems.update(plain("\n".join(f"✗ {x}" for x in lines)))
         problems.display = bool(lines)
         preview = self.query_one("#preview", Static)
         preview.border_title = f"preview · {analysis.fill_label}" if analysis.fill_label else "preview"
-        preview.update(Text(analysis.preview))
+        preview.update(plain(analysis.preview))
 
     def _fit_gutter(self) -> None:
         """A thin gutter when all is well; room for the messages when there are problems and space."""

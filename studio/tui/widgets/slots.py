@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static, Tree
+
+from studio.analysis.tables import plain
 
 from studio.tui.preview import prompt_count
 from studio.tui.guard import guarded
@@ -68,7 +69,7 @@ class SlotsPane(Vertical):
         target_line = None
         for name, spec in template.slots.items():
             count = sizes.get(name, len(spec.values or []))
-            branch = tree.root.add(f"{name}  ({spec.source}, {count:,} values)", data=(name, None),
+            branch = tree.root.add(plain(f"{name}  ({spec.source}, {count:,} values)"), data=(name, None),
                                    expand=first or name in open_slots)
             if (name, None) == selected:
                 target_line = branch
@@ -77,14 +78,14 @@ class SlotsPane(Vertical):
                     weight = f"  ×{spec.weights[i]:g}" if spec.weights else ""
                     st = self.stats.get((name, str(value)))
                     seen = f"  · {st.samples:,} samples, accept {st.rate}" if st else ""
-                    leaf = branch.add_leaf(Text(f"{value}{weight}{seen}"), data=(name, i))
+                    leaf = branch.add_leaf(plain(f"{value}{weight}{seen}"), data=(name, i))
                     if (name, i) == selected:
                         target_line = leaf
             elif spec.file:  # a data file's values, editable in the file (studio.core.slot_files)
                 self._file_leaves(branch, template, name, selected)
             elif spec.personas:
-                branch.add_leaf("persona source: " + ("built-in generator" if spec.personas == "builtin"
-                                                      else spec.personas), data=(name, None))
+                branch.add_leaf(plain("persona source: " + ("built-in generator" if spec.personas == "builtin"
+                                                            else str(spec.personas))), data=(name, None))
         if target_line is not None:
             self.call_after_refresh(tree.move_cursor, target_line)
         strategy = template.combine.strategy
@@ -105,12 +106,12 @@ class SlotsPane(Vertical):
         try:
             values = file_values(template, name)
         except StudioError as exc:
-            branch.add_leaf(f"(not editable here: {exc.problem.message})", data=(name, None))
+            branch.add_leaf(plain(f"(not editable here: {exc.problem.message})"), data=(name, None))
             return
         for i, value in enumerate(values[: self.FILE_ROWS]):
-            branch.add_leaf(value, data=(name, i))
+            branch.add_leaf(plain(value), data=(name, i))
         if len(values) > self.FILE_ROWS:
             branch.add_leaf(f"… {len(values) - self.FILE_ROWS:,} more in the file", data=(name, None))
 
     def show_error(self, message: str) -> None:
-        self.query_one("#space", Static).update(f"✗ {message}")
+        self.query_one("#space", Static).update(plain(f"✗ {message}"))

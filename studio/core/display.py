@@ -1,0 +1,21 @@
+"""Text from data made safe to put on a terminal, character for character.
+
+Data holds control characters (ANSI escapes in logs, carriage returns, NUL bytes from files). Written raw,
+they recolour, move the cursor or clear a screen. `printable` swaps each for a visible stand-in of the same
+length (C0 controls and DEL: the Unicode control pictures ␛ ␍ ␀ ␡; C1 controls: �), so positions and
+styles laid over the text stay where they were. Newlines and tabs are kept. Markup is the front ends'
+business (rich/Textual): they show data as plain Text objects (studio.analysis.tables.plain).
+"""
+
+from __future__ import annotations
+
+_TABLE = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\n\t"}
+_TABLE[0x7F] = 0x2421
+_TABLE.update(dict.fromkeys(range(0x80, 0xA0), 0xFFFD))
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (but newline and tab) replaced one for one by visible stand-ins."""
+    if text.isprintable():           # the common case: one C-level scan (newlines and tabs are not printable)
+        return text
+    return text.translate(_TABLE)
