@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from rich.text import Text
 from textual.widgets import DataTable, Footer, Header, Static
 
 from studio.analysis.tables import plain
