@@ -19,7 +19,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from studio.analysis.tables import money, pct, table
+from studio.analysis.tables import money, pct, plain, table
 
 FIELDS = ("status", "template", "template_version", "cost", "created", "reviewed")
 SPARK = "▁▂▃▄▅▆▇█"
@@ -218,7 +218,7 @@ def heat_maps(p: Pictures, top: int = 6, max_tags: int = 5) -> list:
                 cells.append(Text(f"{glyph}{glyph if not flag else ' '}{pct(r):>4}",
                                   style="bold red" if flag else ""))
             label = f"{'⚑ ' if any_flag else '  '}{dim.split('.', 1)[1]}={s.value}"
-            t.add_row(Text(label, style="bold" if any_flag else ""), str(s.counts.reviewed), *cells)
+            t.add_row(plain(label, style="bold" if any_flag else ""), str(s.counts.reviewed), *cells)
         out.append(t)
     return out
 

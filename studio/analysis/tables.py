@@ -26,8 +26,8 @@ class PlainTable(Table):
     """A rich Table whose string cells, headers, title and caption are data, never markup."""
 
     def __setattr__(self, name: str, value) -> None:
-        if name in ("title", "caption") and isinstance(value, str):
-            value = plain(value)
+        if name in ("title", "caption") and isinstance(value, str):   # rich styles only str titles itself
+            value = plain(value, style=f"table.{name}")
         super().__setattr__(name, value)
 
     def add_column(self, header="", *args, **kwargs) -> None:
