@@ -57,8 +57,10 @@ def problem(messages: list[dict], answer: str, *, empty: bool = False, echo: boo
     if not echo:                         # a rejected answer that echoes is a fair negative example
         return None
     stripped = answer.strip()
-    last = messages[-1]["content"].strip() if messages else ""
-    if stripped == last or stripped == "\n\n".join(m["content"] for m in messages if m["role"] != "system").strip():
+    turns = [m["content"] for m in messages if m["role"] != "system"]
+    if not turns or len(stripped) > sum(map(len, turns)) + 2 * len(turns):   # longer than the prompt: no echo
+        return None
+    if stripped == turns[-1].strip() or stripped == "\n\n".join(turns).strip():
         return ECHO, "the answer repeats the prompt word for word"
     return None
 
