@@ -229,10 +229,10 @@ class Run:
         Samples from before the endpoint was recorded count for whichever endpoint is used now.
         """
         self._held, self._redo, self._unfollowed = set(), {}, []
-        if self.session is None or not len(self.session):
+        if self.session is None or not (len(self.session) or getattr(self.session, "guest", False)):
             return
         wanted = {t.name for t, _ in self.followups}
-        for s in self.session.iter_samples(template=self.template.name, version=self.template.version):
+        for s in self._session_samples():
             endpoint = s["endpoint"] if "endpoint" in s else self.endpoint
             ident = sample_identity(s.get("fill_key") or "", s.get("seed"), s.get("answer") or 0,
                                     s.get("model") or "", endpoint, s.get("inputs"))
@@ -247,6 +247,26 @@ class Run:
         if self._held:
             self.held = sum(self._identity(f, seed, a, x) in self._held for f, x, seed, a in self.jobs)
         self.summary.held = self.held
+
+    def _session_samples(self) -> Iterator[dict]:
+        """This template version's samples in the session; for a guest (another studio holds the session),
+        also those still waiting in inbox files the holder has not folded in yet (a guest killed a moment
+        ago): they are held too, so a re-run right away adds no second copy."""
+        name, version = self.template.name, self.template.version
+        yield from self.session.iter_samples(template=name, version=version)
+        if not getattr(self.session, "guest", False):
+            return
+        from studio.store.inbox import pending_files, read_lines
+
+        for path in pending_files(self.session.files.folder, self.session.name):
+            entries, _, _ = read_lines(path, 0)
+            for entry in entries:
+                if entry.get("op") != "add_samples":
+                    continue
+                for doc in (entry.get("args") or [[]])[0]:
+                    if isinstance(doc, dict) and doc.get("template") == name and \
+                            doc.get("template_version") == version and doc.get("status") != "failed":
+                        yield doc       # no id yet: held, never replaced in place
 
     def _sample(self, result: Result) -> dict[str, Any]:
         fill, messages, seed, extra, answer = result.request.meta

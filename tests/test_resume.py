@@ -380,3 +380,23 @@ def test_sigkill_at_random_moments_then_the_same_command_again(capsys):
     assert bench.bad(f) == [], f
     assert f["kills_in_run"] >= 1 and f["runs_interrupted"] == f["kills_in_run"], f
     assert f["resent_max_per_kill"] <= 8 and f["samples"] == 300 and f["duplicate_samples"] == 0
+
+
+def test_a_guest_re_run_holds_what_a_killed_guest_left_in_its_inbox(ws, store, fake_llm):
+    from studio.store.inbox import open_adding
+
+    holder = store.open("s", create=True)              # another studio holds the session
+    try:
+        first = open_adding(store, "s")
+        assert getattr(first, "guest", False)
+        _, a = run(ws, first, fake_llm, n=4)
+        os.close(first._inbox._fd)                     # killed: no "end" line, nothing folded yet
+        first._inbox._fd = None
+        again = open_adding(store, "s")
+        _, b = run(ws, again, fake_llm, n=4)
+        again.close()
+        assert (a.done, b.held, b.done, fake_llm.count) == (4, 4, 0, 4)
+        holder.fold_inbox()
+        assert len(holder) == 4 and len(set(identities(holder))) == 4
+    finally:
+        holder.close()
