@@ -400,3 +400,19 @@ def test_a_guest_re_run_holds_what_a_killed_guest_left_in_its_inbox(ws, store, f
         assert len(holder) == 4 and len(set(identities(holder))) == 4
     finally:
         holder.close()
+
+
+def test_studio_cache_says_how_many_entries_wait_for_an_endpoint(ws, monkeypatch, capsys):
+    from studio.cli.main import main
+
+    ws.cache_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(ws.cache_dir / FILENAME)   # format 1
+    db.execute("CREATE TABLE cache (key TEXT PRIMARY KEY, value BLOB NOT NULL, created REAL)")
+    db.executemany("INSERT INTO cache VALUES (?, '{}', 0)", [(f"k{i}",) for i in range(3)])
+    db.commit()
+    db.close()
+    monkeypatch.setenv("STUDIO_HOME", str(ws.root))
+    capsys.readouterr()
+    assert main(["cache"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 cached response(s)" in out and "3 of them cached before endpoints were recorded" in out
