@@ -87,3 +87,19 @@ def test_studio_open_without_a_terminal_exits_with_a_message(tmp_path):
     assert proc.returncode == 2
     assert "needs a terminal" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "sessions" / "x.json").exists()
+
+
+async def test_no_color_shows_checked_and_unchecked_boxes_differently(seeded, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = StudioApp(seeded)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+o")
+        await settle(app, pilot)
+        line = next(li for li in screen_text(app).splitlines() if "Parquet" in li)
+        assert "X" not in line.split("Parquet")[0]          # unchecked: an empty box
+        app.screen.query_one("#parquet").value = True
+        await pilot.pause()
+        line = next(li for li in screen_text(app).splitlines() if "Parquet" in li)
+        assert "X" in line.split("Parquet")[0]              # checked: an X, without colour

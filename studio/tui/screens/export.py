@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from studio.core.errors import StudioError
+from studio.tui.widgets.checkbox import MarkedCheckbox
 from studio.tui.guard import ForwardWorkerErrors, guarded
 
 REPLAN_AFTER = 0.3          # seconds of quiet typing before the preview is planned again
@@ -78,8 +79,8 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
                 yield Label("folder")
                 yield Input(str(self.workspace.root / "exports" / self.session.name), id="path", compact=True)
             with Horizontal(classes="field"):
-                yield Checkbox("Parquet", id="parquet", compact=True)
-                yield Checkbox("replace an earlier export", id="force", compact=True)
+                yield MarkedCheckbox("Parquet", id="parquet", compact=True)
+                yield MarkedCheckbox("replace an earlier export", id="force", compact=True)
             with VerticalScroll(id="export-preview-box"):
                 yield Static("planning…", id="export-preview", markup=False)
             yield Static("", id="export-result", markup=False)
