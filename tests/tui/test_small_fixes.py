@@ -103,3 +103,18 @@ async def test_no_color_shows_checked_and_unchecked_boxes_differently(seeded, mo
         await pilot.pause()
         line = next(li for li in screen_text(app).splitlines() if "Parquet" in li)
         assert "X" in line.split("Parquet")[0]              # checked: an X, without colour
+
+
+async def test_at_80x24_lint_problems_never_shrink_the_editor_to_a_line(ws):
+    (ws.templates_dir / "broken.prompt").write_text(
+        "---\nname: broken\nmode: generate\nslots:\n  topic: [a, b]\n---\nuser:\n"
+        "Tell me about {{ topic }} and {{ missing_one }} and {{ missing_two }} and {{ missing_three }}.\n")
+    app = StudioApp(ws, "lint", template="broken")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("f2")
+        await pilot.pause(0.5)
+        area = app.screen.query_one("#template-text")
+        assert "✗" in screen_text(app)                      # the problems are shown
+        assert area.size.height >= 4, f"the editor has {area.size.height} lines"
