@@ -112,15 +112,20 @@ class Run:
         self.secrets = template_secrets(template) if self.mode != RENDER else None
         self.renderer = Renderer(template)
         self.answers = max(1, int(answers))
-        fills = fills if fills is not None else list(expand(template, n=n, strategy=strategy, seed=seed))
+        self._version = template.version   # a property that hashes the text: once per run, not per sample
+        self._expand = (n, strategy, seed)
+        if seeds is not None and fills is None:
+            fills = list(expand(template, n=n, strategy=strategy, seed=seed))
         if seeds is not None and len(seeds) != len(fills):
             raise ValueError("seeds: one per fill")
+        self._fills = fills   # given (a regeneration's few); otherwise drawn lazily from the expansion on each pass
         # a regeneration passes the seeds of the samples it replaces; otherwise each fill's own
-        self.seeds = list(seeds) if seeds is not None else [sample_seed(self.seed, f.index) for f in fills]
+        self.seeds = list(seeds) if seeds is not None else None
         # a regeneration redoes single answers: fill i is asked once, as answer answer_of[i], with seeds[i]
         self.answer_of = list(answer_of) if answer_of is not None else None
-        self.jobs = self._jobs(fills, inputs)
-        self.total = len(self.jobs)
+        self._items = self._input_items(inputs)
+        per_fill = 1 if self.answer_of is not None else self.answers
+        self.total = self._count_fills() * per_fill * (len(self._items) if self._items is not None else 1)
         self.strategy = strategy or template.combine.strategy
         self.api_base = api_base
         self.endpoint: str | None = None      # the resolved endpoint (set once the model is routed)
@@ -128,7 +133,6 @@ class Run:
         self._held: set[tuple] = set()
         self._redo: dict[tuple, int] = {}     # failed samples of this run: asked again, replaced in place
         self._unfollowed: list[tuple[tuple, int]] = []    # held samples whose follow-ups never ran (ids)
-        self._fill_keys: dict[int, str] = {}
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
         self.engine = engine or (Engine(workspace.cache_dir if cache else None, concurrency=concurrency,
                                         timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
@@ -139,16 +143,32 @@ class Run:
                                self.mode, self.total)
         self.started = time.monotonic()
 
-    def _jobs(self, fills: list[Fill], inputs: Any) -> list[tuple[Fill, dict | None, int, int]]:
-        """(fill, input values, seed, answer): a dict of inputs applies to every fill, a list gives one
-        prompt each; each fill is asked `answers` times, each answer with its own seed."""
+    def _fill_iter(self) -> Iterator[Fill]:
+        if self._fills is not None:
+            return iter(self._fills)
+        n, strategy, seed = self._expand
+        return expand(self.template, n=n, strategy=strategy, seed=seed)
+
+    def _count_fills(self) -> int:
+        """How many fills the run has, without holding them (a million fills are never all in memory)."""
+        if self._fills is not None:
+            return len(self._fills)
+        n, strategy, _ = self._expand
         t = self.template
-        if self.answer_of is not None:
-            seeded = list(zip(fills, self.seeds, self.answer_of))
-        else:
-            seeded = [(f, answer_seed(seed, a), a) for f, seed in zip(fills, self.seeds) for a in range(self.answers)]
+        if (strategy or t.combine.strategy) == "product":
+            from studio.core.expand import Space
+
+            space = Space(t)
+            if not space.rules:
+                n = t.combine.n if n is None else n
+                return space.size if n is None else min(n, space.size)
+        return sum(1 for _ in self._fill_iter())
+
+    def _input_items(self, inputs: Any) -> list[dict] | None:
+        """The input values: a dict applies to every fill, a list gives one prompt each (None: no inputs)."""
+        t = self.template
         if not t.inputs:
-            return [(f, None, seed, a) for f, seed, a in seeded]
+            return None
         if inputs is None:
             raise StudioError(f"template {t.name!r} needs input values for {', '.join(t.inputs)}", path=t.where,
                               line=t.line_of("inputs"),
@@ -160,7 +180,25 @@ class Run:
             if missing:
                 raise StudioError(f"input item {i + 1} lacks {', '.join(missing)}", path=t.where,
                                   line=t.line_of("inputs"), hint=f"give every item: {', '.join(t.inputs)}")
-        return [(f, item, seed, a) for item in items for f, seed, a in seeded]
+        return items
+
+    def _seeded(self) -> Iterator[tuple[Fill, int, int]]:
+        """(fill, seed, answer), drawn lazily: each fill is asked `answers` times, each answer with its own seed."""
+        seeds, base, answers, answer_of = self.seeds, self.seed, self.answers, self.answer_of
+        for i, f in enumerate(self._fill_iter()):
+            s = seeds[i] if seeds is not None else sample_seed(base, f.index)
+            if answer_of is not None:
+                yield f, s, answer_of[i]
+                continue
+            for a in range(answers):
+                yield f, answer_seed(s, a), a
+
+    @property
+    def jobs(self) -> Iterator[tuple[Fill, dict | None, int, int]]:
+        """(fill, input values, seed, answer) of every prompt, a fresh lazy pass each time (never all held)."""
+        if self._items is None:
+            return ((f, None, seed, a) for f, seed, a in self._seeded())
+        return ((f, item, seed, a) for item in self._items for f, seed, a in self._seeded())
 
     def _load_followup(self, name: str) -> tuple[Template, Renderer]:
         try:
@@ -175,7 +213,7 @@ class Run:
     def _base(self, fill: Fill, messages: list[dict], seed: int, extra: dict | None = None,
               answer: int = 0) -> dict[str, Any]:
         s = new_sample({
-            "template": self.template.name, "template_version": self.template.version, "fill_key": fill.fill_key,
+            "template": self.template.name, "template_version": self._version, "fill_key": fill.fill_key,
             "prompt_hash": prompt_hash(messages), "slots": dict(fill.values), "persona": fill.persona,
             "messages": messages, "mode": self.mode, "model": self.model, "params": self.params, "seed": seed,
             "run_id": self.run_id, "latency": 0.0, "endpoint": self.endpoint, "answer": answer}, time.time())
@@ -212,9 +250,7 @@ class Run:
 
     # -- resuming: what the session already holds of this run -----------------------------
     def _identity(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> tuple:
-        key = self._fill_keys.get(id(fill))
-        if key is None:   # Fill.fill_key hashes the values on every call; the jobs hold each fill for the run
-            key = self._fill_keys[id(fill)] = fill.fill_key
+        key = fill.fill_key
         inputs = {k: extra[k] for k in self.template.inputs if k in extra} if extra else None
         return sample_identity(key, seed, answer, self.model, self.endpoint, inputs)
 

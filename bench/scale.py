@@ -1,0 +1,110 @@
+"""Memory of a large render-mode run: peak RSS of `studio run` (spawn to exit) at two sizes, and the growth.
+
+    python bench/scale.py                      # 100,000 and 1,000,000 samples
+    python bench/scale.py --sizes 20000 200000 # other sizes
+    python bench/scale.py --after              # then time + peak RSS of show / report --json / export at the largest
+
+The template has two 1,000-value file slots (product strategy, no personas), mode render, so the figures are
+the studio's own (expansion, rendering, sample records, the session store) with no model in the way. RSS is
+polled from /proc every 50 ms over the process and its children. Prints figures; never fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scratch import temp_dir  # bench/scratch.py: temporary folders removed at exit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TEMPLATE = """---
+name: big
+mode: render
+slots:
+  topic: {file: ../data/topics.txt}
+  style: {file: ../data/styles.txt}
+combine:
+  strategy: product
+---
+user:
+Write about {{ topic }} in the style of {{ style }}.
+assistant:
+Here is {{ topic }}, written as {{ style }} would.
+"""
+
+
+def workspace(root: Path) -> Path:
+    (root / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "data").mkdir()
+    (root / "data/topics.txt").write_text("".join(f"topic number {i} of the thousand\n" for i in range(1000)))
+    (root / "data/styles.txt").write_text("".join(f"writer {i} with a style\n" for i in range(1000)))
+    (root / "templates/big.prompt").write_text(TEMPLATE)
+    return root
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [c for k in fh.read().split() for c in _tree(int(k))]
+    except OSError:
+        pass
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, str]:
+    """(wall s, peak RSS MB summed over the process tree, exit code, last stderr line)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, sum(_rss(p) for p in _tree(proc.pid)))
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().strip().splitlines()
+    return wall, peak / 2**20, proc.returncode, (err[-1] if err else "")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--after", action="store_true", help="show / report / export on the largest session")
+    args = ap.parse_args()
+    root = workspace(temp_dir("studio-bench-scale-"))
+    if True:
+        env = {**os.environ, "STUDIO_HOME": str(root), "PYTHONPATH": str(ROOT)}
+        studio = [sys.executable, "-m", "studio"]
+        peaks = {}
+        for n in args.sizes:
+            wall, peak, rc, err = measure(studio + ["run", "big", "-n", str(n), "--session", f"s{n}"], root, env)
+            peaks[n] = peak
+            print(f"render run n={n:>9,}: wall {wall:7.1f} s  peak RSS {peak:7.0f} MB  ({peak * 2**20 / n:,.0f} B/sample)"
+                  f"  exit {rc}{'  ' + err if rc else ''}", flush=True)
+        if len(peaks) > 1:
+            lo, hi = min(peaks), max(peaks)
+            print(f"growth {lo:,} -> {hi:,}: {peaks[hi] - peaks[lo]:.0f} MB  (bar: peak <= 600 MB, growth <= 150 MB)")
+        if args.after:
+            n = max(args.sizes)
+            for name, cmd in (("show", ["show", f"s{n}"]), ("report --json", ["report", f"s{n}", "--json"]),
+                              ("export", ["export", f"s{n}", "--out", str(root / "out.jsonl")])):
+                wall, peak, rc, err = measure(studio + cmd, root, env)
+                print(f"{name:>14} n={n:,}: wall {wall:6.1f} s  peak RSS {peak:6.0f} MB  exit {rc}"
+                      f"{'  ' + err if rc else ''}  (bar: 30 s, 1 GB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
