@@ -33,6 +33,12 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before it is retried")
     p.add_argument("--no-followups", action="store_true", help="skip the template's follow-up steps")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
+    p.add_argument("--batch", action="store_true",
+                   help="send the prompts through the provider's batch API (about half the price, results within "
+                        "24 h); the batch id is saved in the session at once, so the same command again (or "
+                        "--resume) collects the results even after the studio was closed")
+    p.add_argument("--resume", action="store_true",
+                   help="collect the session's pending batch of this template (wait for it, save every result once)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.set_defaults(handler=run)
 
@@ -79,7 +85,10 @@ def run(args) -> int:
             session.set_meta(model=args.model)  # the session remembers the model you chose
         import asyncio                    # here, not at the top: every command's start-up loads this module
 
-        summary = asyncio.run(_execute(job, quiet=args.json))
+        if args.batch or args.resume or _pending(session, template):
+            summary = asyncio.run(_execute_batch(job, args))
+        else:
+            summary = asyncio.run(_execute(job, quiet=args.json))
     finally:
         session.close()
     if args.json:
@@ -89,6 +98,45 @@ def run(args) -> int:
     if summary.stopped:
         return 130
     return 1 if summary.failed else 0
+
+
+def _pending(session, template) -> bool:
+    """A live run of a template whose batch is still pending would ask those prompts twice: refuse."""
+    from studio.core.errors import StudioError
+    from studio.runs_batch import pending_batch
+
+    found = pending_batch(session, template.name, template.version)
+    if found is not None:
+        raise StudioError(f"session {session.name!r} holds a pending batch ({found['batch'].get('id')}) of "
+                          f"{template.name!r}", hint="collect it first: the same command with --resume (or --batch)")
+    return False
+
+
+async def _execute_batch(job, args):
+    """The run through the batch API; Ctrl-C stops waiting (the batch stays pending, saved in the session)."""
+    import asyncio
+
+    from studio.cli.console import DataConsole
+    from studio.runs_batch import BatchRun
+
+    err = DataConsole(stderr=True)
+    quiet = args.json
+
+    def said(text: str, _batch: dict) -> None:
+        if not quiet:
+            err.print(text, markup=False)
+
+    runner = BatchRun(job, on_status=said)
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, runner.stop)
+    except (NotImplementedError, RuntimeError):
+        pass
+    summary = await runner.execute(resume_only=args.resume and not args.batch)
+    if summary.stopped and runner.batch and not quiet:
+        err.print(f"batch {runner.batch['id']} is pending and saved in session {summary.session!r}: run the same "
+                  "command with --resume to collect it", markup=False)
+    return summary
 
 
 def _check_before_creating(ws, template, args) -> None:
