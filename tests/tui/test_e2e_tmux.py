@@ -11,11 +11,13 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from studio.store import Store
 
+ROOT = Path(__file__).resolve().parents[2]   # the checkout under test (tmux's server keeps its own environment)
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
 
 
@@ -27,7 +29,8 @@ class Tmux:
     def start(self) -> None:
         exe = shutil.which("studio")
         command = exe if exe else f"{sys.executable} -m studio"
-        env = f"env STUDIO_HOME={self.home} TERM=xterm-256color LITELLM_LOCAL_MODEL_COST_MAP=True"
+        env = (f"env PYTHONPATH={ROOT} STUDIO_HOME={self.home} TERM=xterm-256color "
+               "LITELLM_LOCAL_MODEL_COST_MAP=True")
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.width), "-y",
                         str(self.height), f"{env} {command}; sleep 30"], check=True)
 
