@@ -185,31 +185,39 @@ class BatchRun:
         sent = {str(x.get("custom_id")) for x in bapi.read_jsonl(await bapi.content(route, self.batch["input_file_id"]))}
         run.engine.stats.sent += len(sent)
         missing = f"the batch ended {state['status']} before this request ran: run again to ask it"
-        out: list[dict] = []
+        chunk: list = []
         for fill, extra, seed, answer in run.jobs:
             cid = self._cid(fill, seed, answer, extra)
             if cid not in sent or run._skip(fill, seed, answer, extra):
                 continue
             req = self._request(fill, extra, seed, answer)
-            key = run.engine._key(req, route)
-            r = bapi.result(req, results.get(cid), route, key, missing)
-            if r.ok:
-                unstorable = await run.engine._store(key, {
-                    "output": r.output, "parsed": r.parsed, "tokens_in": r.tokens_in, "tokens_out": r.tokens_out,
-                    "cost": r.cost, "latency": 0.0, "model": run.model, "finish_reason": r.finish_reason,
-                    "reasoning": r.reasoning, "flag": r.flag, "paid": 1})
-                if unstorable is not None:
-                    r.ok, r.error = False, unstorable
+            chunk.append(bapi.result(req, results.get(cid), route, run.engine._key(req, route), missing))
+            if len(chunk) >= COLLECT_EVERY:
+                await self._keep(chunk, on_sample)
+                chunk = []
+        if chunk:
+            await self._keep(chunk, on_sample)
+
+    async def _keep(self, results: list, on_sample) -> None:
+        """Results into the cache (one commit for the lot), follow-ups run, samples saved."""
+        run = self.run
+
+        async def store(r) -> None:
+            unstorable = await run.engine._store(r.key, {
+                "output": r.output, "parsed": r.parsed, "tokens_in": r.tokens_in, "tokens_out": r.tokens_out,
+                "cost": r.cost, "latency": 0.0, "model": run.model, "finish_reason": r.finish_reason,
+                "reasoning": r.reasoning, "flag": r.flag, "paid": 1})
+            if unstorable is not None:
+                r.ok, r.error = False, unstorable
+
+        await asyncio.gather(*(store(r) for r in results if r.ok))
+        samples = []
+        for r in results:
             run.engine.stats.add(r)
-            s = run._sample(r)
-            if run.followups and r.ok:
-                s = await run._followups(s)
-            out.append(s)
-            if len(out) >= COLLECT_EVERY:
-                await self._save(out, on_sample)
-                out = []
-        if out:
-            await self._save(out, on_sample)
+            samples.append(run._sample(r))
+        if run.followups:
+            await asyncio.gather(*(run._followups(s) for s in samples if s["status"] != "failed"))
+        await self._save(samples, on_sample)
 
     async def _save(self, samples: list[dict], on_sample) -> None:
         run = self.run
