@@ -190,3 +190,34 @@ async def test_a_data_file_value_edited_in_the_slots_pane_then_ctrl_r_regenerate
         await wait_run(app, pilot)
         assert fake_env.count == 1 and "storm" in fake_env.prompts()[0] and "climate" in fake_env.prompts()[0]
         await pilot.press("ctrl+q")
+
+
+async def test_ctrl_r_can_pick_another_model_than_the_one_that_made_the_samples(ws, fake_env, monkeypatch):
+    monkeypatch.setenv("STUDIO_MODELS", "openai/picked")
+    app = StudioApp(ws, "pick", template="contrast-pairs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        screen.start_run({"model": "openai/made-it", "count": 3, "strategy": "product"})
+        await wait_run(app, pilot)
+        editor = screen.editor
+        editor.replace_text(editor.text.replace("Explain", "Contrast"))
+        await settle(app, pilot)
+        editor.area.focus()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        fake_env.reset()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        from textual.widgets import OptionList
+
+        options = app.screen.query_one(OptionList)
+        index = next(i for i in range(options.option_count) if options.get_option_at_index(i).id == "openai/picked")
+        options.highlighted = index
+        await pilot.press("enter")
+        await wait_run(app, pilot)
+        assert fake_env.count == 3 and {r.body["model"] for r in fake_env.requests} == {"picked"}
+        await pilot.press("ctrl+q")

@@ -12,7 +12,8 @@ from studio.tui.guard import guarded
 
 @guarded
 class ConfirmScreen(ModalScreen[bool | str]):
-    """`also`: a third answer (key a), dismissed with the string "also" (e.g. "and redo the rejected too")."""
+    """`also`: a third answer (key a), dismissed with the string "also" (e.g. "and redo the rejected too");
+    `other`: a fourth (key m), dismissed with "other" (e.g. "with another model")."""
 
     AUTO_FOCUS = "#no"  # focused as the screen opens: keys typed at once land there, not in the first field
 
@@ -20,11 +21,12 @@ class ConfirmScreen(ModalScreen[bool | str]):
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
         Binding("a", "also", "Also", id="confirm.also", show=False),
+        Binding("m", "other", "Other", id="confirm.other", show=False),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", also: str | None = None) -> None:
+    def __init__(self, question: str, yes: str = "Yes", also: str | None = None, other: str | None = None) -> None:
         super().__init__()
-        self.question, self.yes, self.also = question, yes, also
+        self.question, self.yes, self.also, self.other = question, yes, also, other
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -33,13 +35,20 @@ class ConfirmScreen(ModalScreen[bool | str]):
                 yield Button(f"{self.yes} (y)", id="yes", variant="error", compact=True)
                 if self.also:
                     yield Button(f"{self.also} (a)", id="also", compact=True)
+                if self.other:
+                    yield Button(f"{self.other} (m)", id="other", compact=True)
                 yield Button("No (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss("also" if event.button.id == "also" else event.button.id == "yes")
+        bid = event.button.id
+        self.dismiss(bid if bid in ("also", "other") else bid == "yes")
+
+    def action_other(self) -> None:
+        if self.other:
+            self.dismiss("other")
 
     def action_also(self) -> None:
         if self.also:

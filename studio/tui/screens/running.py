@@ -211,10 +211,26 @@ class RunningActions:
         def answer(value: Any) -> None:
             if value == "also":
                 self.start_run({"model": None, "redo_rejected": True}, only="regenerate")
+            elif value == "other":
+                self._pick_regeneration_model(bool(redo) and not changed)
             elif value and changed:
                 self.start_run({"model": None}, only="regenerate")
 
-        self.app.push_screen(ConfirmScreen("\n".join(lines), yes="Regenerate", also=also), answer)
+        self.app.push_screen(ConfirmScreen("\n".join(lines), yes="Regenerate", also=also,
+                                           other="another model"), answer)
+
+    def _pick_regeneration_model(self, redo: bool) -> None:
+        """The person picks the model (the default is the one that made each sample)."""
+        from studio.tui.screens.pick import PickScreen
+
+        template = self.editor.analysis.template if self.editor.analysis else None
+        choices = [(m, m) for m in model_choices(template, self.session.meta or {}) if m != "render"]
+
+        def picked(model: str | None) -> None:
+            if model:
+                self.start_run({"model": model, "redo_rejected": redo}, only="regenerate")
+
+        self.app.push_screen(PickScreen("Regenerate with which model?", choices), picked)
 
     def action_export(self) -> None:
         if not self.ready:
