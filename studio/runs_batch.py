@@ -14,7 +14,6 @@ again. Nothing is saved twice: a sample the session already holds is skipped, a 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any, Callable
 
@@ -29,10 +28,9 @@ COLLECT_EVERY = 500          # samples per session write while collecting
 
 def poll_seconds() -> float:
     """Seconds between looks at a pending batch ($STUDIO_BATCH_POLL, default 30)."""
-    try:
-        return max(0.01, float(os.environ.get("STUDIO_BATCH_POLL", "30")))
-    except ValueError:
-        return 30.0
+    from studio.core.settings import settings
+
+    return settings().batch_poll
 
 
 def pending_batch(session: Any, template: str, version: str | None = None, model: str | None = None) -> dict | None:

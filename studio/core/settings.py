@@ -20,6 +20,7 @@ VARIABLES = {
     "STUDIO_ENGINE_PATH": "`litellm` sends every call through litellm (default: the fast path for "
                           "OpenAI-compatible providers)",
     "STUDIO_LOCAL_THREADS": "CPU threads of the embedded model (default: half the cores)",
+    "STUDIO_BATCH_POLL": "seconds between looks at a pending provider batch (default 30)",
 }
 
 
@@ -30,6 +31,7 @@ class Settings:
     models: tuple[str, ...]      # STUDIO_MODELS, split at commas, blanks dropped
     engine_path: str             # STUDIO_ENGINE_PATH: "litellm" or "" (the fast path where it applies)
     local_threads: int | None    # STUDIO_LOCAL_THREADS; None: the engine's default
+    batch_poll: float = 30.0     # STUDIO_BATCH_POLL in seconds (at least 0.01; unreadable: 30)
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -49,4 +51,12 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
         models=tuple(m.strip() for m in env.get("STUDIO_MODELS", "").split(",") if m.strip()),
         engine_path=env.get("STUDIO_ENGINE_PATH", "").strip().lower(),
         local_threads=int(threads) if threads else None,
+        batch_poll=_seconds(env.get("STUDIO_BATCH_POLL", ""), 30.0),
     )
+
+
+def _seconds(text: str, default: float) -> float:
+    try:
+        return max(0.01, float(text)) if text.strip() else default
+    except ValueError:
+        return default

@@ -105,6 +105,7 @@ async def content(route: Route, file_id: str | None) -> bytes:
 
 
 def read_jsonl(raw: bytes) -> list[dict]:
+    """The JSON objects of a JSONL body, in order; blank lines and lines that do not parse are skipped."""
     out = []
     for text in raw.splitlines():
         if text.strip():

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from textual.widgets import Checkbox
 
+from studio.tui.guard import guarded
 
+
+@guarded
 class MarkedCheckbox(Checkbox):
     @property
     def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name
