@@ -41,6 +41,25 @@ def answer_seed(seed: int, answer: int) -> int:
     return (seed + answer * ANSWER_STEP) % SEED_MOD
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N) -> (K, N); a ValueError saying what is wrong otherwise."""
+    k, sep, n = str(text).partition("/")
+    if not sep or not k.strip().isdigit() or not n.strip().isdigit():
+        raise ValueError(f"--shard {text!r} is not K/N (e.g. 1/3)")
+    k_, n_ = int(k), int(n)
+    if not 1 <= k_ <= n_:
+        raise ValueError(f"--shard {text!r}: K must be 1..N")
+    return k_, n_
+
+
+def in_shard(fill_key: str, answer: int, shard: tuple[int, int]) -> bool:
+    """Whether the prompt (fill, answer) belongs to shard K of N: a hash of its identity, so N machines
+    running the same command with 1/N .. N/N make disjoint parts whose union is the whole run."""
+    k, n = shard
+    digest = hashlib.blake2b(f"{fill_key}\x1f{int(answer or 0)}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n == k - 1
+
+
 def _inputs_digest(inputs: dict | None) -> str:
     if not inputs:
         return ""
@@ -93,7 +112,7 @@ class Run:
                  timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
                  fills: list[Fill] | None = None, seeds: list[int] | None = None, cache: bool = True,
                  inputs: dict[str, Any] | list[dict[str, Any]] | None = None, answers: int = 1,
-                 answer_of: list[int] | None = None):
+                 answer_of: list[int] | None = None, shard: tuple[int, int] | None = None):
         self.workspace = workspace
         if not isinstance(template, Template):
             template = load_template(workspace.find_template(template))
@@ -123,9 +142,14 @@ class Run:
         self.seeds = list(seeds) if seeds is not None else None
         # a regeneration redoes single answers: fill i is asked once, as answer answer_of[i], with seeds[i]
         self.answer_of = list(answer_of) if answer_of is not None else None
+        self.shard = shard
         self._items = self._input_items(inputs)
         per_fill = 1 if self.answer_of is not None else self.answers
-        self.total = self._count_fills() * per_fill * (len(self._items) if self._items is not None else 1)
+        per_prompt = len(self._items) if self._items is not None else 1
+        if shard is None:
+            self.total = self._count_fills() * per_fill * per_prompt
+        else:      # a pass over the fills (hashing each): a share's size is known only by counting it
+            self.total = sum(1 for _ in self._seeded()) * per_prompt
         self.strategy = strategy or template.combine.strategy
         self.api_base = api_base
         self.endpoint: str | None = None      # the resolved endpoint (set once the model is routed)
@@ -185,13 +209,16 @@ class Run:
     def _seeded(self) -> Iterator[tuple[Fill, int, int]]:
         """(fill, seed, answer), drawn lazily: each fill is asked `answers` times, each answer with its own seed."""
         seeds, base, answers, answer_of = self.seeds, self.seed, self.answers, self.answer_of
+        shard = self.shard
         for i, f in enumerate(self._fill_iter()):
             s = seeds[i] if seeds is not None else sample_seed(base, f.index)
             if answer_of is not None:
-                yield f, s, answer_of[i]
+                if shard is None or in_shard(f.fill_key, answer_of[i], shard):
+                    yield f, s, answer_of[i]
                 continue
             for a in range(answers):
-                yield f, answer_seed(s, a), a
+                if shard is None or in_shard(f.fill_key, a, shard):
+                    yield f, answer_seed(s, a), a
 
     @property
     def jobs(self) -> Iterator[tuple[Fill, dict | None, int, int]]:
@@ -358,6 +385,7 @@ class Run:
             "template": self.template.name, "template_version": self.template.version, "model": self.model,
             "endpoint": self.endpoint, "mode": self.mode, "strategy": self.strategy, "n": self.total,
             "answers": self.answers, "seed": self.seed, "params": self.params, "status": "running",
+            **({"shard": list(self.shard)} if self.shard else {}),
             "followups": [t.name for t, _ in self.followups], "held": self.held, "retried": len(self._redo),
             **process_stamp(),   # the process that runs it (not the one that stores it): a later open can tell
         })

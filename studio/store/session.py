@@ -517,6 +517,18 @@ class Session:
                             "label": label or None})])
         return version
 
+    def _add_template_doc(self, doc: dict, label: str | None) -> None:
+        """Keep another session's saved version as it is (its hash, text and name; a merge), once."""
+        name, version = doc.get("name"), doc.get("version")
+        with self._mu:
+            docs = self._tables["templates"]
+            if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
+                return
+        label = self._names().name(name, version, prefer=label) or label
+        with self._mu:
+            docs = self._tables["templates"]
+            self._commit([("templates", max(docs, default=0) + 1, {**doc, "label": label or None})])
+
     def _names(self):
         from studio.store.versions import VersionNames
 

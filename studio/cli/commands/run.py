@@ -39,6 +39,9 @@ def register(sub) -> None:
                         "--resume) collects the results even after the studio was closed")
     p.add_argument("--resume", action="store_true",
                    help="collect the session's pending batch of this template (wait for it, save every result once)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="make only share K of N of the prompts (by a hash of each prompt's identity): N machines "
+                        "running 1/N..N/N make disjoint parts of one run; `studio sessions --merge` joins them")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.set_defaults(handler=run)
 
@@ -55,6 +58,14 @@ def run(args) -> int:
         raise StudioError("--answers must be at least 1", hint="pass e.g. --answers 2 for two answers per prompt")
     if args.timeout <= 0:
         raise StudioError("--timeout must be positive", hint="pass e.g. --timeout 60")
+    shard = None
+    if args.shard is not None:
+        from studio.runs import parse_shard
+
+        try:
+            shard = parse_shard(args.shard)
+        except ValueError as exc:
+            raise StudioError(str(exc), hint="pass e.g. --shard 1/3 on the first of three machines") from None
     ws = Workspace.from_env().ensure()
     from studio.core.template import load_template
     from studio.store import Store
@@ -80,7 +91,8 @@ def run(args) -> int:
 
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
                   seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
-                  followups=not args.no_followups, cache=not args.no_cache, answers=args.answers)
+                  followups=not args.no_followups, cache=not args.no_cache, answers=args.answers,
+                  shard=shard)
         if args.model and (session.meta or {}).get("model") != args.model:
             session.set_meta(model=args.model)  # the session remembers the model you chose
         import asyncio                    # here, not at the top: every command's start-up loads this module

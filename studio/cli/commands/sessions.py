@@ -19,6 +19,11 @@ def register(sub) -> None:
     g.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")
     g.add_argument("--copy", nargs=2, metavar=("SRC", "DST"), help="copy a session")
     g.add_argument("--delete", metavar="NAME", help="delete a session (needs --yes)")
+    g.add_argument("--merge", nargs="+", metavar="NAME",
+                   help="join sessions A B ... into a new session (the last name): runs, versions, samples, "
+                        "decisions, judgements, feedback; the same sample twice is kept once")
+    p.add_argument("--prefer", default=None, metavar="SESSION|latest",
+                   help="with --merge: whose decision wins when two sessions decided one sample differently")
     p.add_argument("--yes", action="store_true", help="confirm --delete")
     p.set_defaults(handler=run)
 
@@ -49,6 +54,21 @@ def run(args) -> int:
     if args.copy:
         store.copy(*args.copy)
         out.print(f"copied {args.copy[0]} -> {args.copy[1]}", markup=False)
+        return 0
+    if args.merge:
+        from studio.store.merge import merge
+
+        *sources, into = args.merge
+        done = merge(store, sources, into, prefer=args.prefer)
+        if args.json:
+            out.print(json.dumps(done.as_dict()), markup=False, soft_wrap=True)
+        else:
+            parts = ", ".join(f"{n:,} from {name}" for name, n in done.per_source.items())
+            out.print(f"merged {', '.join(sources)} -> {into}: {done.samples:,} samples ({parts}), "
+                      f"{done.duplicates:,} duplicates kept once"
+                      + (f" ({done.resolved:,} decided by --prefer {args.prefer})" if done.resolved else "")
+                      + f", {done.runs} runs, {done.versions} template versions, {done.judgements} judgements, "
+                      f"{done.feedback} feedback records", markup=False)
         return 0
     if args.delete:
         if not args.yes:
