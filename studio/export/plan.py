@@ -199,7 +199,7 @@ def plan_records(records: Iterable[dict], options: ExportOptions, *, session: st
     with gc_paused():
         counting = census is None
         census = census or Census()
-        chosen = sorted((clean(r) for r in _select(records, options, census, counting)), key=content_key)
+        chosen = sorted((clean(r) for r in _select(records, options, census, counting)), key=itemgetter("id"))
         _check_selection(options, census.templates, census.versions, census.tags)
         redactor = redactor or Redactor()
         prepared = prepare(chosen, fmt, near=_near(options), redactor=redactor, **_flagging(options))
@@ -239,45 +239,10 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
             judged = {int(j[k]) for j in judgements for k in ("chosen", "rejected")}
             usable = set(session.ids(**others, status=["pending", "accepted", "rejected"], flag=""))
             ids = sorted(set(ids) | (judged & usable))
-        ids = canonical_order(session, ids)
         prepared = prepare_selection(session.samples, ids, fmt, near=_near(options), redactor=redactor,
                                      **_flagging(options))
         return _finish(prepared, options, fmt, str(meta.get("name") or session.name), meta,
                        session.template_versions(), redactor, census, judgements)
-
-
-HEAD_KEY = ("template", "template_version", "fill_key", "prompt_hash")
-TIE_KEY = ("answer", "seed", "model", "endpoint", "mode")
-
-
-def content_key(rec: dict) -> tuple:
-    """Where a sample's row goes: by what it is (template, version, fill, prompt, answer, seed, model), not by
-    its id, which a live run gives in completion order: so one machine's run and the merged shards of many
-    (`studio run --shard`, `studio sessions --merge`) export the same bytes. The id breaks exact ties."""
-    seed = rec.get("seed")
-    return (*(str(rec.get(k) or "") for k in HEAD_KEY), int(rec.get("answer") or 0),
-            -1 if seed is None else int(seed), *(str(rec.get(k) or "") for k in TIE_KEY[2:]), int(rec.get("id") or 0))
-
-
-def canonical_order(session, ids: list[int]) -> list[int]:
-    """`ids` in content_key order, reading only the samples' heads (the fields before the messages); whole
-    samples are read only for the ids whose heads tie (several answers or models to one prompt)."""
-    if len(ids) < 2:
-        return list(ids)
-    wanted = set(ids)
-    head: dict[int, tuple] = {}
-    for s in session.iter_samples(fields=HEAD_KEY):
-        if s["id"] in wanted:
-            head[s["id"]] = tuple(str(s.get(k) or "") for k in HEAD_KEY)
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for sid in ids:
-        groups[head.get(sid, ())].append(sid)
-    tied = [sid for members in groups.values() if len(members) > 1 for sid in members]
-    tie: dict[int, tuple] = {}
-    if tied:
-        for s in session.samples(sorted(tied)):
-            tie[s["id"]] = content_key(s)[len(HEAD_KEY):]
-    return sorted(ids, key=lambda sid: (head.get(sid, ()), tie.get(sid, (sid,))))
 
 
 def _flagging(options: ExportOptions) -> dict:
@@ -326,6 +291,7 @@ def _select(records: Iterable[dict], options: ExportOptions, census: Census, cou
 def _finish(p: Prepared, options: ExportOptions, fmt: Format, session: str, meta: dict | None,
             versions: list[dict] | None, redactor: Redactor, census: Census, judgements=None) -> ExportPlan:
     """Deduplicate the prepared samples, pair them (preference formats), split, and write the card."""
+    p.canonical()             # rows by what each sample is, not by its id (completion order)
     selected = p.selected
     removed = list(p.removed)
     if options.dedup:
