@@ -158,7 +158,7 @@ class Run:
         self._redo: dict[tuple, int] = {}     # failed samples of this run: asked again, replaced in place
         self._unfollowed: list[tuple[tuple, int]] = []    # held samples whose follow-ups never ran (ids)
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
-        self.engine = engine or (Engine(workspace.cache_dir if cache else None, concurrency=concurrency,
+        self.engine = engine or (Engine(workspace.cache_dir, cache=cache, concurrency=concurrency,
                                         timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
         self.run_id: str | None = None
         self._stopping = False
@@ -394,10 +394,10 @@ class Run:
     def check(self) -> None:
         """Route the model (and the follow-ups' models): an unknown model or a missing key raises here,
         before anything is saved or a session created."""
-        if self.engine is not None:
-            self.endpoint = self.engine.route(self.model, self.api_base, self.secrets).endpoint
+        if self.engine is not None:   # a model routed before by this litellm version: no litellm import here
+            self.endpoint = self.engine.endpoint(self.model, self.api_base, self.secrets)
             for t, _ in self.followups:
-                self.engine.route(t.model or self.model, self.api_base)
+                self.engine.endpoint(t.model or self.model, self.api_base)
 
     async def execute(self, on_sample: Callable[[dict], Any] | None = None,
                       on_progress: Callable[["Run"], Any] | None = None) -> Summary:

@@ -18,7 +18,7 @@ from studio.engine import llm, retry
 from studio.engine.cache import CacheWriteError, RequestCache, legacy_key, request_key
 from studio.engine.limiter import Limiter, Pacer
 from studio.engine.structured import validate
-from studio.engine.transport import FastTransport, LiteLLMTransport, Route, resolve
+from studio.engine.transport import FastTransport, LiteLLMTransport, Route, RouteMemo, endpoint_of, resolve
 from studio.core.errors import StudioError
 from studio.core.record import is_secret_name
 from studio.engine.types import AttemptError, Fatal, Invalid, RateLimited, Request, Result
@@ -102,6 +102,8 @@ class Engine:
         self.api_base = api_base
         self.fast = fast
         self.cache = RequestCache(cache_dir) if (cache and cache_dir is not None) else None
+        self._memo = RouteMemo(cache_dir) if cache_dir is not None else None
+        self._endpoints: dict[tuple[str, str | None], str | None] = {}
         self.stats = Stats()
         self._routes: dict[tuple[str, str | None, str | None, bool], Route] = {}
         self._limiters: dict[str, Limiter] = {}
@@ -130,6 +132,23 @@ class Engine:
             self._routes[k] = route
         return route
 
+    def endpoint(self, model: str, api_base: str | None = None, secrets: dict | None = None) -> str | None:
+        """The endpoint a model's requests go to (what the cache keys), without importing litellm when this
+        litellm version has routed the model before (remembered in the workspace cache): a run whose answers
+        are all cached never imports it. Otherwise the model is routed (an unknown model raises here)."""
+        base = api_base or self.api_base
+        k = (model, base)
+        if k in self._endpoints:
+            return self._endpoints[k]
+        provider = self._memo.provider(model, base) if self._memo is not None else None
+        if provider is None:
+            route = self.route(model, api_base, secrets)
+            provider = route.provider
+            if self._memo is not None:
+                self._memo.remember(model, base, provider)
+        ep = self._endpoints[k] = endpoint_of(provider, base)
+        return ep
+
     def limiter(self, model: str) -> Limiter:
         """The concurrency limiter of `model` (made on first use: `concurrency` slots, one for the embedded model)."""
         lim = self._limiters.get(model)
@@ -151,13 +170,14 @@ class Engine:
         return sum(lim.active for lim in self._limiters.values())
 
     # -- one request -----------------------------------------------------------------------
-    def _key(self, req: Request, route: Route) -> str:
+    def _key(self, req: Request, route: Route | None = None) -> str:
         extra = None
         headers = req.secrets.get("extra_headers") if req.secrets else None
         if headers:  # plain headers may route or change the answer; secret-named ones (keys) never enter the key
             plain = {str(k): v for k, v in headers.items() if not is_secret_name(str(k))}
             extra = {"headers": plain} if plain else None
-        return request_key(req.model, req.messages, req.params, req.seed, req.schema, route.endpoint, extra)
+        endpoint = route.endpoint if route is not None else self.endpoint(req.model, req.api_base, req.secrets)
+        return request_key(req.model, req.messages, req.params, req.seed, req.schema, endpoint, extra)
 
     def _lookup(self, req: Request, key: str) -> dict | None:
         """The cached answer, or a legacy one (cached before endpoints were keyed) taken over for this endpoint."""
@@ -295,12 +315,12 @@ class Engine:
 
     async def complete(self, req: Request) -> Result:
         """One request through the same limiters, retries and cache (used for follow-ups)."""
-        route = self.route(req.model, req.api_base, req.secrets)
-        key = self._key(req, route)
+        key = self._key(req)
         hit = self._lookup(req, key)
         if hit is not None:
             result = self._from_cache(req, key, hit)
         else:
+            route = self.route(req.model, req.api_base, req.secrets)
             self._active += 1
             try:
                 result = await self._attempts(req, key, route)
@@ -343,12 +363,12 @@ class Engine:
                     await window.acquire()
                     if self._stopping:
                         break
-                    route = self.route(req.model, req.api_base, req.secrets)
-                    key = self._key(req, route)
+                    key = self._key(req)       # no litellm import for a cached answer of a routed model
                     hit = self._lookup(req, key)
                     if hit is not None:
                         queue.put_nowait(self._from_cache(req, key, hit))
                         continue
+                    route = self.route(req.model, req.api_base, req.secrets)
                     task = loop.create_task(self._attempts(req, key, route))
                     tasks.add(task)
                     task.add_done_callback(finished)

@@ -98,6 +98,58 @@ def endpoint_of(provider: str, api_base: str | None) -> str | None:
     return None
 
 
+class RouteMemo:
+    """The provider litellm resolved for each (model, api_base), remembered in the workspace cache folder per
+    litellm version (`routes.json`), so a run whose answers are cached needs no litellm import (seconds) to
+    find its cache keys. Holds no key and no URL beyond the api_base the person gave."""
+
+    FILENAME = "routes.json"
+
+    def __init__(self, directory: Any):
+        from pathlib import Path
+
+        self.path = Path(directory) / self.FILENAME
+        self._data: dict | None = None
+        self._version: str | None = None
+
+    def _load(self) -> dict:
+        if self._data is None:
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                self._version = version("litellm")
+            except PackageNotFoundError:
+                self._version = "none"
+            try:
+                data = orjson.loads(self.path.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                data = {}
+            self._data = data if isinstance(data, dict) and data.get("litellm") == self._version else {}
+        return self._data
+
+    def provider(self, model: str, api_base: str | None) -> str | None:
+        """The provider remembered for this litellm version, or None (then litellm routes it)."""
+        hit = self._load().get("routes", {}).get(f"{model}\x1f{api_base or ''}")
+        return hit if isinstance(hit, str) else None
+
+    def remember(self, model: str, api_base: str | None, provider: str) -> None:
+        """Save one route (atomic replace; a folder that cannot be written only loses the shortcut)."""
+        data = self._load()
+        routes = data.setdefault("routes", {})
+        k = f"{model}\x1f{api_base or ''}"
+        if routes.get(k) == provider:
+            return
+        routes[k] = provider
+        data["litellm"] = self._version
+        tmp = self.path.with_name(f".{self.FILENAME}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(orjson.dumps(data))
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+
 def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str | None = None) -> Route:
     """`api_key`: a template's own key (read from its environment reference), used before the provider's."""
     lib = llm.litellm()
