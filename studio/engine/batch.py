@@ -81,7 +81,10 @@ async def retrieve(route: Route, batch_id: str) -> dict[str, Any]:
     """The batch's state: {"status", "output_file_id", "error_file_id", "request_counts"}."""
     lib = llm.litellm()
     try:
-        b = await lib.aretrieve_batch(batch_id=batch_id, **_kwargs(route))
+        # litellm's logging would download and price the whole output on every look (seconds per 1,000
+        # results, over and over while polling): its own switch turns that off; the studio prices each result
+        b = await lib.aretrieve_batch(batch_id=batch_id, litellm_metadata={"batch_ignore_default_logging": True},
+                                      **_kwargs(route))
     except Exception as exc:  # noqa: BLE001
         raise EngineError(f"batch {batch_id}: cannot be read: {_why(exc)}",
                           hint="the batch id is saved in the session: `studio run ... --resume` tries again") from None
