@@ -1,0 +1,105 @@
+"""A headless `studio run`, process wall time from spawn to exit, against a bare aiohttp client script (also a
+process) on the same fake server (127.0.0.1) in the same bench run; then a fully cached re-run into a fresh
+session (wall, and whether litellm was imported).
+
+    python bench/headless.py                   # N=2,000, C=64, 200 ms
+    python bench/headless.py --big             # also N=100,000, C=256, 20 ms (a minute or more)
+
+Prints figures; never fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scratch import temp_dir  # bench/scratch.py: temporary folders removed at exit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TEMPLATE = """---
+name: h
+params: {temperature: 0.7, max_tokens: 200}
+slots:
+  i: {file: ../data/ids.txt}
+combine:
+  strategy: product
+---
+system:
+You write training data.
+user:
+Explain concept {{ i }} by comparing it with another in 3 sentences.
+"""
+
+BARE = """
+import asyncio, sys, aiohttp, orjson
+async def main(n, c, url):
+    sem = asyncio.Semaphore(c)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
+        async def one(i):
+            async with sem:
+                body = {"model": "fake", "temperature": 0.7, "max_tokens": 200, "seed": i, "messages": [
+                    {"role": "system", "content": "You write training data."},
+                    {"role": "user", "content": f"Explain concept bare-{i} by comparing it with another in 3 sentences."}]}
+                async with s.post(url, data=orjson.dumps(body), headers={"Content-Type": "application/json"}) as r:
+                    orjson.loads(await r.read())
+        await asyncio.gather(*(one(i) for i in range(n)))
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
+"""
+
+PROBE = ("import atexit, sys; atexit.register(lambda: print('LITELLM' if 'litellm' in sys.modules else 'NO-LITELLM', "
+         "file=sys.stderr)); from studio.cli.main import main; raise SystemExit(main(sys.argv[1:]))")
+
+
+def wall(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int, str]:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - t0, p.returncode, p.stderr
+
+
+def case(n: int, c: int, latency: float, root: Path, env: dict, tag: str) -> None:
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests/support/fake_llm.py"), "--latency", str(latency)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline().split()[1])
+        base = f"http://127.0.0.1:{port}/v1"
+        (root / "data/ids.txt").write_text("".join(f"{tag}-{i}\n" for i in range(n)))
+        bare, rc, err = wall([sys.executable, "-c", BARE, str(n), str(c), f"{base}/chat/completions"], root, env)
+        ideal = n / c * latency
+        run = [sys.executable, "-c", PROBE, "run", "h", "--model", "openai/fake", "--api-base", base,
+               "--concurrency", str(c), "--json"]
+        studio, rc2, err2 = wall(run + ["--session", f"{tag}-a"], root, env)
+        print(f"N={n:,} C={c} {latency * 1000:.0f} ms (ideal {ideal:.2f} s): bare aiohttp process {bare:.2f} s · "
+              f"studio run process {studio:.2f} s = {studio / bare:.2f}x bare  (bar <= "
+              f"{1.15 if n <= 10_000 else 1.5}x){'' if rc == rc2 == 0 else f'  exits {rc} {rc2}: {err[-200:]}{err2[-200:]}'}",
+              flush=True)
+        again, rc3, err3 = wall(run + ["--session", f"{tag}-b"], root, env)
+        print(f"  fully cached re-run into a fresh session: {again:.2f} s, "
+              f"{'litellm imported' if 'NO-LITELLM' not in err3 else 'no litellm imported'} (bar <= 0.6 s, none)"
+              f"{'' if rc3 == 0 else f'  exit {rc3}: {err3[-300:]}'}", flush=True)
+    finally:
+        server.terminate()
+        server.wait(5)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--big", action="store_true", help="also N=100,000, C=256, 20 ms")
+    args = ap.parse_args()
+    root = temp_dir("studio-bench-headless-")
+    (root / "templates").mkdir()
+    (root / "data").mkdir()
+    (root / "templates/h.prompt").write_text(TEMPLATE)
+    env = {**os.environ, "STUDIO_HOME": str(root), "PYTHONPATH": str(ROOT)}
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}", flush=True)
+    case(2000, 64, 0.2, root, env, "small")
+    if args.big:
+        case(100_000, 256, 0.02, root, env, "big")
+
+
+if __name__ == "__main__":
+    main()
