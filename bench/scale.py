@@ -100,7 +100,8 @@ def main() -> None:
         if args.after:
             n = max(args.sizes)
             for name, cmd in (("show", ["show", f"s{n}"]), ("report --json", ["report", f"s{n}", "--json"]),
-                              ("export", ["export", f"s{n}", "--out", str(root / "out.jsonl")])):
+                              ("export", ["export", f"s{n}", "--format", "openai-chat", "--status", "pending,accepted",
+                                          "--out", str(root / "out")])):
                 wall, peak, rc, err = measure(studio + cmd, root, env)
                 print(f"{name:>14} n={n:,}: wall {wall:6.1f} s  peak RSS {peak:6.0f} MB  exit {rc}"
                       f"{'  ' + err if rc else ''}  (bar: 30 s, 1 GB)", flush=True)
