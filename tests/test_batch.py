@@ -139,3 +139,70 @@ def test_a_live_run_is_refused_while_a_batch_is_pending_and_resume_needs_one(tmp
                  "--session", "b"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "pending batch" in err and bid in err and "--resume" in err
+
+
+def _batch_run(ws_root, name, *, session="b", **kw):
+    """A Run through BatchRun in this process (the API the TUI would use)."""
+    import asyncio
+
+    from studio.runs import Run
+    from studio.runs_batch import BatchRun
+    from studio.store import Store
+    from studio.workspace import Workspace
+
+    async def go():
+        ws = Workspace.from_env(ws_root).ensure()
+        with Store(ws.sessions_dir).open(session, create=True) as s:
+            run = Run(ws, name, session=s, **kw)
+            return await BatchRun(run).execute()
+    return asyncio.run(go())
+
+
+def test_structured_results_are_validated_like_a_live_run(tmp_path, env, fake_batch):
+    fake_batch.fail_every = 0
+    good = ('{"category": "verbosity", "polarity": "negative", "severity": "low", "concerned_part": "all", '
+            '"desired_behaviour": "be brief"}')
+    fake_batch.set(reply=lambda m: good if "wordy" in str(m) else '{"category": "nonsense"}')
+    items = [{"prompt": "What is 2+2?", "response": "5", "comment": "this is wrong", "rating": 1},
+             {"prompt": "Hi", "response": "Hello! " * 5, "comment": "way too wordy", "rating": None}]
+    sm = _batch_run(tmp_path, "feedback-structuring", model=MODEL, api_base=fake_batch.base_url, inputs=items)
+    assert (sm.done, sm.failed) == (1, 1)
+    items, _ = samples(tmp_path)
+    ok = next(s for s in items if s["status"] != "failed")
+    bad = next(s for s in items if s["status"] == "failed")
+    assert ok["parsed"]["severity"] == "low" and ok["inputs"]["comment"] == "way too wordy"
+    assert "does not match the schema" in bad["error"] and bad["cost"] is not None   # billed all the same
+
+
+def test_cached_answers_skip_the_batch_and_batch_answers_fill_the_cache(tmp_path, env, fake_batch):
+    fake_batch.fail_every = 0
+    sm = _batch_run(tmp_path, "contrast-pairs", model=MODEL, api_base=fake_batch.base_url, n=4)
+    assert sm.done == 4 and len(fake_batch.batches) == 1 and fake_batch.count == 0
+    again = _batch_run(tmp_path, "contrast-pairs", session="other", model=MODEL, api_base=fake_batch.base_url, n=4)
+    assert again.done == 4 and again.cached == 4 and len(fake_batch.batches) == 1   # no second batch
+    from studio.runs import Run  # a live run into a third session: answered from the cache, no request
+    import asyncio
+
+    from studio.store import Store
+    from studio.workspace import Workspace
+
+    async def live():
+        ws = Workspace.from_env(tmp_path).ensure()
+        with Store(ws.sessions_dir).open("live", create=True) as s:
+            return await Run(ws, "contrast-pairs", session=s, model=MODEL, api_base=fake_batch.base_url, n=4).execute()
+    assert asyncio.run(live()).cached == 4 and fake_batch.count == 0
+
+
+def test_follow_ups_run_on_batch_results(tmp_path, env, fake_batch):
+    fake_batch.fail_every = 0
+    from studio.workspace import Workspace
+
+    ws = Workspace.from_env(tmp_path).ensure()
+    text = (ws.templates_dir / "contrast-pairs.prompt").read_text()
+    (ws.templates_dir / "checked.prompt").write_text(text.replace("name: contrast-pairs",
+                                                                  "name: checked\nfollowups: [double-check]"))
+    sm = _batch_run(tmp_path, "checked", model=MODEL, api_base=fake_batch.base_url, n=3)
+    assert sm.done == 3
+    items, _ = samples(tmp_path)
+    assert all(s["followups"]["double-check"]["output"] for s in items)
+    assert fake_batch.count == 3    # the follow-ups went live, one each

@@ -102,7 +102,7 @@ class FakeBatch(FakeLLM):
                 err.append({"id": f"req_{uuid.uuid4().hex[:8]}", "custom_id": line["custom_id"], "response": None,
                             "error": {"code": "invalid_prompt", "message": "the prompt was refused by the fake"}})
                 continue
-            content = default_reply(messages)
+            content = self.reply(messages) if self.reply is not None else default_reply(messages)
             ptok = sum(len(str(m.get("content", "")).split()) for m in messages) + 3 * len(messages)
             ctok = len(content.split())
             self.billed += ptok + ctok
