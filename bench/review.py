@@ -285,8 +285,11 @@ def latency(home: Path, big: int, n: int, seed: int) -> dict[str, list[float]]:
             words = rng.choice(["router", "modem dropping", "customer 42"])
             timed("open the filter dialog (/)", "slash", until=has("Filter samples"))
             time.sleep(DIALOG)
-            studio.send("ctrl+u", *words)
-            studio.wait_for(f"text      {words}", timeout=10, fail=False)
+            for _try in range(5):  # typed too early, the words can be lost (see DIALOG): type them again
+                studio.send("ctrl+u", *words)
+                if any(f"text      {words}" in line for line in studio.wait_for(f"text      {words}", timeout=2,
+                                                                               fail=False)):
+                    break
             timed("text filter (enter)", "enter", until=has(f"filter text={words}"))
             studio.send("slash")
             studio.wait_for("Filter samples", timeout=10, fail=False)
@@ -301,7 +304,7 @@ def latency(home: Path, big: int, n: int, seed: int) -> dict[str, list[float]]:
             key = rng.choice("AX")
             studio.send(key)
             studio.wait_for("Mark all", timeout=10, fail=False)
-            time.sleep(0.3)  # the dialog asks the store how many of each status are shown meanwhile
+            time.sleep(DIALOG)  # (and the dialog asks the store how many of each status are shown meanwhile)
             glyph = "✓" if key == "A" else "✗"
             timed("bulk action (y), all shown", "y", until=has(f"{glyph}{big} "))
             time.sleep(5.5)  # its notification goes
