@@ -33,11 +33,15 @@ def poll_seconds() -> float:
     return settings().batch_poll
 
 
+def batches_of(run: dict) -> list[dict]:
+    """A run record's batches (`batches`, or the single `batch` of a record written before there were several)."""
+    return list(run.get("batches") or ([run["batch"]] if run.get("batch") else []))
+
+
 def pending_batch(session: Any, template: str, version: str | None = None, model: str | None = None) -> dict | None:
     """The session's run of `template` whose batch is not collected yet (the newest), or None."""
     for run in reversed(session.runs()):
-        b = run.get("batch")
-        if not b or run.get("status") != PENDING or run.get("template") != template:
+        if not batches_of(run) or run.get("status") != PENDING or run.get("template") != template:
             continue
         if version is not None and run.get("template_version") != version:
             continue
@@ -53,7 +57,7 @@ class BatchRun:
     def __init__(self, run: Run, *, on_status: Callable[[str, dict], Any] | None = None):
         self.run = run
         self.on_status = on_status or (lambda text, batch: None)
-        self.batch: dict | None = None
+        self.batches: list[dict] = []
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -74,6 +78,11 @@ class BatchRun:
         schema = run.template.schema if run.mode == "structured" else None
         return Request(messages, run.model, run.params, seed, schema, (fill, messages, seed, extra, answer),
                        run.api_base, run.secrets)
+
+    @property
+    def batch(self) -> dict | None:
+        """The run's first batch (most runs have one; a run past the provider's limits has several)."""
+        return self.batches[0] if self.batches else None
 
     async def execute(self, *, wait: bool = True, resume_only: bool = False,
                       on_sample: Callable[[dict], Any] | None = None) -> Summary:
@@ -100,15 +109,13 @@ class BatchRun:
                 run.session.save_template_version(run.template.name, run.template.text)
                 run._scan_session()
                 run.run_id = run.summary.run_id = found["run_id"]
-                self.batch = dict(found["batch"])
-                self.on_status(f"resuming batch {self.batch['id']}", self.batch)
+                self.batches = [dict(b) for b in batches_of(found)]
+                self.on_status(f"resuming batch {', '.join(b['id'] for b in self.batches)}", self.batch)
             if not wait:
-                run.summary.stopped = True
                 return self._pending_summary()
-            state = await self._wait(route)
-            if state is None:                      # stopped waiting: the batch stays pending
+            if not await self._wait(route):        # stopped waiting: the batches stay pending
                 return self._pending_summary()
-            await self._collect(route, state, on_sample)
+            await self._collect(route, on_sample)
         except BaseException:
             status = "failed"
             raise
@@ -116,8 +123,14 @@ class BatchRun:
             if run.engine.cache is not None:
                 run.engine.cache.flush()
         run._finish(status)
-        run.session.update_run(run.run_id, batch={**self.batch, "status": "collected"})
+        for b in self.batches:
+            b["status"] = "collected"
+        self._record()
         return run.summary
+
+    def _record(self, **fields: Any) -> None:
+        """The batches onto the run's record (`batch` is the first, for a glance; `batches` all of them)."""
+        self.run.session.update_run(self.run.run_id, batch=self.batch, batches=self.batches, **fields)
 
     def _pending_summary(self) -> Summary:
         sm = self.run.summary
@@ -126,10 +139,21 @@ class BatchRun:
         return sm
 
     async def _submit(self, route, on_sample) -> bool:
-        """Cached answers saved at once; the rest sent as one batch whose ids are saved before anything else."""
+        """Cached answers saved at once; the rest sent as batches within the provider's limits, each one's ids
+        saved the moment it exists."""
         run = self.run
         lines: list[bytes] = []
+        size = 0
         cached: list[dict] = []
+
+        async def send() -> None:
+            nonlocal lines, size
+            b = await bapi.submit(route, lines, {"studio_run": str(run.run_id)})
+            self.batches.append(b)
+            self._record(status=PENDING)            # before anything else
+            self.on_status(f"batch {b['id']} created: {len(lines)} request(s)", b)
+            lines, size = [], 0
+
         for fill, extra, seed, answer in run.jobs:
             if run._skip(fill, seed, answer, extra):
                 continue
@@ -140,55 +164,63 @@ class BatchRun:
                 r = run.engine._from_cache(req, key, hit)
                 run.engine.stats.add(r)
                 cached.append(run._sample(r))
+                if len(cached) >= COLLECT_EVERY:
+                    await self._save(cached, on_sample)
+                    cached = []
                 continue
-            lines.append(bapi.line(self._cid(fill, seed, answer, extra), req, route))
+            one = bapi.line(self._cid(fill, seed, answer, extra), req, route)
+            if lines and (len(lines) >= bapi.MAX_REQUESTS or size + len(one) > bapi.MAX_BYTES):
+                await send()
+            lines.append(one)
+            size += len(one) + 1
         if cached:
             await self._save(cached, on_sample)
-        if not lines:
-            return False
-        self.batch = await bapi.submit(route, lines, {"studio_run": str(run.run_id)})
-        run.session.update_run(run.run_id, status=PENDING, batch=self.batch)   # before anything else
-        self.on_status(f"batch {self.batch['id']} created: {len(lines)} request(s)", self.batch)
-        return True
+        if lines:
+            await send()
+        return bool(self.batches)
 
-    async def _wait(self, route) -> dict | None:
-        run = self.run
-        last = None
+    async def _wait(self, route) -> bool:
+        """Poll until every batch has ended (True), or until stopped (False)."""
         while True:
-            state = await bapi.retrieve(route, self.batch["id"])
-            if state["status"] != last:
-                last = state["status"]
-                self.batch.update(status=last)
-                run.session.update_run(run.run_id, batch=self.batch)
-                self.on_status(f"batch {self.batch['id']}: {last}", self.batch)
-            if state["status"] in bapi.DONE:
-                return state
+            for b in self.batches:
+                if b.get("status") in bapi.DONE:
+                    continue
+                state = await bapi.retrieve(route, b["id"])
+                if state["status"] != b.get("status"):
+                    b.update(status=state["status"], output_file_id=state.get("output_file_id"),
+                             error_file_id=state.get("error_file_id"))
+                    self._record()
+                    self.on_status(f"batch {b['id']}: {b['status']}", b)
+            if all(b.get("status") in bapi.DONE for b in self.batches):
+                return True
             try:
                 await asyncio.wait_for(self._stop.wait(), poll_seconds())
-                return None
+                return False
             except asyncio.TimeoutError:
                 pass
 
-    async def _collect(self, route, state: dict, on_sample) -> None:
-        """Every request of the batch saved once: its result, its error, or why the batch never ran it."""
+    async def _collect(self, route, on_sample) -> None:
+        """Every request of the batches saved once: its result, its error, or why its batch never ran it."""
         run = self.run
-        self.batch.update(output_file_id=state.get("output_file_id"), error_file_id=state.get("error_file_id"))
-        run.session.update_run(run.run_id, batch=self.batch)
         results: dict[str, dict] = {}
-        for raw in (await bapi.content(route, state.get("error_file_id")),
-                    await bapi.content(route, state.get("output_file_id"))):   # an answer wins over an error
-            for item in bapi.read_jsonl(raw):
-                if item.get("custom_id"):
-                    results[str(item["custom_id"])] = item
-        sent = {str(x.get("custom_id")) for x in bapi.read_jsonl(await bapi.content(route, self.batch["input_file_id"]))}
+        sent: dict[str, str] = {}                  # custom_id -> how its batch ended
+        for b in self.batches:
+            for raw in (await bapi.content(route, b.get("error_file_id")),
+                        await bapi.content(route, b.get("output_file_id"))):   # an answer wins over an error
+                for item in bapi.read_jsonl(raw):
+                    if item.get("custom_id"):
+                        results[str(item["custom_id"])] = item
+            for x in bapi.read_jsonl(await bapi.content(route, b["input_file_id"])):
+                sent[str(x.get("custom_id"))] = b["status"]
         run.engine.stats.sent += len(sent)
-        missing = f"the batch ended {state['status']} before this request ran: run again to ask it"
         chunk: list = []
         for fill, extra, seed, answer in run.jobs:
             cid = self._cid(fill, seed, answer, extra)
-            if cid not in sent or run._skip(fill, seed, answer, extra):
+            ended = sent.get(cid)
+            if ended is None or run._skip(fill, seed, answer, extra):
                 continue
             req = self._request(fill, extra, seed, answer)
+            missing = f"the batch ended {ended} before this request ran: run again to ask it"
             chunk.append(bapi.result(req, results.get(cid), route, run.engine._key(req, route), missing))
             if len(chunk) >= COLLECT_EVERY:
                 await self._keep(chunk, on_sample)

@@ -206,3 +206,31 @@ def test_follow_ups_run_on_batch_results(tmp_path, env, fake_batch):
     items, _ = samples(tmp_path)
     assert all(s["followups"]["double-check"]["output"] for s in items)
     assert fake_batch.count == 3    # the follow-ups went live, one each
+
+
+def test_a_run_past_the_providers_limit_goes_as_several_batches_all_resumed(tmp_path, env, fake_batch, monkeypatch):
+    import asyncio
+
+    from studio.engine import batch as bapi
+    from studio.runs import Run
+    from studio.runs_batch import BatchRun
+    from studio.store import Store
+    from studio.workspace import Workspace
+
+    monkeypatch.setattr(bapi, "MAX_REQUESTS", 3)
+    fake_batch.fail_every, fake_batch.hold = 0, True
+
+    async def go(wait):
+        ws = Workspace.from_env(tmp_path).ensure()
+        with Store(ws.sessions_dir).open("b", create=True) as s:
+            return await BatchRun(Run(ws, "contrast-pairs", session=s, model=MODEL, api_base=fake_batch.base_url,
+                                      n=8)).execute(wait=wait)
+    assert asyncio.run(go(False)).stopped
+    _, runs = samples(tmp_path)
+    assert len(runs[-1]["batches"]) == 3 and len(fake_batch.batches) == 3 and runs[-1]["status"] == "batch"
+    fake_batch.hold = False
+    sm = asyncio.run(go(True))
+    assert sm.done == 8 and len(fake_batch.batches) == 3 and fake_batch.batch_answered == 8
+    items, runs = samples(tmp_path)
+    assert len(items) == 8 and len(runs) == 1
+    assert [b["status"] for b in runs[-1]["batches"]] == ["collected"] * 3

@@ -21,6 +21,8 @@ from studio.engine.transport import FAST_PROVIDERS, Route
 from studio.engine.types import AttemptError, EngineError, Invalid, Request, Result
 
 ENDPOINT = "/v1/chat/completions"
+MAX_REQUESTS = 50_000                # OpenAI's limits per batch (the strictest litellm's providers have)
+MAX_BYTES = 190 * 1024 * 1024        # of 200 MB per input file
 DONE = frozenset({"completed", "failed", "expired", "cancelled"})   # a batch in one of these ends no more
 # providers whose batches litellm runs itself; OpenAI-compatible ones with an api_base speak OpenAI's protocol
 NATIVE = frozenset({"openai", "azure", "vertex_ai", "bedrock", "anthropic", "mistral", "xai", "hosted_vllm"})
