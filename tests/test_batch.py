@@ -234,3 +234,20 @@ def test_a_run_past_the_providers_limit_goes_as_several_batches_all_resumed(tmp_
     items, runs = samples(tmp_path)
     assert len(items) == 8 and len(runs) == 1
     assert [b["status"] for b in runs[-1]["batches"]] == ["collected"] * 3
+
+
+def test_ctrl_c_while_waiting_leaves_the_batch_pending_and_says_how_to_collect_it(tmp_path, env, fake_batch):
+    fake_batch.hold = True
+    cmd = [sys.executable, "-m", "studio", "run", "contrast-pairs", "-n", "3", "--model", MODEL, "--api-base",
+           fake_batch.base_url, "--session", "b", "--batch"]
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while fake_batch.retrieves < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    err = " ".join(err.split())
+    assert proc.returncode == 130, err
+    assert "is pending and saved in session 'b'" in err and "--resume" in err and "Traceback" not in err
+    _, runs = samples(tmp_path)
+    assert runs[-1]["status"] == "batch" and runs[-1]["batches"][0]["id"] in fake_batch.batches
