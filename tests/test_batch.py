@@ -251,3 +251,7 @@ def test_ctrl_c_while_waiting_leaves_the_batch_pending_and_says_how_to_collect_i
     assert "is pending and saved in session 'b'" in err and "--resume" in err and "Traceback" not in err
     _, runs = samples(tmp_path)
     assert runs[-1]["status"] == "batch" and runs[-1]["batches"][0]["id"] in fake_batch.batches
+    shown = subprocess.run([sys.executable, "-m", "studio", "show", "b"], env=env, capture_output=True, text=True)
+    shown = " ".join(shown.stdout.split())
+    assert "waits for its batch at the provider" in shown and runs[-1]["batches"][0]["id"] in shown
+    assert "studio run contrast-pairs --resume --session b" in shown

@@ -95,6 +95,11 @@ def run(args) -> int:
                               f"before it finished (a crash, a kill or a power loss); {held}. To continue, run the "
                               f"same command again: it asks only for what the session does not hold yet.",
                               markup=False)
+                if r.get("status") == "batch":
+                    ids = ", ".join(str(b.get("id")) for b in (r.get("batches") or [r.get("batch") or {}]))
+                    out.print(f"run {r.get('run_id')} ({r.get('template') or '-'}) waits for its batch at the provider "
+                              f"({ids}): `studio run {r.get('template') or 'TEMPLATE'} --resume --session {s.name}` "
+                              "collects it", markup=False)
 
         cost = s.cost()
         line = f"cost {_money(cost['known'])}"
