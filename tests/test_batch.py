@@ -255,3 +255,14 @@ def test_ctrl_c_while_waiting_leaves_the_batch_pending_and_says_how_to_collect_i
     shown = " ".join(shown.stdout.split())
     assert "waits for its batch at the provider" in shown and runs[-1]["batches"][0]["id"] in shown
     assert "studio run contrast-pairs --resume --session b" in shown
+
+
+@pytest.mark.parametrize("model", ["ollama/llama3", "ollama_chat/llama3", "cohere/command-r"])
+def test_a_provider_without_a_batch_api_is_a_clear_mistake(tmp_path, env, fake_batch, capsys, monkeypatch, model):
+    monkeypatch.setenv("COHERE_API_KEY", "not-a-key")
+    from studio.cli.main import main
+
+    assert main(["run", "contrast-pairs", "-n", "2", "--model", model, "--session", "b", "--batch"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "has no batch API" in err and "Traceback" not in err
+    assert fake_batch.batches == {} and fake_batch.count == 0
