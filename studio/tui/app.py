@@ -18,12 +18,13 @@ from textual.worker import Worker, WorkerState
 
 from studio.tui.guard import WORKERS, report
 from studio.tui.messages import JobDone, JobFailed, SessionReady
+from studio.tui.typeahead import TypeAhead
 
 HERE = Path(__file__).parent
 KEYMAP_FILE = "keymap.yaml"
 
 
-class StudioApp(App):
+class StudioApp(TypeAhead, App):
     # Styles live in .tcss files (absolute paths: subclasses elsewhere still find them): one beside each
     # widget module, then the app's layout; screens pushed later bring their own (their CSS_PATH).
     CSS_PATH = [str(HERE / "widgets" / f"{name}.tcss") for name in ("editor", "slots", "stream", "tagger",

@@ -161,3 +161,32 @@ def test_export_dialog_previews_then_writes_in_a_real_terminal(tmux, tmp_path):
     rows = [line for f in ("train.jsonl", "validation.jsonl") if (folder / f).exists()
             for line in (folder / f).read_text().splitlines()]
     assert len(rows) == 5 and (folder / "README.md").read_text().startswith("---\nlicense:")
+
+
+def test_keys_typed_in_one_go_after_a_dialog_key_land_in_the_dialog(tmux, tmp_path):
+    """`/Chi⏎` typed in one burst filters by "Chi": the keys after `/` reach the list before the dialog is
+    open and must not be lost, nor read as review keys (here `a`, `x` and `u` would accept, reject, undo)."""
+    from studio.workspace import Workspace
+    from tests.tui.conftest import make_samples
+
+    Workspace.from_env(tmp_path).ensure()
+    session = Store(tmp_path / "sessions").create("review")
+    session.add_samples(make_samples(8))
+    session.close()
+
+    t = tmux()
+    t.wait_for("8 shown")
+    t.keys("F4")
+    t.keys("/customer 3", literal=True)     # one write to the terminal: the dialog opens mid-burst
+    t.keys("Enter")
+    t.wait_for("1 shown · filter text=customer 3")
+    t.keys("/", literal=True)
+    t.wait_for("Filter samples")
+    t.keys("C-u")                            # clear the text field
+    t.keys("Escape")
+    t.keys("/xau", literal=True)             # review keys right after `/`: typed into the filter, not obeyed
+    t.keys("Escape")
+    t.keys("C-q")
+    t.wait_exit()
+    with Store(tmp_path / "sessions").open("review", read_only=True) as s:
+        assert s.counts()["status"]["pending"] == 8
