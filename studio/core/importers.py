@@ -3,9 +3,9 @@
 Each importer maps what the studio has a place for (name, description, tags, the model, its parameters,
 inputs -> slots holding their sample values, role sections, an output schema -> structured mode) and
 lists everything else as a `Note` naming the line, so nothing is dropped silently. Dotprompt bodies are
-Handlebars: `{{#if}}`, `{{#unless}}`, `{{#each}}`, `{{else}}`, `{{role}}`, comments, `{{json}}` and
-`ifEquals`/`unlessEquals` become Jinja2; what has no Jinja2 meaning here (partials, media, custom helpers,
-`{{#with}}`) is refused with its line.
+Handlebars: `{{#if}}`, `{{#unless}}`, `{{#each}}`, `{{#with}}`, `{{else}}`, `{{role}}`, comments, `{{json}}`
+and `ifEquals`/`unlessEquals` become Jinja2; what has no Jinja2 meaning here (partials, media, custom helpers)
+is refused with its line.
 
 The studio's own templates also end in `.prompt`; `detect` tells them apart by their front matter keys
 (`slots`, `mode`, `combine`, ...) and by Handlebars syntax in the body.
@@ -347,7 +347,7 @@ def _prompty(path: Path, text: str) -> Imported:
             out_lines.append(raw)
     body_out = "\n".join(out_lines)
     if str(fmt or "jinja2").lower() in ("mustache", "handlebars"):
-        body_out, more = handlebars_to_jinja(body_out, str(path), body_line)
+        body_out, more = handlebars_to_jinja(body_out, str(path), body_line, {*slots, *runtime, *fixed})
         notes += more
     elif str(fmt or "jinja2").lower() not in ("jinja2", "jinja"):
         raise TemplateError(f"template format {fmt!r} is not one the studio reads", path=path,
@@ -465,7 +465,7 @@ def _dotprompt(path: Path, text: str) -> Imported:
         if k not in ("name", "description", "model", "config", "input", "output", "variant"):
             notes.append(Note(lines.get(k, 1), f"{k}: not mapped" + (" (the studio does not call tools)"
                                                                      if k == "tools" else "")))
-    body_out, more = handlebars_to_jinja(body, str(path), body_line)
+    body_out, more = handlebars_to_jinja(body, str(path), body_line, {*slots, *runtime, *fixed})
     notes += more
     header = [f"Imported from {path.name} (Dotprompt) by `studio import`."]
     return Imported(name, DOTPROMPT, _dump(header, front, _inline(body_out, fixed)), notes)
@@ -479,12 +479,31 @@ _PATH = re.compile(r"^(?:\.\./)*(?:@?[A-Za-z_$][\w$-]*|this)(?:\.[A-Za-z_$][\w$-
 
 
 class _Block:
-    def __init__(self, kind: str, line: int, var: str | None = None, key: str | None = None) -> None:
-        self.kind, self.line, self.var, self.key = kind, line, var, key
+    def __init__(self, kind: str, line: int, var: str | None = None, key: str | None = None,
+                 params: tuple[str, ...] = ()) -> None:
+        self.kind, self.line, self.var, self.key, self.params = kind, line, var, key, params
 
 
-def handlebars_to_jinja(body: str, path: str, first_line: int) -> tuple[str, list[Note]]:
-    """Dotprompt's Handlebars as Jinja2; TemplateError with the line for what has no Jinja2 meaning here."""
+def source_line(source: str, message: str, default: int = 1) -> int:
+    """The source file's line where a name a lint message quotes (`{{ name }}`) is first used in a tag, so a
+    refusal of the converted text points into the file the user has, not the one never written."""
+    for name in re.findall(r"\{\{ ?([\w$.@/-]+) ?\}\}|attribute '([\w$-]+)'", message):
+        name = "".join(name)
+        word = re.compile(r"(?<![\w$.@])" + re.escape(name.split(".")[0]) + r"(?![\w$])")
+        for i, line in enumerate(source.replace("\r\n", "\n").split("\n"), 1):
+            if any(word.search(tag) for tag in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", line)):
+                return i
+    return default
+
+
+def handlebars_to_jinja(body: str, path: str, first_line: int,
+                        names: set[str] | frozenset[str] = frozenset()) -> tuple[str, list[Note]]:
+    """Dotprompt's Handlebars as Jinja2; TemplateError with the line for what has no Jinja2 meaning here.
+
+    `names` are the template's top-level names (slots, inputs, fixed values). Inside `{{#each}}`/`{{#with}}` a
+    bare name resolves as Handlebars looks it up: a block parameter (`as |x|`) as is; else the current item's
+    field; a name that is also a top-level name reads the item's field when the item has it, else the outer one.
+    `../` steps out one block."""
     notes: list[Note] = []
     out: list[str] = []
     stack: list[_Block] = []
@@ -518,8 +537,12 @@ def handlebars_to_jinja(body: str, path: str, first_line: int) -> tuple[str, lis
             raise refuse(i, f"{{{{{token}}}}} is not a value the import can read",
                          "use a plain name, a dotted path, this or @index/@first/@last/@key")
         loop = next((b for b in reversed(stack) if b.kind == "each"), None)
+        scopes = [b for b in stack if b.kind in ("each", "with")]
+        params = {p for b in scopes for p in b.params}
         while token.startswith("../"):
-            token = token[3:]                         # Jinja sees outer names from inside a loop
+            token = token[3:]                         # each ../ steps out of one each/with block
+            scopes = scopes[:-1]
+        ctx = scopes[-1] if scopes else None
         if token in ("@index", "@first", "@last"):
             if loop is None:
                 raise refuse(i, f"{token} outside {{{{#each}}}}", "use it inside an each block")
@@ -530,11 +553,18 @@ def handlebars_to_jinja(body: str, path: str, first_line: int) -> tuple[str, lis
             return loop.key
         if token.startswith("@"):
             raise refuse(i, f"{token} has no Jinja2 equivalent here", "use @index, @first, @last or @key")
+        token = re.sub(r"\.\[(\d+)\]", r"[\1]", token)
         if token == "this" or token.startswith("this."):
-            if loop is None:
-                raise refuse(i, "this outside {{#each}}", "name the input instead")
-            return loop.var + token[4:]
-        return re.sub(r"\.\[(\d+)\]", r"[\1]", token)
+            if ctx is None:
+                raise refuse(i, "this outside {{#each}} or {{#with}}", "name the input instead")
+            return ctx.var + token[4:]
+        head = re.split(r"[.\[]", token, maxsplit=1)[0]
+        if ctx is None or head in params:
+            return token
+        field = f"{ctx.var}.{token}"
+        if head in names:                             # Handlebars: the current item first, then the outer name
+            return f"({field} if {ctx.var}.{head} is defined else {token})"
+        return field
 
     for m in _TAG.finditer(body):
         text = body[pos:m.start()]
@@ -580,13 +610,20 @@ def handlebars_to_jinja(body: str, path: str, first_line: int) -> tuple[str, lis
                 uses_key = "@key" in (rest[:close] if close >= 0 else rest)
                 if uses_key and key is None:
                     key = "key" if depth == 0 else f"key{depth + 1}"
-                block = _Block("each", line_at(i), var, key)
+                block = _Block("each", line_at(i), var, key,
+                               tuple(n.strip("|") for n in " ".join(args[2:]).split() if n.strip("|"))
+                               if len(args) >= 3 and args[1] == "as" else ())
                 head = f"{key}, {var} in ({source}).items()" if key else f"{var} in {source}"
                 out.append(blk(f"for {head}", m, ltrim, rtrim))
                 stack.append(block)
+            elif helper == "with" and (len(args) == 1 or (len(args) == 3 and args[1] == "as")):
+                source = expr(args[0], i)
+                depth = sum(b.kind == "with" for b in stack)
+                var = args[2].strip("|") if len(args) == 3 else f"ctx{depth + 1 if depth else ''}"
+                out.append(blk(f"if {source} %}}{{% with {var} = {source}", m, ltrim, rtrim))
+                stack.append(_Block("with", line_at(i), var, None, (var,) if len(args) == 3 else ()))
             elif helper == "with":
-                raise refuse(i, "{{#with}} changes the names a block sees; the import does not convert it",
-                             "write the full paths (person.name) instead of {{#with person}}")
+                raise refuse(i, f"{{{{#{inner[1:]}}}}} is not converted", "use {{#with name}} or write full paths")
             else:
                 raise refuse(i, f"block helper {{{{#{helper}}}}} is not one the import knows",
                              "use #if, #unless, #each, #ifEquals or #unlessEquals; custom helpers do not exist here")
@@ -600,11 +637,15 @@ def handlebars_to_jinja(body: str, path: str, first_line: int) -> tuple[str, lis
             if helper != want:
                 raise refuse(i, f"{{{{/{helper}}}}} closes the {{{{#{block.kind}}}}} of line {block.line}",
                              f"close it with {{{{/{want}}}}}")
-            out.append(blk(f"{'endfor' if block.kind == 'each' else 'endif'}", m, ltrim, rtrim))
+            end = {"each": "endfor", "with": "endwith %}{% endif"}.get(block.kind, "endif")
+            out.append(blk(end, m, ltrim, rtrim))
             continue
         if inner == "else" or inner.startswith("else "):
             if not stack:
                 raise refuse(i, "{{else}} outside a block", "put it inside #if, #unless or #each")
+            if stack[-1].kind == "with":
+                raise refuse(i, "{{else}} inside {{#with}} is not converted",
+                             "wrap the block in {{#if name}} … {{else}} … {{/if}} instead")
             if inner != "else":
                 words = _ARG.findall(inner)
                 if len(words) != 3 or words[1] != "if" or stack[-1].kind != "if":

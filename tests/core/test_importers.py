@@ -129,7 +129,8 @@ def test_handlebars_becomes_jinja2(source, jinja):
 
 
 @pytest.mark.parametrize("source, line, says", [
-    ("a\n{{#with person}}{{name}}{{/with}}", 2, "{{#with}} changes the names"),
+    ("a\n{{#with person}}{{name}}{{else}}x{{/with}}", 2, "{{else}} inside {{#with}}"),
+    ("a\n{{this}}", 2, "this outside {{#each}} or {{#with}}"),
     ("a\n\n{{#if x}}b", 3, "{{#if}} is never closed"),
     ("{{#if x}}b{{/each}}", 1, "{{/each}} closes the {{#if}} of line 1"),
     ("x\n{{/if}}", 2, "{{/if}} closes nothing"),
@@ -143,6 +144,88 @@ def test_handlebars_that_has_no_conversion_is_refused_with_its_line(source, line
     with pytest.raises(TemplateError) as e:
         handlebars_to_jinja(source, "t.prompt", 1)
     assert f"t.prompt:{line}: {says}" in str(e.value)
+
+
+# Handlebars' lookup inside each/with: block params as is; else the current item; a name that is also a
+# top-level name (slot, input, fixed value) reads the item's field when it has one, else the outer name.
+@pytest.mark.parametrize("source, jinja", [
+    ("{{#each cs}}{{role}}{{/each}}", "{% for item in cs %}{{ item.role }}{% endfor %}"),
+    ("{{#each cs}}{{role.title}}{{/each}}", "{% for item in cs %}{{ item.role.title }}{% endfor %}"),
+    ("{{#each cs}}{{#if role}}r{{/if}}{{/each}}", "{% for item in cs %}{% if item.role %}r{% endif %}{% endfor %}"),
+    ("{{#each cs}}{{tone}}{{/each}}", "{% for item in cs %}{{ (item.tone if item.tone is defined else tone) }}"
+                                      "{% endfor %}"),
+    ("{{#each cs}}{{../tone}}{{/each}}", "{% for item in cs %}{{ tone }}{% endfor %}"),
+    ("{{#each cs as |c|}}{{c.name}}{{c}}{{/each}}", "{% for c in cs %}{{ c.name }}{{ c }}{% endfor %}"),
+    ("{{#each gs}}{{#each members}}{{name}}/{{../label}}/{{../../tone}}{{/each}}{{/each}}",
+     "{% for item in gs %}{% for item2 in item.members %}{{ item2.name }}/{{ item.label }}/{{ tone }}"
+     "{% endfor %}{% endfor %}"),
+    ("{{#with person}}{{name}} {{this.age}}{{/with}}",
+     "{% if person %}{% with ctx = person %}{{ ctx.name }} {{ ctx.age }}{% endwith %}{% endif %}"),
+    ("{{#with person as |p|}}{{p.name}}{{/with}}",
+     "{% if person %}{% with p = person %}{{ p.name }}{% endwith %}{% endif %}"),
+])
+def test_bare_names_inside_each_and_with_read_the_current_item(source, jinja):
+    assert handlebars_to_jinja(source, "t.prompt", 1, {"cs", "gs", "tone", "person"})[0] == jinja
+
+
+STORY = """---
+model: googleai/gemini-1.5-flash
+input:
+  schema:
+    tone: string
+    characters(array):
+      name: string
+      role: string
+    teams(array):
+      label: string
+      members(array):
+        name: string
+    lead(object):
+      name: string
+  default:
+    tone: grim
+    characters:
+      - {name: Ann, role: knight}
+      - {name: Bo, role: thief, tone: jolly}
+    teams:
+      - {label: red, members: [{name: Cy}, {name: Di}]}
+    lead: {name: Eve}
+---
+{{#each characters}}
+- {{@index}}: {{this.name}} the {{role}} ({{tone}}){{#unless @last}},{{/unless}}
+{{/each}}
+{{#each teams}}{{#each members}}{{name}} of {{../label}} ({{../../tone}}); {{/each}}{{/each}}
+{{#with lead}}led by {{name}}{{/with}}
+"""
+
+
+def test_a_dotprompt_each_over_records_with_bare_field_names_imports_lints_and_renders(tmp_path):
+    f = tmp_path / "story.prompt"
+    f.write_text(STORY)
+    imported = import_file(f)
+    assert [p for p in lint_text(imported.text, tmp_path / "out" / "story.prompt") if p.severity == "error"] == []
+    [(role, text)] = [(m["role"], m["content"]) for m in _render(imported.text, "story")]
+    assert role == "user"
+    assert text.strip() == ("- 0: Ann the knight (grim),\n- 1: Bo the thief (jolly)\n"
+                            "Cy of red (grim); Di of red (grim); \nled by Eve")
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ("led by {{name}}{{/with}}", "led by {{name}}{{/with}}\n\n{{nowhere}}", "{{ nowhere }} is not a slot"),
+    ("led by {{name}}{{/with}}", "led by {{name}}\n\n{{nowhere}}{{/with}}", "has no attribute 'nowhere'"),
+])
+def test_a_converted_template_that_does_not_lint_is_refused_with_the_source_files_line(tmp_path, old, new, says):
+    f = tmp_path / "bad.prompt"
+    f.write_text(STORY.replace(old, new))
+    env = {**os.environ, "STUDIO_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), "NO_COLOR": "1",
+           "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "studio", "import", str(f), "--out", str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    said = " ".join(done.stderr.split())
+    line = STORY.count("\n") + 2
+    assert done.returncode == 2 and f"refused {f}:{line}: the converted template has a problem: " in said, said
+    assert says in said and str(tmp_path / "out") not in said and "Traceback" not in said
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_studios_own_prompt_files_are_told_apart_from_dotprompt():

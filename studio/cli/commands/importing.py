@@ -23,7 +23,7 @@ def run(args) -> int:
     from studio.cli.console import console, error_console
     from studio.core.errors import StudioError
     from studio.core.files import atomic_write_text
-    from studio.core.importers import import_file
+    from studio.core.importers import import_file, source_line
     from studio.core.lint import lint_text
     from studio.workspace import Workspace
 
@@ -42,8 +42,11 @@ def run(args) -> int:
             out.print(f"note {note.render(name)}", markup=False, style="yellow", soft_wrap=True)
         problems = [p for p in lint_text(imported.text, target) if p.severity == "error"]
         if problems:                                  # never write a template that does not lint
-            for p in problems:
-                err.print(f"refused {name}: the converted template has a problem: {p}", markup=False)
+            source = Path(name).read_text(encoding="utf-8", errors="replace")
+            for p in problems:                        # said against the file the user has (nothing was written)
+                hint = f" — {p.hint}" if p.hint else ""
+                err.print(f"refused {name}:{source_line(source, p.message)}: the converted template has a problem: "
+                          f"{p.message}{hint}", markup=False, highlight=False, soft_wrap=True)
             failed += 1
             continue
         if args.show:
