@@ -1,4 +1,4 @@
-"""Filter the stream by status, tag, template version, a slot value or persona attribute, and text."""
+"""Filter the stream by status, flag, tag, template version, a slot value or persona attribute, and text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from studio.analysis.tables import plain
-from studio.core.record import STATUSES
+from studio.core.record import FLAGS, STATUSES
 from studio.tui.values import parse_value_filter, value_filter_text
 from studio.tui.format import short_version, status_label
 from studio.tui.guard import guarded
@@ -32,6 +32,11 @@ class FilterScreen(ModalScreen[dict | None]):
                 yield Label("status")
                 yield Select([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.NULL,
                              prompt="any", id="status", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("flag")  # "" is the store's "no flag" (session.ids(flag=""))
+                yield Select([("clean (no flag)", "")] + [(f"{f}: {why}", f) for f, why in FLAGS.items()],
+                             value=c["flag"] if c.get("flag") in ("", *FLAGS) else Select.NULL,
+                             prompt="any", id="flag", compact=True)
             with Horizontal(classes="field"):
                 yield Label("tag")
                 yield Select([(plain(t), t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
@@ -68,7 +73,7 @@ class FilterScreen(ModalScreen[dict | None]):
 
     def _apply(self) -> None:
         out = {}
-        for name in ("status", "tag", "version"):
+        for name in ("status", "flag", "tag", "version"):
             value = self.query_one(f"#{name}", Select).value
             if value is not Select.NULL and value is not None:
                 out[name] = value

@@ -247,8 +247,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     def _update_stream_title(self) -> None:
         from studio.tui.values import value_filter_text
 
-        f = ", ".join(value_filter_text({k: v}) if k in ("slot", "persona") else
-                      f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())
+        f = ", ".join(value_filter_text({k: v}) if k in ("slot", "persona") else "flag=clean" if (k, v) == ("flag", "")
+                      else f"{k}={v if k != 'version' else str(v)[:6]}" for k, v in self.filters.items())
         shown = len(self.stream.ids)
         self.stream.empty_message = (f" no sample matches the filter ({f}) — press / to change it" if f else
                                      " no samples yet — press ctrl+g to generate")
