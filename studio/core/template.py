@@ -396,10 +396,17 @@ def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
     if not isinstance(spec, dict):
         raise fail(f"slot {name!r} needs values, a file, a dataset or personas",
                    hint="write e.g. 'tone: [formal, casual]' or 'issue: {file: data/issues.txt}'")
+    weighted = bool(spec) and all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in spec.values())
+    if weighted and not set(spec) & SLOT_KEYS:
+        spec = {"values": spec}                      # `tone: {formal: 3, casual: 1}`: values with their weights
     unknown = set(spec) - SLOT_KEYS
     if unknown:
+        hint = f"known settings: {', '.join(sorted(SLOT_KEYS))}"
+        if weighted:                                 # a value named like a setting makes the short form ambiguous
+            hint = (f"values named like a setting ({', '.join(sorted(set(spec) & SLOT_KEYS))}) need the long "
+                    f"form: values: {{{', '.join(f'{k}: {w}' for k, w in spec.items())}}}")
         raise fail(f"slot {name!r} has unknown setting(s): {', '.join(sorted(map(str, unknown)))}",
-                   sorted(unknown)[0], hint=f"known settings: {', '.join(sorted(SLOT_KEYS))}")
+                   sorted(unknown)[0], hint=hint)
     out = SlotSpec(name, line=line)
     values = spec.get("values")
     if isinstance(values, dict):

@@ -91,3 +91,39 @@ def test_a_missing_or_binary_file_is_a_clear_error(tmp_path):
     bad.write_bytes(b"---\nname: \xff\n---\n")
     with pytest.raises(TemplateError, match="not UTF-8"):
         load_template(bad)
+
+
+# README's short form: a mapping of value -> weight is a weighted slot when its keys are not slot settings and
+# its values are all numbers; the long form `values: {...}` always works (and is needed for values named
+# like a setting).
+@pytest.mark.parametrize("slot, values, weights", [
+    ("{a: 3, b: 1}", ["a", "b"], [3.0, 1.0]),
+    ("{values: {a: 3, b: 1}}", ["a", "b"], [3.0, 1.0]),
+    ("{formal: 0.5, casual: 2}", ["formal", "casual"], [0.5, 2.0]),
+    ("{values: {file: 3, b: 1}}", ["file", "b"], [3.0, 1.0]),
+    ("{1: 2, 2: 1}", [1, 2], [2.0, 1.0]),
+    ("{only: 1}", ["only"], [1.0]),
+])
+def test_a_mapping_of_value_to_weight_is_a_weighted_slot(slot, values, weights):
+    t = parse_template(f"---\nname: x\nslots:\n  a: {slot}\n---\n{{{{ a }}}}\n", "w.prompt")
+    assert (t.slots["a"].values, t.slots["a"].weights) == (values, weights)
+
+
+@pytest.mark.parametrize("slot, says", [
+    ("{file: 3, b: 1}", "need the long form: values: {file: 3, b: 1}"),
+    ("{a: 3, b: x}", "unknown setting(s): a, b"),
+    ("{a: 3, b: true}", "unknown setting(s): a, b"),
+    ("{a: -1, b: 1}", "weights must be positive"),
+    ("{a: 0, b: 0}", "weights must be positive"),
+])
+def test_a_short_weighted_mapping_that_is_ambiguous_or_wrong_is_refused_with_what_to_do(slot, says):
+    with pytest.raises(TemplateError) as err:
+        parse_template(f"---\nname: x\nslots:\n  a: {slot}\n---\n{{{{ a }}}}\n", "w.prompt")
+    assert err.value.line == 4 and says in str(err.value) and " — " in str(err.value), str(err.value)
+
+
+def test_the_readme_slot_example_parses_as_it_says():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "n: [2, 3, 4]" in readme and "{a: 3, b: 1} is weighted" in readme
+    t = parse_template("---\nname: x\nslots:\n  n: {a: 3, b: 1}\n---\n{{ n }}\n", "r.prompt")
+    assert t.slots["n"].weights == [3.0, 1.0]
