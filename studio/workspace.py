@@ -56,7 +56,7 @@ class Workspace:
                 src = shipped_templates_dir()
                 if src.resolve() != self.templates_dir.resolve():
                     shutil.copytree(src, self.templates_dir, dirs_exist_ok=True)
-        except PermissionError as exc:
+        except OSError as exc:                      # no permission, a read-only disk, a file in the way
             raise StudioError(f"cannot create the workspace folders: {exc.strerror}", path=exc.filename or self.root,
                               hint="run from a folder you can write to, or set STUDIO_HOME") from None
         return self

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             from studio.cli.commands.open import open_studio
 
             return open_studio(None)
+        _ensure_workspace()
         return int(handler(args) or 0)
     except StudioError as exc:
         from studio.cli.console import error_console
@@ -76,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # a bug, not a user mistake: leave a report, say where, exit 1
         return report_crash(exc, where=f"studio {argv[0] if argv else 'open'}")
+
+
+def _ensure_workspace() -> None:
+    """Every command sees a set-up workspace: a new one starts with the shipped template library (README), so
+    `studio lint templates/` or `studio render NAME` work before anything else was run. A folder that cannot be
+    written is left alone here; a command that needs to write says so itself."""
+    from studio.workspace import Workspace
+
+    try:
+        Workspace.from_env().ensure()
+    except StudioError as exc:
+        if "cannot create the workspace folders" not in str(exc):
+            raise
 
 
 def report_crash(exc: BaseException, *, where: str) -> int:

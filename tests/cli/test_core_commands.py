@@ -32,6 +32,28 @@ def test_a_new_workspace_starts_with_the_shipped_templates_and_they_lint_clean(w
     assert (workspace / "sessions").is_dir()
 
 
+# Every command works in an empty workspace as its first command: the shipped library is there before it reads.
+@pytest.mark.parametrize("args, says", [
+    (["lint", "templates/"], "no problems"),
+    (["lint", "templates/contrast-pairs.prompt"], "no problems"),
+    (["render", SHIPPED[0], "-n", "1"], ""),
+    (["slots", SHIPPED[0]], ""),
+])
+def test_the_first_command_in_an_empty_workspace_finds_the_shipped_templates(tmp_path, args, says):
+    result = studio(*args, cwd=tmp_path)
+    assert result.returncode == 0 and says in result.stdout, result.stdout + result.stderr
+    assert sorted(p.stem for p in (tmp_path / "templates").glob("*.prompt")) == SHIPPED
+
+
+def test_a_workspace_that_cannot_be_written_still_answers_what_does_not_write(tmp_path):
+    home = tmp_path / "ro"
+    home.write_text("a file where the workspace folder should be")
+    result = studio("lint", str(shipped_templates_dir()), cwd=tmp_path, env={"STUDIO_HOME": str(home)})
+    assert result.returncode == 0 and "no problems" in result.stdout, result.stdout + result.stderr
+    result = studio("render", "nope", cwd=tmp_path, env={"STUDIO_HOME": str(home)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "cannot create" in result.stderr
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_render_prints_filled_prompts_for_every_shipped_template(workspace, name):
     result = studio("render", name, "-n", "3", "--json", cwd=workspace)
