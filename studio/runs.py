@@ -29,6 +29,8 @@ from studio.store.errors import StoreError
 from studio.store.interrupted import process_stamp
 from studio.workspace import Workspace
 
+#: a failure reason is kept whole for the summary (its "what to do" is at the end); this only bounds a runaway
+REASON_CHARS = 2000
 SAVE_EVERY = 0.25  # seconds between batched session writes
 SAVE_BATCH = 500
 KEEP_ON_REPLACE = ("tags", "note", "reviewed", "created", "id")   # a re-asked failed sample keeps these
@@ -429,7 +431,7 @@ class Run:
         def collect(s: dict) -> None:
             if s["status"] == "failed":
                 self.summary.failed += 1
-                reason = (s["error"] or "").split(" (after")[0][:80]
+                reason = (s["error"] or "").split(" (after")[0][:REASON_CHARS]
                 self.summary.errors[reason] = self.summary.errors.get(reason, 0) + 1
             else:
                 self.summary.done += 1
@@ -548,7 +550,8 @@ class Run:
             self.summary.done -= 1
             self.summary.failed += 1
         reason = f"the sample could not be saved: {exc.problem.message}"
-        self.summary.errors[reason[:80]] = self.summary.errors.get(reason[:80], 0) + 1
+        key = reason[:REASON_CHARS]
+        self.summary.errors[key] = self.summary.errors.get(key, 0) + 1
         cleared = {k: None for k in ("output", "parsed", "reasoning") if k in s}
         return {**cleared, "followups": {}, "status": "failed", "error": reason,
                 **({"inputs": {}} if "inputs" in s else {})}

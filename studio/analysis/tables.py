@@ -179,5 +179,5 @@ def feedback_table(groups: Iterable, examples: int = 2) -> Table:
         desired = "; ".join(d for d, _ in g.desired(1))
         if desired and g.category not in ("praise", "app"):
             shown.append(f"asked for: {desired}")
-        t.add_row(g.category, str(g.count), pol, sev, str(len(g.prompts)), Text("\n".join(shown)))
+        t.add_row(g.category, str(g.count), pol, sev, str(len(g.prompts)), plain("\n".join(shown)))
     return t

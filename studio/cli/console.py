@@ -8,6 +8,7 @@ import sys
 from functools import lru_cache
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
 
 from studio.core.display import printable
@@ -28,6 +29,12 @@ class DataConsole(Console):
 
     def render_str(self, text: str, **kwargs) -> Text:   # every str printed, and every str cell of a table
         return super().render_str(printable(text), **kwargs)
+
+    def _render_buffer(self, buffer) -> str:
+        """The last gate before the terminal: a Text or renderable built from data without `plain()` still
+        has its control characters made visible (rich's own cursor moves are control segments, kept)."""
+        return super()._render_buffer(seg if seg.control else Segment(printable(seg.text), seg.style)
+                                      for seg in buffer)
 
 
 @lru_cache(maxsize=1)

@@ -15,9 +15,9 @@ def status_label(status: str) -> str:
 
 def first_line(sample: dict[str, Any]) -> str:
     if sample.get("status") == "failed" and sample.get("error"):
-        return f"error: {sample['error']}".splitlines()[0]
+        return f"error: {sample['error']}".split("\n")[0].rstrip("\r")
     text = sample.get("output") or ""
-    for line in str(text).splitlines():
+    for line in str(text).split("\n"):     # not splitlines: U+2028 etc. are shown as stand-ins, not breaks
         if line.strip():
             return line.strip()
     return "(empty)"
@@ -102,12 +102,12 @@ def body_text(sample: dict[str, Any], view: str = "output", limit: int = 100_000
         return text
     if view == "prompt":
         for m in sample.get("messages") or []:
-            text.append(f"{m.get('role')}: ", style="bold")
-            text.append(str(m.get("content") or "")[:limit] + "\n")
+            text.append(printable(f"{m.get('role')}: "), style="bold")
+            text.append(printable(str(m.get("content") or "")[:limit]) + "\n")
         return text if text.plain else Text("(no prompt)")
     if sample.get("status") == "failed" and sample.get("error"):
         text.append("error: ", style="bold")
-        text.append(str(sample["error"])[:limit] + "\n")
+        text.append(printable(str(sample["error"])[:limit]) + "\n")
     pretty = structured_json(sample)
     output = pretty if pretty is not None else sample.get("output")
     if output is None or not str(output).strip():
@@ -116,5 +116,5 @@ def body_text(sample: dict[str, Any], view: str = "output", limit: int = 100_000
         return text
     if sample.get("reasoning"):
         text.append(f"(reasoning: {len(sample['reasoning']):,} characters — enter shows it)\n", style="italic")
-    text.append(str(output)[:limit])
+    text.append(printable(str(output)[:limit]))
     return text

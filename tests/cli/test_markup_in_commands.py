@@ -11,7 +11,7 @@ import re
 import pytest
 
 from studio.cli.main import main
-from tests.corpus.markup import MARKUP, shown
+from tests.corpus.markup import BREAKS, MARKUP, shown
 
 TEXTS = [t for _, t in MARKUP]
 IDS = [n for n, _ in MARKUP]
@@ -34,6 +34,8 @@ def cli(tmp_path, monkeypatch, capsys):
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err, (args, err)
         assert ESC not in out + err, (args, "a raw escape reached the terminal")
+        raw = sorted({c for c in (err if "--json" in args else out + err) if c in BREAKS})  # JSON: data, exact
+        assert not raw, (args, f"raw line/width breakers reached the terminal: {raw}")
         return code, out, err
     return call
 
@@ -150,3 +152,17 @@ def test_feedback_import_and_list_and_verify_with_markup(tmp_path, cli, fake_llm
     code, out, err = cli("verify", "g", "--disagreements")
     assert code == 0, err
     assert re.search(r"disagreement", out)
+
+
+@pytest.mark.parametrize("comment", ["great\x1b[2J app", "\x1b[31mred\x1b[0m words", "Ann\u2028Lee said",
+                                     "one\u2029two", "up\x85down", "tab\x0bbed\x0cpage"],
+                         ids=["clear screen", "ansi colour", "line sep", "para sep", "nel", "vt ff"])
+def test_feedback_tables_from_a_csv_show_control_text_visibly(tmp_path, cli, comment):
+    """The group table `feedback import` and `feedback list` print (rules, no model): data in a cell built
+    as Text, not a str, still has its control characters and line breakers made visible."""
+    f = tmp_path / "fb.csv"
+    f.write_bytes(b"\xef\xbb\xbfReview Text,Star Rating\r\n\"" + comment.encode() + b"\",5\r\n")
+    for args in (["feedback", "import", str(f), "--session", "fbtest2"], ["feedback", "list", "--session", "fbtest2"]):
+        code, out, err = cli(*args)                 # the fixture fails on a raw escape or line breaker
+        assert code == 0, err
+        assert flat(shown(comment)) in flat(out), (args, out)

@@ -108,3 +108,33 @@ def test_cache_clear(studio, tmp_path, fake_llm):
     out = studio(tmp_path, "cache", "clear")
     assert out.returncode == 0 and "cleared 3" in out.stdout
     assert "0 cached response(s)" in studio(tmp_path, "cache").stdout
+
+
+SHAPES_THAT_FAIL = ["empty_choices", "surrogate", "bad_utf8", "tool_calls", "null", "empty", "filtered_empty",
+                    "reasoning_only"]
+
+
+@pytest.mark.parametrize("shown", [10, 2])
+def test_summary_lists_every_failure_reason_whole_and_wrapped(studio, tmp_path, fake_llm, monkeypatch, shown):
+    """Every distinct reason, with its "what to do" end, wrapped to a narrow terminal rather than cut; past
+    the limit one "and N more" line says where the rest are."""
+    from studio.cli.commands import run as run_cmd
+    from studio.store import Store
+
+    monkeypatch.setattr(run_cmd, "SHOWN_REASONS", shown)
+    monkeypatch.setenv("COLUMNS", "60")
+    fake_llm.set(faults={s: 1 / len(SHAPES_THAT_FAIL) for s in SHAPES_THAT_FAIL})
+    out = studio(tmp_path, "run", "contrast-pairs", "-n", "24", "--model", fake_llm.model, "--api-base",
+                 fake_llm.base_url, "--session", "x")
+    assert out.returncode == 1
+    with Store(tmp_path / "sessions").open("x", read_only=True) as s:
+        reasons = {x["error"].split(" (after")[0] for x in s.iter_samples() if x["status"] == "failed"}
+    assert len(reasons) >= 4, reasons
+    listed = [r for r in reasons if " ".join(r.split()) in out.stdout]
+    if len(reasons) <= shown:
+        assert len(listed) == len(reasons), (reasons, out.stdout)
+        assert "more reason" not in out.stdout
+    else:
+        assert len(listed) == shown - 1, (reasons, out.stdout)
+        assert f"and {len(reasons) - shown + 1} more reason(s)" in out.stdout and "see studio show x" in out.stdout
+    assert any(r.endswith("change the prompt or the model") for r in listed)   # the end of a long reason kept

@@ -32,6 +32,10 @@ MARKUP: list[tuple[str, str]] = [
     ("c1 controls", "a\x85b\x9bc"),
     ("carriage return", "visible\rhidden"),
     ("tab", "a\tb"),
+    ("line separator", "Ann\u2028Lee"),
+    ("paragraph separator", "one\u2029two"),
+    ("next line", "up\x85down"),
+    ("vertical tab and form feed", "a\x0bb\x0cc"),
     ("rtl text", "שלום עולם [/INST]"),
     ("rtl override", "abc\u202edcba"),
     ("zero width", "a\u200bb\u200dc\ufeffd"),
@@ -43,6 +47,8 @@ MARKUP: list[tuple[str, str]] = [
 
 # characters a terminal must not receive raw; a screen may show them as a stand-in or drop them
 CONTROL = {chr(c) for c in range(0x20) if chr(c) not in "\n\t"} | {chr(c) for c in range(0x7f, 0xa0)}
+# characters that break a line or a cell's width: never shown raw (studio.core.display: a visible stand-in)
+BREAKS = "\x0b\x0c\r\x85\u2028\u2029"
 
 
 def shown(text: str) -> str:

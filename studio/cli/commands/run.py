@@ -229,6 +229,10 @@ async def _execute(job, *, quiet: bool):
     return summary
 
 
+#: failure reasons listed after a run; beyond it, one "and N more" line
+SHOWN_REASONS = 10
+
+
 def _print_summary(sm) -> None:
     from studio.cli.console import console
 
@@ -242,7 +246,13 @@ def _print_summary(sm) -> None:
     out.print(f"{state}: {sm.done} ok{flagged}, {sm.failed} failed of {sm.total} · {held}{sm.cached} from cache · "
               f"{sm.requests} request(s) · {sm.tokens_in + sm.tokens_out:,} tokens · cost {cost} · {sm.seconds:.1f}s · "
               f"session {sm.session} run {sm.run_id}", markup=False)
-    for reason, count in sorted(sm.errors.items(), key=lambda kv: -kv[1])[:5]:
-        out.print(f"  failed ×{count}: {reason}", markup=False)
+    reasons = sorted(sm.errors.items(), key=lambda kv: -kv[1])
+    shown = reasons if len(reasons) <= SHOWN_REASONS else reasons[:SHOWN_REASONS - 1]
+    for reason, count in shown:          # whole and wrapped: the end of a reason says what to do
+        out.print(f"  failed ×{count}: {reason}", markup=False, overflow="fold")
+    if len(shown) < len(reasons):
+        rest = reasons[len(shown):]
+        out.print(f"  and {len(rest)} more reason(s) for {sum(n for _, n in rest)} sample(s): "
+                  f"see studio show {sm.session or ''}".rstrip(), markup=False, overflow="fold")
     if sys.stdout.isatty() and sm.session:
         out.print("review them with: studio", markup=False)
