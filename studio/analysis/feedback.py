@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from studio.core.errors import Problem, StudioError
-from studio.core.files import lines, read_user_text
+from studio.core.files import check_storable, lines, read_user_text
 from studio.analysis.signals import POLARITIES
 
 FIELDS = ("prompt", "response", "comment", "rating")
@@ -94,6 +94,11 @@ def _text(obj: dict, name: str, source: str, line: int, problems: list[Problem])
 
 
 def _row(obj: Any, source: str, line: int, problems: list[Problem]) -> dict | None:
+    try:
+        check_storable(obj, path=source, line=line, what="this row")
+    except StudioError as exc:              # reported and skipped; the good rows are kept
+        problems.append(exc.problem)
+        return None
     if not isinstance(obj, dict):
         problems.append(Problem(source, line, f"expected an object with a comment and/or a rating, got "
                                               f"{type(obj).__name__}", HINT))

@@ -6,7 +6,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 if TYPE_CHECKING:
     from studio.core.errors import StudioError
@@ -90,6 +90,47 @@ def read_user_text(path: str | Path, error: type[StudioError] | None = None, *, 
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise error(f"not UTF-8 text (byte 0x{data[exc.start]:02X} at column {column}; Latin-1 or Windows-1252?)",
                     path=path, line=line, hint="save the file as UTF-8 (a spreadsheet's \"CSV UTF-8\")") from None
+
+
+def unstorable(value: Any, _depth: int = 0) -> str | None:
+    """The first string in `value` (a JSON/YAML value, keys too) that cannot be stored as UTF-8 — a lone
+    surrogate such as JSON's `"\\ud83d"` — shown escaped, else None. Sessions and exports are UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return ascii(value[max(0, exc.start - 10):exc.end + 10])
+        return None
+    if _depth > 100:
+        return None
+    if isinstance(value, dict):
+        items: Any = (x for kv in value.items() for x in kv)
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return None
+    for item in items:
+        bad = unstorable(item, _depth + 1)
+        if bad is not None:
+            return bad
+    return None
+
+
+UNSTORABLE_HINT = ("replace the escape with the whole character (a surrogate pair such as \\ud83d\\ude00) "
+                   "or remove it")
+
+
+def check_storable(value: Any, error: type[StudioError] | None = None, *, path: str | Path | None = None,
+                   line: int = 0, what: str = "text") -> None:
+    """Raise `error` (`file:line: what — what to do`) when `value` holds text that cannot be stored as UTF-8.
+    The one check every reader of user JSON/JSONL/YAML runs on what it read (CSV and plain text are decoded
+    strictly, so they cannot hold such text)."""
+    from studio.core.errors import StudioError
+
+    bad = unstorable(value)
+    if bad is not None:
+        raise (error or StudioError)(f"{what} holds a lone surrogate escape that cannot be stored as UTF-8: {bad}",
+                                     path=path, line=line, hint=UNSTORABLE_HINT)
 
 
 def lines(text: str) -> list[str]:

@@ -108,6 +108,15 @@ def new_sample(fields: dict[str, Any], now: float) -> Sample:
         doc["status"] = "pending"
     if not doc.get("prompt_hash") and doc.get("messages"):
         doc["prompt_hash"] = prompt_hash(doc["messages"])
+    # Key-shaped text (a key pasted into a template's body, a data file, a reply) never reaches the store;
+    # prompt_hash is of the text as sent, so caching and comparing are unchanged.
+    msgs = doc.get("messages")
+    if isinstance(msgs, list):
+        doc["messages"] = [{**m, "content": redact_keys(m["content"])}
+                           if isinstance(m, dict) and isinstance(m.get("content"), str) else m for m in msgs]
+    for name in ("output", "reasoning"):
+        if isinstance(doc.get(name), str):
+            doc[name] = redact_keys(doc[name])                # type: ignore[literal-required]
     return doc
 
 
@@ -136,13 +145,36 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) or name.lower() in _HEADER_NAMES
 
 
+KEY_REDACTED = "[redacted]"
+# Shapes of provider keys: OpenAI/Anthropic, AWS access key ids, GitHub, Hugging Face, Slack, bearer headers.
+# The one pattern: exports (export/scrub.py), stored template text and stored params all use it.
+KEY_SHAPE = re.compile(
+    r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}"
+    r"|xox[abprs]-[A-Za-z0-9\-]{10,}|Bearer\s+[A-Za-z0-9._\-]{20,}")
+
+
+# Starts of those shapes: a fast `in` scan first, so text without any (almost all) skips the regex.
+_KEY_STARTS = ("sk-", "AKIA", "hf_", "xox", "Bearer")
+_GITHUB_START = re.compile(r"gh[pousr]_")
+
+
+def redact_keys(text: str) -> str:
+    """`text` with every key-shaped string (KEY_SHAPE) replaced by `[redacted]`."""
+    if not any(k in text for k in _KEY_STARTS) and _GITHUB_START.search(text) is None:
+        return text
+    return KEY_SHAPE.sub(KEY_REDACTED, text)
+
+
 def scrub_params(params: Any) -> Any:
-    """`params` without secret-named entries, recursively (header dicts dropped whole): what a session,
-    a cache entry or an export may hold of a request's parameters."""
+    """`params` without secret-named entries, recursively (header dicts dropped whole), and key-shaped text
+    in any other value (`user: sk-...`) redacted: what a session, a cache entry or an export may hold of a
+    request's parameters."""
     if isinstance(params, dict):
         return {k: scrub_params(v) for k, v in params.items() if not (isinstance(k, str) and is_secret_name(k))}
     if isinstance(params, list):
         return [scrub_params(v) for v in params]
+    if isinstance(params, str):
+        return redact_keys(params)
     return params
 
 

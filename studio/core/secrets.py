@@ -16,7 +16,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from studio.core.errors import StudioError
-from studio.core.record import is_secret_name
+from studio.core.record import is_secret_name, redact_keys
 
 REDACTED = "[redacted]"
 HEADER_KEYS = frozenset({"extra_headers", "headers", "default_headers"})
@@ -102,7 +102,13 @@ def template_secrets(template: Any) -> dict[str, Any] | None:
 
 def redact_template_text(text: str) -> str:
     """A template's text with any literal secret in its front matter replaced by `[redacted]` (env
-    references kept): what a session may store. Text that is not a template comes back unchanged."""
+    references kept) and any key-shaped text anywhere (comments, front matter, body; `record.KEY_SHAPE`,
+    the export's pattern) redacted too: what a session may store."""
+    return redact_keys(_redact_front_matter(text))
+
+
+def _redact_front_matter(text: str) -> str:
+    """Secret-named front matter values replaced by `[redacted]`; text that is not a template unchanged."""
     import yaml
 
     body = text.removeprefix("\ufeff")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 from studio.core.errors import SlotError
-from studio.core.files import lines as split_lines, read_user_text
+from studio.core.files import check_storable, lines as split_lines, read_user_text
 from studio.core.personas import PersonaGenerator
 from studio.core.template import SlotSpec, Template
 
@@ -226,6 +226,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
         except json.JSONDecodeError as exc:
             raise SlotError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=n,
                             hint="each line must be one JSON object") from None
+        check_storable(row, SlotError, path=path, line=n, what="this row")
         if isinstance(row, str):
             row = {"text": row}
         if not isinstance(row, dict):
@@ -243,7 +244,10 @@ def _read_json(path: Path) -> list[tuple[int, dict]]:
         raise SlotError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno, hint="fix the JSON syntax") from None
     if not isinstance(data, list):
         raise SlotError("a .json data file must hold a list", path=path, line=1, hint="write [{...}, {...}] or use .jsonl")
-    return [(line, row if isinstance(row, dict) else {"text": row}) for line, row in zip(_item_lines(text), data)]
+    rows = [(line, row if isinstance(row, dict) else {"text": row}) for line, row in zip(_item_lines(text), data)]
+    for line, row in rows:
+        check_storable(row, SlotError, path=path, line=line, what="this item")
+    return rows
 
 
 def _item_lines(text: str):

@@ -254,6 +254,25 @@ def _check_nodes(root: yaml.Node, where: str, offset: int) -> None:
                                 hint="write the values out, or use fewer '*' aliases")
 
 
+def _check_storable_nodes(root: yaml.Node, where: str, offset: int) -> None:
+    """A `"\\ud83d"` escape in front matter is a lone surrogate: refused at its line (sessions are UTF-8)."""
+    from studio.core.files import check_storable
+
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            check_storable(node.value, TemplateError, path=where, line=offset + node.start_mark.line,
+                           what="this front matter value")
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(c for kv in node.value for c in kv)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
 def _load_yaml(front: str, where: str, yaml_line: int) -> tuple[Any, yaml.Node | None]:
     try:
         loader = yaml.SafeLoader(front)
@@ -261,6 +280,7 @@ def _load_yaml(front: str, where: str, yaml_line: int) -> tuple[Any, yaml.Node |
             node = loader.get_single_node()
             if node is not None:
                 _check_nodes(node, where, yaml_line)
+                _check_storable_nodes(node, where, yaml_line)
             data = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()

@@ -10,14 +10,12 @@ import os
 import re
 from typing import Any
 
+from studio.core.record import KEY_SHAPE
 from studio.core.record import scrub_params  # noqa: F401 - re-exported: the export's params scrubbing
 
 REDACTED = "[redacted]"
 
-# Shapes of provider keys: OpenAI/Anthropic, AWS access key ids, GitHub, Hugging Face, Slack, bearer headers.
-_KEY_SHAPE = re.compile(
-    r"sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|hf_[A-Za-z0-9]{30,}"
-    r"|xox[abprs]-[A-Za-z0-9\-]{10,}|Bearer\s+[A-Za-z0-9._\-]{20,}")
+_KEY_SHAPE = KEY_SHAPE  # the one pattern, shared with the store (core/record.py)
 _KEY_SHAPE_BYTES = re.compile(_KEY_SHAPE.pattern.encode())
 # Starts of those shapes, each a fast scan (`in`; the GitHub ones as one regex with a literal prefix,
 # faster than five `in`s); the full regex only runs after a hit.

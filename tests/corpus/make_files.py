@@ -28,6 +28,8 @@ def feedback_rows(comments: list[str]) -> list[dict]:
     return [{"prompt": f"question {i}", "response": f"answer {i}", "comment": c} for i, c in enumerate(comments)]
 
 
+SURROGATE = ["good one", "bad \ud83d surrogate", "good two"]
+
 FILES: dict[str, bytes] = {
     # byte-order marks, in every format
     "bom.txt": (BOM + "alpha\nbeta\n").encode(),
@@ -72,6 +74,11 @@ FILES: dict[str, bytes] = {
                                   "pop": "O0", "update": "U0", "text": "T0"}]).encode(),
     "method-names.csv": b"prompt,response,comment,values,items,keys,get,count,index,copy,pop,update,text\n"
                         b"q,a,c0,V0,I0,K0,G0,C0,X0,P0,O0,U0,T0\n",
+    # a lone surrogate: valid JSON (`"\\ud83d"`), but not text UTF-8 can store; refused at its line (a slot),
+    # reported and skipped (feedback). The same in a CSV is the surrogate's bytes: not UTF-8 at all.
+    "surrogate.jsonl": "".join(json.dumps(r) + "\n" for r in feedback_rows(SURROGATE)).encode(),
+    "surrogate.json": ("[\n" + ",\n".join(json.dumps(r) for r in feedback_rows(SURROGATE)) + "\n]\n").encode(),
+    "surrogate.csv": b"prompt,response,comment\nq,a,good one\nq,a,bad \xed\xa0\xbd surrogate\nq,a,good two\n",
     # UTF-16 with its byte-order mark (Excel's "Unicode text"): read as text
     "utf16.txt": "alpha\r\nbeta\r\n".encode("utf-16"),
 }
@@ -111,6 +118,7 @@ TEMPLATE_FILES: dict[str, bytes] = {
     "literal-key.prompt": (_HEAD.format(name="literal-key").replace("slots:", "params:\n  api_key: sk-live-0123456789abcdef"
                                                                      "\nslots:") + "{{ s }}\n").encode(),
     "empty.prompt": b"",
+    "surrogate.prompt": b'---\nname: surrogate\nmode: render\nslots:\n  s: ["bad \\ud83d"]\n---\n{{ s }}\n',
 }
 
 

@@ -57,7 +57,12 @@ EXPECTED: dict[str, list[str] | tuple[str, int]] = {
     "method-names.jsonl": ["c0"],
     "method-names.csv": ["c0"],
     "utf16.txt": ["alpha", "beta"],
+    "surrogate.jsonl": ("lone surrogate", 2),
+    "surrogate.json": ("lone surrogate", 3),
+    "surrogate.csv": ("not UTF-8", 3),
 }
+# feedback file -> (the bad row's line as feedback names it, the good comments kept)
+SURROGATE_FEEDBACK = {"surrogate.jsonl": (2, ["good one", "good two"]), "surrogate.json": (2, ["good one", "good two"])}
 METHOD_FIELDS = {"values": "V0", "items": "I0", "keys": "K0", "get": "G0", "count": "C0", "index": "X0", "copy": "P0",
                  "pop": "O0", "update": "U0", "text": "T0"}  # field -> its value in method-names.*
 
@@ -189,6 +194,11 @@ def test_the_feedback_reader_reads_each_corpus_file_exactly(name):
             read_feedback(path)
         return
     parsed = read_feedback(path)
+    if name in SURROGATE_FEEDBACK:  # the bad row reported and skipped, the good rows kept
+        line, good = SURROGATE_FEEDBACK[name]
+        assert [(p.line, "lone surrogate" in p.message, bool(p.hint)) for p in parsed.problems] == [(line, True, True)]
+        assert [r["comment"] for r in parsed.rows] == good
+        return
     assert parsed.problems == []
     want = FEEDBACK_TXT.get(name, [] if isinstance(expected, tuple) else [v.strip() for v in expected])  # stripped
     assert [r["comment"] for r in parsed.rows] == want
@@ -205,6 +215,16 @@ def test_feedback_import_and_list_take_each_corpus_file_exactly(tmp_path, monkey
     if isinstance(expected, tuple) and expected[0] == "not UTF-8" or name in ("empty.csv", "empty.jsonl"):
         assert code == 2 and "Traceback" not in err, err
         assert (f"{name}:{expected[1]}: not UTF-8" if not name.startswith("empty") else "empty") in err.replace("\n", "")
+        return
+    if name in SURROGATE_FEEDBACK:  # exit 1: a row was skipped; the good rows are stored, the bad one said
+        line, good = SURROGATE_FEEDBACK[name]
+        assert code == 1 and "Traceback" not in out + err, out + err
+        assert json.loads(out)["added"] == len(good) and json.loads(out)["skipped"] == 1
+        assert f"{name}:{line}: this row holds a lone surrogate" in err.replace("\n", "")
+        from studio.store import Store
+
+        with Store(ws / "sessions").open("fb", read_only=True) as session:
+            assert [r["comment"] for r in session.feedback()] == good
         return
     assert code == 0, out + err
     want = FEEDBACK_TXT.get(name, [] if isinstance(expected, tuple) else [v.strip() for v in expected])
@@ -240,6 +260,7 @@ TEMPLATES: dict[str, str | tuple[int, str]] = {
     "missing-field.prompt": (7, "has a field 'nope'"),  # lint; a render says "this row has no field 'nope'"
     "literal-key.prompt": (5, "params.api_key holds a literal secret (not shown here)"),
     "empty.prompt": (1, "no front matter"),
+    "surrogate.prompt": (5, "lone surrogate escape that cannot be stored as UTF-8"),
 }
 
 
