@@ -57,9 +57,12 @@ class Draft:
     source: str = ""                     # where the prompts came from
 
 
-def _plain(text: str) -> str:
-    """One line with no Jinja delimiters: feedback is data, never template code."""
-    return re.sub(r"[{}%#]", "", " ".join(str(text).split()))
+def _plain(text: str, limit: int | None = None) -> str:
+    """The text on one line, quoted exactly in the Jinja body: feedback is data, never template code, so each
+    `{` that would open a tag (`{{`, `{%`, `{#`) is written as `{{ '{' }}` and renders as itself. One line,
+    after a `- ` prefix, so no role marker (`user:`) or `---` can start a line."""
+    one = " ".join(str(text).split())[:limit]
+    return re.sub(r"\{(?=[{%#]|$)", "{{ '{' }}", one)
 
 
 def _free_name(base: str, templates_dir: Path | None) -> str:
@@ -135,7 +138,7 @@ def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_d
         "combine": {"strategy": "product"},
     }
     desired = [_plain(text) for text, _ in group.desired(5)]
-    said = [(_plain(text)[:160], n) for text, n in group.said(5)]
+    said = [(_plain(text, 160), n) for text, n in group.said(5)]
     lines = ["system:", "You are a helpful assistant. " + guidance]
     if desired:
         lines.append("Users who saw earlier answers asked for this instead:")
