@@ -177,6 +177,7 @@ async def test_each_reply_shape_becomes_its_sample_fields(ws, session, fake_llm)
     [spent] = [s for k, s in by.items() if "max_tokens before answering" in k]
     assert spent["status"] == "failed" and "300 max_tokens" in spent["error"] and spent["tokens_out"] == 300
     assert spent["attempts"] == 1  # billed, counted, not retried
+    assert spent["finish_reason"] == "length"  # the provider's finish_reason stays on a failed sample too
     [tool] = [s for k, s in by.items() if "called a tool" in k]
-    assert tool["status"] == "failed" and tool["output"] is None
+    assert tool["status"] == "failed" and tool["output"] is None and tool["finish_reason"] == "tool_calls"
     assert summary.tokens_in + summary.tokens_out == fake_llm.billed

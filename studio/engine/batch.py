@@ -153,7 +153,8 @@ def result(req: Request, found: dict | None, route: Route, key: str = "", why_mi
         rep = reply.from_dict(body, req.params)
     except AttemptError as exc:
         return Result(req, False, error=exc.reason, tokens_in=exc.tokens_in, tokens_out=exc.tokens_out,
-                      cost=batch_cost(route, exc.tokens_in, exc.tokens_out), key=key, paid=1)
+                      cost=batch_cost(route, exc.tokens_in, exc.tokens_out), key=key, paid=1,
+                      finish_reason=exc.finish_reason)
     cost = batch_cost(route, rep.tokens_in, rep.tokens_out)
     parsed = None
     if req.schema is not None:

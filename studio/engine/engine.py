@@ -303,7 +303,7 @@ class Engine:
                 why = f" (after {attempts} tries)" if attempts > 1 else ""
                 return Result(req, False, None, None, redact(f"{err.reason}{why}", route.api_key, req.secrets),
                               bill.tokens_in, bill.tokens_out, bill.cost, time.monotonic() - t0, False, attempts, key,
-                              None, None, None, paid)
+                              err.finish_reason, None, None, paid)
             self.stats.retries += 1
             if rate_limited and pacer.known:
                 continue  # the pacer holds it: the pause and a spaced slot of its own (no 429 storm)

@@ -94,19 +94,23 @@ def from_dict(data: Any, params: dict | None = None, headers: Any = None) -> Rep
     elif reasoning and content and content[:1] in "\n ":
         content = content.lstrip("\n ")  # what litellm leaves where it took a <think> block out
     refusal = message.get("refusal")
+    if not isinstance(finish, str):
+        finish = None
     if finish == "error":
-        raise Transient("the provider reported an error mid-reply (finish_reason error)", tokens_in=tin, tokens_out=tout)
-    flag = FLAGS.get(finish.lower()) if isinstance(finish, str) else None
+        raise Transient("the provider reported an error mid-reply (finish_reason error)", tokens_in=tin, tokens_out=tout,
+                        finish_reason=finish)
+    flag = FLAGS.get(finish.lower()) if finish else None
     if refusal and isinstance(refusal, str):
         flag = "refusal"
         content = content or refusal
     if not content or not content.strip():
         kind = {"cut-off": "length", "filtered": "content_filter"}.get(flag or "", finish)
-        raise Unanswerable(_why_empty(kind, reasoning, message, params, tout), tokens_in=tin, tokens_out=tout)
-    _storable(content, "answer", tin, tout)
+        raise Unanswerable(_why_empty(kind, reasoning, message, params, tout), tokens_in=tin, tokens_out=tout,
+                           finish_reason=finish)
+    _storable(content, "answer", tin, tout, finish)
     if reasoning:
-        _storable(reasoning, "reasoning", tin, tout)
-    return Reply(content, tin, tout, headers, finish if isinstance(finish, str) else None, reasoning or None, flag)
+        _storable(reasoning, "reasoning", tin, tout, finish)
+    return Reply(content, tin, tout, headers, finish, reasoning or None, flag)
 
 
 def from_litellm(mr: Any, params: dict | None = None, headers: Any = None) -> Reply:
@@ -207,7 +211,7 @@ def _why_empty(finish: Any, reasoning: str, message: dict, params: dict | None, 
            "the prompt or the model"
 
 
-def _storable(text: str, what: str, tin: int | None, tout: int | None) -> None:
+def _storable(text: str, what: str, tin: int | None, tout: int | None, finish: str | None = None) -> None:
     """A lone surrogate (e.g. \\ud83d) is valid JSON but not UTF-8: no session or cache can hold it. U+FFFD
     is what a client leaves where bytes were not UTF-8: text with holes is not a training sample."""
     try:
@@ -215,12 +219,13 @@ def _storable(text: str, what: str, tin: int | None, tout: int | None) -> None:
         bad = text.find("\ufffd")
         if bad >= 0:
             raise Unanswerable(f"the {what} holds text that was not valid UTF-8 (U+FFFD at character {bad}), "
-                               "so it was not saved as an answer", tokens_in=tin, tokens_out=tout)
+                               "so it was not saved as an answer", tokens_in=tin, tokens_out=tout,
+                               finish_reason=finish)
     except UnicodeEncodeError as exc:
         shown = text[exc.start:exc.end].encode("unicode_escape", "backslashreplace").decode("ascii")
         raise Unanswerable(f"the {what} holds text that is not valid Unicode ({shown} at character {exc.start}), "
                            "so it cannot be stored; the model's text was not saved", tokens_in=tin,
-                           tokens_out=tout) from None
+                           tokens_out=tout, finish_reason=finish) from None
 
 
 def _body_error(error: Any, tin: int | None, tout: int | None) -> Exception:

@@ -55,13 +55,14 @@ class AttemptError(Exception):
     retry = True
 
     def __init__(self, reason: str, *, retry_after: float | None = None, tokens_in: int | None = None,
-                 tokens_out: int | None = None, headers: Any = None):
+                 tokens_out: int | None = None, headers: Any = None, finish_reason: str | None = None):
         super().__init__(reason)
         self.headers = headers  # a 429's x-ratelimit-* headers teach the pacer too
         self.reason = reason
         self.retry_after = retry_after
         self.tokens_in = tokens_in  # a failed reply the provider billed still counts
         self.tokens_out = tokens_out
+        self.finish_reason = finish_reason  # the provider's, where it gave one: kept on the failed sample too
 
 
 class RateLimited(AttemptError):

@@ -27,7 +27,8 @@ async def one(engine, request):
     return r
 
 
-# shape -> (ok, output, flag, finish_reason, reasoning contains, error contains)
+# shape -> (ok, output, flag, finish_reason (kept on a failure too, where the provider gave one), reasoning
+# contains, error contains)
 SHAPES = {
     None: (True, ANSWER, None, "stop", None, None),
     "cut_off": (True, "Answer to:", "cut-off", "length", None, None),
@@ -41,15 +42,15 @@ SHAPES = {
     "think_tags": (True, ANSWER, None, "stop", "Inline thoughts.", None),
     "no_usage": (True, ANSWER, None, "stop", None, None),
     "finish_max_tokens": (True, "Answer to:", "cut-off", "max_tokens", None, None),  # an upstream's spelling
-    "finish_safety": (False, None, None, None, None, "content filter withheld"),
-    "reasoning_only": (False, None, None, None, None, "the model used all 64 max_tokens before answering"),
-    "reasoning_empty_stop": (False, None, None, None, None, "reasoned but gave no answer"),
-    "filtered_empty": (False, None, None, None, None, "content filter withheld"),
-    "empty": (False, None, None, None, None, "returned no text"),
-    "null": (False, None, None, None, None, "returned no text"),
-    "tool_calls": (False, None, None, None, None, "called a tool (get_weather)"),
+    "finish_safety": (False, None, None, "SAFETY", None, "content filter withheld"),
+    "reasoning_only": (False, None, None, "length", None, "the model used all 64 max_tokens before answering"),
+    "reasoning_empty_stop": (False, None, None, "stop", None, "reasoned but gave no answer"),
+    "filtered_empty": (False, None, None, "content_filter", None, "content filter withheld"),
+    "empty": (False, None, None, "stop", None, "returned no text"),
+    "null": (False, None, None, "stop", None, "returned no text"),
+    "tool_calls": (False, None, None, "tool_calls", None, "called a tool (get_weather)"),
     "empty_choices": (False, None, None, None, None, "no answer (an empty choices list"),
-    "surrogate": (False, None, None, None, None, "not valid Unicode (\\ud83d"),
+    "surrogate": (False, None, None, "stop", None, "not valid Unicode (\\ud83d"),
 }
 LITELLM_DIFFERS = {
     # litellm reads these itself before the normaliser sees them; what it hands on is still decided here
@@ -79,8 +80,8 @@ async def test_every_reply_shape_is_stored_as_meant(fake_llm, path, shape):
     assert r.ok is ok, r.error
     assert r.output == output
     assert r.flag == flag
+    assert r.finish_reason == finish
     if ok:
-        assert r.finish_reason == finish
         assert r.paid == 1
         if reasoning:
             assert reasoning in r.reasoning and reasoning not in r.output
