@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core.errors import SlotError
-from studio.core.files import atomic_write_text, read_user_text
+from studio.core.files import atomic_write_text, check_storable, read_user_text
 from studio.core.template import SlotSpec, Template
 
 EDITABLE = (".txt", ".text", ".lst", ".csv", ".jsonl", ".ndjson")
@@ -95,7 +95,12 @@ def _entries(path: Path, spec: SlotSpec, text: str) -> tuple[list[tuple[int, str
     else:
         for i, line in enumerate(lines):
             if line.strip():
-                row = json.loads(line, strict=False)
+                try:
+                    row = json.loads(line, strict=False)
+                except json.JSONDecodeError as exc:
+                    raise SlotError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=i + 1,
+                                    hint="each line must be one JSON object") from None
+                check_storable(row, SlotError, path=path, line=i + 1, what="this row")
                 out.append((i, "", row if isinstance(row, dict) else {"text": row}))
     if suffix not in (".txt", ".text", ".lst"):
         fld = spec.field or (next((f for f in TEXT_FIELDS if out and f in out[0][2]), None) if out else None)

@@ -70,3 +70,19 @@ def test_what_is_not_edited_here_says_why(tmp_path):
         edit_file_value(t2, "x", 0, "  ")
     with pytest.raises(SlotError, match="one line"):
         add_file_value(t2, "x", "a\nb")
+
+
+@pytest.mark.parametrize("bad,fragment", [
+    ('{"concept": "bad \\ud83d surrogate"}', "lone surrogate"),
+    ('{"concept": "\\udc00 low half alone"}', "lone surrogate"),
+    ('{"bad \\ud83d key": "x", "concept": "y"}', "lone surrogate"),
+    ('{"concept": "weather"', "not valid JSON"),
+])
+def test_the_slot_editor_refuses_an_unreadable_jsonl_row_on_its_line(tmp_path, bad, fragment):
+    (tmp_path / "data.jsonl").write_text('{"concept": "ok"}\n' + bad + '\n{"concept": "fine"}\n')
+    t = parse_template("---\nname: t\nslots:\n  x: {file: data.jsonl, field: concept}\n---\n{{ x }}\n",
+                       tmp_path / "t.prompt")
+    for act in (lambda: file_values(t, "x"), lambda: edit_file_value(t, "x", 0, "new")):
+        with pytest.raises(SlotError) as err:
+            act()
+        assert fragment in str(err.value) and err.value.line == 2 and " — " in str(err.value)
