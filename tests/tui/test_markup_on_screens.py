@@ -144,3 +144,42 @@ def test_every_notification_in_the_tui_is_plain_text():
                 if not (isinstance(kw.get("markup"), ast.Constant) and kw["markup"].value is False):
                     bad.append(f"{path.name}:{node.lineno}")
     assert bad == []
+
+
+def _raw_breakers(text: str) -> list[str]:
+    from tests.corpus.markup import BREAKS
+
+    return sorted({c for c in text if c in BREAKS or c == "\x1b"})
+
+
+async def test_review_pane_and_list_rows_keep_every_line_whole(marked):
+    """The review pane (output and `p` prompt view) and the samples list over every corpus text: no raw
+    escape or line breaker reaches the screen, every screen line keeps the screen's width (a border drawn at
+    the wrong column, or a row cut at U+2028, shows as a short or long line), and the text is shown."""
+    from rich.cells import cell_len
+
+    from studio.tui.widgets.tagger import TaggerPane
+
+    app = StudioApp(marked, "m", template="marks")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        stream = app.screen.query_one("#stream")
+        stream.focus()
+        await pilot.press("home")
+        pane = app.screen.query_one(TaggerPane)
+        for n in range(len(TEXTS)):
+            for view in ("output", "prompt"):
+                if pane.view != view:
+                    await pilot.press("p")
+                await pilot.pause()
+                text = screen_text(app)
+                assert not _raw_breakers(text), (n, view, _raw_breakers(text))
+                widths = {cell_len(line) for line in text.split("\n")}
+                assert widths == {160}, (n, view, widths)
+                sample = pane.sample or {}
+                value = (sample.get("slots") or {}).get("v", "")
+                if view == "prompt" and flat(shown(value)):
+                    assert flat(shown(value))[:20] in flat(pane._text.plain), (n, value)
+                assert not _raw_breakers(pane._text.plain), (n, view)
+            await pilot.press("down")
