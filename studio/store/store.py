@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.core.record import FLAGS
 from studio.store.errors import SessionLocked, StoreError
 from studio.store.lock import is_locked
 from studio.store.names import SUFFIX, SessionFiles, check_name
@@ -20,6 +21,7 @@ class SessionInfo:
     path: Path
     samples: int = 0
     counts: dict[str, int] = field(default_factory=dict)     # status -> n
+    flagged: dict[str, int] = field(default_factory=dict)    # flag -> n (the flags that occur; also in counts)
     modified: float = 0.0                                     # epoch seconds (file or journal)
     locked_by: int | None = None                              # pid of the process writing it now
     error: str = ""                                           # why it could not be read
@@ -56,6 +58,7 @@ class Store:
                 with Session(files, read_only=True) as s:
                     info.samples = len(s)
                     info.counts = s.counts()["status"]
+                    info.flagged = {f: n for f in FLAGS if (n := s.count(flag=f))}
             except StoreError as exc:
                 info.error = exc.problem.message
             out.append(info)

@@ -63,6 +63,30 @@ def test_show_summarises_review_tags_versions_and_cost(ws):
     assert "7" in run_row                                   # the run's saved-sample count
 
 
+@pytest.fixture
+def flagged(tmp_path) -> Path:
+    s = Store(tmp_path / "sessions").create("odd")
+    flags = [None, "cut-off", "cut-off", "refusal", "preview"]
+    s.add_samples([{"template": "t", "output": f"answer {i}", "flag": f} for i, f in enumerate(flags)])
+    s.accept(2)  # a cut-off answer accepted knowingly
+    s.close()
+    return tmp_path
+
+
+def test_show_and_sessions_count_flagged_samples_per_flag(flagged):
+    r = studio("show", "odd", cwd=flagged)
+    assert r.returncode == 0, r.stderr
+    header = next(line.split() for line in r.stdout.splitlines() if "flagged" in line and "accepted" in line)
+    row = r.stdout.splitlines()[r.stdout.splitlines().index(next(
+        line for line in r.stdout.splitlines() if line.split() == header)) + 2].split()
+    assert dict(zip(header, row)) == {"accepted": "1", "rejected": "0", "pending": "4", "failed": "0",
+                                      "flagged": "4", "reviewed": "20%"}
+    assert "flagged: 2 cut-off, 1 refusal, 1 preview (3 of them pending" in " ".join(r.stdout.split())
+    r = studio("sessions", "--json", cwd=flagged)
+    [row] = map(json.loads, r.stdout.splitlines())
+    assert row["flagged"] == {"cut-off": 2, "refusal": 1, "preview": 1} and row["pending"] == 4
+
+
 def test_show_unknown_session_is_a_clear_error(ws):
     r = studio("show", "nope", cwd=ws)
     assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -81,6 +81,7 @@ def run(args) -> int:
     if args.json:
         for i in infos:
             out.print(json.dumps({"name": i.name, "path": str(i.path), "samples": i.samples, **i.counts,
+                                  "flagged": i.flagged,
                                   "modified": i.modified, "locked_by": i.locked_by, "error": i.error or None}),
                       markup=False, soft_wrap=True)
         return 0

@@ -25,6 +25,7 @@ def run(args) -> int:
     from rich.markup import escape
     from studio.analysis.tables import PlainTable
 
+    from studio.core.record import FLAGS
     from studio.store import Store
     from studio.store.interrupted import run_state
     from studio.store.lock import is_locked
@@ -44,13 +45,19 @@ def run(args) -> int:
         if locked:
             out.print(f"open for writing in another studio process (pid {locked}); figures as of now", markup=False)
 
+        flagged = {f: n for f in FLAGS if (n := s.count(flag=f))}  # from the index: no sample is read
         t = PlainTable(box=box.SIMPLE_HEAD, title="review", title_justify="left")
-        for col in ("accepted", "rejected", "pending", "failed", "reviewed"):
+        for col in ("accepted", "rejected", "pending", "failed", "flagged", "reviewed"):
             t.add_column(col, justify="right")
         reviewed = status["accepted"] + status["rejected"]
         t.add_row(*(f"{status[k]:,}" for k in ("accepted", "rejected", "pending", "failed")),
-                  f"{reviewed / total:.0%}" if total else "-")
+                  f"{sum(flagged.values()):,}", f"{reviewed / total:.0%}" if total else "-")
         out.print(t)
+        if flagged:
+            pending = s.count(flag=list(flagged), status="pending")
+            out.print("flagged: " + ", ".join(f"{n:,} {f}" for f, n in flagged.items())
+                      + f" ({pending:,} of them pending; counted in their status too) — left out of export "
+                        "unless --include-flagged; the studio's / filter shows them", markup=False)
 
         if counts["tags"]:
             t = PlainTable(box=box.SIMPLE_HEAD, title="failure tags", title_justify="left")
