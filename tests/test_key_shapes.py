@@ -71,8 +71,10 @@ def test_key_shaped_params_under_ordinary_names_are_redacted(params, stored):
 def test_a_stored_sample_never_holds_a_key_in_its_messages_or_output_but_keeps_the_hash_of_what_was_sent(kind):
     key = KEYS[kind]
     messages = [{"role": "system", "content": f"Key for demo: {key}"}, {"role": "user", "content": "hi"}]
-    s = new_sample({"messages": messages, "output": f"echo {key}", "reasoning": key}, 0.0)
+    s = new_sample({"messages": messages, "output": f"echo {key}", "reasoning": key, "slots": {"s": key},
+                    "persona": {"text": f"a dev with {key}"}, "inputs": {"q": [key]}}, 0.0)
     assert key not in repr(s) and s["messages"][1] == {"role": "user", "content": "hi"}
+    assert s["slots"] == {"s": "[redacted]"} and s["inputs"] == {"q": ["[redacted]"]}
     assert s["prompt_hash"] == record.prompt_hash(messages)  # of the text as sent: caching unchanged
     assert messages[0]["content"].endswith(key)  # the caller's messages are not changed in place
 
@@ -96,11 +98,11 @@ def test_the_issue_14_template_leaves_no_key_in_the_session_file(tmp_path, monke
     monkeypatch.setenv("NO_COLOR", "1")
     ws = Workspace.from_env(tmp_path).ensure()
     keys = ["sk-test-COMMENTKEYXXXXXXXXXXXXXX", "sk-test-USERFIELDXXXXXXXXXXXXXXX", "sk-test-METAXXXXXXXXXXXXXXXXXXX",
-            "sk-test-YAMLCOMMENTXXXXXXXXXXXX", "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH"]
+            "sk-test-YAMLCOMMENTXXXXXXXXXXXX", "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH", "sk-test-SLOTVALUEXXXXXXXXXXXXXXX"]
     (ws.templates_dir / "kc.prompt").write_text(
         f"# old key: {keys[0]}\n---\nname: kc\nparams:\n  temperature: 0.1\n  user: {keys[1]}\n"
-        f"  metadata: {{k: \"{keys[2]}\"}}\n  # api_key: {keys[3]}\nslots: {{a: [x]}}\n---\n"
-        f"system:\nKey for demo: {keys[4]}\nuser:\nhi {{{{ a }}}}\nassistant:\nok\n")
+        f"  metadata: {{k: \"{keys[2]}\"}}\n  # api_key: {keys[3]}\nslots: {{a: [x], b: ['{keys[5]}']}}\n---\n"
+        f"system:\nKey for demo: {keys[4]}\nuser:\nhi {{{{ a }}}} {{{{ b }}}}\nassistant:\nok\n")
     assert main(["run", "kc", "--model", "render", "-n", "1", "--session", "keys2"]) == 0
     written = b"".join(p.read_bytes() for p in sorted(ws.sessions_dir.rglob("*")) if p.is_file())
     assert b"[redacted]" in written

@@ -114,9 +114,9 @@ def new_sample(fields: dict[str, Any], now: float) -> Sample:
     if isinstance(msgs, list):
         doc["messages"] = [{**m, "content": redact_keys(m["content"])}
                            if isinstance(m, dict) and isinstance(m.get("content"), str) else m for m in msgs]
-    for name in ("output", "reasoning"):
-        if isinstance(doc.get(name), str):
-            doc[name] = redact_keys(doc[name])                # type: ignore[literal-required]
+    for name in ("output", "reasoning", "slots", "persona", "inputs"):
+        if doc.get(name) is not None:
+            doc[name] = redact_keys_in(doc[name])             # type: ignore[literal-required]
     return doc
 
 
@@ -163,6 +163,17 @@ def redact_keys(text: str) -> str:
     if not any(k in text for k in _KEY_STARTS) and _GITHUB_START.search(text) is None:
         return text
     return KEY_SHAPE.sub(KEY_REDACTED, text)
+
+
+def redact_keys_in(value: Any) -> Any:
+    """`value` (text, or dicts and lists of it) with key-shaped text redacted; names and other values kept."""
+    if isinstance(value, str):
+        return redact_keys(value)
+    if isinstance(value, dict):
+        return {k: redact_keys_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_keys_in(v) for v in value]
+    return value
 
 
 def scrub_params(params: Any) -> Any:
