@@ -166,3 +166,12 @@ def test_feedback_tables_from_a_csv_show_control_text_visibly(tmp_path, cli, com
         code, out, err = cli(*args)                 # the fixture fails on a raw escape or line breaker
         assert code == 0, err
         assert flat(shown(comment)) in flat(out), (args, out)
+
+
+def test_html_report_holds_no_raw_escape_or_line_breaker(workspace, cli, tmp_path):
+    """`report --html`: a U+2028 in a table cell misaligns the row in a browser's <pre>; shown as a stand-in."""
+    code, out, err = cli("report", "s", "--top", "100", "--min-count", "1", "--html", str(tmp_path / "r.html"))
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert not sorted({c for c in page if c in BREAKS or c == ESC})
+    assert "Ann␤Lee" in page and "one¶two" in page

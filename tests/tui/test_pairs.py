@@ -13,7 +13,8 @@ def _session_with_answers(ws):
     version = session.save_template_version("support-madlib", text)
     samples = make_samples(4, version=version)
     for i, s in enumerate(samples[:3]):  # three answers to one prompt, one sample of another
-        s.update(prompt_hash="samepromptab", output=f"answer number {i + 1} [bold]not markup[/bold]", answer=i)
+        s.update(prompt_hash="samepromptab", output=f"answer number {i + 1} [bold]not markup[/bold] \x1b[31mred\x1b[0m Ann\u2028Lee",
+                 answer=i)
     session.add_samples(samples)
     session.close()
 
@@ -28,6 +29,7 @@ async def test_prefer_left_and_right_saves_judgements_the_export_uses(ws):
         await settle(app, pilot)
         text = screen_text(app)
         assert "pair 1 of 3" in text and "answer number 1 [bold]" in text and "answer number 2" in text
+        assert "\x1b" not in text and "\u2028" not in text and "Ann␤Lee" in text    # data shown, not obeyed
         await pilot.press("1")          # #1 better than #2
         await settle(app, pilot)
         assert "pair 2 of 3" in screen_text(app)
