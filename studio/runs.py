@@ -102,6 +102,7 @@ class Summary:
     cost_unknown: int = 0
     seconds: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
+    served: dict[str, int] = field(default_factory=dict)   # a fleet's answers per deployment
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -114,7 +115,8 @@ class Run:
                  timeout: float = 60.0, followups: bool = True, engine: Engine | None = None,
                  fills: list[Fill] | None = None, seeds: list[int] | None = None, cache: bool = True,
                  inputs: dict[str, Any] | list[dict[str, Any]] | None = None, answers: int = 1,
-                 answer_of: list[int] | None = None, shard: tuple[int, int] | None = None):
+                 answer_of: list[int] | None = None, shard: tuple[int, int] | None = None,
+                 fleet: Any = None):
         self.workspace = workspace
         if not isinstance(template, Template):
             template = load_template(workspace.find_template(template))
@@ -123,7 +125,8 @@ class Run:
         session_model = None
         if session is not None:
             session_model = (session.meta or {}).get("model")
-        self.model = model or template.model or default_model(session_model)
+        self.model = (fleet.name if fleet is not None else None) or model or template.model or \
+            default_model(session_model)
         self.mode = RENDER if (template.mode == "render" or self.model == RENDER) else template.mode
         if self.mode == RENDER:
             self.model = RENDER
@@ -160,8 +163,11 @@ class Run:
         self._redo: dict[tuple, int] = {}     # failed samples of this run: asked again, replaced in place
         self._unfollowed: list[tuple[tuple, int]] = []    # held samples whose follow-ups never ran (ids)
         self.followups = [self._load_followup(name) for name in template.followups] if followups else []
+        self.fleet = fleet   # studio.engine.fleet.Fleet: this model on several deployments (its name is the model)
         self.engine = engine or (Engine(workspace.cache_dir, cache=cache, concurrency=concurrency,
-                                        timeout=timeout, api_base=api_base) if self.mode != RENDER else None)
+                                        timeout=timeout, api_base=api_base,
+                                        fleets={fleet.name: fleet} if fleet is not None else None)
+                                 if self.mode != RENDER else None)
         self.run_id: str | None = None
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -297,8 +303,11 @@ class Run:
         if self.session is None or not (len(self.session) or getattr(self.session, "guest", False)):
             return
         wanted = {t.name for t, _ in self.followups}
+        aliases = self.fleet.labels() if self.fleet is not None else set()
         for s in self._session_samples():
             endpoint = s["endpoint"] if "endpoint" in s else self.endpoint
+            if self.fleet is not None and endpoint in aliases:
+                endpoint = self.endpoint          # any deployment of the fleet: one source
             ident = sample_identity(s.get("fill_key") or "", s.get("seed"), s.get("answer") or 0,
                                     s.get("model") or "", endpoint, s.get("inputs"))
             if s.get("status") == "failed":
@@ -344,6 +353,8 @@ class Run:
                  tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
                  cached=result.cached, finish_reason=result.finish_reason, reasoning=result.reasoning,
                  flag=result.flag, attempts=result.paid)  # tokens and cost: the sum over its paid calls
+        if result.endpoint is not None:
+            s["endpoint"] = result.endpoint          # the fleet deployment that answered
         if not result.ok:
             s["status"] = "failed"
             s["error"] = result.error
@@ -565,6 +576,7 @@ class Run:
             sm.cached, sm.requests = st.cached, st.sent
             sm.tokens_in, sm.tokens_out = st.tokens_in, st.tokens_out
             sm.cost, sm.cost_unknown = round(st.cost, 8), st.cost_unknown
+            sm.served = self.engine.served(self.model)
         if self.session is not None and self.run_id is not None and not getattr(self.session, "read_only", False):
             try:
                 self.session.update_run(self.run_id, status=status, finished=time.time(), **{

@@ -21,7 +21,7 @@ from studio.engine.structured import validate
 from studio.engine.transport import FastTransport, LiteLLMTransport, Route, RouteMemo, endpoint_of, resolve
 from studio.core.errors import StudioError
 from studio.core.record import is_secret_name
-from studio.engine.types import AttemptError, Fatal, Invalid, RateLimited, Request, Result
+from studio.engine.types import AttemptError, Fatal, Invalid, RateLimited, Request, Result, Transient
 
 _END = object()
 _STOPPED = object()
@@ -93,7 +93,7 @@ class Engine:
 
     def __init__(self, cache_dir: str | Path | None = None, concurrency: int = 16, *, timeout: float = 60.0,
                  max_tries: int = 6, max_invalid: int = 2, api_base: str | None = None, fast: bool = True,
-                 cache: bool = True, max_rate_wait: float = 1800.0):
+                 cache: bool = True, max_rate_wait: float = 1800.0, fleets: dict | None = None):
         self.concurrency = max(1, int(concurrency))
         self.timeout = float(timeout)
         self.max_tries = max(1, int(max_tries))
@@ -116,12 +116,16 @@ class Engine:
         self._tasks: set[asyncio.Task] = set()
         self._feeder: asyncio.Task | None = None
         self._active = 0
+        self.fleets = dict(fleets or {})   # {model name: studio.engine.fleet.Fleet}: served by several deployments
+        self._members: dict[str, list[_Member]] = {}
 
     # -- set-up ----------------------------------------------------------------------------
     def route(self, model: str, api_base: str | None = None, secrets: dict | None = None) -> Route:
         """How to reach a model, resolved once per (model, endpoint, key). A template's own api_key (from
         its environment reference) replaces the provider's; other secret settings than the key and
         headers only litellm's own call can pass, so they take that path."""
+        if model in self.fleets:
+            return self._fleet_route(model)
         base = api_base or self.api_base
         api_key = secrets.get("api_key") if secrets else None
         fast = self.fast and not (secrets and set(secrets) - {"api_key", "extra_headers"})
@@ -149,6 +153,25 @@ class Engine:
         ep = self._endpoints[k] = endpoint_of(provider, base)
         return ep
 
+    def _fleet_route(self, model: str) -> Route:
+        """A fleet's stand-in route (its endpoint is the fleet's identity, for the cache); each deployment is
+        resolved here, once, so an unknown model or a missing key is said before the run starts."""
+        members = self._members.get(model)
+        fleet = self.fleets[model]
+        if members is None:
+            members = []
+            for d in fleet.deployments:
+                route = resolve(d.model, d.api_base, fast=self.fast, api_key=d.api_key)
+                members.append(_Member(d, route, Limiter(d.max_parallel or self.concurrency), Pacer()))
+            self._members[model] = members
+        first = members[0].route
+        return Route(model=model, model_name=first.model_name, provider=first.provider, api_base=None,
+                     fast=first.fast, endpoint=fleet.identity)
+
+    def served(self, model: str) -> dict[str, int]:
+        """{deployment: answers} of a fleet model (what `studio run` and the status bar say); {} otherwise."""
+        return {m.d.label: m.d.served for m in self._members.get(model, [])}
+
     def limiter(self, model: str) -> Limiter:
         """The concurrency limiter of `model` (made on first use: `concurrency` slots, one for the embedded model)."""
         lim = self._limiters.get(model)
@@ -167,7 +190,8 @@ class Engine:
     @property
     def in_flight(self) -> int:
         """Requests holding a concurrency slot now (sent, not yet answered): what a status bar shows."""
-        return sum(lim.active for lim in self._limiters.values())
+        return sum(lim.active for lim in self._limiters.values()) + \
+            sum(m.lim.active for ms in self._members.values() for m in ms)
 
     # -- one request -----------------------------------------------------------------------
     def _key(self, req: Request, route: Route | None = None) -> str:
@@ -215,9 +239,14 @@ class Engine:
                       hit.get("finish_reason"), hit.get("reasoning"), hit.get("flag"), hit.get("paid", 1))
 
     async def _attempts(self, req: Request, key: str, route: Route) -> Result:
+        members = self._members.get(req.model) if self.fleets else None
+        fleet = self.fleets[req.model] if members else None
+        member: _Member | None = None
         transport = self._fast if route.fast else self._slow
-        lim = self.limiter(req.model)
-        pacer = self.pacer(req.model)
+        if members:
+            route = members[0].route
+        lim = self.limiter(req.model) if not members else members[0].lim
+        pacer = self.pacer(req.model) if not members else members[0].pacer
         chars = sum(len(m.get("content") or "") if isinstance(m.get("content"), str) else 200 for m in req.messages)
         max_tokens = req.params.get("max_tokens") or req.params.get("max_completion_tokens")
         attempts = tries = invalid = paid = 0
@@ -226,6 +255,10 @@ class Engine:
         t_first = time.monotonic()
         while True:
             attempts += 1
+            if members:   # each attempt goes to the deployment the strategy picks now (another after a failure)
+                member = _pick(fleet, members)
+                route, lim, pacer = member.route, member.lim, member.pacer
+                transport = self._fast if route.fast else self._slow
             est = pacer.estimate(chars, max_tokens)
             await lim.acquire()
             try:
@@ -285,6 +318,9 @@ class Engine:
                         continue
                 result = Result(req, True, reply.output, parsed, None, bill.tokens_in, bill.tokens_out, bill.cost,
                                 latency, False, attempts, key, reply.finish_reason, reply.reasoning, reply.flag, paid)
+                if member is not None:
+                    fleet.answered(member.d, latency)
+                    result.endpoint = member.d.label
                 unstorable = await self._store(key, {"output": reply.output, "parsed": parsed, "tokens_in": bill.tokens_in,
                                                "tokens_out": bill.tokens_out, "cost": bill.cost, "latency": latency,
                                                "model": req.model, "finish_reason": reply.finish_reason,
@@ -295,6 +331,12 @@ class Engine:
             if err.tokens_in is not None or err.tokens_out is not None:  # a failed reply the provider billed
                 paid += 1
                 bill.add(err.tokens_in, err.tokens_out)
+            if member is not None and isinstance(err, Transient) and err.reason.startswith("connection failed") \
+                    and attempts < 4 * self.max_tries * len(members):
+                fleet.failed_connection(member.d)      # a dead server: its request goes to another, at once
+                if any(m.d.down_until <= time.monotonic() for m in members):
+                    self.stats.retries += 1
+                    continue
             rate_limited = isinstance(err, RateLimited)
             if not rate_limited:
                 tries += 1  # a rate limit is a pace, not a failed try: it never uses up max_tries
@@ -437,6 +479,22 @@ class Engine:
         await self._fast.aclose()
         if self.cache is not None:
             self.cache.flush()
+
+
+@dataclass
+class _Member:
+    """A fleet deployment as the engine uses it: its route, concurrency limit and pace of its own."""
+
+    d: Any
+    route: Route
+    lim: Limiter
+    pacer: Pacer
+
+
+def _pick(fleet, members: list[_Member]) -> _Member:
+    busy = {i: (m.lim.active + len(m.lim._waiters)) / max(1, int(m.lim.limit)) for i, m in enumerate(members)}
+    d = fleet.pick(busy)
+    return next(m for m in members if m.d is d)
 
 
 class _Bill:

@@ -46,6 +46,7 @@ class Result:
     reasoning: str | None = None
     flag: str | None = None  # "cut-off", "filtered", "refusal": text, but not a clean sample
     paid: int = 0  # calls that got a reply the provider bills (re-asks, billed failures); tokens/cost sum them
+    endpoint: str | None = None  # a fleet's deployment that answered (its api_base); None: the route's own
 
 
 # -- how a failed attempt is classified (raised by transports, handled by the engine) ----------

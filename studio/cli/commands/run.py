@@ -29,7 +29,12 @@ def register(sub) -> None:
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight per model (default 16)")
     p.add_argument("--strategy", choices=STRATEGIES, default=None, help="how slots combine")
     p.add_argument("--seed", type=int, default=None, help="seed (default: the template's)")
-    p.add_argument("--api-base", default=None, help="base URL of an OpenAI-compatible server (e.g. vLLM)")
+    p.add_argument("--api-base", action="append", default=None,
+                   help="base URL of an OpenAI-compatible server (e.g. vLLM); give it more than once for one model "
+                        "served by several servers (requests balanced, least busy first)")
+    p.add_argument("--models", default=None, metavar="FILE",
+                   help="a litellm proxy config (model_list: model_name + litellm_params {model, api_base, "
+                        "api_key: os.environ/X, max_parallel_requests}): --model NAME runs on all its deployments")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request before it is retried")
     p.add_argument("--no-followups", action="store_true", help="skip the template's follow-up steps")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
@@ -66,6 +71,7 @@ def run(args) -> int:
             shard = parse_shard(args.shard)
         except ValueError as exc:
             raise StudioError(str(exc), hint="pass e.g. --shard 1/3 on the first of three machines") from None
+    args.fleet = _fleet(args)
     ws = Workspace.from_env().ensure()
     from studio.core.template import load_template
     from studio.store import Store
@@ -92,7 +98,7 @@ def run(args) -> int:
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
                   seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
                   followups=not args.no_followups, cache=not args.no_cache, answers=args.answers,
-                  shard=shard)
+                  shard=shard, fleet=args.fleet)
         if args.model and (session.meta or {}).get("model") != args.model:
             session.set_meta(model=args.model)  # the session remembers the model you chose
         import asyncio                    # here, not at the top: every command's start-up loads this module
@@ -151,11 +157,37 @@ async def _execute_batch(job, args):
     return summary
 
 
+def _fleet(args):
+    """The fleet the run uses (several --api-base, or --models FILE), else None; args.api_base made one URL."""
+    from studio.core.errors import StudioError
+
+    bases = list(args.api_base or [])
+    args.api_base = bases[0] if len(bases) == 1 else None
+    if args.models:
+        if bases:
+            raise StudioError("--models and --api-base both say where the model is", hint="give one of them")
+        from studio.engine.fleet import load_model_list
+
+        fleets, _ = load_model_list(args.models)
+        name = args.model or next(iter(fleets))
+        if name not in fleets:
+            raise StudioError(f"{args.models}: no model_name {name!r}", hint=f"models there: {', '.join(fleets)}")
+        args.model = name
+        return fleets[name]
+    if len(bases) > 1:
+        from studio.engine.fleet import from_bases
+
+        if not args.model:
+            raise StudioError("several --api-base need --model", hint="pass e.g. --model hosted_vllm/NAME")
+        return from_bases(args.model, bases)
+    return None
+
+
 def _check_before_creating(ws, template, args) -> None:
     """Resolve the model as the run will (no session yet): a mistake is reported before any file is made."""
     from studio.runs import Run
 
-    Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base,
+    Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base, fleet=args.fleet,
         followups=not args.no_followups, cache=False).check()
 
 
@@ -254,5 +286,7 @@ def _print_summary(sm) -> None:
         rest = reasons[len(shown):]
         out.print(f"  and {len(rest)} more reason(s) for {sum(n for _, n in rest)} sample(s): "
                   f"see studio show {sm.session or ''}".rstrip(), markup=False, overflow="fold")
+    for where, count in (getattr(sm, "served", None) or {}).items():
+        out.print(f"  served by {where}: {count}", markup=False)
     if sys.stdout.isatty() and sm.session:
         out.print("review them with: studio", markup=False)

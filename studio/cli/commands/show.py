@@ -94,6 +94,11 @@ def run(args) -> int:
                           time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
                           else "-")
             out.print(t)
+            for r in runs[-10:]:
+                served = r.get("served")
+                if isinstance(served, dict) and served:     # a fleet: which deployment answered how many
+                    out.print(f"run {r.get('run_id')} served by " + ", ".join(f"{k}: {v:,}" for k, v in served.items()),
+                              markup=False)
             for r in runs:
                 if run_state(r) == "interrupted":
                     held = f"{r['saved']} sample(s) kept" if isinstance(r.get("saved"), int) else \

@@ -1,0 +1,96 @@
+"""A model on several deployments (studio.engine.fleet): balanced, a dead server's requests go to the others,
+none lost, none saved twice; litellm's model_list file read with clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.core.errors import StudioError
+from studio.engine.fleet import load_model_list
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_killed_server_loses_nothing_and_saves_nothing_twice():
+    out = subprocess.run([sys.executable, "bench/fleet.py", "--prompts", "400", "--kill-at", "200",
+                          "--latency", "0.05", "--parallel", "16"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "400 done, 0 failed, 0 duplicates, 0 missing" in out.stdout
+    served = out.stdout.split("served: ")[1].splitlines()[0].split(", ")
+    assert len(served) == 3 and all(int(x.rsplit(": ", 1)[1].replace(",", "")) > 0 for x in served)
+
+
+def test_repeated_api_base_balances_one_model_and_records_each_sample_s_server(monkeypatch, capsys, tmp_path):
+    from tests.support.fake_llm import FakeLLM
+    from studio.cli.main import main
+    from studio.store import Store
+
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
+    servers = [FakeLLM(latency=0.02).start() for _ in range(2)]
+    try:
+        code = main(["run", "contrast-pairs", "-n", "40", "--model", "openai/fake", "--api-base", servers[0].base_url,
+                     "--api-base", servers[1].base_url, "--session", "f", "--concurrency", "4", "--no-cache"])
+        got = capsys.readouterr()
+        out = " ".join(got.out.split())
+        assert code == 0, got.err
+        asked = sum(s.count for s in servers)
+        assert all(s.count > 0 for s in servers) and asked >= 20
+        assert f"served by {servers[0].base_url}" in out
+        with Store(tmp_path / "sessions").open("f", read_only=True) as s:
+            ends = {x["endpoint"] for x in s.iter_samples()}
+            assert len(s) == asked
+        assert ends == {servers[0].base_url, servers[1].base_url}
+        # the same command again: every sample is held, whichever server made it
+        code = main(["run", "contrast-pairs", "-n", "40", "--model", "openai/fake", "--api-base", servers[0].base_url,
+                     "--api-base", servers[1].base_url, "--session", "f", "--json", "--no-cache"])
+        again = json.loads(capsys.readouterr().out)
+        assert (again["held"], again["done"], sum(s.count for s in servers)) == (asked, 0, asked)
+        assert main(["show", "f"]) == 0
+        shown = " ".join(capsys.readouterr().out.split())
+        assert f"served by {servers[0].base_url}: {servers[0].count}" in shown
+    finally:
+        for s in servers:
+            s.stop()
+
+
+@pytest.mark.parametrize("text, says", [
+    ("model_list: []\n", "no model_list"),
+    ("model_list:\n  - model_name: m\n", "needs model_name and litellm_params.model"),
+    ("model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: sk-abc}\n", "a key written"),
+    ("model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, api_key: os.environ/NOPE_X}\n",
+     "NOPE_X is not set"),
+    ("model_list:\n  - model_name: m\n    litellm_params: {model: openai/x, max_parallel_requests: lots}\n",
+     "not a whole number"),
+    ("model_list: [\n", "not valid YAML"),
+    ("model_list:\n  - model_name: m\n    litellm_params: {model: openai/x}\nrouter_settings: {routing_strategy: fast}\n",
+     "routing_strategy"),
+])
+def test_models_file_mistakes_are_clear(tmp_path, monkeypatch, text, says):
+    monkeypatch.delenv("NOPE_X", raising=False)
+    f = tmp_path / "models.yaml"
+    f.write_text(text)
+    with pytest.raises(StudioError) as e:
+        load_model_list(f)
+    assert says in str(e.value.problem.message)
+
+
+def test_models_file_groups_deployments_by_model_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("K1", "secret-1")
+    f = tmp_path / "models.yaml"
+    f.write_text("model_list:\n"
+                 "  - model_name: llama\n    litellm_params: {model: hosted_vllm/l, api_base: 'http://a/v1', "
+                 "api_key: os.environ/K1, max_parallel_requests: 64, rpm: 600}\n"
+                 "  - model_name: llama\n    litellm_params: {model: hosted_vllm/l, api_base: 'http://b/v1'}\n"
+                 "  - model_name: other\n    litellm_params: {model: openai/x}\n"
+                 "router_settings: {routing_strategy: simple-shuffle}\n")
+    fleets, strategy = load_model_list(f)
+    assert strategy == "simple-shuffle" and set(fleets) == {"llama", "other"}
+    a, b = fleets["llama"].deployments
+    assert (a.api_base, a.api_key, a.max_parallel, a.rpm, b.api_base) == ("http://a/v1", "secret-1", 64, 600, "http://b/v1")
+    assert "secret-1" not in repr(a) and "secret-1" not in fleets["llama"].identity
