@@ -3,11 +3,12 @@
     python bench/export.py [--samples 100000] [--repeat 3] [--format openai-chat] [--one-process]
 
 Issue 7's bars (never enforced here): JSONL under 3 s, Parquet under 5 s, for 100,000 samples.
-The timed span is the whole export as `studio export` does it: open the session, then the stages
-prepare (read each selected sample, format it, scan it for secrets, MinHash it; a large selection
-is split with a forked child process where that is safe, see studio/export/parallel.py; the
-benchmark says how many processes it used, and --one-process measures without the child), dedup (exact and near duplicates over the prepared
-columns), finish (split, statistics, dataset card), write (files, renamed into place).
+The timed span is the whole export as `studio export` does it: open the session, then the pipeline's stages
+(studio/export/plan.py): select (the store's indexes), clean (read each selected sample, check and format it,
+MinHash it; a large selection is split with a forked child process where that is safe, see
+studio/export/parallel.py; the benchmark says how many processes it used, and --one-process measures without
+the child), dedup (exact and near duplicates over the clean stage's columns), finish (pair, redact, split,
+statistics), write (files renamed into place, and the dataset card).
 Prints the best and median of --repeat runs (the machine is shared), and the time per stage.
 """
 
@@ -68,13 +69,14 @@ def build(sessions: Path, n: int):
 
 def timed_export(store, out: Path, fmt: str, parquet: bool) -> dict:
     """One export as `studio export` does it (plan_export + write_export), with per-stage times."""
-    from studio.export import ExportOptions, parallel, plan, write_export
+    from studio.export import ExportOptions, clean, dedup, plan, select, write_export
 
     stages: dict[str, float] = {}
-    real = {"prepare_selection": (parallel, parallel.prepare_selection), "_dedup": (plan, plan._dedup)}
+    real = {"select": (select, "from_session"), "clean": (clean, "run"), "dedup": (dedup, "run")}
 
     def timed(name):
-        module, fn = real[name]
+        module, attr = real[name]
+        fn = getattr(module, attr)
 
         def run(*a, **k):
             t = time.perf_counter()
@@ -83,8 +85,9 @@ def timed_export(store, out: Path, fmt: str, parquet: bool) -> dict:
             return r
         return run
 
-    for name, (module, _) in real.items():
-        setattr(module, name, timed(name))
+    saved = {name: getattr(module, attr) for name, (module, attr) in real.items()}
+    for name, (module, attr) in real.items():
+        setattr(module, attr, timed(name))
     try:
         c0, t0 = time.process_time(), time.perf_counter()
         session = store.open("bench", read_only=True)
@@ -96,10 +99,11 @@ def timed_export(store, out: Path, fmt: str, parquet: bool) -> dict:
         cpu = time.process_time() - c0
         session.close()
     finally:
-        for name, (module, fn) in real.items():
-            setattr(module, name, fn)
-    return {"total": t2 - t0, "cpu": cpu, "open": t_open - t0, "prepare": stages["prepare_selection"],
-            "dedup": stages["_dedup"], "finish": t1 - t_open - stages["prepare_selection"] - stages["_dedup"],
+        for name, (module, attr) in real.items():
+            setattr(module, attr, saved[name])
+    staged = stages["select"] + stages["clean"] + stages["dedup"]
+    return {"total": t2 - t0, "cpu": cpu, "open": t_open - t0, "select": stages["select"], "clean": stages["clean"],
+            "dedup": stages["dedup"], "finish": t1 - t_open - staged,
             "write": t2 - t1, "rows": sum(report.rows.values()), "removed": report.removed, "bytes": report.bytes}
 
 
@@ -108,7 +112,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--format", default="openai-chat")
-    ap.add_argument("--one-process", action="store_true", help="prepare without the forked child")
+    ap.add_argument("--one-process", action="store_true", help="clean without the forked child")
     args = ap.parse_args()
     from studio.export import parallel
 
@@ -124,7 +128,7 @@ def main() -> None:
             runs = [timed_export(store, Path(tmp) / f"out-{kind}", args.format, parquet) for _ in range(args.repeat)]
             totals = sorted(r["total"] for r in runs)
             best = min(runs, key=lambda r: r["total"])
-            stages = ", ".join(f"{k} {best.get(k, 0.0):.2f}" for k in ("open", "prepare", "dedup", "finish", "write"))
+            stages = ", ".join(f"{k} {best.get(k, 0.0):.2f}" for k in ("open", "select", "clean", "dedup", "finish", "write"))
             print(f"{kind:8s} {args.format}: best {totals[0]:.2f} s, median {statistics.median(totals):.2f} s "
                   f"(bar {bar:.0f} s) over {args.repeat} runs; {best['rows']:,} rows, "
                   f"{best['bytes'] / 2**20:.1f} MB; removed {best['removed']}")

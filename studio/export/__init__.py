@@ -1,4 +1,4 @@
-"""Datasets from a session: select, deduplicate, split, format, and write with a dataset card.
+"""Datasets from a session, as a pipeline (plan.py): select, clean, deduplicate, pair, redact, split, write, card.
 
     plan = plan_export(session, ExportOptions(format="sft", parquet=True))   # counts, preview, removals
     report = write_export(plan, "out/", force=False)                         # files, all or nothing
@@ -12,7 +12,7 @@ from importlib import import_module
 _WHERE = {
     "ExportError": "errors", "ExistingExport": "errors",
     "FORMATS": "formats", "Format": "formats", "Pair": "formats",
-    "ExportOptions": "plan", "ExportPlan": "plan", "Removal": "plan", "plan_export": "plan", "plan_records": "plan",
+    "ExportOptions": "options", "ExportPlan": "plan", "Removal": "plan", "plan_export": "plan", "plan_records": "plan",
     "ExportReport": "writer", "write_export": "writer",
 }
 __all__ = sorted(_WHERE)

@@ -1,4 +1,4 @@
-"""The dataset card (README.md beside the data files): what is in the export and where it came from.
+"""Stage 8, card: the dataset card (README.md beside the data files): what is in the export and where it came from.
 
 The front matter follows the Hugging Face dataset card, so `load_dataset(folder)` finds the splits.
 Only dates from the session appear (sample and session creation), never the time of the export,
@@ -16,7 +16,7 @@ from typing import Any, Protocol, Sequence
 
 class CardSource(Protocol):
     """What the card reads from an export plan (studio.export.plan.ExportPlan has it). A protocol rather than
-    an import, so plan.py (which writes the card) and this module do not import each other."""
+    an import, so plan.py (whose ExportPlan.card calls dataset_card) and this module do not import each other."""
 
     options: Any
     format: Any

@@ -1,4 +1,6 @@
-"""Exact and near-duplicate removal; near duplicates by MinHash over word shingles with LSH.
+"""Stage 3, deduplicate: exact and near-duplicate removal; near duplicates by MinHash over word shingles with LSH.
+
+`run` removes them from the clean stage's columns (the output digests and signatures it computed).
 
 Signatures are computed in numpy for the whole batch at once (one-permutation MinHash with
 rotation densification): hashing each shingle in Python, as `datasketch.MinHash.update` does, takes
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from studio.export.records import Removal
 
 NUM_PERM = 64          # signature length (bins); a power of two
 SHINGLE = 5            # words per shingle
@@ -247,3 +252,34 @@ def near_duplicates_of(sig: np.ndarray, threshold: float) -> list[NearDuplicate]
         if r != j:
             out.append(NearDuplicate(j, r, round(partner[j][1], 3)))
     return out
+
+
+def run(p, threshold: float) -> list[Removal]:
+    """The dedup stage: exact, then near duplicates, among samples of the same status (a rejected answer close to an
+    accepted one is a useful preference pair, not a duplicate). The first of each cluster (in content order)
+    stays. `p`: the clean stage's Prepared (not imported: clean.py imports this module for the signatures);
+    its columns lose the removed samples. Returns the removals.
+    """
+    removed: list[Removal] = []
+    ids = p.ids
+    keep = [True] * len(ids)
+    first: dict[tuple, int] = {}
+    for i, key in enumerate(zip(p.statuses, p.groups, p.digests)):    # same status, filled prompt and output
+        j = first.setdefault(key, i)
+        if j != i:
+            keep[i] = False
+            removed.append(Removal(ids[i], "exact duplicate", f"same prompt and output as #{ids[j]}"))
+    if threshold < 1:
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for i, status in enumerate(p.statuses):
+            if keep[i]:
+                by_status[str(status)].append(i)
+        for members in by_status.values():
+            for nd in near_duplicates_of(p.signatures[members], threshold):
+                i, k = members[nd.index], members[nd.kept]
+                keep[i] = False
+                removed.append(Removal(ids[i], "near duplicate",
+                                       f"similar to #{ids[k]} (similarity {nd.similarity:.2f})"))
+    if removed:
+        p.take(keep)
+    return removed

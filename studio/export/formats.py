@@ -1,6 +1,6 @@
 """The export formats: one pure function per format from a sample (or a pair) to one output row.
 
-Row functions take records passed through `records.clean` (plan_records does it once per sample).
+Row functions take records passed through `clean.clean` (the clean stage does it once per sample).
 
 Rows carry only what the trainer reads (OpenAI rejects unknown keys); provenance goes in `raw`.
 Each format also names its Parquet schema so every column has one type, whatever the rows hold.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from studio.export.records import assistant, completion, flat_prompt, json_text, prompt_messages
-from studio.export.scrub import scrub_params
+from studio.core.record import scrub_params
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Preference pairs from a session: the person's own decisions, and contrast-pair samples.
+"""Stage 4, pair: the rows to write. Row formats: one row per sample left after dedup, as the clean stage
+formatted it. Preference formats: pairs from the person's own decisions, judgements and contrast-pair samples,
+each checked as two conversations (validate.py), formatted here.
 
 - judgements: explicit "A is better than B" judgements made side by side (the session's
   `judgements` table), used as they are and first, whatever the two samples' statuses; the
@@ -15,9 +17,66 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
-from studio.export.formats import Pair
-from studio.export.records import completion, prompt_key, prompt_messages
+from studio.core.bulk import held_json
+from studio.export.formats import Format, Pair
+from studio.export.records import Removal, completion, prompt_key, prompt_messages
+from studio.export.validate import problem
+
+
+@dataclass
+class Rows:
+    """The rows of an export, in file order: each as a JSON line, with its template, version ("" for pairs from
+    several versions), prompt group (the split keeps a group on one side) and the sample ids it came from."""
+
+    lines: list[bytes]
+    templates: list[str]
+    versions: list[str]
+    groups: list[str]
+    ids: list[tuple[int, ...]]
+    pairs: list[Pair] | None = None          # preference formats: the pairs the rows hold
+    prompts: list[dict] | None = None        # preference formats: the records whose prompts the redact stage scans
+
+
+def run(p, fmt: Format, judgements, removed: list[Removal]) -> Rows:
+    """The pair stage over the clean stage's Prepared `p` (after dedup): the rows to write. For preference
+    formats, samples left unpaired or in an invalid pair are added to `removed`, and `p` keeps only the samples
+    the pairs came from (the card counts those)."""
+    if not fmt.paired:
+        return Rows(p.lines, p.templates, p.versions, p.groups, [(i,) for i in p.ids])
+    records = p.records
+    pairs, left = build_pairs(records, judgements)
+    removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
+    pairs = _valid_pairs(pairs, removed)
+    by_id = {r["id"]: r for r in records}
+    rows = Rows([held_json(fmt.row(u)) for u in pairs], [u.template for u in pairs],
+                [_pair_version(u, by_id) for u in pairs], [u.group for u in pairs], [u.ids for u in pairs],
+                pairs, records)
+    used = {i for ids in rows.ids for i in ids}
+    p.take([i in used for i in p.ids])         # the card counts the samples the pairs came from
+    return rows
+
+
+def _valid_pairs(pairs: list[Pair], removed: list[Removal]) -> list[Pair]:
+    """Pairs whose prompt + chosen and prompt + rejected are valid conversations (validate.py); the
+    samples of the others are removed with the reason (a contrast pair's sides are checked here)."""
+    kept, failed = [], {}
+    for u in pairs:
+        bad = problem(u.prompt, u.chosen) or problem(u.prompt, u.rejected, echo=False)
+        if bad is None:
+            kept.append(u)
+        else:
+            for i in u.ids:
+                failed.setdefault(i, bad)
+    used = {i for u in kept for i in u.ids}   # a sample in another, valid pair is exported, not removed
+    removed.extend(Removal(i, *bad) for i, bad in failed.items() if i not in used)
+    return kept
+
+
+def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:
+    vs = {str(by_id[i].get("template_version") or "") for i in p.ids if i in by_id}
+    return vs.pop() if len(vs) == 1 else ""
 
 
 def contrast_pair(rec: dict) -> Pair | None:

@@ -1,4 +1,5 @@
-"""Preparing a large selection in two processes: the per-sample work is most of an export's time.
+"""The clean stage's speed trick: a large selection prepared in two processes (the per-sample work is most
+of an export's time). Generic over the work, so the clean stage (clean.py) calls it and it imports nothing back.
 
 On Linux, from a process without other threads (the CLI; not the TUI, whose threads a fork would
 copy mid-step), a forked child prepares the second half of the samples from the same open session
@@ -16,11 +17,9 @@ import pickle
 import signal
 import threading
 import warnings
-from typing import Callable, Iterable
+from typing import Callable, TypeVar
 
-from studio.export.formats import Format
-from studio.export.prepare import Prepared, prepare
-from studio.export.scrub import Redactor
+T = TypeVar("T")
 
 MIN_SAMPLES = 20_000       # below this, forking and copying back cost more than they save
 
@@ -36,24 +35,23 @@ def processes_for(n: int) -> int:
     return 2 if cores >= 2 else 1
 
 
-def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int], fmt: Format, *,
-                      near: bool, redactor: Redactor, processes: int | None = None, **flagging) -> Prepared:
-    """prepare() over the samples `read(ids)` yields, the second half in a child process when it pays.
-
-    `flagging`: prepare's include_flagged / flags."""
+def in_halves(ids: list[int], work: Callable[[list[int]], T], join: Callable[[T, T], T], *,
+              processes: int | None = None) -> T:
+    """work(ids), or join(work(first half), work(second half)) with the second half done in a child process
+    when it pays (processes_for; `processes` forces the count). If the child fails or dies, its half is done
+    here instead (its errors then surface here)."""
     if (processes or processes_for(len(ids))) < 2 or len(ids) < 2:
-        return prepare(read(ids), fmt, near=near, redactor=redactor, **flagging)
+        return work(ids)
     cut = len(ids) // 2
-    child = _Child(lambda: prepare(read(ids[cut:]), fmt, near=near, redactor=redactor, **flagging))
+    child = _Child(lambda: work(ids[cut:]))
     try:
-        first = prepare(read(ids[:cut]), fmt, near=near, redactor=redactor, **flagging)
+        first = work(ids[:cut])
         second = child.result()
     finally:
         child.stop()
     if second is None:                       # the child failed: do its half here (errors then surface here)
-        second = prepare(read(ids[cut:]), fmt, near=near, redactor=redactor, **flagging)
-    first.extend(second)
-    return first
+        second = work(ids[cut:])
+    return join(first, second)
 
 
 class _Child:
@@ -63,7 +61,7 @@ class _Child:
     mapped here takes 0.08 s.
     """
 
-    def __init__(self, work: Callable[[], Prepared]):
+    def __init__(self, work: Callable[[], object]):
         self.fd = os.memfd_create("studio-export", os.MFD_CLOEXEC)
         with warnings.catch_warnings():
             # Python 3.12+ warns when other OS threads exist: numpy's idle BLAS pool, which the child never uses
@@ -83,7 +81,7 @@ class _Child:
                 os._exit(code)
         self.pid: int | None = pid
 
-    def result(self) -> Prepared | None:
+    def result(self):
         """The child's result (once it has finished), or None if it failed or died."""
         if self._reap() != 0:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -10,27 +11,14 @@ import orjson
 ROLES = ("system", "user", "assistant")
 
 
-def clean(rec: dict) -> dict:
-    """A shallow copy with clean `messages`, text `output`, an int `id` and its prompt key.
+@dataclass(frozen=True)
+class Removal:
+    """A sample left out of an export, and why (the stage that left it out names the reason)."""
 
-    Done once per sample, so every format, the dedup and the pairing reuse the same lists.
-    """
-    if "_clean" in rec:
-        return rec
-    out = dict(rec)
-    stored = rec.get("messages")
-    out["messages"] = msgs = prompt_messages(rec)
-    if msgs is not stored and stored:       # the slow path changed something: was a turn dropped as empty?
-        out["_empty"] = any(isinstance(m, dict) and m.get("role") != "system" and not str(m.get("content") or "").strip()
-                            for m in stored)
-    text = rec.get("output")
-    out["output"] = text if type(text) is str else completion(rec)
-    sid = rec.get("id")
-    out["id"] = sid if type(sid) is int else int(sid or 0)
-    out["_clean"] = True
-    ph = rec.get("prompt_hash")
-    out["_pkey"] = str(ph) if ph else prompt_key(out)
-    return out
+    id: int
+    reason: str          # "no output", "exact duplicate", "near duplicate", "unpaired", "no verdict",
+    #                      "flagged <flag>", and validate.REASONS ("role order", "echo", ...)
+    detail: str = ""
 
 
 def prompt_messages(rec: dict) -> list[dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Keep credentials out of exports: drop secret-named parameters and redact key-shaped text.
+"""Stage 5, redact: keep credentials out of exports: drop secret-named parameters and redact key-shaped text.
 
 Sessions already drop secret parameters when samples are saved; exports check again because a
 session may come from an older build, a copy, or a hand edit, and a leaked key cannot be recalled.
@@ -10,6 +10,9 @@ import os
 import re
 from typing import Any
 
+import orjson
+
+from studio.core.bulk import held_json
 from studio.core.record import KEY_SHAPE
 from studio.core.record import scrub_params  # noqa: F401 - re-exported: the export's params scrubbing
 
@@ -66,3 +69,22 @@ class Redactor:
         if isinstance(v, list):
             return [self.value(x) for x in v]
         return v
+
+
+def run(lines: list[bytes], scan: list[bytes], redactor: Redactor | None = None) -> None:
+    """The redact stage: rewrite (in place) the rows that hold a secret, after one quick look over all of them.
+
+    Secret values from the environment are looked for in every line; key-shaped text (sk-..., AKIA...) in
+    `scan`: every field but the model's output (the distinct prompts, and for `raw` the parameters, errors,
+    notes...; one bytes per part the clean stage prepared). A model cannot invent our key unless the prompt or
+    the environment carried it, and answers about APIs are full of key-shaped examples.
+    """
+    if not lines:
+        return
+    redactor = redactor or Redactor()
+    secrets = [x.encode() for x in redactor.secrets]
+    hit = any(x in line for x in secrets for line in lines) or any(redactor.has_key_shape(s) for s in scan)
+    if hit:
+        for i, line in enumerate(lines):
+            if redactor.needed(line):
+                lines[i] = held_json(redactor.value(orjson.loads(line)))

@@ -1,4 +1,4 @@
-"""A seeded train/validation split, stratified by template, that never splits one prompt's rows.
+"""Stage 6, split: a seeded train/validation split, stratified by template, that never splits one prompt's rows.
 
 Rows of the same filled prompt (several answers, or the pairs of one prompt) go to the same side,
 so validation never holds a prompt that training has seen. Within each template, prompt groups
@@ -46,3 +46,8 @@ def split_rows(templates: list[str], groups: list[str], fraction: float, seed: i
                 out[i] = "validation"
             taken += len(members[key])
     return out
+
+
+def run(templates: list[str], groups: list[str], fraction: float, seed: int) -> list[str]:
+    """The split stage: for each row (given its template and prompt group), "train" or "validation"."""
+    return split_rows(templates, groups, fraction, seed)

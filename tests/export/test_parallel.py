@@ -9,9 +9,8 @@ import pytest
 
 from studio.export import ExportOptions, parallel, plan_export
 from studio.export.formats import FORMATS
-from studio.export.parallel import prepare_selection, processes_for
-from studio.export.prepare import Prepared
-from studio.export.scrub import Redactor
+from studio.export.clean import Prepared, prepare_selection
+from studio.export.parallel import processes_for
 from tests.export.conftest import prose, sample
 
 
@@ -37,8 +36,8 @@ def columns(p: Prepared) -> dict:
 @pytest.mark.parametrize("fmt", ["openai-chat", "raw", "kto", "preference"])
 def test_two_processes_prepare_exactly_what_one_does(big, fmt):
     ids = big.ids(status=["accepted", "rejected", "failed"])
-    one = prepare_selection(big.samples, ids, FORMATS[fmt], near=True, redactor=Redactor(), processes=1)
-    two = prepare_selection(big.samples, ids, FORMATS[fmt], near=True, redactor=Redactor(), processes=2)
+    one = prepare_selection(big.samples, ids, FORMATS[fmt], near=True, processes=1)
+    two = prepare_selection(big.samples, ids, FORMATS[fmt], near=True, processes=2)
     assert columns(two) == columns(one)
     assert len(one.ids) > 300
 
@@ -63,7 +62,7 @@ def test_the_second_half_is_read_in_a_child_process(big, tmp_path):
             fh.write(f"{os.getpid()} {part[0]}\n")
         return big.samples(part)
 
-    prepare_selection(read, ids, FORMATS["sft"], near=False, redactor=Redactor(), processes=2)
+    prepare_selection(read, ids, FORMATS["sft"], near=False, processes=2)
     seen = dict(line.split() for line in readers.read_text().splitlines())
     assert seen.pop(str(os.getpid())) == str(ids[0])
     assert list(seen.values()) == [str(ids[len(ids) // 2])]       # one other process read the second half
@@ -78,8 +77,8 @@ def test_a_child_that_fails_leaves_its_half_to_this_process(big):
             raise OSError("disk went away in the child")
         return big.samples(part)
 
-    one = prepare_selection(big.samples, ids, FORMATS["sft"], near=True, redactor=Redactor(), processes=1)
-    two = prepare_selection(read, ids, FORMATS["sft"], near=True, redactor=Redactor(), processes=2)
+    one = prepare_selection(big.samples, ids, FORMATS["sft"], near=True, processes=1)
+    two = prepare_selection(read, ids, FORMATS["sft"], near=True, processes=2)
     assert columns(two) == columns(one)
 
 
@@ -99,7 +98,7 @@ def test_an_error_here_still_ends_the_child(big, monkeypatch):
 
     monkeypatch.setattr(parallel, "_Child", Watched)
     with pytest.raises(ValueError):
-        prepare_selection(read, ids, FORMATS["sft"], near=False, redactor=Redactor(), processes=2)
+        prepare_selection(read, ids, FORMATS["sft"], near=False, processes=2)
     assert len(children) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(children[0], os.WNOHANG)               # already reaped: no zombie left behind

@@ -1,6 +1,11 @@
-"""The per-sample part of an export: each selected sample to its JSON line and the few fields the plan needs.
+"""Stage 2, clean: each selected sample read, cleaned, checked and turned into its JSON line and the few
+columns the later stages need (the output's digest for exact duplicates, a MinHash signature for near ones).
 
-Nothing here keeps a sample record (for row formats): a sample becomes one line, a handful of
+Samples without output, flagged ones (unless asked) and those that are not a conversation a trainer accepts
+(validate.py) are removed here with their reason. Nothing here keeps a sample record (for row formats): a
+sample becomes one line, a handful of columns and, later, a MinHash signature, so 100,000 samples cost about
+a tenth of the memory their dicts would, and the work splits cleanly over processes (parallel.py: a large
+selection from a store session is cleaned in two). Everything keeps a sample record (for row formats): a sample becomes one line, a handful of
 columns and, later, a MinHash signature, so 100,000 samples cost about a tenth of the memory their
 dicts would, and the work splits cleanly over processes (parallel.py). Everything depends on one
 sample at a time, so preparing a selection in parts and joining them gives the same result as
@@ -13,23 +18,16 @@ import hashlib
 from dataclasses import dataclass, field
 from itertools import compress, islice
 from operator import itemgetter
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 
 from studio.core.bulk import held_json
+from studio.export import parallel
 from studio.export.formats import Format
-from studio.export.records import clean
-from studio.export.scrub import Redactor
+from studio.export.records import Removal, completion, prompt_key, prompt_messages
+from studio.export.select import Selection
 from studio.export.validate import NO_ASSISTANT, problem
-
-
-@dataclass(frozen=True)
-class Removal:
-    id: int
-    reason: str          # "no output", "exact duplicate", "near duplicate", "unpaired", "no verdict",
-    #                      "flagged <flag>", and validate.REASONS ("role order", "echo", ...)
-    detail: str = ""
 
 
 @dataclass
@@ -47,12 +45,15 @@ class Prepared:
     created: list[Any] = field(default_factory=list)
     costs: list[Any] = field(default_factory=list)
     tags: list[tuple[str, ...]] = field(default_factory=list)
-    lines: list[bytes] = field(default_factory=list)       # row formats: the row as JSON (redacted if needed)
+    lines: list[bytes] = field(default_factory=list)       # row formats: the row as JSON (the redact stage
+    #                                                        rewrites the ones holding a secret)
     records: list[dict] = field(default_factory=list)      # paired formats: the clean records, to pair later
     signatures: Any = None                                 # MinHash of the user turns + output (near dedup)
     keys: list[str] = field(default_factory=list)        # content_key: the order rows are written in
     removed: list[Removal] = field(default_factory=list)
     selected: int = 0
+    scan: list[bytes] = field(default_factory=list)        # row formats: every field but the output, for the
+    #                                                        redact stage (the distinct prompts; raw: the rest)
 
     COLUMNS = ("ids", "statuses", "templates", "versions", "groups", "digests", "models", "created", "costs",
                "tags", "lines", "records", "keys")
@@ -90,6 +91,7 @@ class Prepared:
             self.signatures = np.concatenate([self.signatures, other.signatures])
         self.removed.extend(other.removed)
         self.selected += other.selected
+        self.scan.extend(other.scan)
 
 
 _NO_TAGS: tuple[str, ...] = ()
@@ -108,7 +110,59 @@ def content_key(rec: dict) -> str:
             f"\x1f{rec.get('model') or ''}\x1f{rec.get('endpoint') or ''}\x1f{int(rec.get('id') or 0):012d}")
 
 
-def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redactor,
+def run(selection: Selection, fmt: Format, *, near: bool, include_flagged: bool = False,
+        flags: tuple[str, ...] = (), processes: int | None = None) -> Prepared:
+    """The clean stage: every selected sample prepared (see prepare), then put in content order (content_key).
+    A store selection is read and prepared in two processes where that pays (parallel.py)."""
+    if selection.records is not None:
+        p = prepare(selection.records, fmt, near=near, include_flagged=include_flagged, flags=flags)
+    else:
+        assert selection.read is not None
+        p = prepare_selection(selection.read, selection.ids, fmt, near=near, include_flagged=include_flagged,
+                              flags=flags, processes=processes)
+    p.canonical()             # rows by what each sample is, not by its id (completion order)
+    return p
+
+
+def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int], fmt: Format, *, near: bool,
+                      processes: int | None = None, **flagging) -> Prepared:
+    """prepare() over the samples `read(ids)` yields, the second half in a child process when it pays
+    (parallel.in_halves: one process or two give the same columns). `flagging`: prepare's include_flagged /
+    flags. In id order (run() puts them in content order)."""
+    def work(part: list[int]) -> Prepared:
+        return prepare(read(part), fmt, near=near, **flagging)
+
+    def join(first: Prepared, second: Prepared) -> Prepared:
+        first.extend(second)
+        return first
+
+    return parallel.in_halves(ids, work, join, processes=processes)
+
+
+def clean(rec: dict) -> dict:
+    """A shallow copy with clean `messages`, text `output`, an int `id` and its prompt key.
+
+    Done once per sample, so every format, the dedup and the pairing reuse the same lists.
+    """
+    if "_clean" in rec:
+        return rec
+    out = dict(rec)
+    stored = rec.get("messages")
+    out["messages"] = msgs = prompt_messages(rec)
+    if msgs is not stored and stored:       # the slow path changed something: was a turn dropped as empty?
+        out["_empty"] = any(isinstance(m, dict) and m.get("role") != "system" and not str(m.get("content") or "").strip()
+                            for m in stored)
+    text = rec.get("output")
+    out["output"] = text if type(text) is str else completion(rec)
+    sid = rec.get("id")
+    out["id"] = sid if type(sid) is int else int(sid or 0)
+    out["_clean"] = True
+    ph = rec.get("prompt_hash")
+    out["_pkey"] = str(ph) if ph else prompt_key(out)
+    return out
+
+
+def prepare(records: Iterable[dict], fmt: Format, *, near: bool,
             include_flagged: bool = False, flags: tuple[str, ...] = ()) -> Prepared:
     """Prepare selected samples (in id order): clean them, drop those without output, flagged ones (unless
     asked) and those that are not a valid conversation (validate.py), format or keep the rest.
@@ -188,28 +242,10 @@ def prepare(records: Iterable[dict], fmt: Format, *, near: bool, redactor: Redac
 
         p.signatures = signatures(texts)
     if not paired:
-        redact(lines, redactor, b"\n".join(beside) if raw else "\n".join(prompts).encode())
+        p.scan.append(b"\n".join(beside) if raw else "\n".join(prompts).encode())
     return p
 
 
 def _preview_detail(rec: dict) -> str:
     return (f"template {rec.get('template') or '?'!r} has no assistant: section, so its sample is the filled prompt, "
             "not a reply: add an assistant: section holding the reply (render mode), or run it with a model")
-
-
-def redact(lines: list[bytes], redactor: Redactor, scan: bytes) -> None:
-    """Rewrite (in place) the lines that hold a secret, after one quick look over all of them.
-
-    Secret values from the environment are looked for in every line; key-shaped text (sk-..., AKIA...)
-    in `scan`: every field but the model's output (the distinct prompts, and for `raw` the parameters,
-    errors, notes...). A model cannot invent our key unless the prompt or the environment carried it,
-    and answers about APIs are full of key-shaped examples.
-    """
-    if not lines:
-        return
-    secrets = [x.encode() for x in redactor.secrets]
-    hit = any(x in line for x in secrets for line in lines) or redactor.has_key_shape(scan)
-    if hit:
-        for i, line in enumerate(lines):
-            if redactor.needed(line):
-                lines[i] = held_json(redactor.value(orjson.loads(line)))
