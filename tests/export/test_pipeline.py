@@ -42,3 +42,33 @@ def test_an_export_of_records_runs_the_same_stages(tmp_path, entered):
 def test_without_dedup_the_dedup_stage_is_skipped(session, tmp_path, entered):
     write_export(plan_export(session, ExportOptions(dedup=False)), tmp_path / "out")
     assert entered == [s for s in ORDER if s != "dedup"]
+
+
+def test_one_or_two_processes_redact_the_same_rows(store, monkeypatch):
+    """The redact stage looks at the whole selection at once: a key shape in one sample's prompt makes key-shaped
+    text in any row redacted, whichever half of a forked clean stage held it (before the stages were split, each
+    half decided alone, so the second half's output kept its key with two processes and lost it with one).
+    The store redacts key shapes when samples are saved, so the keys come in by a hand edit of the session file:
+    the case the export checks again for."""
+    from studio.export import parallel
+    from tests.export.conftest import prose, sample
+
+    mark, key = "PLACEHOLDER" + "A" * 28, "sk-proj-" + "K" * 30
+    s = store.create("halves", model="openai/fake")
+    recs = [sample(i) for i in range(1, 11)]
+    recs[0]["messages"] = [{"role": "user", "content": f"My key {mark} stopped working. " + prose(500, 10)}]
+    recs[9]["output"] = f"Try the key {mark} again. " + prose(501, 20)
+    s.add_samples(recs)
+    path = s.path
+    s.close()
+    path.write_text(path.read_text().replace(mark, key))
+    s = store.open("halves")
+    assert key in s.get(10)["output"]
+    plans = []
+    for n in (1, 2):
+        monkeypatch.setattr(parallel, "processes_for", lambda _n, n=n: n)
+        plans.append(plan_export(s, ExportOptions(val_fraction=0)))
+    assert plans[0].lines == plans[1].lines
+    assert not any(key.encode() in line for line in plans[1].lines)
+    assert sum(b"[redacted]" in line for line in plans[1].lines) == 2
+    s.close()
