@@ -111,7 +111,7 @@ def main() -> int:
         ideal = kill_at / (3 * rate) + (n - kill_at) / (2 * rate)
         print(f"prompts {n:,}, {len(rows):,} samples: {ok:,} done, {len(rows) - ok} failed, {dups} duplicates, "
               f"{n - len(ident)} missing")
-        print(f"served: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(per.items())))
+        print("served: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(per.items())))
         print(f"server 1 killed at {killed:.2f} s (after {kill_at:,} done); wall {wall:.2f} s, ideal {ideal:.2f} s "
               f"(3 servers then 2, {args.parallel} in flight each at {args.latency * 1000:.0f} ms): "
               f"{wall / ideal:.3f} × ideal (bar 1.15)")

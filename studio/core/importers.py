@@ -599,9 +599,9 @@ def handlebars_to_jinja(body: str, path: str, first_line: int,
                 source = expr(args[0], i)
                 var, key = "item", None
                 if len(args) >= 3 and args[1] == "as":
-                    names = " ".join(args[2:]).strip("|").split()
-                    var = names[0].strip("|") if names else "item"
-                    key = names[1].strip("|") if len(names) > 1 else None
+                    aliases = " ".join(args[2:]).strip("|").split()
+                    var = aliases[0].strip("|") if aliases else "item"
+                    key = aliases[1].strip("|") if len(aliases) > 1 else None
                 depth = sum(b.kind == "each" for b in stack)
                 if var == "item" and depth:
                     var = f"item{depth + 1}"

@@ -83,6 +83,7 @@ class Sample(TypedDict, total=False):
     endpoint: str | None          # the api_base that answered (never a key); None: the provider's default
     attempts: int                 # paid calls this sample took (structured re-asks, billed failures)
     answer: int                   # 0-based answer index among several answers to one fill
+    inputs: dict[str, Any]        # only for templates with `inputs:`: the values supplied at run time
 
 
 def _defaults(now: float) -> Sample:
@@ -116,7 +117,7 @@ def new_sample(fields: dict[str, Any], now: float) -> Sample:
                            if isinstance(m, dict) and isinstance(m.get("content"), str) else m for m in msgs]
     for name in ("output", "reasoning", "slots", "persona", "inputs"):
         if doc.get(name) is not None:
-            doc[name] = redact_keys_in(doc[name])             # type: ignore[literal-required]
+            doc[name] = redact_keys_in(doc[name])             # type: ignore[literal-required]  # name: a field
     return doc
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator, Mapping
 
 import orjson
 
@@ -34,7 +34,7 @@ class Frozen:
     off: list[int]
     size: list[int]
     col: dict[str, list] | None = None
-    by: dict[str, dict[str, set[int] | list[int]]] | None = None   # a copy holds sorted lists
+    by: Mapping[str, Mapping[str, Collection[int]]] | None = None   # a copy holds sorted lists
     versions: list | None = None
 
     def entries(self, read_raw: Callable[[int, int], bytes]) -> Iterator[tuple[int, bytes]]:

@@ -182,7 +182,7 @@ def _fill(dst, opened: list, kept: list, report: Merged, names: list[str]) -> No
             batch.append(doc)
             report.per_source[names[win.src]] = report.per_source.get(names[win.src], 0) + 1
         ids = dst.add_samples(batch)
-        for (_, win, copies), sid in zip(chunk, ids):
+        for (_, _win, copies), sid in zip(chunk, ids):
             for c in copies:
                 new_id[(c.src, c.sid)] = sid
     report.samples = len(kept)
