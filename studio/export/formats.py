@@ -132,6 +132,14 @@ def raw_row(rec: dict) -> dict:
         "cached": bool(rec.get("cached")),
         "created": _float(rec.get("created")),
         "reviewed": _float(rec.get("reviewed")),
+        # what the provider said and how the answer was made (studio.core.record): a cut-off or filtered
+        # answer says so here too, and reasoning kept apart from the output is exported beside it
+        "finish_reason": rec.get("finish_reason") if isinstance(rec.get("finish_reason"), str) else None,
+        "flag": rec.get("flag") if isinstance(rec.get("flag"), str) else None,
+        "reasoning": rec.get("reasoning") if isinstance(rec.get("reasoning"), str) else None,
+        "endpoint": rec.get("endpoint") if isinstance(rec.get("endpoint"), str) else None,
+        "attempts": _int(rec.get("attempts")),
+        "answer": _int(rec.get("answer")),
     }
 
 
@@ -186,6 +194,8 @@ _raw = _schema(lambda pa: [
                                       ("output", pa.string()), ("model", pa.string())]))),
     ("tokens_in", pa.int64()), ("tokens_out", pa.int64()), ("cost", pa.float64()), ("latency", pa.float64()),
     ("cached", pa.bool_()), ("created", pa.float64()), ("reviewed", pa.float64()),
+    ("finish_reason", pa.string()), ("flag", pa.string()), ("reasoning", pa.string()), ("endpoint", pa.string()),
+    ("attempts", pa.int64()), ("answer", pa.int64()),
 ])
 
 _BOTH = ("accepted", "rejected")

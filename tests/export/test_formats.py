@@ -127,3 +127,16 @@ def test_kto_export_has_the_shape_trl_makes_when_it_unpairs_preference_data(sess
     unpaired = trl_data_utils.unpair_preference_dataset(pref)
     kto = load(export(session, tmp_path, "kto")[1], False)["train"]
     assert unpaired.features == kto.features
+
+
+def test_raw_rows_carry_how_each_answer_was_made():
+    """raw is every field: the provider's finish_reason, the flag, reasoning kept apart, endpoint, attempts, answer."""
+    from studio.export.formats import FORMATS, raw_row
+
+    rec = {"id": 3, "messages": [{"role": "user", "content": "q"}], "output": "half an ans", "status": "pending",
+           "finish_reason": "length", "flag": "cut-off", "reasoning": "thinking...", "endpoint": "http://gpu:8000/v1",
+           "attempts": 2, "answer": 1}
+    row = raw_row(rec)
+    assert (row["finish_reason"], row["flag"], row["reasoning"], row["endpoint"], row["attempts"], row["answer"]) == \
+        ("length", "cut-off", "thinking...", "http://gpu:8000/v1", 2, 1)
+    assert list(row) == FORMATS["raw"].schema().names            # the Parquet columns are the same fields
