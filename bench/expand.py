@@ -11,7 +11,7 @@ import time
 from studio.core.expand import Space, expand
 from studio.core.render import Renderer
 from studio.core.template import load_template, parse_template
-from studio.workspace import shipped_templates_dir
+from studio.core.workspace import shipped_templates_dir
 
 
 def render_rate(seconds: float = 3.0) -> float:

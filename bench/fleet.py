@@ -51,9 +51,9 @@ def _server(latency: float) -> tuple[subprocess.Popen, int]:
 
 async def _run(ws: Path, models: Path, n: int, kill_at: int, victim: subprocess.Popen) -> tuple[object, float, float]:
     from studio.engine.fleet import load_model_list
-    from studio.runs import Run
+    from studio.runs.run import Run
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     fleets, _ = load_model_list(models)
     workspace = Workspace(ws)

@@ -268,9 +268,9 @@ async def cpu_per_request(server: Server, c: int) -> None:
 
 
 async def whole_run(server: Server, c: int, tmp: Path) -> None:
-    from studio.runs import Run
+    from studio.runs.run import Run
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     server.control(latency=0.0, reset=True, faults={})
     ws = Workspace.from_env(tmp / "ws").ensure()

@@ -106,7 +106,7 @@ def make_samples(start: int, n: int, rng: random.Random, version: str) -> list[d
 
 def build(root: Path, name: str, n: int) -> None:
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     ws = Workspace.from_env(root).ensure()
     store = Store(ws.sessions_dir)
@@ -153,7 +153,7 @@ async def latency(root: Path, name: str, presses: int) -> dict:
     from textual import events
 
     from studio.tui.app import StudioApp
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     app = StudioApp(Workspace.from_env(root), name)
     times: list[float] = []

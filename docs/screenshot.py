@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 async def main() -> None:
     from studio.tui.app import StudioApp
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     app = StudioApp(Workspace.from_env(tempfile.mkdtemp(prefix="studio-shot-")).ensure())
     async with app.run_test(size=(140, 40)) as pilot:

@@ -121,10 +121,10 @@ def test_a_live_run_is_refused_while_a_batch_is_pending_and_resume_needs_one(tmp
     bid = None
 
     async def submit_only():
-        from studio.runs import Run
-        from studio.runs_batch import BatchRun
+        from studio.runs.run import Run
+        from studio.runs.batch import BatchRun
         from studio.store import Store
-        from studio.workspace import Workspace
+        from studio.core.workspace import Workspace
 
         ws = Workspace.from_env().ensure()
         with Store(ws.sessions_dir).open("b", create=True) as session:
@@ -145,10 +145,10 @@ def _batch_run(ws_root, name, *, session="b", **kw):
     """A Run through BatchRun in this process (the API the TUI would use)."""
     import asyncio
 
-    from studio.runs import Run
-    from studio.runs_batch import BatchRun
+    from studio.runs.run import Run
+    from studio.runs.batch import BatchRun
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     async def go():
         ws = Workspace.from_env(ws_root).ensure()
@@ -180,11 +180,11 @@ def test_cached_answers_skip_the_batch_and_batch_answers_fill_the_cache(tmp_path
     assert sm.done == 4 and len(fake_batch.batches) == 1 and fake_batch.count == 0
     again = _batch_run(tmp_path, "contrast-pairs", session="other", model=MODEL, api_base=fake_batch.base_url, n=4)
     assert again.done == 4 and again.cached == 4 and len(fake_batch.batches) == 1   # no second batch
-    from studio.runs import Run  # a live run into a third session: answered from the cache, no request
+    from studio.runs.run import Run  # a live run into a third session: answered from the cache, no request
     import asyncio
 
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     async def live():
         ws = Workspace.from_env(tmp_path).ensure()
@@ -195,7 +195,7 @@ def test_cached_answers_skip_the_batch_and_batch_answers_fill_the_cache(tmp_path
 
 def test_follow_ups_run_on_batch_results(tmp_path, env, fake_batch):
     fake_batch.fail_every = 0
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     ws = Workspace.from_env(tmp_path).ensure()
     text = (ws.templates_dir / "contrast-pairs.prompt").read_text()
@@ -212,10 +212,10 @@ def test_a_run_past_the_providers_limit_goes_as_several_batches_all_resumed(tmp_
     import asyncio
 
     from studio.engine import batch as bapi
-    from studio.runs import Run
-    from studio.runs_batch import BatchRun
+    from studio.runs.run import Run
+    from studio.runs.batch import BatchRun
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     monkeypatch.setattr(bapi, "MAX_REQUESTS", 3)
     fake_batch.fail_every, fake_batch.hold = 0, True

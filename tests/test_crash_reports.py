@@ -8,7 +8,7 @@ import pytest
 
 from studio.core import crash
 from studio.store import Store
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 KEY = "sk-proj-Zx81kQ0aa7Yb2Lc3Md4Ne5Of6"
 SECRET_ENV = "hunter2-very-private"

@@ -13,7 +13,7 @@ from studio.core import record
 from studio.core.record import KEY_SHAPE, new_sample, redact_keys, scrub_params
 from studio.core.secrets import redact_template_text
 from studio.store import Store
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 # one member of each shape KEY_SHAPE knows
 KEYS = {

@@ -30,7 +30,7 @@ def _modules_after_import(module: str) -> set[str]:
     return set(out.split())
 
 
-@pytest.mark.parametrize("module", ["studio.core.expand", "studio.engine", "studio.store", "studio.runs",
+@pytest.mark.parametrize("module", ["studio.core.expand", "studio.engine", "studio.store", "studio.runs.run",
                                     "studio.analysis.attribution", "studio.export", "studio.cli.main",
                                     "studio.tui.app"])
 def test_importing_a_layer_does_not_load_litellm(module):

@@ -11,9 +11,9 @@ from studio.core.errors import StudioError
 from studio.core.lint import lint_template
 from studio.core.template import load_template
 from studio.export import ExportError, ExportOptions, plan_export, write_export
-from studio.runs import Run
+from studio.runs.run import Run
 from studio.store import Store
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 from tests.export.helpers import conversation_errors, conversations
 
 
@@ -145,7 +145,7 @@ FIRST_FORMATS = ["openai-chat", "sft", "sft-text", "kto", "alpaca", "sharegpt"]
 
 
 def shipped():
-    from studio.workspace import Workspace as W
+    from studio.core.workspace import Workspace as W
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:

@@ -16,10 +16,10 @@ import orjson
 import pytest
 
 from studio.engine.cache import FILENAME, RequestCache, legacy_key, request_key
-from studio.runs import Run
+from studio.runs.run import Run
 from studio.store import Store
 from studio.store.interrupted import run_state
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 @pytest.fixture

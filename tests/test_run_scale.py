@@ -8,9 +8,9 @@ import tracemalloc
 
 import pytest
 
-from studio.runs import Run
+from studio.runs.run import Run
 from studio.store import Store
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_lazy_fills_make_the_same_samples_as_before_with_answers(ws):
     """Seeds and answer indices per fill: answer a of fill i, in fill order, as the eager jobs were."""
     from studio.core.expand import expand, sample_seed
     from studio.core.template import load_template
-    from studio.runs import answer_seed
+    from studio.runs.run import answer_seed
 
     name = write(ws, "sample")
     t = load_template(ws.find_template(name))

@@ -8,9 +8,9 @@ import pytest
 
 from studio.core.errors import StudioError
 from studio.core.template import load_template
-from studio.runs import Run
+from studio.runs.run import Run
 from studio.store import Store
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 RECORD_FIELDS = {"template", "template_version", "fill_key", "prompt_hash", "slots", "persona", "messages", "output",
                  "parsed", "mode", "model", "params", "seed", "run_id", "status", "error", "tags", "note",

@@ -12,9 +12,9 @@ from studio.core.errors import StudioError, TemplateError
 from studio.core.lint import lint_text
 from studio.core.secrets import redact_template_text
 from studio.core.template import parse_template
-from studio.runs import Run
+from studio.runs.run import Run
 from studio.store import Store
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 KEY = "sk-live-0123456789abcdefTEMPLATEKEY"
 HEADER_SECRET = "hdr-secret-9876543210zyxw"

@@ -233,7 +233,7 @@ def _read_csv(text: str, source: str, out: ParsedFeedback, delimiter: str) -> Pa
 def structuring_template(workspace=None):
     """The feedback-structuring template: the workspace's copy (it may be edited), else the shipped one."""
     from studio.core.template import load_template
-    from studio.workspace import shipped_templates_dir
+    from studio.core.workspace import shipped_templates_dir
 
     if workspace is not None:
         candidate = workspace.templates_dir / "feedback-structuring.prompt"

@@ -278,7 +278,7 @@ class RegenResult:
 def regeneration_runs(workspace, session, template, plan: RegenPlan, *, model: str | None = None,
                       api_base: str | None = None, concurrency: int = 16) -> list:
     """One `Run` per (model, endpoint) of the samples to replace, or one with the model the person picked."""
-    from studio.runs import Run
+    from studio.runs.run import Run
 
     groups: dict[tuple[str | None, str | None], list[Job]] = {}
     for job in plan.jobs:

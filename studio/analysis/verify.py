@@ -99,7 +99,7 @@ def agreement(samples: Iterable[dict]) -> dict[str, Agreement]:
 
 def checker_template(workspace=None):
     from studio.core.template import load_template
-    from studio.workspace import shipped_templates_dir
+    from studio.core.workspace import shipped_templates_dir
 
     if workspace is not None:
         candidate = workspace.templates_dir / f"{FOLLOWUP}.prompt"

@@ -83,7 +83,7 @@ def _ensure_workspace() -> None:
     """Every command sees a set-up workspace: a new one starts with the shipped template library (README), so
     `studio lint templates/` or `studio render NAME` work before anything else was run. A folder that cannot be
     written is left alone here; a command that needs to write says so itself."""
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     try:
         Workspace.from_env().ensure()
@@ -95,7 +95,7 @@ def _ensure_workspace() -> None:
 def report_crash(exc: BaseException, *, where: str) -> int:
     """Write a crash report (no keys, no sample text) into the workspace and tell the person where; exit 1."""
     from studio.core.crash import write_crash_report
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     try:
         folder = Workspace.from_env().crash_dir

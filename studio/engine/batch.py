@@ -1,6 +1,6 @@
 """Provider batch APIs (files + batches) through litellm: build the JSONL, upload, create, poll, read results.
 
-Plain protocol, no session: `studio.runs_batch` decides what to send and saves what comes back.
+Plain protocol, no session: `studio.runs.batch` decides what to send and saves what comes back.
 litellm's `acreate_file` / `acreate_batch` / `aretrieve_batch` / `afile_content` take the route's
 api_base and key, so an OpenAI-compatible server (`openai/`, `hosted_vllm/`, ... with an api_base)
 is reached at its own `/v1/files` and `/v1/batches`. A result line is read by the same reply

@@ -50,7 +50,7 @@ class Merged:
     per_source: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """Every count above as a plain dict (what `studio sessions --merge --json` prints)."""
+        """Every count above as a plain dict (for scripts and tests)."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from studio.core.errors import StudioError
 from studio.core.files import read_user_text
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 DEMO_SESSION = "demo"
 DEMO_TEMPLATE = "support-madlib"

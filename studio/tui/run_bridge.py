@@ -1,4 +1,4 @@
-"""The one place the TUI calls `studio.runs` / `studio.analysis.regenerate` (shared with the CLI).
+"""The one place the TUI calls `studio.runs.run` / `studio.analysis.regenerate` (shared with the CLI).
 
 Runs in the run worker thread: an asyncio loop of its own, progress handed back through callbacks
 that post messages. `control["run"]` is the live Run so the stop key can stop it from the UI thread.
@@ -28,7 +28,7 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
                    stats: dict, *, only: str | None, on_samples: Callable[[list[int]], None],
                    on_progress: Callable[[], None]) -> None:
     from studio.core.template import parse_template
-    from studio.runs import Run
+    from studio.runs.run import Run
 
     template = parse_template(text, path)
     if only == "regenerate":

@@ -8,8 +8,8 @@ from studio.analysis.attribution import analyse
 from studio.analysis.drafting import draft_template, save_draft
 from studio.analysis.feedback import find_group, import_feedback
 from studio.export import ExportOptions, plan_export, write_export
-from studio.runs import Run
-from studio.workspace import Workspace
+from studio.runs.run import Run
+from studio.core.workspace import Workspace
 from tests.analysis.conftest import structuring_reply
 
 

@@ -8,8 +8,8 @@ from studio.analysis.compare import compare_in_session
 from studio.analysis.regenerate import plan_regeneration, regenerate
 from studio.core.errors import StudioError
 from studio.core.template import load_template
-from studio.runs import Run
-from studio.workspace import Workspace
+from studio.runs.run import Run
+from studio.core.workspace import Workspace
 
 HEAD = """---
 name: explain

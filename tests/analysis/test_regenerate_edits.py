@@ -8,8 +8,8 @@ import pytest
 from studio.analysis.regenerate import plan_regeneration, regenerate
 from studio.core import slot_edit
 from studio.core.template import load_template, parse_template
-from studio.runs import Run
-from studio.workspace import Workspace
+from studio.runs.run import Run
+from studio.core.workspace import Workspace
 from tests.support.fake_llm import FakeLLM
 
 HEAD = """---

@@ -78,9 +78,9 @@ def test_studio_verify_and_a_runs_followup_read_verdicts_the_same(tmp_path, fake
     """The verdict table through both paths that make verdicts: a declared follow-up during a run, and verify."""
     import asyncio
 
-    from studio.runs import Run
+    from studio.runs.run import Run
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
     from tests.core.test_record import VERDICT_TABLE
 
     ws = Workspace.from_env(tmp_path).ensure()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.workspace import shipped_templates_dir
+from studio.core.workspace import shipped_templates_dir
 
 SHIPPED = sorted(p.stem for p in shipped_templates_dir().glob("*.prompt"))
 

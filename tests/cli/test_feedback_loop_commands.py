@@ -18,7 +18,7 @@ def studio(*args, cwd: Path) -> subprocess.CompletedProcess:
 
 def _planted_session(ws: Path, name="demo"):
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     Workspace(ws).ensure()
     session = Store(ws / "sessions").create(name)
@@ -95,7 +95,7 @@ def test_verify_stores_verdicts_and_lists_disagreements(fake_llm, tmp_path):
 
 
 def test_regenerate_after_an_edit_requests_only_the_changed_prompts(fake_llm, tmp_path):
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     Workspace(tmp_path).ensure()
     path = tmp_path / "templates" / "explain.prompt"

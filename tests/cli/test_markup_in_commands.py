@@ -41,7 +41,7 @@ def cli(tmp_path, monkeypatch, capsys):
 
 
 def write_workspace(tmp_path, slot_values=TEXTS):
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     ws = Workspace.from_env(tmp_path).ensure()
     data = ws.templates_dir / "data" / "marks.jsonl"

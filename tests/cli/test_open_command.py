@@ -7,7 +7,7 @@ import sys
 
 from studio.cli.main import main
 from studio.tui.loader import open_session
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 def test_new_with_an_unknown_template_is_a_clear_error(tmp_path, monkeypatch, capsys):
@@ -43,6 +43,6 @@ def test_new_session_starts_on_its_template_and_holds_its_version(tmp_path):
 def test_the_studio_start_up_path_imports_nothing_heavy():
     code = ("import sys; import studio.tui.app, studio.tui.screens.main, studio.cli.commands.open; "
             "heavy = [m for m in ('litellm', 'llama_cpp', 'pyarrow', 'datasets', 'studio.store', 'studio.engine',"
-            " 'studio.runs', 'studio.export', 'tinydb') if m in sys.modules]; print(heavy)")
+            " 'studio.runs.run', 'studio.export', 'tinydb') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

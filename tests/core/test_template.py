@@ -6,7 +6,7 @@ import pytest
 
 from studio.core.errors import TemplateError
 from studio.core.template import dump_template, load_template, parse_template, split_sections
-from studio.workspace import shipped_templates_dir
+from studio.core.workspace import shipped_templates_dir
 
 SHIPPED = sorted(shipped_templates_dir().glob("*.prompt"))
 

@@ -13,7 +13,7 @@ from studio.core.expand import Fill, Space
 from studio.core.lint import lint_paths, lint_text
 from studio.core.render import Renderer
 from studio.core.template import parse_template
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 GOOD = """---
 name: good

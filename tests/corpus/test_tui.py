@@ -9,7 +9,7 @@ from pathlib import Path
 
 from studio.store import Store
 from studio.tui.app import StudioApp
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 from tests.corpus.test_readers import CORPUS, TEMPLATE_CORPUS, TEMPLATES
 from tests.tui.conftest import ready, settle
 

@@ -11,9 +11,9 @@ pytestmark = pytest.mark.skipif(not local.available(), reason=f"local extra not 
 
 async def test_embedded_model_generates_a_sample_from_a_shipped_template(tmp_path, monkeypatch):
     from studio.core.template import load_template
-    from studio.runs import Run
+    from studio.runs.run import Run
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     monkeypatch.delenv("STUDIO_MODEL", raising=False)
     ws = Workspace.from_env(tmp_path).ensure()

@@ -63,7 +63,7 @@ def test_validation_names_what_is_wrong():
 
 
 def test_importing_the_engine_and_runs_does_not_import_litellm():
-    code = ("import sys, studio.engine, studio.runs, studio.cli.commands.run, studio.cli.commands.cache; "
+    code = ("import sys, studio.engine, studio.runs.run, studio.cli.commands.run, studio.cli.commands.cache; "
             "bad = [m for m in ('litellm', 'textual', 'llama_cpp', 'aiohttp') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

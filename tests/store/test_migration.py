@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from studio.core.expand import fill_key
-from studio.runs import prompt_hash
+from studio.runs.run import prompt_hash
 from studio.store import Store
 
 FIXTURE = Path(__file__).parent / "fixtures" / "schema_v1.json"

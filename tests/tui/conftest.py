@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 def make_samples(n: int, *, version: str = "aaaaaaaaaaaa", template: str = "support-madlib",

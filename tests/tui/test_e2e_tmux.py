@@ -136,7 +136,7 @@ def test_edit_generate_review_quit_reopen(tmux, tmp_path):
 
 
 def test_export_dialog_previews_then_writes_in_a_real_terminal(tmux, tmp_path):
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
     from tests.tui.conftest import make_samples
 
     Workspace.from_env(tmp_path).ensure()
@@ -166,7 +166,7 @@ def test_export_dialog_previews_then_writes_in_a_real_terminal(tmux, tmp_path):
 def test_keys_typed_in_one_go_after_a_dialog_key_land_in_the_dialog(tmux, tmp_path):
     """`/Chi⏎` typed in one burst filters by "Chi": the keys after `/` reach the list before the dialog is
     open and must not be lost, nor read as review keys (here `a`, `x` and `u` would accept, reject, undo)."""
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
     from tests.tui.conftest import make_samples
 
     Workspace.from_env(tmp_path).ensure()

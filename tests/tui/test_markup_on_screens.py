@@ -28,7 +28,7 @@ def marked(ws):
     """Session 'm' (render-mode samples of every corpus text), with notes, tags, labels and feedback."""
     import asyncio
 
-    from studio.runs import Run
+    from studio.runs.run import Run
 
     data = ws.templates_dir / "data" / "marks.jsonl"
     data.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))

@@ -14,7 +14,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from studio.cli.console import console
     from studio.engine.cache import FILENAME, RequestCache, clear_cache
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     ws = Workspace.from_env()
     path = ws.cache_dir / FILENAME

@@ -56,7 +56,7 @@ def run(args) -> int:
     from studio.export import ExportOptions, plan_export, write_export
     from studio.export.plan import names
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     options = ExportOptions(
         format=args.format, statuses=names(args.status) or None, tags=names(args.tag),

@@ -25,7 +25,7 @@ def run(args) -> int:
     from studio.core.files import atomic_write_text
     from studio.core.importers import import_file, source_line
     from studio.core.lint import lint_text
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     out, err = console(), error_console()
     folder = Path(args.out) if args.out else Workspace.from_env().ensure().templates_dir

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio.cli.console import console
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 def register(sub) -> None:

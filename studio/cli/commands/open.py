@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # `studio` with no arguments never builds a parser: keep argp
 def open_studio(name: str | None, *, template: str | None = None, create: bool = True, new: bool = False) -> int:
     """Run the studio on a session (None: the most recent, or a new demo session); returns the exit code."""
     from studio.tui.app import StudioApp
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     workspace = Workspace.from_env()
     if template or new:  # mistakes in the command line are reported here, before the screen opens

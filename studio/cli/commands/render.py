@@ -6,7 +6,7 @@ import json
 
 from studio.cli.console import console
 from studio.core.template import STRATEGIES
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 def register(sub) -> None:

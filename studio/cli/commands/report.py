@@ -35,7 +35,7 @@ def open_session(name: str | None, *, read_only: bool = True, create: bool = Fal
     added to through its inbox (studio.store.inbox) instead of refused."""
     from studio.core.errors import StudioError
     from studio.store import Store
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     ws = Workspace.from_env()
     if create:

@@ -53,7 +53,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from studio.core.errors import StudioError
-    from studio.workspace import Workspace
+    from studio.core.workspace import Workspace
 
     if args.n is not None and args.n < 0:
         raise StudioError("-n must be zero or more", hint="pass e.g. -n 100")
@@ -65,7 +65,7 @@ def run(args) -> int:
         raise StudioError("--timeout must be positive", hint="pass e.g. --timeout 60")
     shard = None
     if args.shard is not None:
-        from studio.runs import parse_shard
+        from studio.runs.run import parse_shard
 
         try:
             shard = parse_shard(args.shard)
@@ -93,7 +93,7 @@ def run(args) -> int:
 
             error_console().print(f"session {name!r} is open in a studio (pid {session.locked_by}): the samples go "
                                   "to it through its inbox and appear there as they arrive", markup=False)
-        from studio.runs import Run
+        from studio.runs.run import Run
 
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
                   seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
@@ -121,7 +121,7 @@ def run(args) -> int:
 def _pending(session, template) -> bool:
     """A live run of a template whose batch is still pending would ask those prompts twice: refuse."""
     from studio.core.errors import StudioError
-    from studio.runs_batch import pending_batch
+    from studio.runs.batch import pending_batch
 
     found = pending_batch(session, template.name, template.version)
     if found is not None:
@@ -135,7 +135,7 @@ async def _execute_batch(job, args):
     import asyncio
 
     from studio.cli.console import DataConsole
-    from studio.runs_batch import BatchRun
+    from studio.runs.batch import BatchRun
 
     err = DataConsole(stderr=True)
     quiet = args.json
@@ -185,7 +185,7 @@ def _fleet(args):
 
 def _check_before_creating(ws, template, args) -> None:
     """Resolve the model as the run will (no session yet): a mistake is reported before any file is made."""
-    from studio.runs import Run
+    from studio.runs.run import Run
 
     Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base, fleet=args.fleet,
         followups=not args.no_followups, cache=False).check()

@@ -7,7 +7,7 @@ import time
 
 from studio.cli.console import console
 from studio.core.errors import StudioError
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 def register(sub) -> None:

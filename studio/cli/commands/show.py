@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from studio.cli.console import console
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 
 def register(sub) -> None:

@@ -1,6 +1,6 @@
 """Generation actions of the main screen: the form, the run worker, stop, and regenerate-after-edit.
 
-The run itself is `studio.runs` (shared with the CLI); this only starts it in a worker thread and shows
+The run itself is `studio.runs.run` (shared with the CLI); this only starts it in a worker thread and shows
 its progress. Results arrive as SamplesAdded / RunProgress messages that merge when they come fast.
 """
 

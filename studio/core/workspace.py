@@ -13,8 +13,8 @@ TEMPLATE_SUFFIX = ".prompt"
 
 def shipped_templates_dir() -> Path:
     """The template library that travels with the package (a wheel) or the source tree (editable)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_shipped" / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parent.parent          # studio/ (this file is studio/core/workspace.py)
+    for candidate in (package / "_shipped" / "templates", package.parent / "templates"):
         if candidate.is_dir() and any(candidate.glob(f"*{TEMPLATE_SUFFIX}")):
             return candidate
     raise StudioError("the shipped template library is missing from the installation",
@@ -27,20 +27,24 @@ class Workspace:
 
     @classmethod
     def from_env(cls, root: str | Path | None = None) -> "Workspace":
+        """The workspace at `root`, else $STUDIO_HOME, else the current folder (absolute; not created)."""
         from studio.core.settings import settings
 
         return cls(Path(root or settings().home or Path.cwd()).expanduser().resolve())
 
     @property
     def templates_dir(self) -> Path:
+        """`templates/`: one `.prompt` file per template."""
         return self.root / "templates"
 
     @property
     def sessions_dir(self) -> Path:
+        """`sessions/`: one TinyDB session file (and its journal, index and lock) per session."""
         return self.root / "sessions"
 
     @property
     def cache_dir(self) -> Path:
+        """`sessions/.cache/`: the engine's request cache and remembered routes."""
         return self.sessions_dir / ".cache"
 
     @property
@@ -62,6 +66,7 @@ class Workspace:
         return self
 
     def template_paths(self) -> list[Path]:
+        """Every `.prompt` file in templates/, sorted by name."""
         return sorted(self.templates_dir.glob(f"*{TEMPLATE_SUFFIX}"))
 
     def find_template(self, name_or_path: str | Path) -> Path:

@@ -27,7 +27,7 @@ from studio.engine import Engine, Request, Result, default_model
 from studio.engine.models import RENDER
 from studio.store.errors import StoreError
 from studio.store.interrupted import process_stamp
-from studio.workspace import Workspace
+from studio.core.workspace import Workspace
 
 #: a failure reason is kept whole for the summary (its "what to do" is at the end); this only bounds a runaway
 REASON_CHARS = 2000

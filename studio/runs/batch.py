@@ -20,7 +20,7 @@ from typing import Any, Callable
 from studio.core.errors import StudioError
 from studio.engine import batch as bapi
 from studio.engine.types import Request
-from studio.runs import Run, Summary, _inputs_digest
+from studio.runs.run import Run, Summary, _inputs_digest
 
 PENDING = "batch"            # a run's status while its batch is with the provider
 COLLECT_EVERY = 500          # samples per session write while collecting
