@@ -157,6 +157,19 @@ def _params(given: Any, where: str, line: int, notes: list[Note]) -> dict:
     return out
 
 
+def _slots_and_inputs(front: dict, slots: dict, runtime: list[str], notes: list[Note], line: int,
+                      what: str) -> None:
+    """Put the inputs with values into `front` as slots (every combination), and the rest as run-time
+    `inputs`, with a note at `line` that `what` (sample / default) values were missing for them."""
+    if slots:
+        front["slots"] = slots
+        front["combine"] = {"strategy": "product"}
+    if runtime:
+        front["inputs"] = runtime
+        notes.append(Note(line, f"input(s) {', '.join(runtime)} have no {what} value: declared "
+                                "as run-time inputs; add values under slots: to generate from them"))
+
+
 def _slot_values(name: str, value: Any, line: int, notes: list[Note], fixed: dict) -> list | None:
     """A sample value as a slot's values (text and numbers). A list or object cannot be a slot value (slots
     hold text): it is written into the template as a fixed value (`{% set %}`) and the notes say so."""
@@ -309,13 +322,7 @@ def _prompty(path: Path, text: str) -> Imported:
             runtime.append(key)
         elif values:
             slots[key] = values
-    if slots:
-        front["slots"] = slots
-        front["combine"] = {"strategy": "product"}
-    if runtime:
-        front["inputs"] = runtime
-        notes.append(Note(lines.get("inputs", 1), f"input(s) {', '.join(runtime)} have no sample value: declared "
-                                                  "as run-time inputs; add values under slots: to generate from them"))
+    _slots_and_inputs(front, slots, runtime, notes, lines.get("inputs", 1), "sample")
     outputs = meta.get("outputs")
     if isinstance(outputs, dict) and outputs:
         props = {str(k): {**_json_schema((v or {}).get("type") if isinstance(v, dict) else v),
@@ -447,13 +454,7 @@ def _dotprompt(path: Path, text: str) -> Imported:
             runtime.append(key)
         elif values:
             slots[key] = values
-    if slots:
-        front["slots"] = slots
-        front["combine"] = {"strategy": "product"}
-    if runtime:
-        front["inputs"] = runtime
-        notes.append(Note(lines.get("input", 1), f"input(s) {', '.join(runtime)} have no default value: declared "
-                                                 "as run-time inputs; add values under slots: to generate from them"))
+    _slots_and_inputs(front, slots, runtime, notes, lines.get("input", 1), "default")
     out = meta.get("output") if isinstance(meta.get("output"), dict) else {}
     if out.get("schema") is not None and not isinstance(out.get("schema"), str):
         front["mode"] = "structured"
