@@ -28,19 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from workloads import two_slot_template  # noqa: E402  (bench/ is on the path: run as a script or imported)
+
 MODEL = "openai/gpt-4o-mini"
-TEMPLATE = """---
-name: bench-batch
-mode: generate
-params: {temperature: 0.7, max_tokens: 50}
-slots:
-  topic: [%s]
-  angle: [%s]
-combine: {strategy: product, seed: 3}
----
-user:
-Write one line about {{ topic }} from the angle of {{ angle }}.
-"""
 
 
 def run(requests: int = 2000, fail_every: int = 20) -> dict:
@@ -51,8 +41,8 @@ def run(requests: int = 2000, fail_every: int = 20) -> dict:
     try:
         (ws / "templates").mkdir()
         side = int(requests ** 0.5) + 2
-        (ws / "templates" / "bench-batch.prompt").write_text(TEMPLATE % (
-            ", ".join(f"topic-{i}" for i in range(side)), ", ".join(f"angle-{i}" for i in range(side + 1))))
+        (ws / "templates" / "bench-batch.prompt").write_text(two_slot_template(
+            "bench-batch", [f"topic-{i}" for i in range(side)], [f"angle-{i}" for i in range(side + 1)]))
         env = {**os.environ, "STUDIO_HOME": str(ws), "PYTHONPATH": str(ROOT), "STUDIO_BATCH_POLL": "0.1",
                "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", "sk-bench-not-a-key")}
         cmd = [sys.executable, "-m", "studio", "run", "bench-batch", "-n", str(requests), "--model", MODEL,

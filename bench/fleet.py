@@ -28,18 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TEMPLATE = """---
-name: bench-fleet
-mode: generate
-params: {temperature: 0.7, max_tokens: 50}
-slots:
-  topic: [%s]
-  angle: [%s]
-combine: {strategy: product, seed: 3}
----
-user:
-Write one line about {{ topic }} from the angle of {{ angle }}.
-"""
+from workloads import two_slot_template  # noqa: E402  (bench/ is on the path: run as a script or imported)
+
 
 
 def _server(latency: float) -> tuple[subprocess.Popen, int]:
@@ -91,7 +81,7 @@ def main() -> int:
         (ws / "sessions").mkdir()
         side = int(n ** 0.5) + 2
         (ws / "templates" / "bench-fleet.prompt").write_text(
-            TEMPLATE % (", ".join(f"t{i}" for i in range(side)), ", ".join(f"a{i}" for i in range(side + 1))))
+            two_slot_template("bench-fleet", [f"t{i}" for i in range(side)], [f"a{i}" for i in range(side + 1)]))
         models = ws / "models.yaml"
         models.write_text("model_list:\n" + "".join(
             f"  - model_name: bench\n    litellm_params:\n      model: openai/fake\n"

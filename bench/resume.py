@@ -37,18 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TEMPLATE = """---
-name: bench-resume
-mode: generate
-params: {temperature: 0.7, max_tokens: 50}
-slots:
-  topic: [%s]
-  angle: [%s]
-combine: {strategy: product, seed: 3}
----
-user:
-Write one line about {{ topic }} from the angle of {{ angle }}.
-"""
+from workloads import two_slot_template  # noqa: E402  (bench/ is on the path: run as a script or imported)
 
 
 def _workspace(requests: int) -> Path:
@@ -56,9 +45,8 @@ def _workspace(requests: int) -> Path:
     (ws / "templates").mkdir()
     (ws / "sessions").mkdir()
     side = int(requests ** 0.5) + 2
-    topics = ", ".join(f"topic-{i}" for i in range(side))
-    angles = ", ".join(f"angle-{i}" for i in range(side + 1))
-    (ws / "templates" / "bench-resume.prompt").write_text(TEMPLATE % (topics, angles))
+    (ws / "templates" / "bench-resume.prompt").write_text(
+        two_slot_template("bench-resume", [f"topic-{i}" for i in range(side)], [f"angle-{i}" for i in range(side + 1)]))
     return ws
 
 
