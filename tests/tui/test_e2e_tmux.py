@@ -128,9 +128,14 @@ def test_edit_generate_review_quit_reopen(tmux, tmp_path):
     session.close()
     assert (tmp_path / "templates" / "support-madlib.prompt").read_text().startswith("# edited in tmux")
 
-    again = tmux()  # reopen: the most recent session, with every decision on screen
-    again.wait_until(lambda shown: "studio · demo" in shown and "6 shown" in shown and "✗ rejected" in shown
-                     and shown.count("✓ accepted") == 2 and f"[{labels[0]}" in shown, "every decision, reopened")
+    again = tmux()  # reopen: the most recent session, the cursor on its newest sample
+    again.wait_until(lambda shown: "studio · demo" in shown and "6 shown" in shown and "▶· pending  6" in shown,
+                     "the reopened session, on its newest sample")
+    again.keys("F4")
+    again.keys("Home")  # the oldest rows: every decision is there (the list shows 5 rows at 100×30)
+    again.wait_until(lambda shown: "▶✓ accepted 1" in shown and " ✓ accepted 2" in shown
+                     and "✗ rejected 3 v2 " in shown and f"[{labels[0]}]" in shown and " · pending  4" in shown,
+                     "every decision, reopened")
     again.keys("C-q")
     again.wait_exit()
 
