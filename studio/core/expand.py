@@ -24,6 +24,7 @@ from studio.core.template import STRATEGIES, Template
 
 PAIRWISE_LIMIT = 2_000_000  # required pairs beyond which pairwise would take too long to plan
 EXACT_COUNT_LIMIT = 1_000_000  # spaces up to this size get exact counts under exclusions
+SHUFFLE_LIMIT = 20_000_000  # sample: spaces up to this size have their undrawn rest listed and shuffled
 
 
 class Fill:
@@ -202,37 +203,42 @@ class Space:
             yield Fill(index, digits, self)
 
     def sample_indices(self, n: int, seed: int = 0) -> Iterator[int]:
-        """N distinct combination indices, reproducible from the seed; O(N) time and memory."""
+        """N distinct combination indices, reproducible from the seed; O(N) time and memory.
+
+        The order is a stable prefix order: the first K of `sample_indices(N, seed)` are
+        `sample_indices(K, seed)` for every K <= N, so `studio run T -n 10` then `-n 20` into one session asks
+        only for the 10 new fills (nothing in here depends on `n` but when to stop). Uniform draws are random
+        indices until half the space has been drawn, then the rest of the space in a shuffled order (so a
+        small space is drawn whole in linear time); weighted slots draw by weight until a budget of
+        20·N + 1000 draws runs out (exclusions or weights can leave fewer than N)."""
         rng = random.Random(seed)
         weighted = [getattr(s, "weights", None) for s in self.sources]
-        if self.size <= 2 * n and self.size <= 20_000_000 and not any(weighted):
-            order = list(range(self.size))
-            rng.shuffle(order)
-            made = 0
-            for index in order:
-                if made >= n:
-                    return
-                if self.rules and self.excluded(self.digits(index)):
+        seen: set[int] = set()
+        randrange, random_, add = rng.randrange, rng.random, seen.add
+        size, sizes, rules = self.size, self.sizes, bool(self.rules)
+        made = 0
+        if any(weighted):
+            cums = [list(itertools.accumulate(w)) if w else None for w in weighted]
+            budget = 20 * n + 1000  # rejection sampling stops here when exclusions/weights leave too few
+            while made < n and budget > 0:
+                budget -= 1
+                index = self.index_of([bisect.bisect(c, random_() * c[-1]) if c else randrange(s)
+                                       for c, s in zip(cums, sizes)])
+                if index in seen:
+                    continue
+                add(index)
+                if rules and self.excluded(self.digits(index)):
                     continue
                 made += 1
                 yield index
             return
-        cums = [list(itertools.accumulate(w)) if w else None for w in weighted]
-        seen: set[int] = set()
-        budget = 20 * n + 1000  # rejection sampling stops here when exclusions/weights leave too few
-        randrange, random_, add = rng.randrange, rng.random, seen.add
-        size, sizes, rules = self.size, self.sizes, bool(self.rules)
-        made = 0
-        if any(cums):
-            def draw() -> int:
-                return self.index_of([bisect.bisect(c, random_() * c[-1]) if c else randrange(s)
-                                      for c, s in zip(cums, sizes)])
-        else:
-            def draw() -> int:
-                return randrange(size)
-        if not rules and not any(cums):  # the hot path: uniform, nothing excluded
+        # Uniform: draw until half the space is seen, then shuffle what is left (a space too large to list
+        # is drawn from to the end, within the budget). Only the stopping point depends on `n`.
+        half = (size + 1) // 2 if size <= SHUFFLE_LIMIT else None
+        budget = 20 * n + 1000 if half is None else math.inf
+        if not rules:  # the hot path: uniform, nothing excluded
             exact = size > 2**53  # beyond a float's precision only randrange is uniform
-            while made < n and budget > 0:
+            while made < n and budget > 0 and (half is None or len(seen) < half):
                 budget -= 1
                 index = randrange(size) if exact else int(random_() * size)
                 if index in seen:
@@ -240,13 +246,25 @@ class Space:
                 add(index)
                 made += 1
                 yield index
+        else:
+            while made < n and budget > 0 and (half is None or len(seen) < half):
+                budget -= 1
+                index = randrange(size)
+                if index in seen:
+                    continue
+                add(index)
+                if self.excluded(self.digits(index)):
+                    continue
+                made += 1
+                yield index
+        if made >= n or half is None:
             return
-        while made < n and budget > 0:
-            budget -= 1
-            index = draw()
-            if index in seen:
-                continue
-            add(index)
+        rest = [i for i in range(size) if i not in seen]
+        seen.clear()
+        rng.shuffle(rest)
+        for index in rest:
+            if made >= n:
+                return
             if rules and self.excluded(self.digits(index)):
                 continue
             made += 1

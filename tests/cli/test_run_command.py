@@ -138,3 +138,42 @@ def test_summary_lists_every_failure_reason_whole_and_wrapped(studio, tmp_path, 
         assert len(listed) == shown - 1, (reasons, out.stdout)
         assert f"and {len(reasons) - shown + 1} more reason(s)" in out.stdout and "see studio show x" in out.stdout
     assert any(r.endswith("change the prompt or the model") for r in listed)   # the end of a long reason kept
+
+
+_DEFAULT_SAMPLE = """---
+name: grid
+params: {max_tokens: 20}
+slots:
+  colour: [red, green, blue, amber]
+  shape: [circle, square, star, cross, ring, arrow]
+---
+user:
+Draw a {{ colour }} {{ shape }}.
+"""
+
+
+def _prompts_of(studio, tmp_path, n, *extra):
+    out = studio(tmp_path, "render", "grid", "-n", str(n), "--json", *extra)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line)["messages"][-1]["content"] for line in out.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("first,second", [(10, 20), (20, 10), (5, 24), (12, 13), (11, 30), (24, 5), (3, 3)])
+@pytest.mark.parametrize("extra", [(), ("--seed", "9")], ids=["default seed", "seed 9"])
+def test_a_larger_n_asks_only_for_the_new_fills(studio, tmp_path, fake_llm, first, second, extra):
+    """The default (sample) strategy draws a stable prefix: `-n K` is the first K fills of `-n N`, so a
+    second run into the same session pays for exactly the fills the first did not make (none when smaller)."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "grid.prompt").write_text(_DEFAULT_SAMPLE)
+    run = ("run", "grid", "--model", fake_llm.model, "--api-base", fake_llm.base_url, "--session", "s", "--json")
+    out = studio(tmp_path, *run, "-n", str(first), *extra)
+    assert out.returncode == 0, out.stderr
+    assert sorted(fake_llm.prompts()) == sorted(_prompts_of(studio, tmp_path, first, *extra))
+    fake_llm.reset()
+    out = studio(tmp_path, *run, "-n", str(second), *extra)
+    assert out.returncode == 0, out.stderr
+    wanted = _prompts_of(studio, tmp_path, second, *extra)   # the space holds 24: -n 30 is the whole of it
+    assert wanted[:min(first, second)] == _prompts_of(studio, tmp_path, first, *extra)[:second]
+    assert sorted(fake_llm.prompts()) == sorted(wanted[first:])
+    summary = json.loads(out.stdout)
+    assert (summary["held"], summary["done"]) == (min(first, len(wanted)), max(0, len(wanted) - first))

@@ -115,3 +115,49 @@ def test_a_fill_rebuilt_from_stored_values_has_the_same_key():
     fill = next(expand(_t({"a": 3, "b": 2})))
     again = Fill.from_values(fill.values)
     assert again.fill_key == fill.fill_key and again.values == fill.values
+
+
+_EXCLUDE = "  exclude: [{a: a0, b: b1}, {a: a2}]\n"
+_WEIGHTED = ("---\nname: w\nmode: render\nslots:\n  a:\n    values: {x: 3, y: 1, z: 1}\n  b: [b0, b1, b2, b3]\n"
+             "combine: {strategy: sample, seed: 5}\n---\n{{ a }}{{ b }}\n")
+
+
+@pytest.mark.parametrize("strategy", ["sample", "product", "cover", "pairwise"])
+@pytest.mark.parametrize("shape", [
+    pytest.param(({"a": 4, "b": 6}, ""), id="24 combinations"),
+    pytest.param(({"a": 5, "b": 5, "c": 4}, _EXCLUDE), id="100 with exclusions"),
+    pytest.param(({"a": 3}, ""), id="one slot of 3"),
+    pytest.param(({"a": 40, "b": 50}, ""), id="2,000 combinations"),
+    pytest.param(({"a": 300, "b": 300, "c": 300}, ""), id="27 million (past the shuffle limit)"),
+])
+def test_a_smaller_n_gives_the_first_fills_of_a_larger_n(strategy, shape):
+    """`-n K` is a prefix of `-n N` (same seed) for every strategy, at every K around the space's size and
+    its half, where the sample strategy used to switch from random draws to a shuffle (so `-n 10` then
+    `-n 20` of a 24-combination template asked for other fills than the 10 it had)."""
+    sizes, exclude = shape
+    t = _t(sizes, strategy, seed=7, exclude=exclude)
+    if strategy == "pairwise" and len(sizes) > 2 and min(sizes.values()) > 100:
+        pytest.skip("pairwise refuses a space this large")
+    size = 1
+    for v in sizes.values():
+        size *= v
+    ns = sorted({1, 2, 5, 10, 11, 12, 13, 20, 23, 24, 25, 49, 50, 51, 99, 100, 1000, 1001, 2000, 3000}
+                | ({size // 2 - 1, size // 2, size // 2 + 1, size - 1, size} if size <= 3000 else set()))
+    largest = _combos(expand(t, n=max(ns)))
+    assert len(largest) == len(set(largest))
+    for k in ns:
+        assert _combos(expand(t, n=k)) == largest[:k], k
+
+
+def test_weighted_sample_is_a_prefix_order_too():
+    t = parse_template(_WEIGHTED, "w.prompt")
+    largest = _combos(expand(t, n=12))
+    assert len(largest) == 12 == len(set(largest))  # the whole space, however skewed the weights
+    for k in range(13):
+        assert _combos(expand(t, n=k)) == largest[:k]
+
+
+def test_sample_draws_a_whole_small_space_once_each():
+    t = _t({"a": 7, "b": 9})
+    got = list(Space(t).sample_indices(63, seed=11))
+    assert sorted(got) == list(range(63))

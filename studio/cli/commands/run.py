@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("template", help="template name or path")
     p.add_argument("-n", type=int, default=None, help="how many prompts (default: the template's combine.n); "
                                                          "running the same command again asks only for the prompts "
-                                                         "the session does not hold yet")
+                                                         "the session does not hold yet; every strategy takes its "
+                                                         "prompts in one fixed order for a seed, so -n 10 is the "
+                                                         "first 10 of -n 20 and raising -n asks only for the new ones")
     p.add_argument("--answers", type=int, default=1, metavar="K",
                    help="answers per prompt, each with its own seed (default 1); raise it to get more answers "
                         "to prompts the session already holds (e.g. for preference pairs)")
