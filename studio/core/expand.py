@@ -219,7 +219,7 @@ class Space:
         made = 0
         if any(weighted):
             cums = [list(itertools.accumulate(w)) if w else None for w in weighted]
-            budget = 20 * n + 1000  # rejection sampling stops here when exclusions/weights leave too few
+            budget: float = 20 * n + 1000  # rejection sampling stops here when exclusions/weights leave too few
             while made < n and budget > 0:
                 budget -= 1
                 index = self.index_of([bisect.bisect(c, random_() * c[-1]) if c else randrange(s)
