@@ -1,12 +1,19 @@
-"""Keys typed ahead of a dialog land in it.
+"""Keys land where, and in the order, they were typed.
 
-A person types `/router` in one go. The keys reach the samples list before the `/` has opened the
-filter dialog; by the time they bubble up unhandled the dialog is on top, and Textual drops them (they
-match none of the dialog's bindings). Keys that arrive while the new dialog has no focused field yet are
-lost too (they go to the dialog screen itself). `TypeAhead` holds both kinds and replays them, in order,
-to the dialog's field as soon as it has focus (or after HOLD_LIMIT seconds to the dialog as it is, so a
-dialog without a field never swallows keys). While keys are held, later keys wait behind them.
-A replayed key is never held again, so it cannot loop.
+Two ways Textual loses or reorders a burst of keys (a fast typist, a paste, a terminal over SSH delivering
+several keys in one read), both fixed here, in the App:
+
+1. A key that a binding handles (backspace, ←, home, tab, enter, `/`) is handed to the focused widget, bubbles
+   up through its containers and the screen, and only when it reaches the app does its action run. A printable
+   key goes straight into the field. So `abc⌫d` typed in one go put `d` in before the backspace ran, and the
+   backspace then ate the `d` (issue 16 §4); `4⇥9` put the 9 in the count, not the next field. `TypeAhead` sends
+   a key on only once the one before it is done (stopped by a widget, or back at the app with its binding run).
+2. A person types `/router` in one go. Until the filter dialog has a focused field, keys that reach it go to the
+   dialog screen itself and are dropped (they match none of its bindings). Such keys are held and replayed, in
+   order, to the field as soon as it has focus (or after HOLD_LIMIT seconds to the dialog as it is, so a dialog
+   without a field never swallows keys).
+
+While keys are held, later keys wait behind them. A replayed key is never held again, so it cannot loop.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from textual import events
 from textual.screen import ModalScreen
 
 HOLD_LIMIT = 0.5     # seconds a key waits for a dialog's field before it goes to the dialog as it is
-POLL = 0.01          # seconds between looks at whether the dialog's field has focus
+IN_FLIGHT_LIMIT = 0.3  # seconds a key may take to be done before the next goes on anyway (its widget went away)
+POLL = 0.005         # seconds between looks at whether the key before is done / the dialog's field has focus
 
 
 def _replayed(event: events.Key) -> bool:
@@ -27,17 +35,31 @@ def _replayed(event: events.Key) -> bool:
 
 
 class TypeAhead:
-    """Mixin for the App (before `App` in the bases): holds keys typed ahead of a dialog's field."""
+    """Mixin for the App (before `App` in the bases): one key at a time, and keys typed ahead of a dialog's
+    field held for it."""
 
     async def on_event(self, event: events.Event) -> None:
-        # a fresh key while the dialog on top has no focused field yet (or while earlier keys wait)
-        if isinstance(event, events.Key) and not event.is_forwarded and not _replayed(event) \
-                and (self._held_keys() or self._dialog_without_focus()):
-            self._hold(event)
+        if not isinstance(event, events.Key):
+            await super().on_event(event)  # type: ignore[misc]
             return
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            event._typed_on = self.screen  # type: ignore[attr-defined]  # the screen it was sent into
+        if event.is_forwarded:                   # a key bubbling back up: its bindings run now, then it is done
+            await super().on_event(event)  # type: ignore[misc]
+            self._done(event)
+            return
+        if not _replayed(event) and (self._held_keys() or self._busy() or self._dialog_without_focus()):
+            self._hold(event)                    # a fresh key while another is being handled (or waits)
+            return
+        await self._send(event)
+
+    async def _send(self, event: events.Key) -> None:
+        event._typed_on = self.screen  # type: ignore[attr-defined]  # the screen it was sent into
+        # From nobody, as the terminal's keys are: Textual stops a message one step early when it bubbles back
+        # to its sender, which would read as "a widget took it" (keys sent by Pilot or replayed are the app's).
+        event.set_sender(None)  # type: ignore[arg-type]
+        self.__dict__["_in_flight"] = (event, time.monotonic())
         await super().on_event(event)  # type: ignore[misc]
+        if not event.is_forwarded:               # handled here (a priority binding): done
+            self._done(event)
 
     def _on_key(self, event: events.Key) -> None:
         # A key typed before a dialog opened, bubbling up from the screen below it: it was meant for the
@@ -47,6 +69,25 @@ class TypeAhead:
                 and self._from_below(event):  # type: ignore[attr-defined]
             self._hold(event)
             event.prevent_default()
+
+    # -- one key at a time ---------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        """The key sent before is still on its way (in a widget's queue, or bubbling up to its binding)."""
+        flight = self.__dict__.get("_in_flight")
+        if flight is None:
+            return False
+        key, since = flight
+        if key._stop_propagation or time.monotonic() - since > IN_FLIGHT_LIMIT:
+            self.__dict__["_in_flight"] = None   # a widget took it (a character into a field), or it was lost
+            return False
+        return True
+
+    def _done(self, event: events.Key) -> None:
+        flight = self.__dict__.get("_in_flight")
+        if flight is not None and flight[0] is event:
+            self.__dict__["_in_flight"] = None
+            if self._held_keys():
+                self.call_next(self._release)  # type: ignore[attr-defined]
 
     # -- holding and replaying ------------------------------------------------------------------------
     def _held_keys(self) -> list[events.Key]:
@@ -71,15 +112,24 @@ class TypeAhead:
         held.append(key)
 
     async def _release(self) -> None:
-        waited = time.monotonic() - self.__dict__.get("_held_since", 0.0)
-        if self._dialog_without_focus() and waited < HOLD_LIMIT:
-            self.set_timer(POLL, self._release)  # type: ignore[attr-defined]
-            return
-        held, self.__dict__["_held"] = self._held_keys(), []
-        for key in held:                           # in order, each as a key the person typed just now
-            key._typed_on = self.screen  # type: ignore[attr-defined,misc]
-            await super().on_event(key)  # type: ignore[misc]
+        """Send the first held key once the key before it is done and the dialog (if one opened) has its field
+        focused; then the next, one at a time. Looks again every POLL seconds while keys wait."""
+        held = self._held_keys()
+        while held:
+            waited = time.monotonic() - self.__dict__.get("_held_since", 0.0)
+            if self._busy() or (self._dialog_without_focus() and waited < HOLD_LIMIT):
+                if not self.__dict__.get("_release_due"):
+                    self.__dict__["_release_due"] = True
+                    self.set_timer(POLL, self._release_timer)  # type: ignore[attr-defined]
+                return
+            key = held.pop(0)
+            self.__dict__["_held_since"] = time.monotonic()   # HOLD_LIMIT counts from the last key sent
+            await self._send(key)                 # in order, each as a key the person typed just now
+
+    async def _release_timer(self) -> None:
+        self.__dict__["_release_due"] = False
+        await self._release()
 
     def keys_held(self) -> int:
-        """How many typed keys wait for a dialog's field (tests)."""
+        """How many typed keys wait for a dialog's field or for the key before them (tests)."""
         return len(self._held_keys())

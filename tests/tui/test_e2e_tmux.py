@@ -195,3 +195,29 @@ def test_keys_typed_in_one_go_after_a_dialog_key_land_in_the_dialog(tmux, tmp_pa
     t.wait_exit()
     with Store(tmp_path / "sessions").open("review", read_only=True) as s:
         assert s.counts()["status"]["pending"] == 8
+
+
+def test_a_character_typed_right_after_backspace_is_not_lost(tmux, tmp_path):
+    """Backspace and the next characters in one write to the terminal (a fast typist over SSH): the backspace
+    deletes one character and every character after it lands (studio.tui.typeahead: one key at a time)."""
+    from studio.core.workspace import Workspace
+    from tests.tui.conftest import make_samples
+
+    Workspace.from_env(tmp_path).ensure()
+    session = Store(tmp_path / "sessions").create("review")
+    session.add_samples(make_samples(8))
+    session.close()
+
+    t = tmux()
+    t.wait_for("8 shown")
+    t.keys("F4")
+    t.keys("/custo\x7fomer 4\x7f3", literal=True)   # the dialog opens mid-burst, then two backspaces
+    t.keys("Enter")
+    t.wait_for("1 shown · filter text=customer 3")
+    t.keys("nabc\x7fd\x7f\x7fxy\x7fz", literal=True)  # a note, edited as it is typed
+    t.keys("Enter")
+    t.wait_for("axz")
+    t.keys("C-q")
+    t.wait_exit()
+    with Store(tmp_path / "sessions").open("review", read_only=True) as s:
+        assert s.get(4)["note"] == "axz"
