@@ -49,7 +49,6 @@ EDITS = [
 
 async def _open(app, pilot, how: str):
     """Open the dialog kind `how` and return its field holding "abc" with the cursor at the end."""
-    screen = app.screen
     if how == "filter":
         await pilot.press("slash")
         field = "#text"

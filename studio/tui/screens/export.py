@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from studio.core.errors import StudioError
 from studio.tui.widgets.checkbox import MarkedCheckbox
+from studio.tui.widgets.select import FittedSelect
 from studio.tui.guard import ForwardWorkerErrors, guarded
 
 REPLAN_AFTER = 0.3          # seconds of quiet typing before the preview is planned again
@@ -52,7 +53,7 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
             yield Static(f"Export session {self.session.name}", classes="dialog-title", markup=False)
             with Horizontal(classes="field"):
                 yield Label("format")
-                yield Select([(f"{n} — {summary}", n) for n, summary, _ in formats()], value=first,
+                yield FittedSelect([(f"{n} — {summary}", n) for n, summary, _ in formats()], value=first,
                              allow_blank=False, id="format", compact=True)
             with Horizontal(classes="field"):
                 yield Label("statuses")

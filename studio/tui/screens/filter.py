@@ -12,6 +12,7 @@ from studio.analysis.tables import plain
 from studio.core.record import FLAGS, STATUSES
 from studio.tui.values import parse_value_filter, value_filter_text
 from studio.tui.format import short_version, status_label
+from studio.tui.widgets.select import FittedSelect
 from studio.tui.guard import guarded
 
 
@@ -30,20 +31,20 @@ class FilterScreen(ModalScreen[dict | None]):
             yield Static("Filter samples (enter applies, empty means any)", classes="dialog-title")
             with Horizontal(classes="field"):
                 yield Label("status")
-                yield Select([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.NULL,
+                yield FittedSelect([(status_label(s), s) for s in STATUSES], value=c.get("status") or Select.NULL,
                              prompt="any", id="status", compact=True)
             with Horizontal(classes="field"):
                 yield Label("flag")  # "" is the store's "no flag" (session.ids(flag=""))
-                yield Select([("clean (no flag)", "")] + [(f"{f}: {why}", f) for f, why in FLAGS.items()],
+                yield FittedSelect([("clean (no flag)", "")] + [(f"{f}: {why}", f) for f, why in FLAGS.items()],
                              value=c["flag"] if c.get("flag") in ("", *FLAGS) else Select.NULL,
                              prompt="any", id="flag", compact=True)
             with Horizontal(classes="field"):
                 yield Label("tag")
-                yield Select([(plain(t), t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
+                yield FittedSelect([(plain(t), t) for t in self.labels], value=c.get("tag") if c.get("tag") in self.labels
                              else Select.NULL, prompt="any", id="tag", compact=True)
             with Horizontal(classes="field"):
                 yield Label("version")
-                yield Select([(plain(short_version(v, 12)), v) for v in self.versions], value=c.get("version")
+                yield FittedSelect([(plain(short_version(v, 12)), v) for v in self.versions], value=c.get("version")
                              if c.get("version") in self.versions else Select.NULL, prompt="any", id="version",
                              compact=True)
             with Horizontal(classes="field"):

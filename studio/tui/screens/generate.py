@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from studio.analysis.tables import plain
 from studio.core.template import STRATEGIES
+from studio.tui.widgets.select import FittedSelect
 from studio.tui.guard import guarded
 
 
@@ -47,14 +48,14 @@ class GenerateScreen(ModalScreen[dict | None]):
                             type="integer", compact=True)
             with Horizontal(classes="field"):
                 yield Label("strategy")
-                yield Select([(s, s) for s in STRATEGIES], value=self.strategy, allow_blank=False, id="strategy",
+                yield FittedSelect([(s, s) for s in STRATEGIES], value=self.strategy, allow_blank=False, id="strategy",
                              compact=True)
             with Horizontal(classes="field"):
                 yield Label("seed")
                 yield Input(str(self.seed), id="seed", type="integer", compact=True)
             with Horizontal(classes="field"):
                 yield Label("model")
-                yield Select([(plain(m), m) for m in self.models], value=self.model if self.model in self.models
+                yield FittedSelect([(plain(m), m) for m in self.models], value=self.model if self.model in self.models
                              else self.models[0], allow_blank=False, id="model", compact=True)
             r = self.remembered
             with Horizontal(classes="field"):
