@@ -165,7 +165,8 @@ class Session:
         doc = {"name": self.name, "created": time.time(), "model": None, "labels": list(DEFAULT_LABELS),
                "schema_version": SCHEMA_VERSION}
         doc.update({k: v for k, v in meta.items() if v is not None})
-        snapshot.write(self.path, self.files.index, {"meta": {"1": doc}}, [], SampleIndex().freeze(False).columns())
+        head_len, offs, lens = snapshot.write(self.path, {"meta": {"1": doc}}, [])
+        snapshot.write_index(self.path, self.files.index, head_len, SampleIndex().dump(0, offs, lens))
 
     def _load(self) -> None:
         for _attempt in range(3):
@@ -176,8 +177,9 @@ class Session:
             break
         damaged_file, salvage_bad, jr = problem
         if not self.read_only:
-            for leftover in self.files.folder.glob(f".{self.path.name}.*.tmp"):   # a fold that was killed
-                leftover.unlink(missing_ok=True)
+            for name in (self.path.name, self.files.index.name):       # a fold that was killed
+                for leftover in self.files.folder.glob(f".{name}.*.tmp"):
+                    leftover.unlink(missing_ok=True)
             self._journal = journal.JournalWriter(self.files.journal, truncate_to=jr.good_bytes)
         if damaged_file is not None or jr.damaged:
             self._recovered(damaged_file, salvage_bad, jr)
@@ -204,10 +206,11 @@ class Session:
         self._close_fd()
         damaged: str | None = None
         salvage_bad = 0
-        loaded = snapshot.read_fast(self.path, self.files.index)
+        loaded = snapshot.read_fast(self.path, self.files.index, self._index)
         if loaded is None:
+            self._index = SampleIndex(self._pread)
             try:
-                loaded = snapshot.read_lines(self.path, index_fields)
+                loaded = snapshot.read_lines(self.path, index_fields, self._index.put)
             except FileNotFoundError:
                 pass                                  # reported just below
             except ValueError:
@@ -218,6 +221,7 @@ class Session:
             if loaded is not None:
                 self._needs_index = True
         if loaded is None:
+            self._index = SampleIndex(self._pread)        # a damaged file's lines read so far are read again
             try:
                 data = snapshot.read_whole(self.path)
             except FileNotFoundError:
@@ -246,7 +250,7 @@ class Session:
                 self.migrated_from = version
             samples = data.get("samples") or {}
             data.pop("_default", None)
-            loaded = snapshot.Loaded(tables=data)
+            loaded = snapshot.Loaded(tables=data, samples=[])
             for key, doc in samples.items():
                 if isinstance(doc, dict) and str(key).isdigit():
                     doc.pop("id", None)
@@ -257,14 +261,12 @@ class Session:
         self._fd = loaded.fd
         for table in TABLES:
             self._tables[table] = {int(k): v for k, v in (loaded.tables.get(table) or {}).items()}
-        if loaded.columns is not None:
-            self._index.load_columns(loaded.columns)
         put = self._index.put
-        for sid, ix, raw, off, size in loaded.samples:
+        for sid, ix, raw, off, size in loaded.samples or ():
             put(sid, ix, raw, off, size)
         if self._needs_index and not self.read_only:     # the file is fine, only the cache was missing
-            snapshot.write_index(self.path, self.files.index, loaded.head_len, self._index.freeze(False).columns(),
-                                 list(self._index.off), list(self._index.size))
+            ix = self._index
+            snapshot.write_index(self.path, self.files.index, loaded.head_len, ix.dump(len(ix), ix.off, ix.size))
         old = journal.read(self.files.journal_old)        # a fold that did not finish
         jr = journal.read(self.files.journal)
         if old.ops or old.damaged or self.files.journal_old.exists():
@@ -378,7 +380,7 @@ class Session:
             fsync_dir(self.files.folder)
         finally:
             self._journal = journal.JournalWriter(self.files.journal)
-        frozen = self._index.freeze(copy=True)
+        frozen = self._index.freeze()
         tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
         src = os.dup(self._fd) if self._fd is not None else None
         self._fold_thread = threading.Thread(target=self._fold_in_background, args=(frozen, tables, src),
@@ -401,17 +403,25 @@ class Session:
                 os.close(src)
             self._fold_thread = None
 
-    def _write_file(self, frozen, tables: dict, read_raw) -> list[tuple[int, int, int]]:
+    def _write_file(self, frozen, tables: dict, read_raw) -> tuple:
         try:
-            return snapshot.write(self.path, self.files.index, tables, frozen.entries(read_raw), frozen.columns())
+            return snapshot.write(self.path, tables, frozen.entries(read_raw))
         except OSError as exc:
             raise _fold_failed(self.path, exc) from None
 
-    def _switch_file(self, frozen, placed) -> None:
+    def _switch_file(self, frozen, placed: tuple) -> None:
+        """Read the new file from now on; NAME.index describes it (written here, under the lock: the columns
+        are not copied for it, only their bytes streamed)."""
+        head_len, offs, lens = placed
         fd = snapshot.open_fd(self.path)
         self._close_fd()
         self._fd = fd
-        self._index.relocate(frozen, placed, self._pread)
+        ix = self._index
+        ix.relocate(frozen, offs, lens, self._pread)
+        if ix.inserts == frozen.inserts:
+            snapshot.write_index(self.path, self.files.index, head_len, ix.dump(len(frozen.sid), offs, lens))
+        else:                                  # rows moved meanwhile (ids added out of order): rebuilt on open
+            self.files.index.unlink(missing_ok=True)
 
     def wait_for_fold(self) -> None:
         """Wait for a background fold to finish (close() does this)."""
@@ -441,7 +451,7 @@ class Session:
         """Fold everything into NAME.json now (atomic replace), then empty the journal."""
         with self._quiet():
             self._writable()
-            frozen = self._index.freeze(copy=False)
+            frozen = self._index.freeze()
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
             placed = self._write_file(frozen, tables, self._pread)
             self._switch_file(frozen, placed)
@@ -777,10 +787,10 @@ class Session:
                                  followup=followup, flag=flag, persona=persona)
             if not text:
                 return ix.ordered(cand, order, desc)
-            rows, pos = ix.freeze_rows(), ix.pos
+            rows = ix.freeze()
             fd = os.dup(self._fd) if self._fd is not None else None
         try:                                  # the scan runs without the lock: review keys never wait for it
-            found = self._search(cand, text, rows, pos, fd)
+            found = self._search(None if cand is None else set(cand), text, rows, fd)
         finally:
             if fd is not None:
                 os.close(fd)
@@ -809,21 +819,13 @@ class Session:
     def status_counts(self, ids: Iterable[int]) -> dict[str, int]:
         """How many of these samples have each status (from the index: nothing parsed)."""
         with self._mu:
-            column, pos = self._index.col["st"], self._index.pos
-            out: dict[str, int] = {}
-            for i in ids:
-                st = column[pos[i]] or "pending" if i in pos else None
-                if st is not None:
-                    out[st] = out.get(st, 0) + 1
-            return out
+            return self._index.count_status(ids)
 
     def cost(self, **filters) -> dict:
         """Summed USD cost of the matching samples: {"known": total, "unknown": samples without a cost}."""
         with self._mu:
             ix = self._index
-            ids = self.ids(**filters) if filters else ix.sid
-            column, pos = ix.col["co"], ix.pos
-            values = [column[pos[i]] for i in ids]
+            values = ix.values("co", None if not filters else [ix.place(i) for i in self.ids(**filters)])
         known = [v for v in values if v is not None]
         return {"known": float(sum(known)), "unknown": len(values) - len(known)}
 
@@ -880,21 +882,15 @@ class Session:
     def _index_columns(self, ids: list[int], names: set[str]) -> dict[str, list]:
         """The asked index-kept fields of each sample, as columns (no parsing)."""
         ix = self._index
-        pos = ix.pos
         out: dict[str, list] = {}
+        places = None
         for name in names:
             if name == "tags":
-                where = {sid: k for k, sid in enumerate(ids)}
-                tags: list[list[str]] = [[] for _ in ids]
-                for tag, members in ix.by["tg"].items():
-                    for sid in members.intersection(where) if len(members) > len(where) else members:
-                        k = where.get(sid)
-                        if k is not None:
-                            tags[k].append(tag)
-                out[name] = tags
+                out[name] = ix.tags_of(ids)
             else:
-                column = ix.col[INDEXED_FIELDS[name]]
-                out[name] = [column[pos[sid]] for sid in ids]
+                if places is None:
+                    places = [ix.place(sid) for sid in ids]
+                out[name] = ix.values(INDEXED_FIELDS[name], places)
         return out
 
     def _read_many(self, ids: list[int]) -> list:
@@ -904,15 +900,15 @@ class Session:
         READ_GAP bytes are read through), not one per sample.
         """
         ix = self._index
-        pos, raw, off, size = ix.pos, ix.raw, ix.off, ix.size
+        overlay, off, size, place = ix.overlay, ix.off, ix.size, ix.place
         out: list = [None] * len(ids)
         in_file = []
         for k, sid in enumerate(ids):
-            p = pos[sid]
-            r = raw[p]
+            r = overlay.get(sid)
             if r is not None:
                 out[k] = (r, 0, len(r))
             else:
+                p = place(sid)
                 in_file.append((off[p], size[p], k))
         in_file.sort()
         i, n = 0, len(in_file)
@@ -930,7 +926,7 @@ class Session:
         return out
 
     @staticmethod
-    def _search(ids: set[int] | None, text: str, rows, pos: dict[int, int], fd: int | None) -> set[int]:
+    def _search(ids: set[int] | None, text: str, rows, fd: int | None) -> set[int]:
         """Case-insensitive substring in output, prompt, note, error, slot values and persona.
 
         Works on a snapshot of where each sample's JSON lies (`rows`, a dup'd `fd`), so it needs no
@@ -948,10 +944,10 @@ class Session:
             ids = rows.sid
         found = set()
         for sid in ids:
-            p = pos[sid]
-            raw = rows.raw[p]
-            if raw is None:
-                raw = read(rows.off[p], rows.size[p])
+            p = rows.place(sid)
+            if p is None:
+                continue
+            raw = rows.raw(p, read)
             if quick is not None and quick not in raw.lower():
                 continue
             doc = orjson.loads(raw)

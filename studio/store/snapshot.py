@@ -1,38 +1,40 @@
 """The TinyDB file itself: written whole by atomic replace, read fast through NAME.index.
 
 Layout (plain TinyDB JSON, so `TinyDB(path)` reads it): the small tables first, one per line,
-then `"samples":{` with one sample per line. NAME.index (a cache, safe to delete) records the
-file's identity (inode, size, mtime), where each sample's JSON lies, and the in-memory index
-columns; when it matches the file, opening parses no sample at all.
+then `"samples":{` with one sample per line. NAME.index (a cache, safe to delete) is one JSON line
+(the file's identity: inode, size, mtime; the code tables) followed by the index's columns as raw
+bytes (studio.store.index): when it matches the file, opening parses no sample and builds no Python
+object per sample.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import orjson
 
-from studio.core.files import atomic_write_bytes, atomic_writer
+from studio.core.files import atomic_writer
 
-INDEX_FORMAT = 4          # 3: model column, persona-attribute and follow-up indexes; 4: flag index
+INDEX_FORMAT = 5          # 3: model, persona, follow-ups; 4: flag index; 5: binary columns
+INDEX_MAGIC = b"studio-index "
 
 
 @dataclass
 class Loaded:
     tables: dict[str, dict]                         # small tables: doc id (str) -> doc
-    columns: dict | None = None                     # fast path: NAME.index content
-    samples: list[tuple] = field(default_factory=list)   # slow paths: (id, ix, JSON or None, offset, size)
+    fast: bool = False                              # the index came from NAME.index
+    samples: list[tuple] | None = None              # the whole-file path: (id, ix, JSON, 0, 0)
     fd: int | None = None                           # the TinyDB file, for os.pread
     head_len: int = 0
 
 
-def write(json_path: Path, index_path: Path, tables: dict[str, dict],
-          samples: Iterable[tuple[int, bytes]], columns: dict) -> list[tuple[int, int, int]]:
-    """Write the whole session atomically; returns (id, offset, size) of each sample's JSON."""
-    placed: list[tuple[int, int, int]] = []
+def write(json_path: Path, tables: dict[str, dict], samples: Iterable[tuple[int, Any]]) -> tuple[int, array, array]:
+    """Write the whole session atomically -> (head length, offset and size of each sample's JSON, in order)."""
+    offs, lens = array("q"), array("I")
     with atomic_writer(json_path, buffering=1 << 20) as fh:
         fh.write(b'{"_default":{},\n')
         for name in sorted(tables):
@@ -40,25 +42,52 @@ def write(json_path: Path, index_path: Path, tables: dict[str, dict],
         head_len = fh.tell()
         fh.write(b'"samples":{')
         sep = b"\n"
+        pos = fh.tell()
         for sid, raw in samples:
-            fh.write(b'%s"%d":' % (sep, sid))
+            key = b'%s"%d":' % (sep, sid)
             sep = b",\n"
-            placed.append((sid, fh.tell(), len(raw)))
+            fh.write(key)
             fh.write(raw)
+            offs.append(pos + len(key))
+            lens.append(len(raw))
+            pos += len(key) + len(raw)
         fh.write(b"\n}}\n")
-    write_index(json_path, index_path, head_len, columns, [p[1] for p in placed], [p[2] for p in placed])
-    return placed
+    return head_len, offs, lens
 
 
-def write_index(json_path: Path, index_path: Path, head_len: int, columns: dict, offs: list, lens: list) -> None:
-    """NAME.index for the file as it is now (its identity is how a later open knows it still fits)."""
-    st = os.stat(json_path)
-    index = {"format": INDEX_FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
-             "head_len": head_len, **columns, "off": offs, "len": lens}
+def write_index(json_path: Path, index_path: Path, head_len: int, dumped: tuple[dict, list]) -> None:
+    """NAME.index for the file as it is now (its identity is how a later open knows it still fits), streamed:
+    one JSON line, then the columns' bytes (`dumped`: SampleIndex.dump). Only a cache: a failure is ignored."""
+    header, buffers = dumped
     try:
-        atomic_write_bytes(index_path, orjson.dumps(index), fsync=False)
+        st = os.stat(json_path)
+        header = {"format": INDEX_FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+                  "head_len": head_len, **header}
+        with atomic_writer(index_path, buffering=1 << 20, fsync=False) as fh:
+            fh.write(INDEX_MAGIC + orjson.dumps(header) + b"\n")
+            for buf in buffers:
+                fh.write(buf)
     except OSError:
-        pass                                  # only a cache: the next open reads the file the slow way
+        pass                                  # the next open reads the file the slow way
+    finally:
+        for buf in buffers:
+            buf.release()                     # the columns may grow again
+
+
+def index_header(index_path: Path) -> dict | None:
+    """The first line of NAME.index (None when it is missing or of another kind)."""
+    try:
+        with open(index_path, "rb") as fh:
+            line = fh.readline()
+    except OSError:
+        return None
+    if not line.startswith(INDEX_MAGIC):
+        return None
+    try:
+        header = orjson.loads(line[len(INDEX_MAGIC):])
+    except orjson.JSONDecodeError:
+        return None
+    return header if isinstance(header, dict) else None
 
 
 def open_fd(path: Path) -> int:
@@ -66,34 +95,45 @@ def open_fd(path: Path) -> int:
     return os.open(path, os.O_RDONLY)
 
 
-def read_fast(json_path: Path, index_path: Path) -> Loaded | None:
-    """Open through the index when it describes exactly this file; None means read it whole."""
+def read_fast(json_path: Path, index_path: Path, index) -> Loaded | None:
+    """Open through NAME.index when it describes exactly this file, loading `index` (a SampleIndex) from it;
+    None means read the file."""
     try:
         st = os.stat(json_path)
-        index = orjson.loads(index_path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        fh = open(index_path, "rb")
+    except OSError:
         return None
-    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT or \
-            (index.get("size"), index.get("mtime_ns"), index.get("ino")) != (st.st_size, st.st_mtime_ns, st.st_ino):
-        return None
-    fd = open_fd(json_path)
-    try:
-        if os.fstat(fd).st_ino != st.st_ino:
-            raise ValueError("replaced while opening")
-        head = os.pread(fd, index["head_len"], 0)
-        tables = orjson.loads(head.rstrip(b",\n") + b"}")
-        tables.pop("_default", None)
-    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
-        os.close(fd)
-        return None
-    return Loaded(tables=tables, columns=index, fd=fd)
+    with fh:
+        line = fh.readline()
+        if not line.startswith(INDEX_MAGIC):
+            return None
+        try:
+            header = orjson.loads(line[len(INDEX_MAGIC):])
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(header, dict) or header.get("format") != INDEX_FORMAT or \
+                (header.get("size"), header.get("mtime_ns"), header.get("ino")) != (st.st_size, st.st_mtime_ns, st.st_ino):
+            return None
+        fd = open_fd(json_path)
+        try:
+            if os.fstat(fd).st_ino != st.st_ino:
+                raise ValueError("replaced while opening")
+            head = os.pread(fd, header["head_len"], 0)
+            tables = orjson.loads(head.rstrip(b",\n") + b"}")
+            tables.pop("_default", None)
+            index.load(header, fh)
+        except (KeyError, TypeError, ValueError, EOFError, OSError, orjson.JSONDecodeError):
+            os.close(fd)
+            return None
+    return Loaded(tables=tables, fast=True, fd=fd, head_len=header["head_len"])
 
 
 HEAD = b'{"_default":{},\n'
 
 
-def read_lines(json_path: Path, index_fields) -> Loaded | None:
-    """Our own layout without a usable NAME.index: one parse per line, samples stay in the file.
+def read_lines(json_path: Path, index_fields, put: Callable[..., None]) -> Loaded | None:
+    """Our own layout without a usable NAME.index: one parse per line, samples stay in the file; each is
+    given to `put(id, index fields, None, offset, size)` as it is read.
 
     None when the file is not in this layout (then it is read whole); ValueError when a line is
     damaged or the file ends early (then it is salvaged).
@@ -106,7 +146,6 @@ def read_lines(json_path: Path, index_fields) -> Loaded | None:
                 return None
             pos = len(HEAD)
             tables: dict = {}
-            samples: list[tuple] = []
             head_len = 0
             in_samples = ended = False
             for n, line in enumerate(fh, 2):
@@ -128,11 +167,11 @@ def read_lines(json_path: Path, index_fields) -> Loaded | None:
                 body = line[colon + 1:].rstrip(b"\n")
                 body = body[:-1] if body.endswith(b",") else body
                 sid = int(line[1:colon - 1])
-                samples.append((sid, index_fields(orjson.loads(body)), None, start + colon + 1, len(body)))
+                put(sid, index_fields(orjson.loads(body)), None, start + colon + 1, len(body))
             if not ended:
                 raise ValueError("the file ends early")
         ok = True
-        return Loaded(tables=tables, samples=samples, fd=fd, head_len=head_len)
+        return Loaded(tables=tables, fd=fd, head_len=head_len)
     except (orjson.JSONDecodeError, ValueError) as exc:
         raise ValueError(str(exc).split("\n")[0]) from None
     finally:

@@ -3,7 +3,7 @@ tags, template, version and slot values; an index or journal from before them is
 
 import orjson
 
-from studio.store.snapshot import INDEX_FORMAT
+from studio.store.snapshot import INDEX_FORMAT, index_header
 
 from tests.store.conftest import die_after, sample
 
@@ -31,20 +31,22 @@ def test_facets_give_columns_and_inverted_indexes_without_parsing(session):
     assert session.ids(followup="double-check") == []
 
 
-def test_an_index_of_the_older_format_is_rebuilt(store):
+def test_an_index_of_an_older_format_is_rebuilt(store):
     with store.create("old") as s:
         _add(s)
         s.compact()
         index_path = s.files.index
-    data = orjson.loads(index_path.read_bytes())
-    data["format"] = 2
-    for key in ("md", "by_pa", "by_fu"):
-        data.pop(key)
-    index_path.write_bytes(orjson.dumps(data))
-    with store.open("old") as s:
-        assert s.ids(followup="double-check") == [3]
-        assert s.facets().persona[("age_band", "adult")] == {2, 4, 6, 8, 10}
-    assert orjson.loads(index_path.read_bytes())["format"] == INDEX_FORMAT   # written again for the next open
+    header = index_header(index_path)
+    assert header["format"] == INDEX_FORMAT and header["n"] == 10
+    older = [orjson.dumps({**{k: header[k] for k in ("size", "mtime_ns", "ino", "head_len")}, "format": 4,
+                           "id": list(range(1, 11))}),                          # format 4: one JSON document
+             index_path.read_bytes().replace(b'"format":%d' % INDEX_FORMAT, b'"format":4', 1)]
+    for text in older:
+        index_path.write_bytes(text)
+        with store.open("old") as s:
+            assert s.ids(followup="double-check") == [3]
+            assert s.facets().persona[("age_band", "adult")] == {2, 4, 6, 8, 10}
+        assert index_header(index_path)["format"] == INDEX_FORMAT   # written again for the next open
 
 
 def test_journal_headers_from_before_the_new_fields_are_reindexed(store):
