@@ -162,7 +162,7 @@ class Engine:
             members = []
             for d in fleet.deployments:
                 route = resolve(d.model, d.api_base, fast=self.fast, api_key=d.api_key)
-                members.append(_Member(d, route, Limiter(d.max_parallel or self.concurrency), Pacer()))
+                members.append(_Member(d, route, Limiter(d.max_parallel or self.concurrency), Pacer(rpm=d.rpm, tpm=d.tpm)))
             self._members[model] = members
         first = members[0].route
         return Route(model=model, model_name=first.model_name, provider=first.provider, api_base=None,

@@ -111,7 +111,7 @@ class _Rate:
     spaced slots: nobody wakes at the same moment as everybody else (no 429 storm).
     """
 
-    __slots__ = ("rate", "capacity", "tat", "guessed", "_estimates")
+    __slots__ = ("rate", "capacity", "tat", "guessed", "ceiling", "_estimates")
 
     SAFETY = 0.97  # pace a little under the limit: the server's clock and ours differ
 
@@ -120,7 +120,17 @@ class _Rate:
         self.capacity = 0.0
         self.tat = 0.0
         self.guessed = False  # the rate comes from 429s (no headers): adjusted by AIMD, not read
+        self.ceiling: float | None = None   # a rate the person declared (per second): never exceeded
         self._estimates: deque[float] = deque(maxlen=64)
+
+    def declare(self, per_minute: int) -> None:
+        """A limit the person stated (a models file's rpm or tpm): paced from the first request, evenly spaced
+        with no burst, so neither a per-minute nor a sliding one-second window on the server is overrun even
+        when requests reach it a few milliseconds out of order."""
+        self.ceiling = per_minute / 60.0
+        self.rate = self.ceiling * self.SAFETY
+        self.capacity = 1.0
+        self.guessed = False
 
     def reserve(self, cost: float, now: float) -> float:
         if not self.rate:
@@ -147,12 +157,14 @@ class _Rate:
             self._estimates.append(used / reset)
             self.rate = min(self._estimates) * self.SAFETY
             self.capacity = limit
+            if self.ceiling is not None and self.rate > self.ceiling * self.SAFETY:
+                self.rate, self.capacity = self.ceiling * self.SAFETY, 1.0   # the declared limit holds
             self.guessed = False
         if self.rate:  # the server's view of the bucket (as the request arrived) when it is emptier than ours
             self.tat = max(self.tat, sent_at + max(0.0, self.capacity - remaining) / self.rate)
 
     def guess(self, rate: float) -> None:
-        self.rate = max(0.5, rate)
+        self.rate = max(0.5, rate if self.ceiling is None else min(rate, self.ceiling * self.SAFETY))
         self.capacity = max(1.0, self.rate * 0.05)  # no burst: evenly spaced until the limit is known
         self.guessed = True
 
@@ -170,9 +182,15 @@ class Pacer:
     concurrency handles providers that send no headers).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, rpm: int | None = None, tpm: int | None = None) -> None:
+        """`rpm`, `tpm`: limits the person declared (requests / tokens per minute, e.g. a models file's
+        deployment); the pace starts there and a lower one read from the provider's headers wins."""
         self.requests = _Rate()
         self.tokens = _Rate()
+        if rpm:
+            self.requests.declare(rpm)
+        if tpm:
+            self.tokens.declare(tpm)
         self.paused_until = 0.0
         self._sent: deque[float] = deque()  # send times in the last second (until a pace is known)
         self._cut_at = 0.0

@@ -94,3 +94,56 @@ def test_models_file_groups_deployments_by_model_name(tmp_path, monkeypatch):
     a, b = fleets["llama"].deployments
     assert (a.api_base, a.api_key, a.max_parallel, a.rpm, b.api_base) == ("http://a/v1", "secret-1", 64, 600, "http://b/v1")
     assert "secret-1" not in repr(a) and "secret-1" not in fleets["llama"].identity
+
+
+def _fleet_run(tmp_path, servers, per_server: str, n: int) -> list:
+    """n prompts through the engine's fleet over `servers`, each deployment given `per_server` in the file."""
+    import asyncio
+
+    from studio.engine import Engine, Request
+
+    models = tmp_path / "models.yaml"
+    models.write_text("model_list:\n" + "".join(
+        f"  - model_name: m\n    litellm_params: {{model: openai/fake, api_base: {s.base_url}{per_server}}}\n"
+        for s in servers))
+    fleets, _ = load_model_list(models)
+
+    async def go() -> list:
+        engine = Engine(cache_dir=None, concurrency=16, timeout=30, fleets=fleets)
+        reqs = (Request([{"role": "user", "content": f"q {i}"}], "m", {"max_tokens": 30}, seed=i, meta=i)
+                for i in range(n))
+        return [r async for r in engine.run(reqs)]
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("declared, rps, tps", [(", rpm: 600", 10.0, None), (", tpm: 12000", None, 200.0)])
+def test_declared_rpm_and_tpm_pace_each_deployment_under_a_limit_the_server_never_states(tmp_path, declared, rps,
+                                                                                          tps):
+    """Servers that enforce a limit but send no x-ratelimit headers (only 429s): the limits written in the
+    models file pace each deployment from the first request, so no request is turned away."""
+    from tests.support.fake_llm import FakeLLM
+
+    servers = [FakeLLM(limit_rps=rps, limit_tps=tps, limit_headers=False).start() for _ in range(2)]
+    try:
+        results = _fleet_run(tmp_path, servers, declared, 40)
+        assert all(r.ok for r in results) and len(results) == 40
+        assert [s.limited for s in servers] == [0, 0]          # paced, never refused
+        assert all(s.count >= 10 for s in servers)             # both deployments served
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_without_a_declared_limit_the_same_servers_turn_requests_away(tmp_path):
+    """The control for the test above: the same servers and prompts with no rpm in the file do meet 429s."""
+    from tests.support.fake_llm import FakeLLM
+
+    servers = [FakeLLM(limit_rps=10.0, limit_headers=False).start() for _ in range(2)]
+    try:
+        results = _fleet_run(tmp_path, servers, "", 40)
+        assert all(r.ok for r in results)                      # retried after their Retry-After
+        assert sum(s.limited for s in servers) > 0
+    finally:
+        for s in servers:
+            s.stop()
