@@ -361,6 +361,89 @@ def test_studio_show_says_a_run_was_interrupted(ws, store, fake_llm, monkeypatch
     assert "interrupted" in out and rid in out and "run the same command again" in out
 
 
+def _show(ws, monkeypatch, capsys, name: str) -> str:
+    from studio.cli.main import main
+
+    monkeypatch.setenv("STUDIO_HOME", str(ws.root))
+    monkeypatch.setenv("COLUMNS", "200")
+    capsys.readouterr()
+    assert main(["show", name]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("marked", [True, False], ids=["marked on disk", "seen from a read-only view"])
+def test_studio_show_counts_what_an_interrupted_run_saved(ws, store, fake_llm, monkeypatch, capsys, marked):
+    """Not `-`: the run's record says how many it saved once a writer marked it; before that (a read-only
+    view, e.g. while a studio holds the session) show counts them from the session."""
+    with store.open("s", create=True) as session:
+        rid = session.add_run({"template": "contrast-pairs", "status": "running", "pid": _dead_pid(),
+                               "model": "m", "started": time.time() - 5})
+        session.add_samples([{"template": "contrast-pairs", "run_id": rid, "output": f"x{i}"} for i in range(3)]
+                            + [{"template": "contrast-pairs", "run_id": rid, "status": "failed", "error": "e"},
+                               {"template": "contrast-pairs", "run_id": "another", "output": "y"}])
+    if marked:
+        store.open("s").close()                        # a writable open marks it (interrupted.py)
+    with store.open("s", read_only=True) as view:
+        assert ({r["run_id"]: r["status"] for r in view.runs()}[rid] == "interrupted") == marked
+    out = _show(ws, monkeypatch, capsys, "s")
+    assert f"{rid} contrast-pairs m interrupted 4 " in out, out
+    assert "4 sample(s) kept" in out and "run the same command again" in out
+
+
+def test_a_killed_guest_run_shows_interrupted_and_the_same_command_resumes_it(ws, store, fake_llm, monkeypatch,
+                                                                               capsys):
+    """A `studio run` adding to a session another process holds (a guest, studio/store/inbox.py), SIGKILLed
+    mid-run: the holder marks its run interrupted with what it saved (on disk, while it still holds the
+    session), `studio show` says so with the hint, and the same command run again asks only for the rest."""
+    fake_llm.set(latency=0.3)
+    env = dict(os.environ, STUDIO_HOME=str(ws.root))
+    cmd = [sys.executable, "-m", "studio", "run", "contrast-pairs", "-n", "12", "--model", fake_llm.model,
+           "--api-base", fake_llm.base_url, "--session", "h", "--concurrency", "2", "--json"]
+    holder = store.open("h", create=True)             # this process holds the session, as a studio would
+    guest = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and guest.poll() is None:
+            holder.fold_inbox()
+            if len(holder) >= 3:
+                break
+            time.sleep(0.05)
+        assert guest.poll() is None and len(holder) >= 3, guest.communicate()
+        [rid] = [r["run_id"] for r in holder.runs()]
+        assert holder.runs()[0]["status"] == "running"
+        guest.send_signal(signal.SIGKILL)
+        guest.communicate(timeout=30)
+        assert guest.returncode == -signal.SIGKILL
+        holder.fold_inbox()                             # the studio does this every 0.5 s
+        [r] = holder.runs()
+        made = len(holder)
+        assert r["status"] == "interrupted" and r["saved"] == made and rid in holder.interrupted_runs
+        assert 3 <= made < 12
+        with store.open("h", read_only=True) as view:     # on disk, while the holder still holds it
+            assert [x["status"] for x in view.runs()] == ["interrupted"]
+        out = _show(ws, monkeypatch, capsys, "h")
+        assert f"{rid} contrast-pairs {fake_llm.model} interrupted {made} " in out, out
+        assert f"{made} sample(s) kept" in out and "run the same command again" in out
+        asked = fake_llm.count
+        holder.fold_inbox()
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)   # the hint, followed
+        assert again.returncode == 0, again.stderr
+        holder.fold_inbox()
+    finally:
+        if guest.poll() is None:
+            guest.kill()
+            guest.wait()
+        holder.close()
+    import json
+
+    summary = json.loads(again.stdout)
+    assert summary["held"] == made and summary["done"] == 12 - made
+    assert fake_llm.count - asked <= 12 - made + 2     # the rest, plus at most what was in flight at the kill
+    with store.open("h", read_only=True) as view:
+        assert len(view) == 12
+        assert [x["status"] for x in view.runs()] == ["interrupted", "done"]
+
+
 def test_a_run_records_its_process_so_a_live_one_is_never_marked(ws, store, fake_llm):
     with store.open("s", create=True) as session:
         job, _ = run(ws, session, fake_llm, n=1)

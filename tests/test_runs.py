@@ -75,7 +75,7 @@ async def test_render_mode_needs_no_model(ws, session, fake_llm):
     s = next(session.iter_samples())
     assert s["mode"] == "render" and s["model"] == "render" and s["output"].startswith("Hello ")
     assert s["cost"] == 0.0 and s["tokens_out"] == 0  # no model, no cost: known, not "unknown"
-    assert session.cost()["unknown"] == 0
+    assert session.cost().unknown == 0
 
 
 async def test_failed_prompts_are_saved_with_their_reason(ws, session, fake_llm):

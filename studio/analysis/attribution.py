@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from studio.core.cost import sample_cost
 from studio.analysis.stats import greater_p, holm
 from studio.core.bulk import gc_paused
 from studio.core.record import category_of
@@ -300,7 +301,7 @@ def facets_of(samples: Iterable[dict]) -> Facets:
         tp.append(get("template") or "")
         v.append(get("template_version") or "")
         st.append(get("status") or "pending")
-        co.append(get("cost"))
+        co.append(sample_cost(s))         # as the index holds it: cached $0, unknown None
         md.append(get("model"))
         tags = get("tags")
         if tags:

@@ -91,7 +91,7 @@ def collect(rows, report=None) -> Pictures:
     out = Pictures(heat=list(report.templates) if report is not None else [])
     for t in sorted(cost):
         spend, acc, unknown, _ = cost[t]
-        out.cost.append((t, spend / acc if acc else None, acc, unknown))
+        out.cost.append((t, spend / acc if acc and not unknown else None, acc, unknown))
     if not decided:
         return out
     decided.sort()
@@ -239,9 +239,10 @@ def cost_bars(p: Pictures) -> Table | Text:
     t.add_column("accepted", justify="right", no_wrap=True)
     top = max((c for _, c, _, _ in p.cost if c), default=0.0)
     for name, c, acc, unknown in p.cost:
-        bar = "no accepted sample" if c is None else _bar(c, top)
-        note = f" ({unknown} unknown)" if unknown else ""
-        t.add_row(name, Text(bar, style="magenta"), money(c) + note, str(acc))
+        bar = "no accepted sample" if not acc else "" if c is None else _bar(c, top)
+        shown = "—" if not acc else money(c)   # c is None with any unknown cost: never a partial sum
+        note = f" ({unknown} without a price)" if unknown else ""
+        t.add_row(name, Text(bar, style="magenta"), shown + note, str(acc))
     return t
 
 

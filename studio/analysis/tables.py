@@ -14,6 +14,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from studio.core.cost import Cost
+from studio.core.cost import money as _money
 from studio.core.display import printable
 
 
@@ -47,7 +49,13 @@ def pct(x: float | None) -> str:
 
 
 def money(x: float | None) -> str:
-    return "unknown" if x is None else f"${x:.4f}"
+    """A cost as text by the one rule (core.cost.money): money when known, `unknown` when not."""
+    return _money(x)
+
+
+def per_accepted(c) -> str:
+    """Counts' cost per accepted sample: `—` with none accepted, `unknown` when any cost is unknown."""
+    return Cost(c.cost, unknown=c.cost_unknown).per(c.accepted)
 
 
 def top_tags(tags: dict[str, int], k: int = 3) -> str:
@@ -73,7 +81,7 @@ def versions_table(report, title: str, labels: dict | None = None) -> Table:
         for label, version, c in rows:
             shown = version if version == "all" else display(labels.get((tr.name, version)), version, 8)
             t.add_row(label, shown, str(c.samples), str(c.accepted), str(c.rejected), str(c.failed),
-                      str(c.pending), pct(c.accept_rate), top_tags(c.tags), money(c.cost_per_accepted))
+                      str(c.pending), pct(c.accept_rate), top_tags(c.tags), per_accepted(c))
     return t
 
 
@@ -151,7 +159,7 @@ def comparison(cmp) -> Group:
     o, n = cmp.old_counts, cmp.new_counts
     for label, a, b in (("samples", o.samples, n.samples), ("reviewed", o.reviewed, n.reviewed),
                         ("accept rate", pct(o.accept_rate), pct(n.accept_rate)), ("failed", o.failed, n.failed),
-                        ("cost / accepted", money(o.cost_per_accepted), money(n.cost_per_accepted))):
+                        ("cost / accepted", per_accepted(o), per_accepted(n))):
         t.add_row(label, str(a), str(b))
     for tag in cmp.tags:
         t.add_row(f"{tag} rate", pct(o.tag_rate(tag)), pct(n.tag_rate(tag)))

@@ -120,6 +120,9 @@ class _Rule:
 
 @dataclass
 class SpacePlan:
+    """What `plan` reports (`studio slots`): the space's `size` (combinations before exclusions), per slot
+    (name, value count, source), `counts` {strategy: prompts it would give; None when it cannot plan} and `notes`."""
+
     size: int
     slots: list[tuple[str, int, str]]  # name, value count, source
     counts: dict[str, int | None] = field(default_factory=dict)

@@ -43,6 +43,9 @@ class Note:
 
 @dataclass
 class Imported:
+    """One imported file: the template `name`, the `kind` it was read as ("prompty" / "dotprompt"), the studio
+    template's file `text`, and `notes` (file:line of what was not mapped)."""
+
     name: str
     kind: str
     text: str                                      # the studio template's file text

@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal, TypedDict
 
+from studio.core.cost import sample_cost
 from studio.core.hashing import prompt_hash
 
 Status = Literal["pending", "accepted", "rejected", "failed"]
@@ -72,7 +73,8 @@ class Sample(TypedDict, total=False):
     followups: dict[str, FollowUp]
     tokens_in: int | None         # summed over every paid attempt
     tokens_out: int | None
-    cost: float | None            # USD over every paid attempt; None means unknown, never made up
+    cost: float | None            # USD over every paid attempt; 0.0 when answered from the request cache
+    #                               or when no call was paid (core.cost.cost_of); None means unknown, never made up
     latency: float | None         # seconds
     cached: bool
     created: float                # epoch seconds
@@ -234,12 +236,14 @@ def followup_result(*, output: str | None, parsed: Any = None, model: str, templ
 #: Column codes of the store's in-memory index (studio.store.index) and NAME.index files.
 INDEX_CODES = {"status": "st", "tags": "tg", "template": "tp", "template_version": "v", "created": "c",
                "reviewed": "r", "cost": "co", "latency": "la", "slots": "sl", "model": "md",
-               "persona": "pa", "followups": "fu", "flag": "fl"}
+               "persona": "pa", "followups": "fu", "flag": "fl", "cached": "ca"}
 
 
 def index_fields(doc: dict[str, Any]) -> dict[str, Any]:
     """The few fields the in-memory indexes need, under their INDEX_CODES; written into journal headers
-    and NAME.index. Slot and persona values become categories (category_of); `fl` is "" when clean."""
+    and NAME.index. Slot and persona values become categories (category_of); `fl` is "" when clean; `co` is
+    what the sample cost (core.cost.sample_cost: $0 when cached or an unbilled failure, None when unknown)
+    and `ca` is ["cached"] when it was answered from the request cache (else [])."""
     slots = doc.get("slots") or {}
     persona = doc.get("persona")
     followups = doc.get("followups")
@@ -250,7 +254,7 @@ def index_fields(doc: dict[str, Any]) -> dict[str, Any]:
         "v": doc.get("template_version") or "",
         "c": doc.get("created"),
         "r": doc.get("reviewed"),
-        "co": doc.get("cost"),
+        "co": sample_cost(doc),
         "la": doc.get("latency"),
         "sl": {str(k): c for k, v in slots.items() if (c := category_of(v)) is not None}
         if isinstance(slots, dict) else {},
@@ -259,6 +263,7 @@ def index_fields(doc: dict[str, Any]) -> dict[str, Any]:
         if isinstance(persona, dict) else {},
         "fu": [str(k) for k in followups] if isinstance(followups, dict) else [],
         "fl": doc.get("flag") or "",
+        "ca": ["cached"] if doc.get("cached") else [],
     }
 
 

@@ -26,6 +26,8 @@ VARIABLES = {
 
 @dataclass(frozen=True)
 class Settings:
+    """Every `STUDIO_*` setting, read once from the environment by `settings()` (README, Settings)."""
+
     home: Path | None            # STUDIO_HOME, expanded; None: the current folder
     model: str                   # STUDIO_MODEL, stripped; "" when unset
     models: tuple[str, ...]      # STUDIO_MODELS, split at commas, blanks dropped

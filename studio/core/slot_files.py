@@ -27,6 +27,9 @@ EDITABLE = (".txt", ".text", ".lst", ".csv", ".jsonl", ".ndjson")
 
 @dataclass
 class FileEdit:
+    """A planned change to a slot's data file: its `path`, the text before and after, `changes` {old value: new
+    value, None when removed}, `added` values and a `note`; nothing is written until `write()`."""
+
     path: Path
     old_text: str
     new_text: str

@@ -54,6 +54,9 @@ class ValueSource:
 
 @dataclass
 class GeneratedPersonas:
+    """The built-in persona generator as a slot source: `len` personas (capped at `limit`), each a description
+    (`text(i)`) and its attributes (`attrs(i)`); drawn uniformly (`weights` None)."""
+
     generator: PersonaGenerator
     limit: int | None = None
     weights = None

@@ -86,6 +86,9 @@ class SlotSpec:
 
 @dataclass
 class Combine:
+    """A template's `combine:` settings: the strategy (sample, product, cover, pairwise), `n` prompts (None: the
+    strategy's default), the `seed`, and `exclude` rules ({slot: [values]}; their file lines in `exclude_lines`)."""
+
     strategy: str = "sample"
     n: int | None = None
     seed: int = 0
@@ -105,6 +108,9 @@ class Combine:
 
 @dataclass
 class Section:
+    """One role section of a template body: `role` (system / user / assistant), its Jinja `source`, and the file
+    `line` of its first body line (for errors)."""
+
     role: str
     source: str
     line: int  # file line of the section's first body line
@@ -112,6 +118,9 @@ class Section:
 
 @dataclass
 class Template:
+    """A parsed template file (`parse_template`): front matter settings, slots, the Jinja body and its sections.
+    `version` is the 12-hex hash of `text` (the file as written); `path` where it was read from, if anywhere."""
+
     name: str
     body: str
     description: str = ""

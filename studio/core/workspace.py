@@ -23,6 +23,9 @@ def shipped_templates_dir() -> Path:
 
 @dataclass(frozen=True)
 class Workspace:
+    """The folder the studio works in (`root`): `templates/`, `sessions/` and the request cache beside them;
+    `from_env()` finds it, `ensure()` creates it with the shipped library."""
+
     root: Path
 
     @classmethod

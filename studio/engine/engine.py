@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterable, AsyncIterator, Iterable
 
+from studio.core.cost import Cost, cost_of
 from studio.engine import llm, retry
 from studio.engine.cache import CacheWriteError, RequestCache, legacy_key, request_key
 from studio.engine.limiter import Limiter, Pacer
@@ -65,10 +66,15 @@ class Stats:
             return
         self.tokens_in += r.tokens_in or 0
         self.tokens_out += r.tokens_out or 0
-        if r.cost is not None:
-            self.cost += r.cost  # failed samples' billed attempts cost money too
-        elif r.ok:
+        cost = cost_of(r.cost, failed=not r.ok, paid=r.paid)   # the one rule (core.cost): unpaid failures $0
+        if cost is not None:
+            self.cost += cost  # failed samples' billed attempts cost money too
+        else:
             self.cost_unknown += 1
+
+    def cost_summary(self) -> Cost:
+        """The run's cost so far as a `core.cost.Cost` (cached results at $0, unpriced ones counted apart)."""
+        return Cost(self.cost, self.finished - self.cost_unknown, self.cost_unknown, self.cached)
 
     def as_dict(self) -> dict[str, Any]:
         """The counters as plain data (what `studio run --json` prints): done, failed, cached, requests, retries,

@@ -22,6 +22,11 @@ from studio.engine.retry import parse_duration
 
 
 class Limiter:
+
+
+    """Bounds one model's requests in flight: at most `cap` slots (`acquire` / `release`, first come first
+    served); 429s halve `limit` (not below `floor`) while no pace is known and pause new slots for a Retry-After."""
+
     def __init__(self, cap: int, *, floor: int = 1):
         self.cap = max(1, int(cap))
         self.floor = max(1, min(floor, self.cap))

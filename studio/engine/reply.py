@@ -34,6 +34,10 @@ _THINK_PARTS = frozenset({"thinking", "reasoning", "redacted_thinking"})
 
 @dataclass(slots=True)
 class Reply:
+    """One provider reply, normalised (`from_bytes` / `from_dict`): the answer text (None when there is none),
+    token counts (None when the reply gave no usage), headers, finish_reason, reasoning apart, and a flag
+    (cut-off / filtered / refusal) when the text is not clean. Unusable replies raise Unanswerable instead."""
+
     output: str | None
     tokens_in: int | None
     tokens_out: int | None

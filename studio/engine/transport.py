@@ -233,6 +233,11 @@ def _error_message(text: str) -> str:
 
 
 class FastTransport:
+
+
+    """The fast path: OpenAI-compatible requests sent over one shared aiohttp session (per event loop;
+    `connections` caps its connection pool, 0 for no cap), bodies built with the provider's own litellm transform."""
+
     def __init__(self, *, connections: int = 0):
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -30,6 +30,11 @@ class Request:
 
 @dataclass(slots=True)
 class Result:
+    """The outcome of one Request: `ok` with the output (and `parsed` JSON in structured mode), or an `error`
+    saying why; tokens and cost (USD, None when unpriced) summed over its paid calls (`paid`), latency in s,
+    `cached` when it came from the request cache, `attempts` HTTP calls made, and the reply's finish_reason,
+    reasoning, flag and answering endpoint."""
+
     request: Request
     ok: bool
     output: str | None = None

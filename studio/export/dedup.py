@@ -39,6 +39,9 @@ _BAND_MUL = _table(3, NUM_PERM)
 
 @dataclass(frozen=True)
 class NearDuplicate:
+    """One near duplicate found: the removed document's `index`, the `kept` one it duplicates, and their
+    estimated Jaccard `similarity` (0..1) over 5-word shingles."""
+
     index: int         # the removed document
     kept: int          # the document it duplicates (kept)
     similarity: float  # estimated Jaccard similarity of their shingle sets

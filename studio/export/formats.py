@@ -30,6 +30,10 @@ class Pair:
 
 @dataclass(frozen=True)
 class Format:
+    """One export format (FORMATS): its `name`, a `summary`, the `row` function (prepared sample or pair -> row
+    dict), the Parquet `schema`, the `statuses` it exports by default, whether rows are `paired` (preference),
+    the `trainers` that load it and `notes` for the card."""
+
     name: str
     summary: str
     row: Callable[[Any], dict]

@@ -24,6 +24,9 @@ EXPORT_NAMES = tuple(f"{s}.{x}" for s in SPLITS for x in ("jsonl", "parquet")) +
 
 @dataclass
 class ExportReport:
+    """What `write_export` wrote: the folder, the files, rows per split {train, validation}, removed counts by
+    reason, total bytes written, and the older files `--force` replaced."""
+
     out: Path
     files: list[Path]
     rows: dict[str, int]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from studio.core.errors import StudioError
+from studio.core.cost import cost_of
 from studio.core.expand import SEED_MOD, Fill, expand, sample_seed
 from studio.core.hashing import prompt_hash
 from studio.core.record import followup_inputs, followup_result, new_sample, scrub_params
@@ -350,7 +351,8 @@ class Run:
             if replaces is not None:
                 s["_replaces"] = replaces
         s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
-                 tokens_out=result.tokens_out, cost=result.cost, latency=round(result.latency, 4),
+                 tokens_out=result.tokens_out, latency=round(result.latency, 4),
+                 cost=cost_of(result.cost, cached=result.cached, failed=not result.ok, paid=result.paid),
                  cached=result.cached, finish_reason=result.finish_reason, reasoning=result.reasoning,
                  flag=result.flag, attempts=result.paid)  # tokens and cost: the sum over its paid calls
         if result.endpoint is not None:

@@ -31,7 +31,7 @@ READ_GAP = 16 << 10            # bytes between stored samples read through rathe
 CODED = ("st", "tp", "v", "md", "fl")        # one value per sample, few distinct: 4-byte codes
 FLOATS = ("c", "r", "co", "la")              # numbers: doubles, NaN for None (other values kept aside)
 KEYED = ("sl", "pa")                         # slot name / persona attribute -> value code column
-MULTI = ("tg", "fu")                         # lists: key -> sorted array of ids
+MULTI = ("tg", "fu", "ca")                   # lists: key -> sorted array of ids ("ca": ["cached"] or [])
 _NORMAL = {"st": "pending", "tp": "", "v": "", "fl": ""}     # what a missing value counts as
 _NAN = float("nan")
 

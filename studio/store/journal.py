@@ -29,6 +29,9 @@ def encode(header: dict, doc: bytes | None) -> bytes:
 
 @dataclass
 class JournalRead:
+    """What `read` recovered from a journal: the operations in order (header dict, body bytes or None), the
+    length in bytes of the clean prefix, and the line numbers of damaged lines followed by good ones."""
+
     ops: list[tuple[dict, bytes | None]] = field(default_factory=list)
     good_bytes: int = 0          # length of the clean prefix (a writer truncates to it)
     bad_lines: list[int] = field(default_factory=list)   # damaged lines followed by good ones

@@ -11,6 +11,11 @@ from pathlib import Path
 
 
 class SessionLock:
+
+
+    """The one-writer lock of a session (an flock on NAME.lock holding the writer's pid): `acquire()` never
+    waits; when it fails, `holder` is the other writer's pid or `unwritable` says the folder cannot be written."""
+
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None

@@ -28,6 +28,7 @@ from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
 from studio.store.names import SessionFiles
+from studio.core.cost import Cost
 from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
 from studio.core.record import scrub_params as scrub
 from studio.store.schema import DEFAULT_LABELS, SCHEMA_VERSION, TABLES, describe_foreign, migrate, schema_of
@@ -143,7 +144,7 @@ class Session:
                 self._create(create_meta)
             self._load()
             if not self.read_only:
-                self.interrupted_runs = interrupted.mark_interrupted(self)   # runs a crash left `running`
+                self.interrupted_runs += interrupted.mark_interrupted(self)   # runs a crash left `running`
         except BaseException:
             self._release()
             raise
@@ -821,13 +822,24 @@ class Session:
         with self._mu:
             return self._index.count_status(ids)
 
-    def cost(self, **filters) -> dict:
-        """Summed USD cost of the matching samples: {"known": total, "unknown": samples without a cost}."""
+    def cost(self, **filters) -> Cost:
+        """The summed cost of the matching samples (filters as for `ids`), from the index: a `core.cost.Cost`
+        (known USD, priced, unknown and cached counts; each sample's cost by `core.cost.sample_cost`, so a
+        cached sample is $0 and an unpriced one is counted apart, never as $0). `.text()` shows it."""
         with self._mu:
             ix = self._index
-            values = ix.values("co", None if not filters else [ix.place(i) for i in self.ids(**filters)])
+            ids = self.ids(**filters) if filters else None
+            values = ix.values("co", None if ids is None else [ix.place(i) for i in ids])
+            cached_ids = ix.multi["ca"].get("cached")
+            if cached_ids is None:
+                cached = 0
+            elif ids is None:
+                cached = len(cached_ids)
+            else:
+                wanted = set(cached_ids)
+                cached = sum(1 for i in ids if i in wanted)
         known = [v for v in values if v is not None]
-        return {"known": float(sum(known)), "unknown": len(values) - len(known)}
+        return Cost(float(sum(known)), len(known), len(values) - len(known), cached)
 
     def facets(self, **filters):
         """What the failure analysis counts, from the in-memory index (no sample parsed): see index.Facets.
@@ -966,7 +978,10 @@ class Session:
     def fold_inbox(self) -> list[int]:
         """Apply what guest processes wrote for this session (studio.store.inbox) -> ids of the samples added.
         Each guest file's complete lines are applied in order and its read position is saved in the same
-        journal write, so a crash never loses or repeats a line. Cheap when there is nothing (one listdir)."""
+        journal write, so a crash never loses or repeats a line. Cheap when there is nothing (one listdir).
+        A guest's run whose process is gone (SIGKILL, a crash) is then marked `interrupted` with what it
+        saved, as a dead run of the holder is when a session opens (interrupted.py), so a studio holding the
+        session for hours never shows it `running`; the run's id is added to `interrupted_runs`."""
         from studio.store.inbox import pending_files, read_lines
 
         if self.read_only or self._closed:
@@ -1001,6 +1016,9 @@ class Session:
                     self._deferred = None
                 if ended:
                     path.unlink(missing_ok=True)
+            # a guest that was killed never writes "end": its run stays `running` unless marked here
+            if interrupted.stale_runs(self.runs()):
+                self.interrupted_runs = list(self.interrupted_runs) + interrupted.mark_interrupted(self)
         return added
 
     def _apply_guest(self, entry: dict, refs: dict[int, int]) -> list[int]:

@@ -19,7 +19,8 @@ import orjson
 
 from studio.core.files import atomic_writer
 
-INDEX_FORMAT = 5          # 3: model, persona, follow-ups; 4: flag index; 5: binary columns
+INDEX_FORMAT = 6          # 3: model, persona, follow-ups; 4: flag index; 5: binary columns; 6: cached ids,
+#                           cost column by core.cost.sample_cost
 INDEX_MAGIC = b"studio-index "
 
 

@@ -17,6 +17,9 @@ from studio.store.session import Session
 
 @dataclass
 class SessionInfo:
+    """One line of `Store.list()` (`studio sessions`): name, path, sample and status counts, flags, the time of
+    the last change (epoch s), the pid holding it, or `error` when it could not be read."""
+
     name: str
     path: Path
     samples: int = 0
@@ -28,6 +31,11 @@ class SessionInfo:
 
 
 class Store:
+
+
+    """The sessions folder `sessions_dir`: create, open (`open(name, create=, read_only=)` -> Session), list,
+    rename, copy and delete sessions. Raises StoreError for a bad name or a missing / existing session."""
+
     def __init__(self, sessions_dir: str | Path):
         self.dir = Path(sessions_dir)
 

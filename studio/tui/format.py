@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.core.cost import sample_cost_text
 from studio.core.display import printable
 
 GLYPHS = {"pending": "·", "accepted": "✓", "rejected": "✗", "failed": "!"}
@@ -54,8 +55,9 @@ def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -
     return head, mid, printable(first_line(sample))
 
 
-def money(cost: float | None) -> str:
-    return "$?" if cost is None else f"${cost:.4f}"
+def money(sample: dict) -> str:
+    """A sample's cost by the one rule (core.cost): `$0.000052`, `unknown`, `$0 (cached)`."""
+    return sample_cost_text(sample)
 
 
 def accept_rate(counts: dict[str, int]) -> str:

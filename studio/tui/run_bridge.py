@@ -46,7 +46,7 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
                     concurrency=opts.get("concurrency") or 16, answers=opts.get("answers") or 1)]
     stats["total"] = sum(r.total for r in runs)
     stats["model"] = ", ".join(dict.fromkeys(r.model for r in runs))
-    base = {"done": 0, "failed": 0, "tokens": 0, "cost": 0.0, "cost_unknown": 0}
+    base = {"done": 0, "failed": 0, "tokens": 0, "cost": 0.0, "cost_unknown": 0, "cached": 0}
     for run in runs:
         if control.get("stop"):
             break
@@ -77,7 +77,8 @@ def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Calla
         p = r.progress
         stats.update(done=base["done"] + p["done"], failed=base["failed"] + p["failed"],
                      tokens=base["tokens"] + p["tokens"], cost=base["cost"] + p["cost"],
-                     cost_unknown=base["cost_unknown"] + p["cost_unknown"], in_flight=in_flight(r))
+                     cost_unknown=base["cost_unknown"] + p["cost_unknown"], cached=base["cached"] + p["cached"],
+                     in_flight=in_flight(r))
         on_progress()
 
     if control.get("stop"):
@@ -86,4 +87,5 @@ def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Calla
     count_held(run)
     stats.update(done=base["done"] + summary.done, failed=base["failed"] + summary.failed,
                  tokens=base["tokens"] + summary.tokens_in + summary.tokens_out, cost=base["cost"] + summary.cost,
-                 cost_unknown=base["cost_unknown"] + summary.cost_unknown, in_flight=0, stopped=summary.stopped)
+                 cost_unknown=base["cost_unknown"] + summary.cost_unknown, cached=base["cached"] + summary.cached,
+                 in_flight=0, stopped=summary.stopped)

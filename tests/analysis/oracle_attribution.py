@@ -32,8 +32,10 @@ def oracle_analyse(samples: Iterable[dict], settings: Settings | None = None, **
         if g is None:
             g = groups[key] = [[], [], []]
         slots, persona, cost = get("slots"), get("persona"), get("cost")
-        if cost is None and get("model") == "render":
-            cost = 0.0  # render mode spends nothing; anything else unpriced is unknown
+        if get("cached") or get("model") == "render":
+            cost = 0.0  # a cached answer and render mode spend nothing (README, Cost)
+        elif cost is None and get("status") == "failed" and not get("attempts"):
+            cost = 0.0  # a failure nobody billed; anything else unpriced is unknown
         g[0].append(slots)
         g[1].append(persona)
         g[2].append(cost)

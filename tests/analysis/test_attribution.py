@@ -56,7 +56,7 @@ def test_per_version_counts_accept_rate_tags_and_cost_per_accepted_sample():
     rng = random.Random(0)
     samples = [sample(rng, i, version="v1", cost=0.01) for i in range(3)]
     samples += [sample(rng, 3, version="v1", status="rejected", tags=["wordy", "wrong"], cost=0.01)]
-    samples += [sample(rng, 4, version="v2", status="failed", cost=None)]
+    samples += [{**sample(rng, 4, version="v2", status="failed", cost=None), "attempts": 1}]   # billed, unpriced
     samples += [sample(rng, 5, version="v2", status="pending", cost=0.02)]
     t = analyse(samples).template("support")
     v1, v2 = t.versions["v1"], t.versions["v2"]
@@ -66,6 +66,10 @@ def test_per_version_counts_accept_rate_tags_and_cost_per_accepted_sample():
     assert v2.accept_rate is None and v2.pending == 1 and v2.failed == 1
     assert v2.cost_per_accepted is None  # nothing accepted, and one cost unknown: never a made-up number
     assert t.counts.samples == 6 and t.counts.cost_unknown == 1 and t.counts.cost_per_accepted is None
+    # the same failure with no paid call cost nothing (core.cost): known, $0
+    samples[4]["attempts"] = 0
+    v2 = analyse(samples).templates[0].versions["v2"]
+    assert (v2.cost_unknown, v2.cost) == (0, 0.02)
 
 
 def test_render_mode_costs_nothing_rather_than_unknown():

@@ -75,7 +75,7 @@ def test_review_pace_by_sitting():
     assert [s.reviewed for s in p.sittings] == [60, 20]
     assert p.sittings[0].pace == pytest.approx(60 / (590 / 60)) and p.sittings[1].pace == pytest.approx(20)
     assert "samples/minute over 2 sitting(s)" in _text(pace_bars(p))
-    assert p.cost == [("t", 0.0, 60, 20)]
+    assert p.cost == [("t", None, 60, 20)]      # 20 costs unknown: per accepted unknown, never a partial sum
     assert SITTING_GAP == 600
 
 

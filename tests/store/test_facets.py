@@ -19,7 +19,7 @@ def test_facets_give_columns_and_inverted_indexes_without_parsing(session):
     _add(session)
     f = session.facets()
     assert f.ids == list(range(1, 11))
-    assert f.model[2] == "render" and f.cost[2] is None and f.model[0] == "openai/fake"
+    assert f.model[2] == "render" and f.cost[2] == 0.0 and f.model[0] == "openai/fake"   # render: $0 (core.cost)
     assert f.persona[("age_band", "teen")] == {1, 3, 5, 7, 9}
     assert f.persona[("level", "0")] == {1, 4, 7, 10}                  # numbers as text
     assert not any(attr in ("text", "likes") for attr, _ in f.persona)  # the text and lists are not categories

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 
+from studio.core.cost import Cost
 from studio.core.template import STRATEGIES
 
 
@@ -228,9 +229,9 @@ async def _execute(job, *, quiet: bool):
     def figures() -> str:
         p = job.progress
         eta = f"ETA {p['eta']:.0f}s" if p["eta"] is not None else "ETA -"
-        cost = f"${p['cost']:.4f}" + (f" (+{p['cost_unknown']} unpriced)" if p["cost_unknown"] else "")
+        cost = Cost(p["cost"], unknown=p["cost_unknown"], cached=p["cached"]).text(short=True)
         return (f"{p['done']} done · {p['failed']} failed · {p['rate']:.1f}/s · {p['tokens']:,} tok · {cost} · "
-                f"{p['cached']} cached · {eta}")
+                f"{eta}")
 
     announced = {"held": False}
 
@@ -271,13 +272,11 @@ def _print_summary(sm) -> None:
     from studio.cli.console import console
 
     out = console()
-    cost = "unknown" if sm.cost_unknown and not sm.cost else f"${sm.cost:.4f}"
-    if sm.cost_unknown and sm.cost:
-        cost += f" (+{sm.cost_unknown} samples without a price)"
+    cost = Cost(sm.cost, unknown=sm.cost_unknown, cached=sm.cached).text()
     state = "stopped" if sm.stopped else "done"
     held = f"{sm.held} already in the session · " if sm.held else ""
     flagged = f" ({sm.flagged} flagged: cut off, filtered or refused)" if getattr(sm, "flagged", 0) else ""
-    out.print(f"{state}: {sm.done} ok{flagged}, {sm.failed} failed of {sm.total} · {held}{sm.cached} from cache · "
+    out.print(f"{state}: {sm.done} ok{flagged}, {sm.failed} failed of {sm.total} · {held}"
               f"{sm.requests} request(s) · {sm.tokens_in + sm.tokens_out:,} tokens · cost {cost} · {sm.seconds:.1f}s · "
               f"session {sm.session} run {sm.run_id}", markup=False)
     reasons = sorted(sm.errors.items(), key=lambda kv: -kv[1])

@@ -16,10 +16,6 @@ def register(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def _money(x: float) -> str:
-    return f"${x:,.4f}" if x < 1 else f"${x:,.2f}"
-
-
 def run(args) -> int:
     from rich import box
     from rich.markup import escape
@@ -27,7 +23,7 @@ def run(args) -> int:
 
     from studio.core.record import FLAGS
     from studio.store import Store
-    from studio.store.interrupted import run_state
+    from studio.store.interrupted import held_by, run_state
     from studio.store.lock import is_locked
 
     store = Store(Workspace.from_env().sessions_dir)
@@ -83,6 +79,20 @@ def run(args) -> int:
             out.print(t)
 
         runs = s.runs()
+        counted: dict[str, int] = {}
+
+        def saved(r: dict) -> int | None:
+            """How many samples run `r` saved: its record's count, else (a run that died before it could
+            say, seen from a read-only view) counted from the session."""
+            if isinstance(r.get("saved"), int):
+                return r["saved"]
+            if run_state(r) != "interrupted":
+                return None
+            key = str(r.get("run_id"))
+            if key not in counted:
+                counted[key] = held_by(s, r)["samples"]
+            return counted[key]
+
         if runs:
             t = PlainTable(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
             for col in ("run", "template", "model", "status", "samples", "started"):
@@ -90,7 +100,7 @@ def run(args) -> int:
             for r in runs[-10:]:
                 started = r.get("started")
                 t.add_row(str(r.get("run_id")), str(r.get("template") or "-"),
-                          str(r.get("model") or "-"), run_state(r), str(r.get("saved", "-")),
+                          str(r.get("model") or "-"), run_state(r), "-" if (n := saved(r)) is None else f"{n:,}",
                           time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
                           else "-")
             out.print(t)
@@ -101,8 +111,7 @@ def run(args) -> int:
                               markup=False)
             for r in runs:
                 if run_state(r) == "interrupted":
-                    held = f"{r['saved']} sample(s) kept" if isinstance(r.get("saved"), int) else \
-                        "its samples are kept"
+                    held = f"{n:,} sample(s) kept" if (n := saved(r)) is not None else "its samples are kept"
                     out.print(f"run {r.get('run_id')} ({r.get('template') or '-'}) was interrupted: the process ended "
                               f"before it finished (a crash, a kill or a power loss); {held}. To continue, run the "
                               f"same command again: it asks only for what the session does not hold yet.",
@@ -114,10 +123,8 @@ def run(args) -> int:
                               "collects it", markup=False)
 
         cost = s.cost()
-        line = f"cost {_money(cost['known'])}"
-        if cost["unknown"]:
-            line += f" (+ {cost['unknown']:,} samples of unknown cost)"
-        if status["accepted"] and not cost["unknown"]:
-            line += f" · {_money(cost['known'] / status['accepted'])} per accepted sample"
+        line = f"cost {cost.text()}"
+        if status["accepted"]:
+            line += f" · {cost.per(status['accepted'])} per accepted sample"
         out.print(line, markup=False)
     return 0

@@ -36,7 +36,7 @@ def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
     add(f"\ntemplate {s.get('template')} version {short_version(s.get('template_version'), 12)}"
              f"  model {s.get('model')}"
              f"  seed {s.get('seed')}  run {s.get('run_id')}")
-    add(f"\ntokens in {s.get('tokens_in')} out {s.get('tokens_out')}  cost {money(s.get('cost'))}"
+    add(f"\ntokens in {s.get('tokens_in')} out {s.get('tokens_out')}  cost {money(s)}"
              f"  latency {s.get('latency') or 0:.2f}s{'  (cached)' if s.get('cached') else ''}")
     if labels:  # the 1–9 keys and which are on, near the top where the verdict is
         tags = set(s.get("tags") or [])

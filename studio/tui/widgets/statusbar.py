@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from studio.core.cost import Cost
 from studio.analysis.tables import plain
 from studio.tui.format import accept_rate
 from studio.tui.guard import guarded
@@ -25,8 +26,8 @@ class StatusBar(Static):
         r = self.run or {}
         c = self.counts or {}
         state = "running" if r.get("running") else ("stopped" if r.get("stopped") else "idle")
-        cost = r.get("cost")
-        money = "$?" if cost is None and r.get("cost_unknown") else f"${cost or 0:.4f}"
+        money = Cost(r.get("cost") or 0.0, unknown=r.get("cost_unknown") or 0,
+                     cached=r.get("cached") or 0).text(short=True)   # the one rule (core.cost)
         review = (f"✓{c.get('accepted', 0)} ✗{c.get('rejected', 0)} ·{c.get('pending', 0)} !{c.get('failed', 0)}"
                   f" accept {accept_rate(c)}")
         if self.size.width and self.size.width < 110:

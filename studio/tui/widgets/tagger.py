@@ -74,7 +74,7 @@ class TaggerPane(Widget, can_focus=True):
             tokens = (s.get("tokens_in") or 0) + (s.get("tokens_out") or 0)
             version = short_version(s.get("template_version"))
             version = version if " " in version else f"v {version}"  # "v1 df15be", or "v df15be" unnamed
-            text.append(f"  {version}  {tokens} tok {money(s.get('cost'))}\n")
+            text.append(f"  {version}  {tokens} tok {money(s)}\n")
         for i, label in enumerate(self.labels[:9], start=1):
             mark = "[x]" if label in tags else "[-]"
             text.append(f"{i}{mark}{printable(label)}", style="bold" if label in tags else "")
