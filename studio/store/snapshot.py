@@ -26,6 +26,9 @@ INDEX_MAGIC = b"studio-index "
 
 @dataclass
 class Loaded:
+    """A session file as it was read: the small tables; `fast` when the sample index came from NAME.index,
+    else the samples one by one (id, index fields, JSON bytes, 0, 0); `fd` stays open for preads."""
+
     tables: dict[str, dict]                         # small tables: doc id (str) -> doc
     fast: bool = False                              # the index came from NAME.index
     samples: list[tuple] | None = None              # the whole-file path: (id, ix, JSON, 0, 0)
