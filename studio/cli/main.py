@@ -42,16 +42,32 @@ def build_parser(only: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """Only the named command's module where it defines that command (a headless `studio run` starts without
+    importing every other command's dependencies: export formats, rich tables...); every module otherwise."""
     module = STUDIO_COMMANDS.get(argv[0])
     if module is not None and not {"-h", "--help"} & set(argv):
         return build_parser(only=[module])
+    if argv[0].isidentifier() and not argv[0].startswith("_"):
+        from importlib.util import find_spec
+
+        if find_spec(f"studio.cli.commands.{argv[0]}") is not None:
+            parser = build_parser(only=[argv[0]])
+            if argv[0] in _commands(parser):
+                return parser
     return build_parser()
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    import argparse
+
+    return {name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name in action.choices}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] not in STUDIO_COMMANDS:           # a command's output may go into `| head`
-        from studio.cli.console import guard_stdout
+        from studio.cli.pipes import guard_stdout
 
         guard_stdout()
     args = handler = None  # bare `studio` opens the TUI without building a parser (argparse is off that path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, AsyncIterable, AsyncIterator, Iterable
 
 from studio.core.cost import Cost, cost_of
-from studio.engine import llm, retry
+from studio.engine import retry
 from studio.engine.cache import CacheWriteError, RequestCache, legacy_key, request_key
 from studio.engine.limiter import Limiter, Pacer
 from studio.engine.structured import validate
@@ -138,8 +138,25 @@ class Engine:
         k = (model, base, api_key, fast)
         route = self._routes.get(k)
         if route is None:
-            route = resolve(model, base, fast=fast, api_key=api_key)
-            self._routes[k] = route
+            route = self._routes[k] = self._resolve(model, base, fast, api_key)
+        return route
+
+    def _resolve(self, model: str, base: str | None, fast: bool, api_key: str | None) -> Route:
+        """The route this litellm version derived before (workspace memo: no litellm import), else litellm's
+        (then remembered)."""
+        memo = self._memo
+        if memo is not None and fast:
+            from studio.core.settings import settings
+
+            if settings().engine_path != "litellm":
+                route = memo.fast_route(model, base, api_key)
+                if route is not None:
+                    return route
+        route = resolve(model, base, fast=fast, api_key=api_key)
+        if memo is not None:
+            memo.remember(model, base, route.provider)
+            if route.fast:
+                memo.remember_fast(route, base, api_key)
         return route
 
     def endpoint(self, model: str, api_base: str | None = None, secrets: dict | None = None) -> str | None:
@@ -167,7 +184,7 @@ class Engine:
         if members is None:
             members = []
             for d in fleet.deployments:
-                route = resolve(d.model, d.api_base, fast=self.fast, api_key=d.api_key)
+                route = self._resolve(d.model, d.api_base, self.fast, d.api_key)
                 members.append(_Member(d, route, Limiter(d.max_parallel or self.concurrency), Pacer(rpm=d.rpm, tpm=d.tpm)))
             self._members[model] = members
         first = members[0].route
@@ -420,6 +437,7 @@ class Engine:
                     task = loop.create_task(self._attempts(req, key, route))
                     tasks.add(task)
                     task.add_done_callback(finished)
+                    await asyncio.sleep(0)     # let it start: the first request leaves now, not after the window fills
             except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
                 queue.put_nowait(exc)
             finally:
@@ -518,15 +536,14 @@ class _Bill:
     def add(self, tin: int | None, tout: int | None, messages: list | None = None,
             output: str | None = None) -> None:
         if tin is None and tout is None and output is not None:  # a reply with no usage: count it, if priced
-            tin, tout = llm.estimate_tokens(self.route.model_name, self.route.provider, messages or [], output,
-                                            self.route.model)
+            tin, tout = self.route.estimate_tokens(messages or [], output)
         if tin is not None:
             self.tokens_in = (self.tokens_in or 0) + tin
         if tout is not None:
             self.tokens_out = (self.tokens_out or 0) + tout
         price = None
         if tin is not None or tout is not None:
-            price = llm.cost(self.route.model_name, self.route.provider, tin or 0, tout or 0, self.route.model)
+            price = self.route.cost(tin or 0, tout or 0)
         if price is None:  # one attempt of unknown price (or usage) makes the sum unknown: never a partial sum
             self.unpriced = True
             self.cost = None

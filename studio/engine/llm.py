@@ -60,6 +60,23 @@ def cost(model: str, provider: str, tokens_in: int, tokens_out: int, full: str |
     return None
 
 
+#: token counts at which a per-token price is checked against litellm's (tiers start at 128k or 200k tokens)
+_PRICE_PROBES = ((1000, 0), (0, 1000), (123457, 65537), (300001, 0), (0, 300001), (2_000_003, 1_000_003))
+
+
+def price(model: str, provider: str, full: str | None = None) -> list[float] | str | None:
+    """litellm's price as [USD per input token, per output token] when its cost is exactly that at every
+    probe (what a remembered route computes without litellm); None when it has no price; "litellm" when
+    the price is not per token (tiers): then every cost is asked of litellm."""
+    unit_in, unit_out = cost(model, provider, 1, 0, full), cost(model, provider, 0, 1, full)
+    if unit_in is None or unit_out is None:
+        return None if cost(model, provider, 1, 1, full) is None else "litellm"
+    for tin, tout in _PRICE_PROBES:
+        if cost(model, provider, tin, tout, full) != float(tin * unit_in) + float(tout * unit_out):
+            return "litellm"
+    return [unit_in, unit_out]
+
+
 @lru_cache(maxsize=1024)
 def priced(model: str, provider: str, full: str | None = None) -> bool:
     """Whether litellm's price list has the model (then a reply without usage is counted, not unknown)."""

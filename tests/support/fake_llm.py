@@ -95,6 +95,8 @@ class Seen:
     fault: str | None
     headers: dict  # lower-cased, without authorization
     auth: str = ""  # the Authorization header as sent (tests check which key was used)
+    raw: bytes = b""  # the body's bytes as sent
+    path: str = ""    # the URL path it was sent to
 
     @property
     def messages(self) -> list[dict]:
@@ -228,7 +230,7 @@ class FakeLLM:
         return None
 
     def _record(self, body: dict, fault: str | None, headers: dict, retry_after: float | None = None,
-                auth: str = "") -> None:
+                auth: str = "", raw: bytes = b"", path: str = "") -> None:
         now = time.monotonic()
         key = hash(json.dumps(body.get("messages"), sort_keys=True))
         with self._lock:
@@ -241,7 +243,7 @@ class FakeLLM:
             if fault:
                 self.by_fault[fault] = self.by_fault.get(fault, 0) + 1
             if self.keep_bodies:
-                self.requests.append(Seen(time.monotonic(), body, fault, headers, auth))
+                self.requests.append(Seen(time.monotonic(), body, fault, headers, auth, raw, path))
 
     def _take(self, kind: str, rate: float | None, cost: float, headers: dict) -> float | None:
         """A token bucket holding one second's worth: None if `cost` was taken, else seconds until it can be."""
@@ -335,13 +337,13 @@ class FakeLLM:
                     self.limited += 1
                 self._record(body, "429", {k.lower(): v for k, v in request.headers.items()
                                            if k.lower() != "authorization"}, retry_after=wait,
-                             auth=request.headers.get("Authorization", ""))
+                             auth=request.headers.get("Authorization", ""), raw=raw, path=request.path)
                 headers.update({"Retry-After": str(max(1, int(wait + 0.999))), "retry-after-ms": f"{wait * 1000:.0f}"})
                 return web.json_response({"error": {"message": "Rate limit reached, slow down",
                                                     "type": "rate_limit_error", "code": "rate_limit_exceeded"}},
                                          status=429, headers=headers)
         self._record(body, fault, {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"},
-                     auth=request.headers.get("Authorization", ""))
+                     auth=request.headers.get("Authorization", ""), raw=raw, path=request.path)
         if self.latency:
             await asyncio.sleep(self.latency)
         if fault == "429":

@@ -194,7 +194,37 @@ def _check_before_creating(ws, template, args) -> None:
         followups=not args.no_followups, cache=False).check()
 
 
+async def _execute_quiet(job):
+    """`--json`: no progress display, so rich is never imported; Ctrl-C stops as in `_execute`."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    interrupted = {"n": 0}
+
+    def on_sigint() -> None:
+        interrupted["n"] += 1
+        if interrupted["n"] > 1:
+            raise KeyboardInterrupt
+        print("stopping: cancelling requests in flight, keeping completed samples (Ctrl-C again to quit at once)",
+              file=sys.stderr, flush=True)
+        job.stop()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError):
+        pass
+    try:
+        return await job.execute()
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
 async def _execute(job, *, quiet: bool):
+    if quiet:
+        return await _execute_quiet(job)
     import asyncio
 
     from rich.markup import escape
