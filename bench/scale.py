@@ -3,6 +3,7 @@
     python bench/scale.py                      # 100,000 and 1,000,000 samples
     python bench/scale.py --sizes 20000 200000 # other sizes
     python bench/scale.py --after              # then time + peak RSS of show / report --json / export at the largest
+    python bench/scale.py --sizes 1000000 --after --dir /tmp/big1m   # keep the workspace; reuse its sessions
 
 The template has two 1,000-value file slots (product strategy, no personas), mode render, so the figures are
 the studio's own (expansion, rendering, sample records, the session store) with no model in the way. RSS is
@@ -83,13 +84,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--after", action="store_true", help="show / report / export on the largest session")
+    ap.add_argument("--dir", type=Path, help="keep the workspace here; a session it already holds is not made again")
     args = ap.parse_args()
-    root = workspace(temp_dir("studio-bench-scale-"))
+    if args.dir is None:
+        root = workspace(temp_dir("studio-bench-scale-"))
+    elif (args.dir / "templates/big.prompt").exists():
+        root = args.dir
+    else:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        root = workspace(args.dir)
     if True:
         env = {**os.environ, "STUDIO_HOME": str(root), "PYTHONPATH": str(ROOT)}
         studio = [sys.executable, "-m", "studio"]
         peaks = {}
         for n in args.sizes:
+            if (root / "sessions" / f"s{n}.json").exists():
+                print(f"render run n={n:>9,}: kept from {root}", flush=True)
+                continue
             wall, peak, rc, err = measure(studio + ["run", "big", "-n", str(n), "--session", f"s{n}"], root, env)
             peaks[n] = peak
             print(f"render run n={n:>9,}: wall {wall:7.1f} s  peak RSS {peak:7.0f} MB  ({peak * 2**20 / n:,.0f} B/sample)"
@@ -101,7 +112,7 @@ def main() -> None:
             n = max(args.sizes)
             for name, cmd in (("show", ["show", f"s{n}"]), ("report --json", ["report", f"s{n}", "--json"]),
                               ("export", ["export", f"s{n}", "--format", "openai-chat", "--status", "pending,accepted",
-                                          "--out", str(root / "out")])):
+                                          "--out", str(root / "out"), "--force"])):
                 wall, peak, rc, err = measure(studio + cmd, root, env)
                 print(f"{name:>14} n={n:,}: wall {wall:6.1f} s  peak RSS {peak:6.0f} MB  exit {rc}"
                       f"{'  ' + err if rc else ''}  (bar: 30 s, 1 GB)", flush=True)

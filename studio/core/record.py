@@ -161,9 +161,15 @@ _KEY_STARTS = ("sk-", "AKIA", "hf_", "xox", "Bearer")
 _GITHUB_START = re.compile(r"gh[pousr]_")
 
 
+def may_hold_key(text: str) -> bool:
+    """True when `text` holds the start of a key shape: the cheap test before KEY_SHAPE's full search
+    (False for almost all text)."""
+    return any(k in text for k in _KEY_STARTS) or _GITHUB_START.search(text) is not None
+
+
 def redact_keys(text: str) -> str:
     """`text` with every key-shaped string (KEY_SHAPE) replaced by `[redacted]`."""
-    if not any(k in text for k in _KEY_STARTS) and _GITHUB_START.search(text) is None:
+    if not may_hold_key(text):
         return text
     return KEY_SHAPE.sub(KEY_REDACTED, text)
 

@@ -1,93 +1,113 @@
 """Stage 2, clean: each selected sample read, cleaned, checked and turned into its JSON line and the few
-columns the later stages need (the output's digest for exact duplicates, a MinHash signature for near ones).
+columns the later stages need (a digest for exact duplicates; the dedup stage's signer makes the MinHash
+signatures for near ones from the same samples as they pass).
 
 Samples without output, flagged ones (unless asked) and those that are not a conversation a trainer accepts
 (validate.py) are removed here with their reason. Nothing here keeps a sample record (for row formats): a
-sample becomes one line, a handful of columns and, later, a MinHash signature, so 100,000 samples cost about
-a tenth of the memory their dicts would, and the work splits cleanly over processes (parallel.py: a large
-selection from a store session is cleaned in two). Everything keeps a sample record (for row formats): a sample becomes one line, a handful of
-columns and, later, a MinHash signature, so 100,000 samples cost about a tenth of the memory their
-dicts would, and the work splits cleanly over processes (parallel.py). Everything depends on one
-sample at a time, so preparing a selection in parts and joining them gives the same result as
-preparing it whole.
+sample becomes one line, written at once to a temporary file (lines.py), and a few compact columns (numpy
+arrays, or lists of shared strings), so a million samples cost a few hundred bytes each, not the kilobytes
+their dicts or held lines would. Everything depends on one sample at a time, so preparing a selection in parts
+and joining them gives the same result as preparing it whole (parallel.py: a large selection from a store
+session is cleaned in two processes).
 """
 
 from __future__ import annotations
 
 import hashlib
+from array import array
 from dataclasses import dataclass, field
-from itertools import compress, islice
-from operator import itemgetter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
+import numpy as np
 import orjson
 
-from studio.core.bulk import held_json
+from studio.core.record import may_hold_key
 from studio.export import parallel
 from studio.export.formats import Format
+from studio.export.lines import Lines, new_files
 from studio.export.records import Removal, completion, prompt_key, prompt_messages
 from studio.export.select import Selection
 from studio.export.validate import NO_ASSISTANT, problem
 
 
+class Signer(Protocol):
+    """What the clean stage hands each kept sample to when near duplicates are wanted (dedup.Signer)."""
+
+    def add(self, messages: list[dict], output: str) -> None: ...
+    def result(self) -> np.ndarray: ...
+    def close(self) -> None: ...
+
+
+_NUMBER = (int, float)
+
+
 @dataclass
 class Prepared:
     """Columns, one entry per prepared sample, in id order until `canonical()` (samples removed early are in
-    `removed`)."""
+    `removed`). Numpy arrays where a column is numbers or bytes, lists of shared strings otherwise."""
 
-    ids: list[int] = field(default_factory=list)
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     statuses: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)        # prompt key: exact duplicates, the split
-    digests: list[bytes] = field(default_factory=list)     # of the output: exact duplicates
+    groups: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="S1"))   # prompt key (UTF-8): the
+    #                                                         split keeps a group on one side
+    digests: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.uint64))  # of status, prompt
+    #                                                         key and output: exact duplicates
     models: list[str] = field(default_factory=list)
-    created: list[Any] = field(default_factory=list)
-    costs: list[Any] = field(default_factory=list)
+    created: np.ndarray = field(default_factory=lambda: np.zeros(0))   # NaN: not a number
+    costs: np.ndarray = field(default_factory=lambda: np.zeros(0))     # NaN: unknown
     tags: list[tuple[str, ...]] = field(default_factory=list)
-    lines: list[bytes] = field(default_factory=list)       # row formats: the row as JSON (the redact stage
-    #                                                        rewrites the ones holding a secret)
+    lines: Lines = field(default_factory=Lines)            # row formats: the rows as JSON, in a temporary file
+    #                                                        (the redact stage rewrites the ones holding a secret)
     records: list[dict] = field(default_factory=list)      # paired formats: the clean records, to pair later
     signatures: Any = None                                 # MinHash of the user turns + output (near dedup)
-    keys: list[str] = field(default_factory=list)        # content_key: the order rows are written in
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="S1"))   # content_key (UTF-8): the
+    #                                                        order rows are written in
     removed: list[Removal] = field(default_factory=list)
     selected: int = 0
-    scan: list[bytes] = field(default_factory=list)        # row formats: every field but the output, for the
-    #                                                        redact stage (the distinct prompts; raw: the rest)
+    scan: list[bytes] = field(default_factory=list)        # row formats: the non-output text that may hold a
+    #                                                        key shape, for the redact stage (almost always none)
 
     COLUMNS = ("ids", "statuses", "templates", "versions", "groups", "digests", "models", "created", "costs",
-               "tags", "lines", "records", "keys")
+               "tags", "records", "keys")
 
     def canonical(self) -> None:
         """Put the samples in content_key order (read in id order, which is the fast order to read)."""
         keys = self.keys
-        if len(keys) < 2 or all(a <= b for a, b in zip(keys, islice(keys, 1, None))):
+        if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()):
             return
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        pick = itemgetter(*order)
+        self._pick(np.argsort(keys, kind="stable"))
+
+    def take(self, keep) -> None:
+        """Keep only the samples marked True (a list or array of booleans; every column at once)."""
+        self._pick(np.asarray(keep, dtype=bool))
+
+    def _pick(self, which: np.ndarray) -> None:
+        positions = np.flatnonzero(which) if which.dtype == bool else which
+        listed = positions.tolist()
         for name in self.COLUMNS:
             column = getattr(self, name)
-            if column:
-                setattr(self, name, list(pick(column)))
+            if isinstance(column, np.ndarray):
+                if len(column):                   # (the keys are emptied once used)
+                    setattr(self, name, column[positions])
+            elif column:
+                setattr(self, name, [column[i] for i in listed])
+        if len(self.lines):
+            self.lines.reorder(positions)
         if self.signatures is not None and len(self.signatures):
-            import numpy as np
-
-            self.signatures = np.take(self.signatures, np.fromiter(order, dtype=np.intp, count=len(order)), axis=0)
-
-    def take(self, keep: list[bool]) -> None:
-        """Keep only the samples marked True (every column at once)."""
-        for name in self.COLUMNS:
-            column = getattr(self, name)
-            if column:
-                setattr(self, name, list(compress(column, keep)))
+            self.signatures = self.signatures[positions]
 
     def extend(self, other: "Prepared") -> None:
-        """Append a later part (its samples all come after ours)."""
+        """Append a later part (its samples all come after ours; its lines share our files)."""
         for name in self.COLUMNS:
-            getattr(self, name).extend(getattr(other, name))
+            column = getattr(self, name)
+            if isinstance(column, np.ndarray):
+                setattr(self, name, np.concatenate([column, getattr(other, name)]))
+            else:
+                column.extend(getattr(other, name))
+        self.lines.extend(other.lines)
         if self.signatures is not None and other.signatures is not None:
-            import numpy as np
-
             self.signatures = np.concatenate([self.signatures, other.signatures])
         self.removed.extend(other.removed)
         self.selected += other.selected
@@ -110,29 +130,35 @@ def content_key(rec: dict) -> str:
             f"\x1f{rec.get('model') or ''}\x1f{rec.get('endpoint') or ''}\x1f{int(rec.get('id') or 0):012d}")
 
 
-def run(selection: Selection, fmt: Format, *, near: bool, include_flagged: bool = False,
-        flags: tuple[str, ...] = (), processes: int | None = None) -> Prepared:
+def run(selection: Selection, fmt: Format, *, signer: Callable[[], Signer] | None = None,
+        include_flagged: bool = False, flags: tuple[str, ...] = (), processes: int | None = None) -> Prepared:
     """The clean stage: every selected sample prepared (see prepare), then put in content order (content_key).
-    A store selection is read and prepared in two processes where that pays (parallel.py)."""
+    A store selection is read and prepared in two processes where that pays (parallel.py). `signer`: makes
+    the dedup stage's signer, fed each kept sample (None: no near-duplicate removal)."""
     if selection.records is not None:
-        p = prepare(selection.records, fmt, near=near, include_flagged=include_flagged, flags=flags)
+        p = prepare(selection.records, fmt, signer=signer, include_flagged=include_flagged, flags=flags)
     else:
         assert selection.read is not None
-        p = prepare_selection(selection.read, selection.ids, fmt, near=near, include_flagged=include_flagged,
+        p = prepare_selection(selection.read, selection.ids, fmt, signer=signer, include_flagged=include_flagged,
                               flags=flags, processes=processes)
     p.canonical()             # rows by what each sample is, not by its id (completion order)
     return p
 
 
-def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int], fmt: Format, *, near: bool,
-                      processes: int | None = None, **flagging) -> Prepared:
+def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int], fmt: Format, *,
+                      signer: Callable[[], Signer] | None = None, processes: int | None = None,
+                      **flagging) -> Prepared:
     """prepare() over the samples `read(ids)` yields, the second half in a child process when it pays
     (parallel.in_halves: one process or two give the same columns). `flagging`: prepare's include_flagged /
-    flags. In id order (run() puts them in content order)."""
-    def work(part: list[int]) -> Prepared:
-        return prepare(read(part), fmt, near=near, **flagging)
+    flags. In id order (run() puts them in content order). Each half writes its lines to a file of its own,
+    made here before any fork."""
+    files = new_files(2)
+
+    def work(part: list[int], half: int) -> Prepared:
+        return prepare(read(part), fmt, signer=signer, lines=Lines(files, half), **flagging)
 
     def join(first: Prepared, second: Prepared) -> Prepared:
+        second.lines.attach(files)
         first.extend(second)
         return first
 
@@ -162,88 +188,132 @@ def clean(rec: dict) -> dict:
     return out
 
 
-def prepare(records: Iterable[dict], fmt: Format, *, near: bool,
-            include_flagged: bool = False, flags: tuple[str, ...] = ()) -> Prepared:
+def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer] | None = None,
+            include_flagged: bool = False, flags: tuple[str, ...] = (), lines: Lines | None = None) -> Prepared:
     """Prepare selected samples (in id order): clean them, drop those without output, flagged ones (unless
     asked) and those that are not a valid conversation (validate.py), format or keep the rest.
 
-    `near`: compute MinHash signatures for near-duplicate detection (of the user turns and the output).
-    `flags`: select only samples with one of these flags (and keep them); `include_flagged`: keep every flag.
+    `signer`: makes the dedup stage's signer, given every kept sample's prompt and output (its signatures end
+    in `signatures`). `flags`: select only samples with one of these flags (and keep them); `include_flagged`:
+    keep every flag. `lines`: where the rows' JSON lines go (a new temporary file by default).
     """
-    p = Prepared()
-    ids, statuses, templates, versions = p.ids, p.statuses, p.templates, p.versions
-    groups, digests, models, created, costs, tags = p.groups, p.digests, p.models, p.created, p.costs, p.tags
-    lines, kept_records, removed, keys = p.lines, p.records, p.removed, p.keys
-    texts: list[str] = []
+    p = Prepared(lines=lines if lines is not None else Lines())
+    statuses, templates, versions, models, tags = p.statuses, p.templates, p.versions, p.models, p.tags
+    kept_records, removed, out_lines = p.records, p.removed, p.lines
+    ids, created, costs, digests = array("q"), array("d"), array("d"), bytearray()
+    keys, groups = _Bytes(), _Bytes()
     paired, to_row, kto, raw = fmt.paired, fmt.row, fmt.name == "kto", fmt.name == "raw"
-    prompts: set[str] = set()             # distinct prompt texts: where key shapes are looked for
-    beside: list[bytes] = []              # raw: every other field but the output (params, errors, notes...)
+    suspects: dict[str, None] = {}       # distinct non-output texts that may hold a key shape (almost never any)
+    beside: list[bytes] = []             # raw: the rows but their output, where they may hold a key shape
     blake = hashlib.blake2b
     same = {}.setdefault               # one object per distinct status/template/version/model: cheaper to pickle
+    nan = float("nan")
     selected = 0
     wanted = set(flags)
-    for rec in records:
-        flag = rec.get("flag")
-        if wanted and flag not in wanted:
-            continue                                # not selected (a --flag selection)
-        rec = clean(rec)
-        selected += 1
-        out = rec["output"]
-        status = rec.get("status")
-        if flag == "preview" and not raw:
-            removed.append(Removal(rec["id"], NO_ASSISTANT, _preview_detail(rec)))
-            continue
-        if flag and not (include_flagged or flag in wanted):
-            removed.append(Removal(rec["id"], f"flagged {flag}",
-                                   f"left out unless asked: --include-flagged, or --flag {flag}"))
-            continue
-        if not out.strip():
-            removed.append(Removal(rec["id"], "no output", rec.get("error") or "the sample has no generated text"))
-            continue
-        if kto and status not in ("accepted", "rejected"):
-            removed.append(Removal(rec["id"], "no verdict", f"status {status!r}: KTO needs accepted "
-                                                            "(label true) or rejected (label false)"))
-            continue
-        if not raw:
-            bad = problem(rec["messages"], out, empty=rec.get("_empty", False), echo=status != "rejected")
-            if bad is not None:
-                removed.append(Removal(rec["id"], *bad))
+    sign = signer() if signer is not None else None
+    try:
+        for rec in records:
+            flag = rec.get("flag")
+            if wanted and flag not in wanted:
+                continue                                # not selected (a --flag selection)
+            rec = clean(rec)
+            selected += 1
+            out = rec["output"]
+            status = rec.get("status")
+            if flag == "preview" and not raw:
+                removed.append(Removal(rec["id"], NO_ASSISTANT, _preview_detail(rec)))
                 continue
-        ids.append(rec["id"])
-        keys.append(content_key(rec))
-        statuses.append(same(status, status))
-        t, v = str(rec.get("template") or ""), str(rec.get("template_version") or "")
-        templates.append(same(t, t))
-        versions.append(same(v, v))
-        groups.append(rec["_pkey"])
-        digests.append(blake(out.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-        model = str(rec.get("model") or "")
-        models.append(same(model, model))
-        created.append(rec.get("created"))
-        costs.append(rec.get("cost"))
-        t = rec.get("tags")
-        tags.append(tuple(t) if t else _NO_TAGS)
-        msgs = rec["messages"]
-        if near:
-            texts.append("\n".join([m["content"] for m in msgs if m["role"] == "user"] + [out]))
-        if paired:
-            kept_records.append(rec)
-            continue
-        row = to_row(rec)
-        lines.append(held_json(row))
-        if raw:
-            del row["output"]                     # the line is written: the rest is what else to scan
-            beside.append(orjson.dumps(row))
-        else:
-            prompts.update([m["content"] for m in msgs])
+            if flag and not (include_flagged or flag in wanted):
+                removed.append(Removal(rec["id"], f"flagged {flag}",
+                                       f"left out unless asked: --include-flagged, or --flag {flag}"))
+                continue
+            if not out.strip():
+                removed.append(Removal(rec["id"], "no output", rec.get("error") or "the sample has no generated text"))
+                continue
+            if kto and status not in ("accepted", "rejected"):
+                removed.append(Removal(rec["id"], "no verdict", f"status {status!r}: KTO needs accepted "
+                                                                "(label true) or rejected (label false)"))
+                continue
+            if not raw:
+                bad = problem(rec["messages"], out, empty=rec.get("_empty", False), echo=status != "rejected")
+                if bad is not None:
+                    removed.append(Removal(rec["id"], *bad))
+                    continue
+            ids.append(rec["id"])
+            keys.add(content_key(rec))
+            statuses.append(same(status, status))
+            t, v = str(rec.get("template") or ""), str(rec.get("template_version") or "")
+            templates.append(same(t, t))
+            versions.append(same(v, v))
+            group = rec["_pkey"]
+            groups.add(group)
+            digests += blake(f"{len(str(status))}:{status}{len(group)}:{group}{out}".encode("utf-8", "surrogatepass"),
+                             digest_size=16).digest()
+            model = str(rec.get("model") or "")
+            models.append(same(model, model))
+            c = rec.get("created")
+            created.append(c if isinstance(c, _NUMBER) else nan)
+            c = rec.get("cost")
+            costs.append(c if isinstance(c, _NUMBER) else nan)
+            t = rec.get("tags")
+            tags.append(same(tuple(t), tuple(t)) if t else _NO_TAGS)
+            msgs = rec["messages"]
+            if sign is not None:
+                sign.add(msgs, out)
+            if paired:
+                kept_records.append(rec)
+                continue
+            row = to_row(rec)
+            out_lines.append(orjson.dumps(row))
+            if raw:
+                del row["output"]                     # the line is written: the rest is what else to scan
+                other = orjson.dumps(row)
+                if may_hold_key(other.decode("utf-8", "replace")):
+                    beside.append(other)
+            else:
+                for m in msgs:
+                    if may_hold_key(m["content"]):
+                        suspects[m["content"]] = None
+        if sign is not None:
+            p.signatures = sign.result()
+    finally:
+        if sign is not None:
+            sign.close()
     p.selected = selected
-    if near:
-        from studio.export.dedup import signatures
-
-        p.signatures = signatures(texts)
+    p.ids = np.array(ids, dtype=np.int64)
+    p.created = np.array(created, dtype=np.float64)
+    p.costs = np.array(costs, dtype=np.float64)
+    p.digests = np.array(memoryview(digests).cast("Q"), dtype=np.uint64).reshape(-1, 2)
+    p.keys, p.groups = keys.array(), groups.array()
+    out_lines.seal()
     if not paired:
-        p.scan.append(b"\n".join(beside) if raw else "\n".join(prompts).encode())
+        p.scan.append(b"\n".join(beside) if raw else "\n".join(suspects).encode("utf-8", "surrogatepass"))
     return p
+
+
+class _Bytes:
+    """A column of short strings kept as UTF-8 in numpy arrays of fixed width, a chunk at a time (a million
+    Python strings cost ~60 bytes each on top of their text)."""
+
+    _CHUNK = 8192
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+        self.pending: list[bytes] = []
+
+    def add(self, text: str) -> None:
+        self.pending.append(text.encode("utf-8", "surrogatepass"))
+        if len(self.pending) >= self._CHUNK:
+            self.parts.append(np.array(self.pending, dtype=bytes))
+            self.pending = []
+
+    def array(self) -> np.ndarray:
+        if self.pending:
+            self.parts.append(np.array(self.pending, dtype=bytes))
+            self.pending = []
+        if not self.parts:
+            return np.zeros(0, dtype="S1")
+        return np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
 
 
 def _preview_detail(rec: dict) -> str:

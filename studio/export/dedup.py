@@ -1,6 +1,8 @@
 """Stage 3, deduplicate: exact and near-duplicate removal; near duplicates by MinHash over word shingles with LSH.
 
-`run` removes them from the clean stage's columns (the output digests and signatures it computed).
+`run` removes them from the clean stage's columns (its digests, and the signatures a `Signer` of this module
+made from each kept sample as the clean stage read it: in the same pass, in each of its processes, so no text
+is held or read twice).
 
 Signatures are computed in numpy for the whole batch at once (one-permutation MinHash with
 rotation densification): hashing each shingle in Python, as `datasketch.MinHash.update` does, takes
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ SHINGLE = 5            # words per shingle
 _BITS = 6              # log2(NUM_PERM)
 _MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 _CHUNK = 500
+_PAIRS = 1 << 16       # candidate pairs checked at once (each check gathers two signature rows)
 
 
 def _table(seed: int, n: int) -> np.ndarray:
@@ -143,13 +145,18 @@ def _densify(sig: np.ndarray) -> np.ndarray:
 
 
 def _chunk_dense(texts: list[str]) -> np.ndarray:
-    return _densify(_chunk_signatures(texts))
+    """Densified signatures of a chunk, each value cut to its low 32 bits (as datasketch keeps them): half the
+    memory, and two different 58-bit minima agree in 32 bits once in four billion."""
+    if any("\x00" in t for t in texts):          # NUL separates documents inside a chunk
+        texts = [t.replace("\x00", " ") for t in texts]
+    return _densify(_chunk_signatures(texts)).astype(np.uint32)
+
+
+_EMPTY = np.uint32(0xFFFFFFFF)                   # a row of these: fewer than SHINGLE words (all-max, cut)
 
 
 def signatures(texts: list[str], threads: int = 4) -> np.ndarray:
-    """(len(texts), NUM_PERM) MinHash signatures; a row of all-max means fewer than SHINGLE words."""
-    if any("\x00" in t for t in texts):          # NUL separates documents inside a chunk
-        texts = [t.replace("\x00", " ") for t in texts]
+    """(len(texts), NUM_PERM) uint32 MinHash signatures; a row of all-max means fewer than SHINGLE words."""
     chunks = [texts[i:i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
     workers = min(len(chunks), os.cpu_count() or 1, threads)
     if workers > 1:                              # numpy releases the GIL inside each pass: cores add up
@@ -157,7 +164,49 @@ def signatures(texts: list[str], threads: int = 4) -> np.ndarray:
             parts = list(pool.map(_chunk_dense, chunks))
     else:
         parts = [_chunk_dense(c) for c in chunks]
-    return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint64)
+    return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint32)
+
+
+def text_of(messages: list[dict], output: str) -> str:
+    """What near duplicates are judged on: the user turns and the output."""
+    return "\n".join([m["content"] for m in messages if m["role"] == "user"] + [output])
+
+
+class Signer:
+    """Signatures of samples given one at a time (the clean stage's pass over them), computed a chunk at a time
+    on a worker thread while the next chunk is read (numpy releases the GIL), so the texts are never all held.
+    The same rows as signatures() of all the texts at once."""
+
+    def __init__(self) -> None:
+        self._texts: list[str] = []
+        self._parts: list = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def add(self, messages: list[dict], output: str) -> None:
+        """Sign one sample (its prompt's messages and its output)."""
+        self._texts.append(text_of(messages, output))
+        if len(self._texts) >= _CHUNK:
+            self._submit()
+
+    def _submit(self) -> None:
+        chunk, self._texts = self._texts, []
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="studio-sign")
+        self._parts.append(self._pool.submit(_chunk_dense, chunk))
+
+    def result(self) -> np.ndarray:
+        """(samples given, NUM_PERM) uint32 signatures, in the order given."""
+        if self._texts:
+            self._submit()
+        parts = [f.result() for f in self._parts]
+        self._parts = []
+        return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint32)
+
+    def close(self) -> None:
+        """End the worker thread (a process with threads is not forked for the next export)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 @lru_cache(maxsize=64)
@@ -198,22 +247,31 @@ def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> lis
     return near_duplicates_of(signatures(texts, threads), threshold)
 
 
-def near_duplicates_of(sig: np.ndarray, threshold: float) -> list[NearDuplicate]:
-    """As near_duplicates, from the documents' signatures (rows of `signatures`)."""
+def near_duplicates_of(sig: np.ndarray, threshold: float, rows: np.ndarray | None = None) -> list[NearDuplicate]:
+    """As near_duplicates, from the documents' signatures (rows of `signatures`). `rows`: only these rows
+    of `sig` (ascending), without copying them out; the indexes returned are then positions in `rows`."""
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
-    n = len(sig)
+    rows = np.arange(len(sig)) if rows is None else np.asarray(rows, dtype=np.int64)
+    n = len(rows)
     if n < 2:
         return []
-    valid = ~(sig == _MAX).all(axis=1)
-    bands, rows = lsh_params(threshold)
-    cand_i, cand_j = [], []
-    vidx = np.flatnonzero(valid)
+    full = sig[rows, 0] == _EMPTY                 # maybe a text too short to sign: check its whole row
+    if full.any():
+        maybe = rows[full]
+        empty = np.zeros(n, dtype=bool)
+        empty[np.flatnonzero(full)] = (sig[maybe] == _EMPTY).all(axis=1)
+        vidx = rows[~empty]
+    else:
+        vidx = rows
+    bands, width = lsh_params(threshold)
+    hit_lo, hit_hi = [], []
     for band in range(bands):
-        part = sig[vidx, band * rows:(band + 1) * rows]
+        part = sig[vidx, band * width:(band + 1) * width]
         key = np.zeros(len(vidx), dtype=np.uint64)
-        for c in range(rows):
-            key += _mix(part[:, c].copy()) * _BAND_MUL[band * rows + c]
+        for c in range(width):
+            key += _mix(part[:, c].astype(np.uint64)) * _BAND_MUL[band * width + c]
+        del part
         order = np.argsort(key, kind="stable")
         k = key[order]
         same = np.flatnonzero(k[1:] == k[:-1])                    # order[s] and order[s+1] collide
@@ -222,28 +280,32 @@ def near_duplicates_of(sig: np.ndarray, threshold: float) -> list[NearDuplicate]
         run_start = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
         first = run_start[np.searchsorted(run_start, same + 1, side="right") - 1]
         a = vidx[order[same + 1]]
-        cand_i += [vidx[order[same]], vidx[order[first]]]
-        cand_j += [a, a]
-    if not cand_i:
+        for b in (vidx[order[same]], vidx[order[first]]):
+            lo, hi = np.minimum(b, a), np.maximum(b, a)
+            lo, hi = lo[lo != hi], hi[lo != hi]
+            for at in range(0, len(lo), _PAIRS):            # checked as they come: candidates are never all held
+                near = similarity(sig, lo[at:at + _PAIRS], hi[at:at + _PAIRS]) >= threshold - 1e-9
+                hit_lo.append(lo[at:at + _PAIRS][near])
+                hit_hi.append(hi[at:at + _PAIRS][near])
+    if not hit_lo:
         return []
-    ci, cj = np.concatenate(cand_i), np.concatenate(cand_j)
-    lo, hi = np.minimum(ci, cj), np.maximum(ci, cj)
-    keep = lo != hi
-    pairs = np.unique(np.stack([lo[keep], hi[keep]], axis=1), axis=0)
+    pairs = np.unique(np.stack([np.concatenate(hit_lo), np.concatenate(hit_hi)], axis=1), axis=0)
     if pairs.size == 0:
         return []
     sims = similarity(sig, pairs[:, 0], pairs[:, 1])
     hit = sims >= threshold - 1e-9
-    parent = list(range(n))
+    parent: dict[int, int] = {}              # union-find over the rows in a hit only; the root is the lowest
 
     def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
+        while parent.get(x, x) != x:
+            up = parent.get(parent[x], parent[x])
+            parent[x] = up
+            x = up
         return x
 
+    at = np.searchsorted(rows, pairs[hit]).tolist()      # positions in `rows`
     partner: dict[int, tuple[int, float]] = {}
-    for (i, j), s in zip(pairs[hit].tolist(), sims[hit].tolist()):
+    for (i, j), s in zip(at, sims[hit].tolist()):
         ri, rj = root(i), root(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
@@ -257,31 +319,46 @@ def near_duplicates_of(sig: np.ndarray, threshold: float) -> list[NearDuplicate]
     return out
 
 
+def exact_duplicates(digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(duplicates, kept): for each row whose digest (n x 2 uint64) an earlier row has, that row and the
+    first row with it."""
+    n = len(digests)
+    if n < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.arange(n), digests[:, 1], digests[:, 0]))
+    d = digests[order]
+    same = (d[1:] == d[:-1]).all(axis=1)                       # sorted row k+1 repeats row k
+    if not same.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.concatenate(([True], ~same))
+    first = order[np.flatnonzero(starts)][np.cumsum(starts) - 1]   # each sorted row's first holder
+    at = np.flatnonzero(np.concatenate(([False], same)))
+    return order[at], first[at]
+
+
 def run(p, threshold: float) -> list[Removal]:
     """The dedup stage: exact, then near duplicates, among samples of the same status (a rejected answer close to an
     accepted one is a useful preference pair, not a duplicate). The first of each cluster (in content order)
-    stays. `p`: the clean stage's Prepared (not imported: clean.py imports this module for the signatures);
-    its columns lose the removed samples. Returns the removals.
+    stays. `p`: the clean stage's Prepared (not imported: this stage only reads its columns), whose digests
+    cover status, prompt key and output; its columns lose the removed samples. Returns the removals.
     """
     removed: list[Removal] = []
     ids = p.ids
-    keep = [True] * len(ids)
-    first: dict[tuple, int] = {}
-    for i, key in enumerate(zip(p.statuses, p.groups, p.digests)):    # same status, filled prompt and output
-        j = first.setdefault(key, i)
-        if j != i:
-            keep[i] = False
-            removed.append(Removal(ids[i], "exact duplicate", f"same prompt and output as #{ids[j]}"))
-    if threshold < 1:
-        by_status: dict[str, list[int]] = defaultdict(list)
-        for i, status in enumerate(p.statuses):
-            if keep[i]:
-                by_status[str(status)].append(i)
-        for members in by_status.values():
-            for nd in near_duplicates_of(p.signatures[members], threshold):
-                i, k = members[nd.index], members[nd.kept]
+    keep = np.ones(len(ids), dtype=bool)
+    dup, kept = exact_duplicates(p.digests)        # same status, filled prompt and output
+    for i, j in zip(dup.tolist(), kept.tolist()):
+        removed.append(Removal(int(ids[i]), "exact duplicate", f"same prompt and output as #{ids[j]}"))
+    keep[dup] = False
+    if threshold < 1 and p.signatures is not None:
+        codes: dict[str, int] = {}
+        status = np.fromiter((codes.setdefault(str(x), len(codes)) for x in p.statuses), dtype=np.int32,
+                             count=len(p.statuses))
+        for code in codes.values():
+            rows = np.flatnonzero((status == code) & keep)
+            for nd in near_duplicates_of(p.signatures, threshold, rows):
+                i, k = int(rows[nd.index]), int(rows[nd.kept])
                 keep[i] = False
-                removed.append(Removal(ids[i], "near duplicate",
+                removed.append(Removal(int(ids[i]), "near duplicate",
                                        f"similar to #{ids[k]} (similarity {nd.similarity:.2f})"))
     if removed:
         p.take(keep)

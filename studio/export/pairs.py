@@ -18,9 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, Sequence
 
-from studio.core.bulk import held_json
+import numpy as np
+import orjson
+
 from studio.export.formats import Format, Pair
+from studio.export.lines import Lines
 from studio.export.records import Removal, completion, prompt_key, prompt_messages
 from studio.export.validate import problem
 
@@ -30,11 +34,11 @@ class Rows:
     """The rows of an export, in file order: each as a JSON line, with its template, version ("" for pairs from
     several versions), prompt group (the split keeps a group on one side) and the sample ids it came from."""
 
-    lines: list[bytes]
+    lines: Lines
     templates: list[str]
     versions: list[str]
-    groups: list[str]
-    ids: list[tuple[int, ...]]
+    groups: Any                              # per row: str, or UTF-8 bytes in a numpy array
+    ids: Sequence[tuple[int, ...]]
     pairs: list[Pair] | None = None          # preference formats: the pairs the rows hold
     prompts: list[dict] | None = None        # preference formats: the records whose prompts the redact stage scans
 
@@ -44,18 +48,41 @@ def run(p, fmt: Format, judgements, removed: list[Removal]) -> Rows:
     formats, samples left unpaired or in an invalid pair are added to `removed`, and `p` keeps only the samples
     the pairs came from (the card counts those)."""
     if not fmt.paired:
-        return Rows(p.lines, p.templates, p.versions, p.groups, [(i,) for i in p.ids])
+        return Rows(p.lines, p.templates, p.versions, p.groups, Singles(p.ids))
     records = p.records
     pairs, left = build_pairs(records, judgements)
     removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
     pairs = _valid_pairs(pairs, removed)
     by_id = {r["id"]: r for r in records}
-    rows = Rows([held_json(fmt.row(u)) for u in pairs], [u.template for u in pairs],
+    lines = Lines()
+    for u in pairs:
+        lines.append(orjson.dumps(fmt.row(u)))
+    rows = Rows(lines.seal(), [u.template for u in pairs],
                 [_pair_version(u, by_id) for u in pairs], [u.group for u in pairs], [u.ids for u in pairs],
                 pairs, records)
     used = {i for ids in rows.ids for i in ids}
     p.take([i in used for i in p.ids])         # the card counts the samples the pairs came from
     return rows
+
+
+class Singles(Sequence):
+    """The sample ids of one-sample rows, as (id,) tuples made when asked (a million tuples cost 60 MB)."""
+
+    def __init__(self, ids: np.ndarray):
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [(int(x),) for x in self.ids[i]]
+        return (int(self.ids[i]),)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _valid_pairs(pairs: list[Pair], removed: list[Removal]) -> list[Pair]:

@@ -3,8 +3,8 @@ of an export's time). Generic over the work, so the clean stage (clean.py) calls
 
 On Linux, from a process without other threads (the CLI; not the TUI, whose threads a fork would
 copy mid-step), a forked child prepares the second half of the samples from the same open session
-while this process prepares the first. The child hands back only its columns (lines, a few fields
-per sample, signatures): about 70 MB for 50,000 samples, against 250 MB of sample dicts. Parts
+while this process prepares the first. The child hands back only its columns (a few fields per sample,
+signatures, the offsets of the lines it wrote to its own temporary file), not sample dicts. Parts
 join in id order and every step depends on one sample, so one process or two give the same
 export byte for byte. If the child fails or dies, its half is prepared here instead.
 """
@@ -35,22 +35,23 @@ def processes_for(n: int) -> int:
     return 2 if cores >= 2 else 1
 
 
-def in_halves(ids: list[int], work: Callable[[list[int]], T], join: Callable[[T, T], T], *,
+def in_halves(ids: list[int], work: Callable[[list[int], int], T], join: Callable[[T, T], T], *,
               processes: int | None = None) -> T:
-    """work(ids), or join(work(first half), work(second half)) with the second half done in a child process
-    when it pays (processes_for; `processes` forces the count). If the child fails or dies, its half is done
+    """work(ids, 0), or join(work(first half, 0), work(second half, 1)) with the second half done in a child
+    process when it pays (processes_for; `processes` forces the count). `work` learns which half it does, so
+    each half can write to a file of its own made before the fork. If the child fails or dies, its half is done
     here instead (its errors then surface here)."""
     if (processes or processes_for(len(ids))) < 2 or len(ids) < 2:
-        return work(ids)
+        return work(ids, 0)
     cut = len(ids) // 2
-    child = _Child(lambda: work(ids[cut:]))
+    child = _Child(lambda: work(ids[cut:], 1))
     try:
-        first = work(ids[:cut])
+        first = work(ids[:cut], 0)
         second = child.result()
     finally:
         child.stop()
     if second is None:                       # the child failed: do its half here (errors then surface here)
-        second = work(ids[cut:])
+        second = work(ids[cut:], 1)
     return join(first, second)
 
 

@@ -19,13 +19,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
+import numpy as np
 import orjson
 
 from studio.core.bulk import gc_paused
 from studio.export import card, clean, dedup, pairs, scrub, select, split
 from studio.export.formats import Format
+from studio.export.lines import Lines
 from studio.export.options import ExportOptions
 from studio.export.records import Removal
 from studio.export.select import Census, Selection
@@ -43,10 +45,10 @@ class ExportPlan:
     options: ExportOptions
     format: Format
     session: str
-    lines: list[bytes]                     # one JSON line per row (what the files hold)
+    lines: Lines                           # one JSON line per row (what the files hold), in a temporary file
     templates: list[str]                   # per row
     versions: list[str]                    # per row ("" for pairs from several versions)
-    ids: list[tuple[int, ...]]             # per row: the sample ids it came from
+    ids: Sequence[tuple[int, ...]]         # per row: the sample ids it came from
     splits: list[str]                      # per row: "train" or "validation"
     removed: list[Removal]
     scanned: int                           # samples in the session
@@ -122,7 +124,8 @@ class ExportPlan:
         return [orjson.loads(line) for line in self._lines_of(split)]
 
     def _lines_of(self, split: str) -> Iterator[bytes]:
-        return (line for line, s in zip(self.lines, self.splits) if s == split)
+        """The lines of one split, read as they are wanted (the writer streams them from here)."""
+        return self.lines.select(i for i, s in enumerate(self.splits) if s == split)
 
 
 def names(values: Iterable[str] | None) -> tuple[str, ...]:
@@ -159,11 +162,14 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
 
 def _run(chosen: Selection, options: ExportOptions, fmt: Format, redactor: scrub.Redactor | None) -> ExportPlan:
     """The stages after select, in order (write and card follow in write_export)."""
-    p = clean.run(chosen, fmt, near=options.dedup and options.dedup_threshold < 1,
+    near = options.dedup and options.dedup_threshold < 1
+    p = clean.run(chosen, fmt, signer=dedup.Signer if near else None,
                   include_flagged=options.include_flagged, flags=tuple(options.flags))
+    p.keys = p.keys[:0]               # in content order now: the keys are done with
     removed = list(p.removed)
     if options.dedup:
         removed += dedup.run(p, options.dedup_threshold)
+    p.signatures = None
     rows = pairs.run(p, fmt, chosen.judgements, removed)
     if rows.prompts is not None:      # pairs: key shapes are looked for in the prompts of the paired samples
         scan = ["\n".join({m["content"] for r in rows.prompts for m in r["messages"]}).encode()]
@@ -180,12 +186,12 @@ def _run(chosen: Selection, options: ExportOptions, fmt: Format, redactor: scrub
 
 
 def _stats(p: clean.Prepared, census: Census, pairs: list | None) -> dict:
-    created = [c for c in p.created if isinstance(c, (int, float))]
-    cost = [c for c in p.costs if isinstance(c, (int, float))]
+    created = p.created[~np.isnan(p.created)]
+    cost = [c for c in p.costs.tolist() if c == c]            # summed in row order, as Python adds them
     exported_tags = Counter(t for ts in p.tags for t in ts)
     stats = {
         "models": dict(sorted(Counter(p.models).items())),
-        "created": (min(created), max(created)) if created else None,
+        "created": (float(created.min()), float(created.max())) if len(created) else None,
         "tags": {t: {"session": n, "rejected": census.tag_rejected.get(t, 0), "exported": exported_tags.get(t, 0)}
                  for t, n in sorted(census.tags.items())},
         "cost": round(sum(cost), 6) if cost else None,

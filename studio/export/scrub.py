@@ -14,6 +14,7 @@ import orjson
 
 from studio.core.bulk import held_json
 from studio.core.record import KEY_SHAPE
+from studio.export.lines import Lines
 from studio.core.record import scrub_params  # noqa: F401 - re-exported: the export's params scrubbing
 
 REDACTED = "[redacted]"
@@ -71,20 +72,21 @@ class Redactor:
         return v
 
 
-def run(lines: list[bytes], scan: list[bytes], redactor: Redactor | None = None) -> None:
+def run(lines: Lines, scan: list[bytes], redactor: Redactor | None = None) -> None:
     """The redact stage: rewrite (in place) the rows that hold a secret, after one quick look over all of them.
 
-    Secret values from the environment are looked for in every line; key-shaped text (sk-..., AKIA...) in
-    `scan`: every field but the model's output (the distinct prompts, and for `raw` the parameters, errors,
-    notes...; one bytes per part the clean stage prepared). A model cannot invent our key unless the prompt or
-    the environment carried it, and answers about APIs are full of key-shaped examples.
+    Secret values from the environment are looked for in every line (a scan of the lines' files); key-shaped
+    text (sk-..., AKIA...) in `scan`: the fields but the model's output that may hold one (prompts, and for
+    `raw` the parameters, errors, notes...; one bytes per part the clean stage prepared). A model cannot invent
+    our key unless the prompt or the environment carried it, and answers about APIs are full of key-shaped
+    examples.
     """
-    if not lines:
+    if not len(lines):
         return
     redactor = redactor or Redactor()
     secrets = [x.encode() for x in redactor.secrets]
-    hit = any(x in line for x in secrets for line in lines) or any(redactor.has_key_shape(s) for s in scan)
+    hit = any(redactor.has_key_shape(s) for s in scan) or (bool(secrets) and lines.holds_any(secrets))
     if hit:
         for i, line in enumerate(lines):
             if redactor.needed(line):
-                lines[i] = held_json(redactor.value(orjson.loads(line)))
+                lines.replace(i, held_json(redactor.value(orjson.loads(line))))

@@ -10,6 +10,7 @@ import pytest
 from studio.export import ExportOptions, parallel, plan_export
 from studio.export.formats import FORMATS
 from studio.export.clean import Prepared, prepare_selection
+from studio.export.dedup import Signer
 from studio.export.parallel import processes_for
 from tests.export.conftest import prose, sample
 
@@ -27,17 +28,22 @@ def big(session):
 
 
 def columns(p: Prepared) -> dict:
-    out = {name: getattr(p, name) for name in Prepared.COLUMNS}
+    out = {name: _plain(getattr(p, name)) for name in Prepared.COLUMNS}
+    out["lines"] = list(p.lines)
     out["signatures"] = None if p.signatures is None else p.signatures.tolist()
     out["removed"], out["selected"] = p.removed, p.selected
     return out
 
 
+def _plain(column):
+    return column.tolist() if hasattr(column, "tolist") else column
+
+
 @pytest.mark.parametrize("fmt", ["openai-chat", "raw", "kto", "preference"])
 def test_two_processes_prepare_exactly_what_one_does(big, fmt):
     ids = big.ids(status=["accepted", "rejected", "failed"])
-    one = prepare_selection(big.samples, ids, FORMATS[fmt], near=True, processes=1)
-    two = prepare_selection(big.samples, ids, FORMATS[fmt], near=True, processes=2)
+    one = prepare_selection(big.samples, ids, FORMATS[fmt], signer=Signer, processes=1)
+    two = prepare_selection(big.samples, ids, FORMATS[fmt], signer=Signer, processes=2)
     assert columns(two) == columns(one)
     assert len(one.ids) > 300
 
@@ -62,7 +68,7 @@ def test_the_second_half_is_read_in_a_child_process(big, tmp_path):
             fh.write(f"{os.getpid()} {part[0]}\n")
         return big.samples(part)
 
-    prepare_selection(read, ids, FORMATS["sft"], near=False, processes=2)
+    prepare_selection(read, ids, FORMATS["sft"], signer=None, processes=2)
     seen = dict(line.split() for line in readers.read_text().splitlines())
     assert seen.pop(str(os.getpid())) == str(ids[0])
     assert list(seen.values()) == [str(ids[len(ids) // 2])]       # one other process read the second half
@@ -77,8 +83,8 @@ def test_a_child_that_fails_leaves_its_half_to_this_process(big):
             raise OSError("disk went away in the child")
         return big.samples(part)
 
-    one = prepare_selection(big.samples, ids, FORMATS["sft"], near=True, processes=1)
-    two = prepare_selection(read, ids, FORMATS["sft"], near=True, processes=2)
+    one = prepare_selection(big.samples, ids, FORMATS["sft"], signer=Signer, processes=1)
+    two = prepare_selection(read, ids, FORMATS["sft"], signer=Signer, processes=2)
     assert columns(two) == columns(one)
 
 
@@ -98,7 +104,7 @@ def test_an_error_here_still_ends_the_child(big, monkeypatch):
 
     monkeypatch.setattr(parallel, "_Child", Watched)
     with pytest.raises(ValueError):
-        prepare_selection(read, ids, FORMATS["sft"], near=False, processes=2)
+        prepare_selection(read, ids, FORMATS["sft"], signer=None, processes=2)
     assert len(children) == 1
     with pytest.raises(ChildProcessError):
         os.waitpid(children[0], os.WNOHANG)               # already reaped: no zombie left behind
