@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 import orjson
 
+from studio.core.bulk import release_memory
 from studio.core.record import may_hold_key
 from studio.export import parallel
 from studio.export.formats import Format
@@ -34,7 +35,7 @@ class Signer(Protocol):
     """What the clean stage hands each kept sample to when near duplicates are wanted (dedup.Signer)."""
 
     def add(self, messages: list[dict], output: str) -> None: ...
-    def result(self) -> np.ndarray: ...
+    def result(self) -> Any: ...            # dedup.Signatures: len() and extend()
     def close(self) -> None: ...
 
 
@@ -61,23 +62,24 @@ class Prepared:
     lines: Lines = field(default_factory=Lines)            # row formats: the rows as JSON, in a temporary file
     #                                                        (the redact stage rewrites the ones holding a secret)
     records: list[dict] = field(default_factory=list)      # paired formats: the clean records, to pair later
-    signatures: Any = None                                 # MinHash of the user turns + output (near dedup)
-    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype="S1"))   # content_key (UTF-8): the
-    #                                                        order rows are written in
+    signatures: Any = None                                 # the signer's result (near dedup), in reading
+    #                                                        order: never moved; sig_row says each sample's row
+    sig_row: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    order: "Order" = field(default_factory=lambda: Order())  # content_key's parts: the order rows are written in
     removed: list[Removal] = field(default_factory=list)
     selected: int = 0
     scan: list[bytes] = field(default_factory=list)        # row formats: the non-output text that may hold a
     #                                                        key shape, for the redact stage (almost always none)
 
     COLUMNS = ("ids", "statuses", "templates", "versions", "groups", "digests", "models", "created", "costs",
-               "tags", "records", "keys")
+               "tags", "records", "sig_row")
 
     def canonical(self) -> None:
         """Put the samples in content_key order (read in id order, which is the fast order to read)."""
-        keys = self.keys
-        if len(keys) < 2 or bool((keys[1:] >= keys[:-1]).all()):
-            return
-        self._pick(np.argsort(keys, kind="stable"))
+        order = self.order.argsort(self.ids, self.groups)
+        if order is not None:
+            self._pick(order)
+        self.order = Order()                    # done with: its columns are freed
 
     def take(self, keep) -> None:
         """Keep only the samples marked True (a list or array of booleans; every column at once)."""
@@ -95,11 +97,14 @@ class Prepared:
                 setattr(self, name, [column[i] for i in listed])
         if len(self.lines):
             self.lines.reorder(positions)
-        if self.signatures is not None and len(self.signatures):
-            self.signatures = self.signatures[positions]
+        if len(self.order.tv):
+            self.order.pick(positions)
 
     def extend(self, other: "Prepared") -> None:
         """Append a later part (its samples all come after ours; its lines share our files)."""
+        if self.signatures is not None and other.signatures is not None:
+            other.sig_row = other.sig_row + len(self.signatures)
+            self.signatures.extend(other.signatures)
         for name in self.COLUMNS:
             column = getattr(self, name)
             if isinstance(column, np.ndarray):
@@ -107,11 +112,68 @@ class Prepared:
             else:
                 column.extend(getattr(other, name))
         self.lines.extend(other.lines)
-        if self.signatures is not None and other.signatures is not None:
-            self.signatures = np.concatenate([self.signatures, other.signatures])
+        self.order.extend(other.order)
         self.removed.extend(other.removed)
         self.selected += other.selected
         self.scan.extend(other.scan)
+
+
+class Order:
+    """content_key's parts as compact columns (about 35 bytes a sample, not a 100-character string): codes
+    for (template, version) and (model, endpoint), the fill key as UTF-8, whether the sample has a
+    prompt_hash (the prompt key column holds it), the answer, seed + 1 (0: none). Sorting by them gives
+    content_key's order: its fields are joined by \\x1f, below every character they hold, and its numbers are
+    fixed-width (answers below 10^8, seeds below 2^31)."""
+
+    def __init__(self) -> None:
+        self.tv_names: list[str] = []
+        self.me_names: list[str] = []
+        self.tv = np.zeros(0, dtype=np.int32)
+        self.me = np.zeros(0, dtype=np.int32)
+        self.fill = np.zeros(0, dtype="S1")
+        self.has_ph = np.zeros(0, dtype=bool)
+        self.answer = np.zeros(0, dtype=np.int64)
+        self.seed = np.zeros(0, dtype=np.int64)
+
+    ARRAYS = ("tv", "me", "fill", "has_ph", "answer", "seed")
+
+    def pick(self, positions: np.ndarray) -> None:
+        for name in self.ARRAYS:
+            setattr(self, name, getattr(self, name)[positions])
+
+    def extend(self, other: "Order") -> None:
+        for codes, names in (("tv", "tv_names"), ("me", "me_names")):
+            mine: list[str] = getattr(self, names)
+            where = {x: i for i, x in enumerate(mine)}
+            remap = np.array([where.setdefault(x, len(where)) for x in getattr(other, names)] or [0], dtype=np.int32)
+            mine[:] = list(where)
+            setattr(other, codes, remap[getattr(other, codes)] if len(getattr(other, codes)) else getattr(other, codes))
+        for name in self.ARRAYS:
+            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+
+    def argsort(self, ids: np.ndarray, groups: np.ndarray) -> np.ndarray | None:
+        """The positions in content_key order, or None when they are in it already."""
+        if len(self.tv) < 2:
+            return None
+        tv_rank = np.argsort(np.argsort(np.array(self.tv_names, dtype=object))).astype(np.int32)[self.tv]
+        me_rank = np.argsort(np.argsort(np.array(self.me_names, dtype=object))).astype(np.int32)[self.me]
+        ph = np.where(self.has_ph, groups, b"")
+        order = np.lexsort((ids, me_rank, self.seed, self.answer, ph, self.fill, tv_rank))
+        return None if bool((order[1:] > order[:-1]).all()) else order
+
+
+class _Codes:
+    """Codes for a few distinct strings, as a numpy column (built a sample at a time)."""
+
+    def __init__(self) -> None:
+        self.where: dict[str, int] = {}
+        self.codes = array("i")
+
+    def add(self, text: str) -> None:
+        code = self.where.get(text)
+        if code is None:
+            code = self.where[text] = len(self.where)
+        self.codes.append(code)
 
 
 _NO_TAGS: tuple[str, ...] = ()
@@ -155,11 +217,14 @@ def prepare_selection(read: Callable[[list[int]], Iterable[dict]], ids: list[int
     files = new_files(2)
 
     def work(part: list[int], half: int) -> Prepared:
-        return prepare(read(part), fmt, signer=signer, lines=Lines(files, half), **flagging)
+        p = prepare(read(part), fmt, signer=signer, lines=Lines(files, half), **flagging)
+        release_memory()                      # the samples' dicts are gone: give their pages back
+        return p
 
     def join(first: Prepared, second: Prepared) -> Prepared:
         second.lines.attach(files)
         first.extend(second)
+        release_memory()
         return first
 
     return parallel.in_halves(ids, work, join, processes=processes)
@@ -201,7 +266,8 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
     statuses, templates, versions, models, tags = p.statuses, p.templates, p.versions, p.models, p.tags
     kept_records, removed, out_lines = p.records, p.removed, p.lines
     ids, created, costs, digests = array("q"), array("d"), array("d"), bytearray()
-    keys, groups = _Bytes(), _Bytes()
+    groups, fills, tvs, mes = _Bytes(), _Bytes(), _Codes(), _Codes()
+    has_ph, answers, seeds = bytearray(), array("q"), array("q")
     paired, to_row, kto, raw = fmt.paired, fmt.row, fmt.name == "kto", fmt.name == "raw"
     suspects: dict[str, None] = {}       # distinct non-output texts that may hold a key shape (almost never any)
     beside: list[bytes] = []             # raw: the rows but their output, where they may hold a key shape
@@ -240,9 +306,15 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
                     removed.append(Removal(rec["id"], *bad))
                     continue
             ids.append(rec["id"])
-            keys.add(content_key(rec))
             statuses.append(same(status, status))
             t, v = str(rec.get("template") or ""), str(rec.get("template_version") or "")
+            tvs.add(f"{t}\x1f{v}")                   # content_key's parts (Order)
+            fills.add(str(rec.get("fill_key") or ""))
+            has_ph.append(1 if rec.get("prompt_hash") else 0)
+            answers.append(int(rec.get("answer") or 0))
+            seed = rec.get("seed")
+            seeds.append(0 if seed is None else int(seed) + 1)
+            mes.add(f"{rec.get('model') or ''}\x1f{rec.get('endpoint') or ''}")
             templates.append(same(t, t))
             versions.append(same(v, v))
             group = rec["_pkey"]
@@ -276,6 +348,7 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
                         suspects[m["content"]] = None
         if sign is not None:
             p.signatures = sign.result()
+            p.sig_row = np.arange(len(p.signatures), dtype=np.int64)
     finally:
         if sign is not None:
             sign.close()
@@ -284,7 +357,12 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
     p.created = np.array(created, dtype=np.float64)
     p.costs = np.array(costs, dtype=np.float64)
     p.digests = np.array(memoryview(digests).cast("Q"), dtype=np.uint64).reshape(-1, 2)
-    p.keys, p.groups = keys.array(), groups.array()
+    p.groups = groups.array()
+    o = p.order
+    o.tv_names, o.tv = list(tvs.where), np.array(tvs.codes, dtype=np.int32)
+    o.me_names, o.me = list(mes.where), np.array(mes.codes, dtype=np.int32)
+    o.fill, o.has_ph = fills.array(), np.array(has_ph, dtype=bool)
+    o.answer, o.seed = np.array(answers, dtype=np.int64), np.array(seeds, dtype=np.int64)
     out_lines.seal()
     if not paired:
         p.scan.append(b"\n".join(beside) if raw else "\n".join(suspects).encode("utf-8", "surrogatepass"))

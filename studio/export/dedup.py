@@ -28,7 +28,7 @@ SHINGLE = 5            # words per shingle
 _BITS = 6              # log2(NUM_PERM)
 _MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 _CHUNK = 500
-_PAIRS = 1 << 16       # candidate pairs checked at once (each check gathers two signature rows)
+_PAIRS = 1 << 14       # candidate pairs checked at once (each check gathers two signature rows)
 
 
 def _table(seed: int, n: int) -> np.ndarray:
@@ -167,6 +167,40 @@ def signatures(texts: list[str], threads: int = 4) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint32)
 
 
+class Signatures:
+    """MinHash signatures (uint32, NUM_PERM a row) kept in the parts they were made in (one per process of the
+    clean stage): rows are gathered from the parts when needed, never copied into one array, and never moved
+    when the samples are reordered (the clean stage keeps each sample's row number instead)."""
+
+    def __init__(self, parts: list[np.ndarray] | None = None):
+        self.parts = [x for x in parts or [] if len(x)]
+
+    def __len__(self) -> int:
+        return sum(len(x) for x in self.parts)
+
+    def extend(self, other: "Signatures") -> None:
+        """Append the rows of `other` (numbered after ours)."""
+        self.parts.extend(other.parts)
+
+    def rows(self, rows: np.ndarray, cols: slice = slice(None)) -> np.ndarray:
+        """The given rows (an index array), those columns: a new array."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(self.parts) == 1:
+            return self.parts[0][rows, cols]
+        width = len(range(NUM_PERM)[cols])
+        out = np.empty((len(rows), width), dtype=np.uint32)
+        starts = np.cumsum([0] + [len(x) for x in self.parts])
+        which = np.searchsorted(starts, rows, side="right") - 1
+        for k in np.unique(which).tolist():
+            inside = np.flatnonzero(which == k)
+            out[inside] = self.parts[k][rows[inside] - starts[k], cols]
+        return out
+
+    def tolist(self) -> list:
+        """Every row as a list of ints (tests)."""
+        return [r for part in self.parts for r in part.tolist()]
+
+
 def text_of(messages: list[dict], output: str) -> str:
     """What near duplicates are judged on: the user turns and the output."""
     return "\n".join([m["content"] for m in messages if m["role"] == "user"] + [output])
@@ -174,12 +208,17 @@ def text_of(messages: list[dict], output: str) -> str:
 
 class Signer:
     """Signatures of samples given one at a time (the clean stage's pass over them), computed a chunk at a time
-    on a worker thread while the next chunk is read (numpy releases the GIL), so the texts are never all held.
-    The same rows as signatures() of all the texts at once."""
+    on a worker thread while the next chunk is read (numpy releases the GIL) and copied into blocks as they
+    come, so neither the texts nor more than a few chunks are ever held twice. The same rows as signatures()
+    of all the texts at once."""
+
+    BLOCK = 1 << 16                      # rows per block of the result (the first ones smaller: 4096, 8192, ...)
 
     def __init__(self) -> None:
         self._texts: list[str] = []
-        self._parts: list = []
+        self._pending: list = []
+        self._blocks: list[np.ndarray] = []
+        self._filled = 0                  # rows filled in the last block
         self._pool: ThreadPoolExecutor | None = None
 
     def add(self, messages: list[dict], output: str) -> None:
@@ -192,15 +231,32 @@ class Signer:
         chunk, self._texts = self._texts, []
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="studio-sign")
-        self._parts.append(self._pool.submit(_chunk_dense, chunk))
+        self._pending.append(self._pool.submit(_chunk_dense, chunk))
+        while len(self._pending) > 4 or (self._pending and self._pending[0].done()):
+            self._take(self._pending.pop(0).result())
 
-    def result(self) -> np.ndarray:
-        """(samples given, NUM_PERM) uint32 signatures, in the order given."""
+    def _take(self, sig: np.ndarray) -> None:
+        at = 0
+        while at < len(sig):
+            if not self._blocks or self._filled == len(self._blocks[-1]):
+                size = min(self.BLOCK, 4096 << len(self._blocks))
+                self._blocks.append(np.empty((size, NUM_PERM), dtype=np.uint32))
+                self._filled = 0
+            n = min(len(sig) - at, len(self._blocks[-1]) - self._filled)
+            self._blocks[-1][self._filled:self._filled + n] = sig[at:at + n]
+            self._filled += n
+            at += n
+
+    def result(self) -> "Signatures":
+        """The signatures of the samples given, in the order given."""
         if self._texts:
             self._submit()
-        parts = [f.result() for f in self._parts]
-        self._parts = []
-        return np.concatenate(parts) if parts else np.zeros((0, NUM_PERM), dtype=np.uint32)
+        while self._pending:
+            self._take(self._pending.pop(0).result())
+        blocks, self._blocks = self._blocks, []
+        if blocks and self._filled < len(blocks[-1]):
+            blocks[-1] = blocks[-1][:self._filled].copy()
+        return Signatures(blocks)
 
     def close(self) -> None:
         """End the worker thread (a process with threads is not forked for the next export)."""
@@ -232,9 +288,11 @@ def lsh_params(threshold: float, weights: tuple[float, float] = (0.1, 0.9)) -> t
     return best
 
 
-def similarity(sig: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def similarity(sig, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Estimated Jaccard similarity of the pairs (i[k], j[k]): the share of equal MinHash values in their rows
-    of `sig` (n x NUM_PERM). Returns a float array shaped like `i`."""
+    of `sig` (an n x NUM_PERM array, or Signatures). Returns a float array shaped like `i`."""
+    if isinstance(sig, Signatures):
+        return (sig.rows(i) == sig.rows(j)).mean(axis=1)
     return (sig[i] == sig[j]).mean(axis=1)
 
 
@@ -247,28 +305,28 @@ def near_duplicates(texts: list[str], threshold: float, threads: int = 4) -> lis
     return near_duplicates_of(signatures(texts, threads), threshold)
 
 
-def near_duplicates_of(sig: np.ndarray, threshold: float, rows: np.ndarray | None = None) -> list[NearDuplicate]:
-    """As near_duplicates, from the documents' signatures (rows of `signatures`). `rows`: only these rows
-    of `sig` (ascending), without copying them out; the indexes returned are then positions in `rows`."""
+def near_duplicates_of(sig, threshold: float, rows: np.ndarray | None = None) -> list[NearDuplicate]:
+    """As near_duplicates, from the documents' signatures (an array from `signatures`, or Signatures). `rows`:
+    the documents are these rows of `sig`, in this order (by default all, in order); the indexes returned are
+    positions in `rows`, and the first of each cluster is the earliest position."""
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
+    if not isinstance(sig, Signatures):
+        sig = Signatures([np.asarray(sig)])
     rows = np.arange(len(sig)) if rows is None else np.asarray(rows, dtype=np.int64)
     n = len(rows)
     if n < 2:
         return []
-    full = sig[rows, 0] == _EMPTY                 # maybe a text too short to sign: check its whole row
-    if full.any():
-        maybe = rows[full]
-        empty = np.zeros(n, dtype=bool)
-        empty[np.flatnonzero(full)] = (sig[maybe] == _EMPTY).all(axis=1)
-        vidx = rows[~empty]
-    else:
-        vidx = rows
+    maybe = np.flatnonzero(sig.rows(rows, slice(0, 1))[:, 0] == _EMPTY)   # a text too short to sign?
+    empty = np.zeros(n, dtype=bool)
+    if len(maybe):
+        empty[maybe] = (sig.rows(rows[maybe]) == _EMPTY).all(axis=1)
+    valid = np.flatnonzero(~empty)                   # positions of documents with a signature
     bands, width = lsh_params(threshold)
     hit_lo, hit_hi = [], []
     for band in range(bands):
-        part = sig[vidx, band * width:(band + 1) * width]
-        key = np.zeros(len(vidx), dtype=np.uint64)
+        part = sig.rows(rows[valid], slice(band * width, (band + 1) * width))
+        key = np.zeros(len(valid), dtype=np.uint64)
         for c in range(width):
             key += _mix(part[:, c].astype(np.uint64)) * _BAND_MUL[band * width + c]
         del part
@@ -279,22 +337,22 @@ def near_duplicates_of(sig: np.ndarray, threshold: float, rows: np.ndarray | Non
             continue
         run_start = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
         first = run_start[np.searchsorted(run_start, same + 1, side="right") - 1]
-        a = vidx[order[same + 1]]
-        for b in (vidx[order[same]], vidx[order[first]]):
+        a = valid[order[same + 1]]
+        for b in (valid[order[same]], valid[order[first]]):
             lo, hi = np.minimum(b, a), np.maximum(b, a)
             lo, hi = lo[lo != hi], hi[lo != hi]
             for at in range(0, len(lo), _PAIRS):            # checked as they come: candidates are never all held
-                near = similarity(sig, lo[at:at + _PAIRS], hi[at:at + _PAIRS]) >= threshold - 1e-9
-                hit_lo.append(lo[at:at + _PAIRS][near])
-                hit_hi.append(hi[at:at + _PAIRS][near])
+                pl, ph = lo[at:at + _PAIRS], hi[at:at + _PAIRS]
+                near = similarity(sig, rows[pl], rows[ph]) >= threshold - 1e-9
+                hit_lo.append(pl[near])
+                hit_hi.append(ph[near])
     if not hit_lo:
         return []
     pairs = np.unique(np.stack([np.concatenate(hit_lo), np.concatenate(hit_hi)], axis=1), axis=0)
     if pairs.size == 0:
         return []
-    sims = similarity(sig, pairs[:, 0], pairs[:, 1])
-    hit = sims >= threshold - 1e-9
-    parent: dict[int, int] = {}              # union-find over the rows in a hit only; the root is the lowest
+    sims = similarity(sig, rows[pairs[:, 0]], rows[pairs[:, 1]])
+    parent: dict[int, int] = {}              # union-find over the positions in a hit only; the root is the lowest
 
     def root(x: int) -> int:
         while parent.get(x, x) != x:
@@ -303,9 +361,8 @@ def near_duplicates_of(sig: np.ndarray, threshold: float, rows: np.ndarray | Non
             x = up
         return x
 
-    at = np.searchsorted(rows, pairs[hit]).tolist()      # positions in `rows`
     partner: dict[int, tuple[int, float]] = {}
-    for (i, j), s in zip(at, sims[hit].tolist()):
+    for (i, j), s in zip(pairs.tolist(), sims.tolist()):
         ri, rj = root(i), root(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
@@ -354,9 +411,9 @@ def run(p, threshold: float) -> list[Removal]:
         status = np.fromiter((codes.setdefault(str(x), len(codes)) for x in p.statuses), dtype=np.int32,
                              count=len(p.statuses))
         for code in codes.values():
-            rows = np.flatnonzero((status == code) & keep)
-            for nd in near_duplicates_of(p.signatures, threshold, rows):
-                i, k = int(rows[nd.index]), int(rows[nd.kept])
+            members = np.flatnonzero((status == code) & keep)          # in content order
+            for nd in near_duplicates_of(p.signatures, threshold, p.sig_row[members]):
+                i, k = int(members[nd.index]), int(members[nd.kept])
                 keep[i] = False
                 removed.append(Removal(int(ids[i]), "near duplicate",
                                        f"similar to #{ids[k]} (similarity {nd.similarity:.2f})"))

@@ -165,7 +165,6 @@ def _run(chosen: Selection, options: ExportOptions, fmt: Format, redactor: scrub
     near = options.dedup and options.dedup_threshold < 1
     p = clean.run(chosen, fmt, signer=dedup.Signer if near else None,
                   include_flagged=options.include_flagged, flags=tuple(options.flags))
-    p.keys = p.keys[:0]               # in content order now: the keys are done with
     removed = list(p.removed)
     if options.dedup:
         removed += dedup.run(p, options.dedup_threshold)

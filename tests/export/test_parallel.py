@@ -30,7 +30,8 @@ def big(session):
 def columns(p: Prepared) -> dict:
     out = {name: _plain(getattr(p, name)) for name in Prepared.COLUMNS}
     out["lines"] = list(p.lines)
-    out["signatures"] = None if p.signatures is None else p.signatures.tolist()
+    out["signatures"] = None if p.signatures is None else p.signatures.rows(p.sig_row).tolist()
+    del out["sig_row"]
     out["removed"], out["selected"] = p.removed, p.selected
     return out
 
