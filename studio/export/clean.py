@@ -138,10 +138,12 @@ class Order:
     ARRAYS = ("tv", "me", "fill", "has_ph", "answer", "seed")
 
     def pick(self, positions: np.ndarray) -> None:
+        """Keep the samples at these positions (an index array or a mask), in that order."""
         for name in self.ARRAYS:
             setattr(self, name, getattr(self, name)[positions])
 
     def extend(self, other: "Order") -> None:
+        """Append a later part's samples (its codes renumbered into our name tables)."""
         for codes, names in (("tv", "tv_names"), ("me", "me_names")):
             mine: list[str] = getattr(self, names)
             where = {x: i for i, x in enumerate(mine)}
