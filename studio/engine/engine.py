@@ -437,7 +437,8 @@ class Engine:
                     task = loop.create_task(self._attempts(req, key, route))
                     tasks.add(task)
                     task.add_done_callback(finished)
-                    await asyncio.sleep(0)     # let it start: the first request leaves now, not after the window fills
+                    if len(tasks) <= self.concurrency:   # starting: each request leaves now, not once the
+                        await asyncio.sleep(0)           # window (4 x concurrency) is rendered and looked up
             except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
                 queue.put_nowait(exc)
             finally:

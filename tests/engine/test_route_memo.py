@@ -158,3 +158,26 @@ async def test_an_unwritable_memo_only_loses_the_shortcut(fake_llm, tmp_path):
                                                            api_base=fake_llm.base_url)])
     assert r.ok
     assert RouteMemo(folder).fast_route("openai/fake", fake_llm.base_url, None) is None
+
+
+async def test_a_route_without_api_base_follows_the_base_url_variable(fake_llm, tmp_path, monkeypatch):
+    """openai/ with no --api-base goes where OPENAI_BASE_URL says: the remembered URL holds only while it says
+    the same (another value derives the route again, and requests go to the new server)."""
+    from tests.support.fake_llm import FakeLLM
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
+    ask = [Request([{"role": "user", "content": "hi"}], "openai/fake", {"max_tokens": 5})]
+    assert [r.ok for r in await send(Engine(tmp_path, cache=False), ask)] == [True]
+    route = Engine(tmp_path, cache=False).route("openai/fake")
+    assert route.config is None and route.url == f"{fake_llm.base_url}/chat/completions"
+    other = FakeLLM().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
+        engine = Engine(tmp_path, cache=False)
+        assert engine.route("openai/fake").config is not None       # derived again
+        assert [r.ok for r in await send(engine, ask)] == [True]
+        assert (fake_llm.count, other.count) == (1, 1)
+        assert Engine(tmp_path, cache=False).route("openai/fake").url == f"{other.base_url}/chat/completions"
+    finally:
+        other.stop()
