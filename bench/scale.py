@@ -67,16 +67,38 @@ def _rss(pid: int) -> int:
         return 0
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size: pages shared with a forked child count half to each (summed RSS counts them twice)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+PEAK_PSS: list[float] = []      # the last measure's peak PSS (MB), summed over the process tree
+
+
 def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, str]:
-    """(wall s, peak RSS MB summed over the process tree, exit code, last stderr line)."""
+    """(wall s, peak RSS MB summed over the process tree, exit code, last stderr line); PEAK_PSS gets the
+    peak summed PSS."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_pss = 0
     while proc.poll() is None:
-        peak = max(peak, sum(_rss(p) for p in _tree(proc.pid)))
+        tree = _tree(proc.pid)
+        peak = max(peak, sum(_rss(p) for p in tree))
+        if len(tree) > 1:                     # a child shares pages: PSS says what the two really hold
+            peak_pss = max(peak_pss, sum(_pss(p) for p in tree))
+        else:
+            peak_pss = max(peak_pss, _rss(proc.pid))
         time.sleep(0.05)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().strip().splitlines()
+    PEAK_PSS[:] = [peak_pss / 2**20]
     return wall, peak / 2**20, proc.returncode, (err[-1] if err else "")
 
 
@@ -114,7 +136,7 @@ def main() -> None:
                               ("export", ["export", f"s{n}", "--format", "openai-chat", "--status", "pending,accepted",
                                           "--out", str(root / "out"), "--force"])):
                 wall, peak, rc, err = measure(studio + cmd, root, env)
-                print(f"{name:>14} n={n:,}: wall {wall:6.1f} s  peak RSS {peak:6.0f} MB  exit {rc}"
+                print(f"{name:>14} n={n:,}: wall {wall:6.1f} s  peak RSS {peak:6.0f} MB (PSS {PEAK_PSS[0]:6.0f})  exit {rc}"
                       f"{'  ' + err if rc else ''}  (bar: 30 s, 1 GB)", flush=True)
 
 

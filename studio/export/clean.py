@@ -24,7 +24,7 @@ import orjson
 from studio.core.bulk import release_memory
 from studio.core.record import may_hold_key
 from studio.export import parallel
-from studio.export.formats import Format
+from studio.export.formats import Format, contrast_pair
 from studio.export.lines import Lines, new_files
 from studio.export.records import Removal, completion, prompt_key, prompt_messages
 from studio.export.select import Selection
@@ -334,7 +334,13 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
             msgs = rec["messages"]
             if sign is not None:
                 sign.add(msgs, out)
-            if paired:
+            if paired:                        # judged here too, so validate.py has one caller: as a pair's
+                cp = contrast_pair(rec)       # chosen side (a rejected sample may be judged better than
+                if cp is not None:            # another), and a contrast sample's own two sides
+                    rec["_contrast_problem"] = (problem(cp.prompt, cp.chosen)
+                                                or problem(cp.prompt, cp.rejected, echo=False))
+                if status == "rejected":
+                    rec["_as_chosen"] = problem(msgs, out)
                 kept_records.append(rec)
                 continue
             row = to_row(rec)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from studio.export.records import assistant, completion, flat_prompt, json_text, prompt_messages
+from studio.export.records import assistant, completion, flat_prompt, json_text, prompt_key, prompt_messages
 from studio.core.record import scrub_params
 
 
@@ -26,6 +26,24 @@ class Pair:
     source: str                      # "decisions" (accepted vs rejected) or "contrast" (one sample)
     ids: tuple[int, ...]             # the sample ids it came from
     group: str                       # prompt key: pairs of one prompt stay in one split
+
+
+def contrast_pair(rec: dict) -> Pair | None:
+    """A preference pair held inside one accepted structured sample (`parsed` with non-empty "chosen" and
+    "rejected" strings, optional "prompt"), or None when the sample holds none."""
+    parsed = rec.get("parsed")
+    if rec.get("status") != "accepted" or not isinstance(parsed, dict):
+        return None
+    chosen, rejected = parsed.get("chosen"), parsed.get("rejected")
+    if not (isinstance(chosen, str) and isinstance(rejected, str) and chosen.strip() and rejected.strip()):
+        return None
+    question = parsed.get("prompt")
+    if isinstance(question, str) and question.strip():
+        prompt = [{"role": "user", "content": question}]
+    else:
+        prompt = prompt_messages(rec)
+    return Pair(prompt, chosen, rejected, str(rec.get("template") or ""), "contrast", (int(rec.get("id") or 0),),
+                prompt_key(rec))
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,9 @@ from typing import Any, Sequence
 import numpy as np
 import orjson
 
-from studio.export.formats import Format, Pair
+from studio.export.formats import Format, Pair, contrast_pair
 from studio.export.lines import Lines
 from studio.export.records import Removal, completion, prompt_key, prompt_messages
-from studio.export.validate import problem
 
 
 @dataclass
@@ -52,8 +51,8 @@ def run(p, fmt: Format, judgements, removed: list[Removal]) -> Rows:
     records = p.records
     pairs, left = build_pairs(records, judgements)
     removed.extend(Removal(r["id"], "unpaired", why) for r, why in left)
-    pairs = _valid_pairs(pairs, removed)
     by_id = {r["id"]: r for r in records}
+    pairs = _valid_pairs(pairs, by_id, removed)
     lines = Lines()
     for u in pairs:
         lines.append(orjson.dumps(fmt.row(u)))
@@ -85,12 +84,15 @@ class Singles(Sequence):
     __hash__ = None  # type: ignore[assignment]
 
 
-def _valid_pairs(pairs: list[Pair], removed: list[Removal]) -> list[Pair]:
-    """Pairs whose prompt + chosen and prompt + rejected are valid conversations (validate.py); the
-    samples of the others are removed with the reason (a contrast pair's sides are checked here)."""
+def _valid_pairs(pairs: list[Pair], by_id: dict[int, dict], removed: list[Removal]) -> list[Pair]:
+    """Pairs whose prompt + chosen and prompt + rejected are valid conversations, as the clean stage judged
+    them (validate.py is its own: `_as_chosen` on a sample, or its contrast sides); the samples of the others
+    are removed with the reason. The rejected side needs no check of its own: the clean stage checked its answer
+    and the chosen sample's prompt (a rejected answer may repeat its prompt)."""
     kept, failed = [], {}
     for u in pairs:
-        bad = problem(u.prompt, u.chosen) or problem(u.prompt, u.rejected, echo=False)
+        first = by_id.get(u.ids[0], {})
+        bad = first.get("_contrast_problem") if u.source == "contrast" else first.get("_as_chosen")
         if bad is None:
             kept.append(u)
         else:
@@ -104,24 +106,6 @@ def _valid_pairs(pairs: list[Pair], removed: list[Removal]) -> list[Pair]:
 def _pair_version(p: Pair, by_id: dict[int, dict]) -> str:
     vs = {str(by_id[i].get("template_version") or "") for i in p.ids if i in by_id}
     return vs.pop() if len(vs) == 1 else ""
-
-
-def contrast_pair(rec: dict) -> Pair | None:
-    """A preference pair held inside one accepted structured sample (`parsed` with non-empty "chosen" and
-    "rejected" strings, optional "prompt"), or None when the sample holds none."""
-    parsed = rec.get("parsed")
-    if rec.get("status") != "accepted" or not isinstance(parsed, dict):
-        return None
-    chosen, rejected = parsed.get("chosen"), parsed.get("rejected")
-    if not (isinstance(chosen, str) and isinstance(rejected, str) and chosen.strip() and rejected.strip()):
-        return None
-    question = parsed.get("prompt")
-    if isinstance(question, str) and question.strip():
-        prompt = [{"role": "user", "content": question}]
-    else:
-        prompt = prompt_messages(rec)
-    return Pair(prompt, chosen, rejected, str(rec.get("template") or ""), "contrast", (int(rec.get("id") or 0),),
-                prompt_key(rec))
 
 
 def judged_pairs(records: list[dict], judgements) -> tuple[list[Pair], set[int], set[frozenset]]:

@@ -59,3 +59,21 @@ def test_a_judgement_survives_reopening_and_a_wrong_pair_is_refused(tmp_path, se
     session.close()
     with Store(tmp_path / "sessions").open("pairs") as again:
         assert [(j["chosen"], j["rejected"]) for j in again.judgements()] == [(3, 1)]
+
+
+def test_each_side_is_checked_once_by_the_clean_stage_as_the_role_it_plays(tmp_path):
+    """A rejected answer that repeats its prompt is a fair rejected side but no chosen side; a contrast sample
+    whose chosen side holds a section label gives no pair. One table, both kinds of pair."""
+    s = Store(tmp_path / "sessions").create("roles")
+    echo = sample(7, prompt=7, status="rejected")
+    echo["output"] = echo["messages"][-1]["content"]                      # the prompt again
+    contrast = sample(9, template="contrast-explain", status="accepted", mode="structured",
+                      parsed={"chosen": "user:\nHi", "rejected": "Latency is slow internet."})
+    ids = s.add_samples([sample(6, prompt=7, status="accepted"), echo, sample(8, prompt=7, status="rejected"),
+                         contrast])
+    s.judge_pair(ids[1], ids[2])     # the echo as the chosen side: not a valid conversation to learn from
+    plan = plan_export(s, ExportOptions(format="preference", dedup=False, val_fraction=0))
+    assert plan.ids == [(ids[0], ids[1]), (ids[0], ids[2])]        # the echo as a rejected side is fine
+    assert plan.stats["pair_sources"] == {"decisions": 2}          # the judged pair is not kept
+    assert {r.id: r.reason for r in plan.removed} == {ids[3]: "section label in text"}
+    s.close()
