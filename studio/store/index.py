@@ -36,6 +36,28 @@ _NORMAL = {"st": "pending", "tp": "", "v": "", "fl": ""}     # what a missing va
 _NAN = float("nan")
 
 
+_MALLOC_SET = False
+
+
+def _grow_columns_in_place() -> None:
+    """Let the columns grow without leaving holes in the heap (glibc; best effort, once per process).
+
+    A column grows by realloc. glibc's mmap threshold rises with every large block freed (up to 32 MB),
+    so the columns soon live in the heap, where each move leaves a hole: RSS grew ~150 bytes a sample more
+    than the columns themselves. A fixed threshold keeps blocks of 1 MB and more mmapped, grown by mremap.
+    """
+    global _MALLOC_SET
+    if _MALLOC_SET:
+        return
+    _MALLOC_SET = True
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)         # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def _place(sid: array, wanted: int) -> int | None:
     """Where id `wanted` is in the ascending array `sid` (None: absent)."""
     n = len(sid)
@@ -74,18 +96,21 @@ class Codes:
 
 @dataclass
 class Frozen:
-    """Where every sample's JSON lies at one moment (copies of three columns and of the overlay's
-    references): what a fold writes and a text search scans, outside the session's lock."""
+    """Where every sample's JSON lies at one moment, rows [0, n): what a fold writes and a text search scans,
+    outside the session's lock. The overlay is a copy of references; the columns are copies, or for a fold
+    the live columns themselves (their first n rows do not change until the fold is done: SampleIndex.freeze)."""
 
-    sid: array
+    sid: Any                     # an array, or a range when the ids are dense
     off: array
     size: array
     overlay: dict[int, bytes]
     inserts: int = 0
+    n: int = 0
 
     def place(self, wanted: int) -> int | None:
         """The row of id `wanted` (None: absent)."""
-        return _place(self.sid, wanted)
+        p = _place(self.sid, wanted)
+        return p if p is not None and p < self.n else None
 
     def raw(self, p: int, read_raw: Callable[[int, int], bytes]) -> bytes:
         """The JSON of row `p`."""
@@ -95,7 +120,7 @@ class Frozen:
     def _runs(self, span: int) -> Iterator[tuple[int, int]]:
         """Rows [p, q) whose JSON lies in the file close together (one read each); (p, -1): in memory."""
         sid, off, size, ov = self.sid, self.off, self.size, self.overlay
-        n, p = len(sid), 0
+        n, p = self.n, 0
         while p < n:
             if sid[p] in ov:
                 yield p, -1
@@ -176,6 +201,7 @@ class SampleIndex:
     """The columns (see the module's docstring); the session holds its lock around every call."""
 
     def __init__(self, read_raw: Callable[[int, int], bytes] | None = None):
+        _grow_columns_in_place()
         self.read_raw = read_raw                      # (offset, size) -> bytes from the TinyDB file
         self.sid = array("q")
         self.off = array("q")
@@ -190,6 +216,7 @@ class SampleIndex:
         self.versions: Counter = Counter()            # (template, version) -> n
         self.overlay_bytes = 0
         self.inserts = 0                              # rows put before the end (places moved)
+        self.frozen = False                           # a fold shares the columns (freeze(copy=False))
 
     def __len__(self) -> int:
         return len(self.sid)
@@ -261,6 +288,10 @@ class SampleIndex:
             def add(arr: array, default: Any) -> None:
                 arr.append(default)
         else:
+            if self.frozen:
+                from studio.store.errors import StoreError
+                raise StoreError(f"sample {sid} cannot be put before sample {self.sid[-1]} while a fold runs",
+                                 hint="this is a bug: new samples get the next id")
             p = bisect_left(self.sid, sid)
             self.inserts += 1
 
@@ -279,11 +310,65 @@ class SampleIndex:
         self.versions[("", "")] += 1
         return p
 
+    def _append(self, sid: int, ix: dict, raw: bytes | None, off: int, size: int) -> None:
+        """`put` of a sample after every other (the usual case): each column grows by one."""
+        self.sid.append(sid)
+        self.off.append(off)
+        self.size.append(size)
+        codes, cc = self.codes, self.cc
+        tp = ix.get("tp") or ""
+        v = ix.get("v") or ""
+        for c, value in (("st", ix.get("st") or "pending"), ("tp", tp), ("v", v), ("md", ix.get("md")),
+                         ("fl", ix.get("fl") or "")):
+            table = codes[c]
+            code = table.code.get(value) if type(value) is str else None
+            cc[c].append(table.of(value) if code is None else code)
+        fc, odd = self.fc, self.odd
+        for c in FLOATS:
+            value = ix.get(c)
+            if type(value) is float and value == value:
+                fc[c].append(value)
+            else:
+                fc[c].append(_NAN)
+                if value is not None:
+                    odd[c][sid] = value
+        n = len(self.sid)
+        for kind in KEYED:
+            new = ix.get(kind) or {}
+            columns = self.keyed[kind]
+            if new.keys() - columns.keys():
+                for name in new.keys() - columns.keys():
+                    columns[str(name)] = (Codes(), array("i", [-1]) * (n - 1))
+            for name, (table, arr) in columns.items():
+                value = new.get(name)
+                if value is None:
+                    arr.append(-1)
+                else:
+                    code = table.code.get(value)
+                    arr.append(table.of(str(value)) if code is None else code)
+        for kind in MULTI:
+            keys = ix.get(kind)
+            if keys:
+                d = self.multi[kind]
+                for key in set(keys):
+                    arr = d.get(key)
+                    if arr is None:
+                        d[str(key)] = array("q", [sid])
+                    else:
+                        arr.append(sid)
+        self.versions[(tp, v)] += 1
+        if raw is not None:
+            self.overlay[sid] = raw
+            self.overlay_bytes += len(raw)
+
     def put(self, sid: int, ix: dict, raw: bytes | None, off: int = 0, size: int = 0) -> None:
         """Add or replace sample `sid`: `ix` its index fields (core.record.index_fields), `raw` its JSON bytes when
         held in memory, else its place in the file (`off`, `size` in bytes)."""
         p = _place(self.sid, sid)
         if p is None:
+            if not self.sid or sid > self.sid[-1]:
+                self._append(sid, ix, raw, off, size)
+                return
             p = self._new_row(sid)
         version = (self.value("tp", p), self.value("v", p))
         self.versions[version] -= 1
@@ -332,26 +417,41 @@ class SampleIndex:
         if raw is not None:
             self.overlay[sid] = raw
             self.overlay_bytes += len(raw)
-        self.off[p], self.size[p] = off, size
+        if raw is None:
+            self.off[p], self.size[p] = off, size     # else the file's older copy keeps its place (see freeze)
 
     # ------------------------------------------------------------ folds
 
-    def freeze(self) -> Frozen:
-        """Where every sample's JSON is right now: copies of id, offset and size (20 bytes a sample) and of the
-        overlay's references, for a fold or a text search outside the lock."""
-        return Frozen(array("q", self.sid), array("q", self.off), array("I", self.size), dict(self.overlay),
-                      self.inserts)
+    def freeze(self, copy: bool = True) -> Frozen:
+        """Where every sample's JSON is right now, for a fold or a text search outside the lock: a copy of the
+        overlay's references, and of id, offset and size (20 bytes a sample) with `copy`. Without it (a fold) the
+        live columns are shared, no copy: a row's place changes only by `relocate` (which ends the fold), a
+        sample put again keeps its old place (its JSON is in the overlay), and no id may be put before the
+        last until `relocate` or `thaw`."""
+        n = len(self.sid)
+        if copy:
+            return Frozen(array("q", self.sid), array("q", self.off), array("I", self.size), dict(self.overlay),
+                          self.inserts, n)
+        self.frozen = True
+        dense = n and self.sid[-1] - self.sid[0] == n - 1
+        sid = range(self.sid[0], self.sid[0] + n) if dense else array("q", self.sid)
+        return Frozen(sid, self.off, self.size, dict(self.overlay), self.inserts, n)
+
+    def thaw(self) -> None:
+        """The fold that shared the columns is over (relocate does this too)."""
+        self.frozen = False
 
     def relocate(self, frozen: Frozen, offs: array, lens: array, read_raw: Callable[[int, int], bytes]) -> None:
         """After a fold wrote `frozen`'s rows at `offs`/`lens`: they now live in the new file, except the samples
         changed meanwhile (their newer JSON stays in memory)."""
-        n0 = len(frozen.sid)
+        self.frozen = False
+        n0 = frozen.n
         if frozen.inserts == self.inserts:
             self.off[:n0] = offs
             self.size[:n0] = lens
         else:                                          # rows moved since: place them one by one
             for k in range(n0):
-                p = _place(self.sid, frozen.sid[k])
+                p = _place(self.sid, frozen.sid[k])   # (only a copied Frozen can see rows move)
                 if p is not None:
                     self.off[p], self.size[p] = offs[k], lens[k]
         for sid, raw in frozen.overlay.items():

@@ -381,7 +381,7 @@ class Session:
             fsync_dir(self.files.folder)
         finally:
             self._journal = journal.JournalWriter(self.files.journal)
-        frozen = self._index.freeze()
+        frozen = self._index.freeze(copy=False)
         tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
         src = os.dup(self._fd) if self._fd is not None else None
         self._fold_thread = threading.Thread(target=self._fold_in_background, args=(frozen, tables, src),
@@ -399,6 +399,8 @@ class Session:
             _trim_memory()
         except (OSError, StoreError) as exc:
             self.fold_error = exc if isinstance(exc, StoreError) else _fold_failed(self.path, exc)
+            with self._mu:
+                self._index.thaw()
         finally:
             if src is not None:
                 os.close(src)
@@ -420,7 +422,7 @@ class Session:
         ix = self._index
         ix.relocate(frozen, offs, lens, self._pread)
         if ix.inserts == frozen.inserts:
-            snapshot.write_index(self.path, self.files.index, head_len, ix.dump(len(frozen.sid), offs, lens))
+            snapshot.write_index(self.path, self.files.index, head_len, ix.dump(frozen.n, offs, lens))
         else:                                  # rows moved meanwhile (ids added out of order): rebuilt on open
             self.files.index.unlink(missing_ok=True)
 
@@ -452,9 +454,12 @@ class Session:
         """Fold everything into NAME.json now (atomic replace), then empty the journal."""
         with self._quiet():
             self._writable()
-            frozen = self._index.freeze()
+            frozen = self._index.freeze(copy=False)
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
-            placed = self._write_file(frozen, tables, self._pread)
+            try:
+                placed = self._write_file(frozen, tables, self._pread)
+            finally:
+                self._index.thaw()
             self._switch_file(frozen, placed)
             self._journal.reset()
             self.files.journal_old.unlink(missing_ok=True)
@@ -625,8 +630,18 @@ class Session:
 
     # ---------------------------------------------------------------- samples
 
+    def _keep_pace(self) -> None:
+        """Wait for a running fold when the samples held in memory pass 1.25 x OVERLAY_LIMIT: a fold of a
+        large file takes seconds and a run adds faster, so memory would grow with the session's size."""
+        t = self._fold_thread
+        held = self._mu._is_owned()  # type: ignore[attr-defined]  # CPython's RLock: does this thread hold it
+        if t is not None and t is not threading.current_thread() and not held \
+                and self._index.overlay_bytes > OVERLAY_LIMIT * 5 // 4:
+            t.join()
+
     def add_samples(self, samples: Iterable[dict]) -> list[int]:
         """Store new samples (missing fields get defaults); durable when it returns."""
+        self._keep_pace()
         with self._mu:
             self._writable()
             now = time.time()

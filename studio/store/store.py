@@ -154,9 +154,12 @@ class Store:
         with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d, s._mu, d._mu:
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in s._tables.items()}
             tables["meta"] = {"1": {**s.meta, "name": dst.name, "copied_from": src.name}}
-            frozen = s._index.freeze()
-            head_len, offs, lens = snapshot.write(dst.json, tables, frozen.entries(s._pread))
-            snapshot.write_index(dst.json, dst.index, head_len, s._index.dump(len(frozen.sid), offs, lens))
+            frozen = s._index.freeze(copy=False)
+            try:
+                head_len, offs, lens = snapshot.write(dst.json, tables, frozen.entries(s._pread))
+            finally:
+                s._index.thaw()
+            snapshot.write_index(dst.json, dst.index, head_len, s._index.dump(frozen.n, offs, lens))
 
     def delete(self, name: str) -> None:
         """Delete session `name` and its files. Raises StoreError when missing, SessionLocked when open elsewhere."""

@@ -123,3 +123,29 @@ def test_ids_added_out_of_order_keep_every_query_right():
     ix.put(3, index_fields({**docs[3], "tags": [], "status": "rejected"}), None, 10, 2)
     assert ix.candidates(tag="x") == [9] and ix.counts()["status"] == {"pending": 2, "accepted": 4, "rejected": 1,
                                                                         "failed": 0}
+
+
+def test_a_run_waits_for_a_slow_fold_rather_than_hold_ever_more(store, monkeypatch):
+    """A fold of a large file takes seconds; a run adding faster waits for it past 1.25 x OVERLAY_LIMIT."""
+    import time
+
+    from studio.store import snapshot
+
+    monkeypatch.setattr(session_module, "OVERLAY_LIMIT", 20_000)
+    slow = snapshot.write
+
+    def write(*args, **kwargs):
+        time.sleep(0.2)
+        return slow(*args, **kwargs)
+    monkeypatch.setattr(snapshot, "write", write)
+    s = store.create("s1")
+    most = folds = 0
+    for i in range(1, 401, 10):
+        s.add_samples([sample(j) for j in range(i, i + 10)])
+        most = max(most, s._index.overlay_bytes)
+        folds += s._fold_thread is not None
+    batch = sum(len(s._index.raw_of(j)) for j in range(391, 401))
+    assert folds > 3 and most <= 20_000 * 5 // 4 + batch
+    s.close()
+    with store.open("s1") as again:
+        assert len(again) == 400 and again.get(400)["output"] == "Answer number 400: restart the device."
