@@ -227,7 +227,7 @@ def _analyse_facets(f, settings: Settings) -> Report:
     decode = [(t or "?", status_of(st, 0), tags) for t, st, tags in codes]
     code_of = dict(zip(f.ids, code)).get
     for prefix, index in (("slot.", f.slots), ("persona.", f.persona)):
-        for (attr, value), ids in index.items():
+        for (attr, value), ids in sorted(index.items()):    # slots by name, whatever order the index keeps
             counted = Counter(map(code_of, ids))
             counted.pop(None, None)         # samples outside a template= filter
             for c, m in counted.items():
