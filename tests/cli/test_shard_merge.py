@@ -105,6 +105,10 @@ def test_merge_reconciles_copies_and_refuses_conflicting_decisions(studio, tmp_p
         status = c.counts()["status"]
         assert status.get("accepted") == 2 and status.get("rejected", 0) == 0
         assert c.count(tag="incorrect") == 1 and len(c.runs()) == 1
+    code, out, err = studio("sessions", "--merge", "a", "b", "d", "--prefer", "b", "--json")   # as data
+    assert code == 0, err
+    merged = json.loads(out)
+    assert merged["samples"] == 24 and merged["duplicates"] == 24 and merged["resolved"] == 1
 
 
 @pytest.mark.parametrize("shard", ["0/3", "4/3", "1", "a/b", "1/0"])

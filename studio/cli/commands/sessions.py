@@ -14,8 +14,9 @@ def register(sub) -> None:
     p = sub.add_parser("sessions", help="list sessions (or rename, copy, delete one)",
                        description="List the sessions under sessions/ with samples, review counts and "
                                    "last change. With an option, rename, copy or delete one instead.")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per session (with --merge: one object saying what was merged)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--json", action="store_true", help="print one JSON object per session")
     g.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a session")
     g.add_argument("--copy", nargs=2, metavar=("SRC", "DST"), help="copy a session")
     g.add_argument("--delete", metavar="NAME", help="delete a session (needs --yes)")
