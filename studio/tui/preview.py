@@ -17,17 +17,19 @@ class Analysis:
     """What core says about the text being edited (computed off the UI thread)."""
 
     text: str
+    fill_index: int = 0
     template: Any = None
     problems: list[Any] = field(default_factory=list)
     preview: str = ""
     fill_label: str = ""
     plan: Any = None
+    file_values: dict[str, Any] = field(default_factory=dict)  # data-file slot -> its values, or the StudioError
 
 
 def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:
     from studio.core.template import parse_template
 
-    out = Analysis(text=text)
+    out = Analysis(text=text, fill_index=fill_index)
     try:
         template = parse_template(text, where)
     except StudioError as exc:
@@ -35,6 +37,7 @@ def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:
         out.preview = f"(cannot preview: {exc.problem.message})"
         return out
     out.template = template
+    out.file_values = read_file_values(template)  # the slots pane lists them: read here, never on the UI thread
     try:
         from studio.core.lint import lint_template
 
@@ -65,6 +68,21 @@ def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:
         out.preview = f"(cannot preview: {exc.problem.message})"
     except Exception as exc:  # noqa: BLE001
         out.preview = f"(cannot preview: {type(exc).__name__}: {exc})"
+    return out
+
+
+def read_file_values(template: Any) -> dict[str, Any]:
+    """Each data-file slot's values as its file holds them (a slow disk or a large file is read here, in the
+    worker), or the StudioError that says why they cannot be listed."""
+    from studio.core.slot_files import file_values
+
+    out: dict[str, Any] = {}
+    for name, spec in template.slots.items():
+        if spec.values is None and spec.file:
+            try:
+                out[name] = file_values(template, name)
+            except StudioError as exc:
+                out[name] = exc
     return out
 
 

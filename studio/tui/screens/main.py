@@ -213,6 +213,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     def _show_counts(self, counts: dict[str, Any]) -> None:
         self.counts = dict(counts.get("status", counts))
         self.status.counts = dict(self.counts)
+        if "flags" in counts:  # flags never change with a review key: only what the store counted
+            self.status.flags = dict(counts["flags"])
         if not self.has_class("-reviewing") or self.has_class("-wide"):
             self._refresh_value_stats()
 
@@ -271,7 +273,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
             self.status.model = self._default_model()
         slots = self.query_one(SlotsPane)
         if analysis.template is not None:
-            slots.show(analysis.template, analysis.plan)
+            slots.show(analysis.template, analysis.plan, analysis.file_values)
         elif analysis.problems:
             slots.show_error(analysis.problems[0].message)
 

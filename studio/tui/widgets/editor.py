@@ -116,17 +116,36 @@ class TemplateEditor(ForwardWorkerErrors, Vertical, can_focus=False):
         if self.is_mounted and self.name_label:
             self.analyse()
 
-    def analyse(self) -> None:
-        self._analyse(self.text, self.fill_index, str(self.path) if self.path else self.name_label)
+    # One analysis at a time, the newest text next: a template that takes seconds to render must not start a
+    # thread per key (threads cannot be stopped; a pile of them fighting for the GIL stalled the keys).
+    _analysing = False
+    _wanted: tuple | None = None
 
-    @work(thread=True, exclusive=True, group="template-analysis", exit_on_error=False)
+    def analyse(self) -> None:
+        """Lint and preview the text as it is now: at once, or as soon as the analysis under way ends."""
+        self._wanted = (self.text, self.fill_index, str(self.path) if self.path else self.name_label)
+        if not self._analysing:
+            self._analysing = True
+            self._analyse(*self._wanted)
+
+    @work(thread=True, group="template-analysis", exit_on_error=False)
     def _analyse(self, text: str, fill_index: int, where: str) -> None:
         from studio.tui.preview import analyse_template
 
         self.post_message(self.Analysed(analyse_template(text, where, fill_index)))
 
+    def worker_failed(self, group: str, text: str) -> None:
+        """A bug in the analysis (the App has shown it): the next edit analyses again."""
+        if group == "template-analysis":
+            self._analysing = False
+
     def on_template_editor_analysed(self, event: "TemplateEditor.Analysed") -> None:
         analysis = event.analysis
+        self._analysing = False
+        wanted = self._wanted
+        if wanted is not None and (analysis.text, analysis.fill_index) != wanted[:2]:
+            self._analysing = True
+            self._analyse(*wanted)  # the text (or the fill) changed meanwhile: the newest next
         if analysis.text != self.text:
             return  # stale: the text changed since
         self.analysis = analysis

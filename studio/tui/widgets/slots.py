@@ -57,9 +57,10 @@ class SlotsPane(Vertical):
     def tree(self) -> SlotTree:
         return self.query_one(SlotTree)
 
-    def show(self, template: Any, plan: Any) -> None:
-        """Redraw from a parsed template and its space plan, keeping the cursor where it was."""
-        self._last = (template, plan)
+    def show(self, template: Any, plan: Any, file_values: dict[str, Any] | None = None) -> None:
+        """Redraw from a parsed template, its space plan and its data-file slots' values (read in the analysis
+        worker: preview.read_file_values), keeping the cursor where it was."""
+        self._last = (template, plan, file_values)
         tree = self.tree
         selected = tree.cursor_node.data if tree.cursor_node is not None else None
         open_slots = {n.data[0] for n in tree.root.children if n.is_expanded}
@@ -82,7 +83,7 @@ class SlotsPane(Vertical):
                     if (name, i) == selected:
                         target_line = leaf
             elif spec.file:  # a data file's values, editable in the file (studio.core.slot_files)
-                self._file_leaves(branch, template, name, selected)
+                self._file_leaves(branch, name, (file_values or {}).get(name, []))
             elif spec.personas:
                 branch.add_leaf(plain("persona source: " + ("built-in generator" if spec.personas == "builtin"
                                                             else str(spec.personas))), data=(name, None))
@@ -99,14 +100,9 @@ class SlotsPane(Vertical):
 
     FILE_ROWS = 200  # values of a data file listed (its size is in the branch label)
 
-    def _file_leaves(self, branch: Any, template: Any, name: str, selected: Any) -> None:
-        from studio.core.errors import StudioError
-        from studio.core.slot_files import file_values
-
-        try:
-            values = file_values(template, name)
-        except StudioError as exc:
-            branch.add_leaf(plain(f"(not editable here: {exc.problem.message})"), data=(name, None))
+    def _file_leaves(self, branch: Any, name: str, values: Any) -> None:
+        if isinstance(values, Exception):  # a StudioError: why the file's values cannot be listed
+            branch.add_leaf(plain(f"(not editable here: {values.problem.message})"), data=(name, None))
             return
         for i, value in enumerate(values[: self.FILE_ROWS]):
             branch.add_leaf(plain(value), data=(name, i))
