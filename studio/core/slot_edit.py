@@ -2,7 +2,8 @@
 parse → change the slot → dump. Pure core logic, so any front end can use it and it is tested without a UI.
 
 The result goes into the editor as an unsaved change; saving makes the new template version.
-Note: dumping rewrites the front matter, so YAML comments in it are not kept.
+Only the slot's own lines change (studio.core.front_matter: comments, quoting, flow or block lists and key
+order are kept); a front matter that cannot be edited that way is re-dumped whole (comments lost).
 """
 
 from __future__ import annotations
@@ -35,6 +36,21 @@ def _dump(template: Template) -> str:
     return out
 
 
+def _write(template: Template, slot: str, change) -> str:
+    """The new text: the slot's lines changed in place (front_matter.edit_slot), checked to read back as the
+    slot now is (`template` was changed first); else the whole front matter dumped again."""
+    from studio.core import front_matter
+
+    spec = template.slots[slot]
+    try:
+        out = front_matter.edit_slot(template.text or "", slot, change)
+        after = parse_template(out, template.path).slots[slot]
+        same = after.values == spec.values and (after.weights or None) == (spec.weights or None)
+    except Exception:  # noqa: BLE001 - any shape the in-place edit does not handle falls back to the full dump
+        same = False
+    return out if same else _dump(template)
+
+
 def _value(spec, value, template: Template):
     """A typed value as the slot keeps it: refused when empty; a number stays a number when the slot's
     values are numbers (n: [2, 3, 4] gets 5, not '5')."""
@@ -56,19 +72,24 @@ def _value(spec, value, template: Template):
 def add_value(template: Template, slot: str, value: str, weight: float | None = None) -> str:
     """The template's new text with `value` appended to inline slot `slot` (and its `weight` when weighted).
     Raises SlotError when the slot is not an inline list or the value is empty."""
+    from studio.core.front_matter import append_value
+
     spec = _inline(template, slot)
-    spec.values.append(_value(spec, value, template))
+    typed = _value(spec, value, template)
+    spec.values.append(typed)
     if spec.weights is not None:
         spec.weights.append(1.0 if weight is None else weight)
-    return _dump(template)
+    return _write(template, slot, append_value(typed, weight))
 
 
 def edit_value(template: Template, slot: str, index: int, value: str) -> str:
     """The template's new text with value `index` of inline slot `slot` replaced by `value`. Raises SlotError
     (also for an empty value)."""
+    from studio.core.front_matter import change_value
+
     spec = _inline(template, slot)
     spec.values[index] = _value(spec, value, template)
-    return _dump(template)
+    return _write(template, slot, change_value(index, spec.values[index]))
 
 
 def delete_value(template: Template, slot: str, index: int) -> str:
@@ -80,7 +101,9 @@ def delete_value(template: Template, slot: str, index: int) -> str:
     del spec.values[index]
     if spec.weights is not None:
         del spec.weights[index]
-    return _dump(template)
+    from studio.core.front_matter import remove_value
+
+    return _write(template, slot, remove_value(index))
 
 
 def set_weight(template: Template, slot: str, index: int, weight: float) -> str:
@@ -92,7 +115,9 @@ def set_weight(template: Template, slot: str, index: int, weight: float) -> str:
     if spec.weights is None:
         spec.weights = [1.0] * len(spec.values)
     spec.weights[index] = weight
-    return _dump(template)
+    from studio.core.front_matter import weigh_value
+
+    return _write(template, slot, weigh_value(index, weight))
 
 
 def import_values(template: Template, slot: str, path: str, field: str | None = None) -> str:
@@ -110,7 +135,9 @@ def import_values(template: Template, slot: str, path: str, field: str | None = 
     spec.weights, spec.file, spec.field, spec.personas = None, None, None, None
     if not spec.values:
         raise SlotError("the file has no values", path=file, hint="pick a file with one value per line or row")
-    return _dump(template)
+    from studio.core.front_matter import replace_values
+
+    return _write(template, slot, replace_values(spec.values))
 
 
 def value_changes(old: Template, new: Template) -> dict[str, dict[str, str | None]]:
