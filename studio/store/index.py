@@ -646,14 +646,17 @@ class SampleIndex:
                       groups(self.codes["tp"], self.cc["tp"]), pairs("sl"), pairs("pa"))
 
     def counts(self) -> dict:
-        """{"status": {status: n}, "tags": {tag: n}, "versions": {(template, version): n}}."""
+        """{"status": {status: n}, "tags": {tag: n}, "versions": {(template, version): n}, "flags": {flag: n}}."""
         import numpy as np
 
-        codes = self.codes["st"].code
-        per = np.bincount(self._view(self.cc["st"]), minlength=len(self.codes["st"].values)) if len(self.sid) \
-            else [0] * len(self.codes["st"].values)
+        def per(col: str):
+            n = len(self.codes[col].values)
+            return np.bincount(self._view(self.cc[col]), minlength=n) if len(self.sid) else [0] * n
+
+        codes, st, fl = self.codes["st"].code, per("st"), per("fl")
         return {
-            "status": {s: int(per[codes[s]]) if s in codes else 0 for s in STATUSES},
+            "status": {s: int(st[codes[s]]) if s in codes else 0 for s in STATUSES},
+            "flags": {f: int(fl[k]) for f, k in sorted(self.codes["fl"].code.items()) if f and fl[k]},
             "tags": {t: len(arr) for t, arr in sorted(self.multi["tg"].items())},
             "versions": dict(self.versions),
         }

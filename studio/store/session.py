@@ -828,7 +828,8 @@ class Session:
             return len(self._index) if cand is None else len(cand)
 
     def counts(self) -> dict:
-        """{"status": {status: n}, "tags": {tag: n}, "versions": {(template, version): n}} from the index."""
+        """{"status": {status: n}, "tags": {tag: n}, "versions": {(template, version): n}, "flags": {flag: n}}
+        from the index (flags: cut-off, filtered, refusal, preview; only those some sample has)."""
         with self._mu:
             return self._index.counts()
 

@@ -19,6 +19,16 @@ def regeneration_plan(session: Any, template: Any, *, redo_rejected: bool = Fals
     return plan_regeneration(session, template, None, redo_rejected=redo_rejected)
 
 
+def api_bases(text: str | None) -> list[str]:
+    """The generate form's api_base field: one URL, or several (spaces or commas between) for a fleet."""
+    return [b for b in (text or "").replace(",", " ").split() if b]
+
+
+def served(run: Any) -> dict[str, int]:
+    """{deployment: answers} of a fleet run so far (the engine's count, what `studio run` reports)."""
+    return run.engine.served(run.model) if run.engine is not None and run.fleet is not None else {}
+
+
 def in_flight(run: Any) -> int:
     """Requests sent and not yet answered (the engine counts them; render mode has no engine)."""
     return run.engine.in_flight if run.engine is not None else 0
@@ -41,9 +51,16 @@ def run_generation(workspace: Any, session: Any, text: str, path: str | None, op
         runs = regeneration_runs(workspace, session, template, plan, model=opts.get("model"),
                                  api_base=opts.get("api_base"))
     else:
+        bases = api_bases(opts.get("api_base"))
+        fleet = None
+        if len(bases) > 1:  # several endpoints: one model served by a fleet (studio.engine.fleet), as `studio run`
+            from studio.engine.fleet import from_bases
+
+            fleet = from_bases(opts.get("model") or template.model or "", bases)
         runs = [Run(workspace, template, session=session, model=opts.get("model"), n=opts.get("count"),
-                    strategy=opts.get("strategy"), seed=opts.get("seed"), api_base=opts.get("api_base"),
-                    concurrency=opts.get("concurrency") or 16, answers=opts.get("answers") or 1)]
+                    strategy=opts.get("strategy"), seed=opts.get("seed"), api_base=bases[0] if len(bases) == 1
+                    else None, fleet=fleet, concurrency=opts.get("concurrency") or 16,
+                    answers=opts.get("answers") or 1)]
     stats["total"] = sum(r.total for r in runs)
     stats["model"] = ", ".join(dict.fromkeys(r.model for r in runs))
     base = {"done": 0, "failed": 0, "tokens": 0, "cost": 0.0, "cost_unknown": 0, "cached": 0}
@@ -79,6 +96,8 @@ def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Calla
                      tokens=base["tokens"] + p["tokens"], cost=base["cost"] + p["cost"],
                      cost_unknown=base["cost_unknown"] + p["cost_unknown"], cached=base["cached"] + p["cached"],
                      in_flight=in_flight(r))
+        if r.fleet is not None:
+            stats["served"] = served(r)
         on_progress()
 
     if control.get("stop"):
@@ -89,3 +108,5 @@ def _execute(run: Any, control: dict, stats: dict, base: dict, on_samples: Calla
                  tokens=base["tokens"] + summary.tokens_in + summary.tokens_out, cost=base["cost"] + summary.cost,
                  cost_unknown=base["cost_unknown"] + summary.cost_unknown, cached=base["cached"] + summary.cached,
                  in_flight=0, stopped=summary.stopped)
+    if run.fleet is not None:
+        stats["served"] = dict(summary.served) or served(run)

@@ -64,8 +64,8 @@ class GenerateScreen(ModalScreen[dict | None]):
                             id="model-text", compact=True)
             with Horizontal(classes="field"):
                 yield Label("api_base")
-                yield Input(r.get("api_base") or "", placeholder="the provider's default", id="api-base",
-                            compact=True)
+                yield Input(r.get("api_base") or "", placeholder="the provider's default; several (a, b): a fleet",
+                            id="api-base", compact=True)
             with Horizontal(classes="field"):
                 yield Label("parallel")
                 yield Input(str(r.get("concurrency") or 16), id="concurrency", type="integer", compact=True)
@@ -123,7 +123,9 @@ class GenerateScreen(ModalScreen[dict | None]):
             return
         typed = self.query_one("#model-text", Input).value.strip()
         api_base = self.query_one("#api-base", Input).value.strip() or None
-        if api_base and "@" in api_base.split("//", 1)[-1].split("/", 1)[0]:
+        from studio.tui.run_bridge import api_bases
+
+        if any("@" in b.split("//", 1)[-1].split("/", 1)[0] for b in api_bases(api_base)):
             self.notify("put the key in the provider's environment variable, not in api_base (user:password@ "
                         "would be saved with the session)", severity="error", markup=False)
             return

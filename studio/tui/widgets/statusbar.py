@@ -1,4 +1,5 @@
-"""Status bar: model, in-flight/done/failed, tokens, cost and the session's accept rate, always visible."""
+"""Status bar: model, in-flight/done/failed, tokens, cost, the session's counts (✓ ✗ · ! and ⚑ flagged) and
+accept rate, and during a fleet run how many answers each deployment served; always visible."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ from studio.tui.format import accept_rate
 from studio.tui.guard import guarded
 
 
+def _short(deployment: str) -> str:
+    """A fleet deployment in as few characters as tell it apart: its api_base's host:port (else the label)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(deployment).netloc or deployment
+    except ValueError:
+        return deployment
+
+
 @guarded
 class StatusBar(Static):
     """One line: model, run counts, tokens, cost, accept rate (styles in statusbar.tcss)."""
@@ -21,6 +32,7 @@ class StatusBar(Static):
     model: reactive[str] = reactive("render")
     run: reactive[dict] = reactive(dict, always_update=True)
     counts: reactive[dict] = reactive(dict, always_update=True)
+    flags: reactive[dict] = reactive(dict, always_update=True)   # {flag: n} of the session (the store's index)
 
     def render(self) -> Text:
         r = self.run or {}
@@ -28,13 +40,20 @@ class StatusBar(Static):
         state = "running" if r.get("running") else ("stopped" if r.get("stopped") else "idle")
         money = Cost(r.get("cost") or 0.0, unknown=r.get("cost_unknown") or 0,
                      cached=r.get("cached") or 0).text(short=True)   # the one rule (core.cost)
+        narrow = bool(self.size.width and self.size.width < 110)
+        flagged = sum(self.flags.values())
+        flags = "" if not flagged else f" ⚑{flagged}" if narrow else \
+            f" ⚑{flagged} ({', '.join(f'{n} {f}' for f, n in self.flags.items())})"
         review = (f"✓{c.get('accepted', 0)} ✗{c.get('rejected', 0)} ·{c.get('pending', 0)} !{c.get('failed', 0)}"
-                  f" accept {accept_rate(c)}")
-        if self.size.width and self.size.width < 110:
+                  f"{flags} accept {accept_rate(c)}")
+        served = r.get("served") or {}
+        fleet = "" if len(served) < 2 else \
+            (" │ " if narrow else " · served ") + " ".join(f"{_short(k)}:{v}" for k, v in served.items())
+        if narrow:
             return plain(f"{self.model} │ {state} {r.get('in_flight', 0)}/{r.get('done', 0)}/{r.get('failed', 0)} "
-                         f"│ {r.get('tokens', 0):,} tok {money} │ {review}")
+                         f"│ {r.get('tokens', 0):,} tok {money} │ {review}{fleet}")
         return plain(f"{self.model} · {state} {r.get('in_flight', 0)} in flight, {r.get('done', 0)} done, "
-                     f"{r.get('failed', 0)} failed · {r.get('tokens', 0):,} tok {money} · {review}")
+                     f"{r.get('failed', 0)} failed · {r.get('tokens', 0):,} tok {money} · {review}{fleet}")
 
     def set_run(self, **fields: Any) -> None:
         self.run = {**self.run, **fields}
