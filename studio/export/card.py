@@ -7,11 +7,12 @@ so the same session and seed give the same card.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Protocol, Sequence
+
+from studio.export.lines import RowsDigest
 
 
 class CardSource(Protocol):
@@ -47,15 +48,15 @@ def _cell(s) -> str:
 
 
 def rows_config_name(plan: CardSource) -> str:
-    """`rows-` and 12 hex of a hash of every row and its split, in the order written."""
-    h = hashlib.blake2b(digest_size=6)
-    h.update(plan.suffix.encode())
+    """`rows-` and 12 hex of a hash of every row and its split, in the order written (the writer's, when it
+    has written the rows: `rows_digest`)."""
+    known = getattr(plan, "rows_digest", None)
+    if known:
+        return known
+    digest = RowsDigest(plan.suffix)
     for split, line in zip(plan.splits, plan.lines):
-        h.update(split.encode())
-        h.update(b"\0")
-        h.update(line)
-        h.update(b"\n")
-    return f"rows-{h.hexdigest()}"
+        digest.add(split, line)
+    return digest.name()
 
 
 def dataset_card(plan: CardSource, meta: dict, versions: list[dict]) -> str:

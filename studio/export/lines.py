@@ -12,6 +12,7 @@ offsets cross between the processes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from array import array
@@ -22,6 +23,27 @@ import numpy as np
 
 _FLUSH = 1 << 20            # bytes buffered before a write
 _READ = 4096                # rows read per batch (one pread each; reading in file order where it can)
+
+
+class RowsDigest:
+    """A hash of every row and its split, in the order written (the card names its config after it); the
+    writer feeds it as it writes, so the rows are read once."""
+
+    def __init__(self, suffix: str):
+        self._h = hashlib.blake2b(digest_size=6)
+        self._h.update(suffix.encode())
+
+    def add(self, split: str, line: bytes) -> None:
+        """One more row (in row order) of this split."""
+        h = self._h
+        h.update(split.encode())
+        h.update(b"\0")
+        h.update(line)
+        h.update(b"\n")
+
+    def name(self) -> str:
+        """`rows-` and 12 hex."""
+        return f"rows-{self._h.hexdigest()}"
 
 
 def new_files(n: int) -> list:

@@ -56,6 +56,8 @@ class ExportPlan:
     stats: dict[str, Any] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)              # the session's meta (the card's dates)
     template_versions: list[dict] = field(default_factory=list)   # the session's saved versions (the card)
+    rows_digest: str | None = None                        # the card's config name, once the writer has hashed
+    #                                                       the rows as it wrote them
 
     @cached_property
     def card(self) -> str:

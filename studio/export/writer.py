@@ -17,6 +17,7 @@ from typing import BinaryIO, Iterable
 
 from studio.export.errors import ExistingExport, ExportError
 from studio.core.bulk import gc_paused
+from studio.export.lines import RowsDigest
 from studio.export.plan import SPLITS, ExportPlan
 
 # Every name an export can write: with force, stale ones from an earlier export are removed too.
@@ -66,15 +67,17 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
     temps = [(folder / f".{name}.tmp-{os.getpid()}", folder / name) for name in names]
     total = 0
     try:
-        for tmp, target in temps:
+        for tmp, _ in temps:
             _unlink_quiet(tmp)                    # a leftover of a killed export with our pid
-            with open(tmp, "xb") as fh:
-                if target.name == "README.md":
+        if not plan.options.parquet:              # every JSONL file in one pass over the rows
+            _write_jsonl(plan, {target.stem: tmp for tmp, target in temps if target.name != "README.md"})
+        for tmp, target in temps:
+            if target.name == "README.md":
+                with open(tmp, "xb") as fh:
                     fh.write(plan.card.encode())
-                elif target.suffix == ".parquet":
+            elif target.suffix == ".parquet":
+                with open(tmp, "xb") as fh:
                     _write_parquet(plan, target.stem, fh)
-                else:
-                    _write_lines(fh, plan._lines_of(target.stem))
             total += tmp.stat().st_size
         for tmp, target in temps:
             os.replace(tmp, target)
@@ -135,6 +138,28 @@ def _write_lines(fh: BinaryIO, lines: Iterable[bytes]) -> None:
         rest = b"".join(parts)[done:] if done < want else b""      # a short write: the rest, slowly
         while rest:
             rest = rest[os.write(fd, rest):]
+
+
+def _write_jsonl(plan: ExportPlan, files: dict[str, Path]) -> None:
+    """Each split's lines into its file, in one pass over the rows in row order (each row read once), hashing
+    them for the card as they go (plan.rows_digest)."""
+    handles = {split: open(path, "xb") for split, path in files.items()}
+    try:
+        digest = RowsDigest(plan.suffix)
+        pending: dict[str, list[bytes]] = {split: [] for split in handles}
+        for split, line in zip(plan.splits, plan.lines):
+            digest.add(split, line)
+            batch = pending[split]
+            batch.append(line)
+            if len(batch) >= _BATCH:
+                _write_lines(handles[split], batch)
+                batch.clear()
+        for split, batch in pending.items():
+            _write_lines(handles[split], batch)
+        plan.rows_digest = digest.name()
+    finally:
+        for fh in handles.values():
+            fh.close()
 
 
 _PARQUET_ROWS = 100_000      # rows per Arrow batch: a million-row split is never one table in memory
