@@ -444,6 +444,45 @@ def test_a_killed_guest_run_shows_interrupted_and_the_same_command_resumes_it(ws
         assert [x["status"] for x in view.runs()] == ["interrupted", "done"]
 
 
+def test_a_killed_guest_shows_interrupted_before_a_holder_that_never_polls_folds_it(ws, store, fake_llm,
+                                                                                   monkeypatch, capsys):
+    """The holder is a process that does not look at the inbox (another `studio run`, a script): `studio show`
+    reads the guest's run from its inbox file, interrupted, with the samples it left there."""
+    import json
+
+    from studio.store.inbox import pending_files
+
+    fake_llm.set(latency=0.3)
+    env = dict(os.environ, STUDIO_HOME=str(ws.root))
+    holder = store.open("h", create=True)
+    guest = subprocess.Popen([sys.executable, "-m", "studio", "run", "contrast-pairs", "-n", "12", "--model",
+                              fake_llm.model, "--api-base", fake_llm.base_url, "--session", "h", "--concurrency",
+                              "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def inbox_samples() -> int:
+        lines = [json.loads(x) for p in pending_files(ws.sessions_dir, "h") for x in p.read_text().splitlines()]
+        return sum(len(x["args"][0]) for x in lines if x["op"] == "add_samples")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and guest.poll() is None and inbox_samples() < 2:
+            time.sleep(0.05)
+        guest.send_signal(signal.SIGKILL)
+        guest.wait()
+        waiting = inbox_samples()
+        assert 2 <= waiting < 12 and len(holder) == 0            # nothing folded: all of it in the inbox
+        out = _show(ws, monkeypatch, capsys, "h")
+        assert f"contrast-pairs {fake_llm.model} interrupted {waiting} " in out, out
+        assert f"{waiting} sample(s) kept" in out and "run the same command again" in out
+        holder.fold_inbox()
+        assert [(r["status"], r["saved"]) for r in holder.runs()] == [("interrupted", waiting)]
+    finally:
+        if guest.poll() is None:
+            guest.kill()
+            guest.wait()
+        holder.close()
+    assert _show(ws, monkeypatch, capsys, "h").count("interrupted") == 2     # the table and the hint, once
+
+
 def test_a_run_records_its_process_so_a_live_one_is_never_marked(ws, store, fake_llm):
     with store.open("s", create=True) as session:
         job, _ = run(ws, session, fake_llm, n=1)

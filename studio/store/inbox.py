@@ -90,6 +90,32 @@ def read_lines(path: Path, offset: int) -> tuple[list[dict], int, bool]:
     return entries, offset + end + 1, ended
 
 
+def waiting_runs(folder: Path, name: str, known: Iterable[str] = ()) -> list[dict]:
+    """The run records guests of session `name` wrote that the holder has not folded in yet (a holder that
+    does not poll, e.g. another `studio run`), for a read-only view: each `add_run` record with its later
+    `update_run` fields applied and `saved` set to the samples of that run still in the inbox (a killed
+    guest's run then reads as interrupted, with its count, before anyone folds it). Runs in `known` (ids
+    the session already has) are left out. Unreadable files are skipped."""
+    known = set(known)
+    runs: dict[str, dict] = {}
+    for path in pending_files(folder, name):
+        entries, _, _ = read_lines(path, 0)
+        for entry in entries:
+            op, args, kw = entry.get("op"), entry.get("args") or [], entry.get("kwargs") or {}
+            if op == "add_run" and args and isinstance(args[0], dict):
+                rid = str(args[0].get("run_id"))
+                if rid not in known:
+                    runs.setdefault(rid, {**args[0], "saved": 0})
+            elif op == "update_run" and args and str(args[0]) in runs:
+                runs[str(args[0])].update(kw)
+            elif op == "add_samples" and args and isinstance(args[0], list):
+                for doc in args[0]:
+                    run = runs.get(str(doc.get("run_id"))) if isinstance(doc, dict) else None
+                    if run is not None:
+                        run["saved"] = int(run.get("saved") or 0) + 1
+    return list(runs.values())
+
+
 def open_adding(store: Any, name: str, *, create: bool = False) -> Any:
     """The session to add samples or feedback to: the session itself when this process can take the lock,
     else (another studio holds it) a GuestSession writing to its own inbox file. A session that cannot be

@@ -34,3 +34,41 @@ async def test_a_run_in_another_process_adds_to_the_open_session_and_shows_up(se
         session = app.screen.session
         assert {session.get(i)["template"] for i in app.screen.stream.ids[12:]} == {"contrast-pairs"}
         await pilot.press("ctrl+q")
+
+
+async def test_a_run_in_another_process_killed_midway_shows_as_interrupted(seeded, fake_llm):
+    """SIGKILL the other shell's `studio run`: the studio marks its run interrupted (on disk) and says so,
+    with what it kept and how to continue."""
+    import signal
+    import time
+
+    fake_llm.set(latency=0.3)
+    app = StudioApp(seeded, "review")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        env = {**os.environ, "STUDIO_HOME": str(seeded.root), "NO_COLOR": "1",
+               "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+        proc = subprocess.Popen([sys.executable, "-m", "studio", "run", "contrast-pairs", "-n", "12", "--strategy",
+                                 "sample", "--session", "review", "--model", fake_llm.model, "--api-base",
+                                 fake_llm.base_url, "--concurrency", "2"], env=env, cwd=str(seeded.root),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(app.screen.stream.ids) < 14:
+                await pilot.pause(0.05)
+            assert len(app.screen.stream.ids) >= 14          # two of the other shell's samples arrived
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if any("interrupted" in n.message for n in app._notifications):
+                break
+        await settle(app, pilot)
+        [guest] = [r for r in app.screen.session.runs() if r["template"] == "contrast-pairs"]
+        kept = len(app.screen.stream.ids) - 12
+        assert guest["status"] == "interrupted" and guest["saved"] == kept
+        said = [n.message for n in app._notifications if "interrupted" in n.message]
+        assert said and f"{kept} sample(s) kept" in said[-1] and "run the same command again" in said[-1]
+        await pilot.press("ctrl+q")

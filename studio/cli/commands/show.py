@@ -79,6 +79,10 @@ def run(args) -> int:
             out.print(t)
 
         runs = s.runs()
+        if s.read_only:   # guests' runs nobody has folded in yet (a holder that does not poll, or none)
+            from studio.store.inbox import waiting_runs
+
+            runs += waiting_runs(s.files.folder, s.name, (str(r.get("run_id")) for r in runs))
         counted: dict[str, int] = {}
 
         def saved(r: dict) -> int | None:

@@ -182,13 +182,25 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
 
         def fold() -> list[int]:
             try:
-                return session.fold_inbox()
+                before = len(session.interrupted_runs)
+                ids = session.fold_inbox()
+                if len(session.interrupted_runs) > before:   # a guest killed mid-run (fold_inbox marks it)
+                    runs = {r.get("run_id"): r for r in session.runs()}
+                    for run_id in session.interrupted_runs[before:]:
+                        self.app.call_from_thread(self._guest_interrupted, run_id, runs.get(run_id) or {})
+                return ids
             except Exception as exc:  # noqa: BLE001 - one bad inbox never stops the review (a bug: crash report)
                 self.app.post_message(JobFailed(f"{type(exc).__name__}: {exc}", title="Another process's additions",
                                                 error=exc, where="folding a guest inbox"))
                 return []
 
         self.io.submit(fold, done=self._inbox_folded)
+
+    def _guest_interrupted(self, run_id: str, run: dict) -> None:
+        """Say that another shell's run ended before it finished, what it kept, and how to continue."""
+        self.notify(f"run {run_id} ({run.get('template') or '?'}) from another shell was interrupted: its process "
+                    f"ended before it finished; {run.get('saved', 0)} sample(s) kept. To continue, run the same "
+                    "command again.", title="Interrupted run", severity="warning", timeout=15, markup=False)
 
     def _inbox_folded(self, ids: list[int]) -> None:
         self._inbox_busy = False
