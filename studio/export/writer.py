@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from itertools import islice
-from typing import BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable
 
 from studio.export.errors import ExistingExport, ExportError
 from studio.core.bulk import gc_paused
@@ -69,15 +69,12 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
     try:
         for tmp, _ in temps:
             _unlink_quiet(tmp)                    # a leftover of a killed export with our pid
-        if not plan.options.parquet:              # every JSONL file in one pass over the rows
-            _write_jsonl(plan, {target.stem: tmp for tmp, target in temps if target.name != "README.md"})
+        data = {target.stem: tmp for tmp, target in temps if target.name != "README.md"}
+        (_write_parquet if plan.options.parquet else _write_jsonl)(plan, data)   # one pass over the rows
         for tmp, target in temps:
             if target.name == "README.md":
                 with open(tmp, "xb") as fh:
                     fh.write(plan.card.encode())
-            elif target.suffix == ".parquet":
-                with open(tmp, "xb") as fh:
-                    _write_parquet(plan, target.stem, fh)
             total += tmp.stat().st_size
         for tmp, target in temps:
             os.replace(tmp, target)
@@ -165,31 +162,49 @@ def _write_jsonl(plan: ExportPlan, files: dict[str, Path]) -> None:
 _PARQUET_ROWS = 100_000      # rows per Arrow batch: a million-row split is never one table in memory
 
 
-def _write_parquet(plan: ExportPlan, split: str, fh: BinaryIO) -> None:
-    """Parquet through Arrow's JSON reader with the format's schema: fast, and one type per column; a batch of
-    rows at a time (one row group each)."""
+def _write_parquet(plan: ExportPlan, files: dict[str, Path]) -> None:
+    """Parquet through Arrow's JSON reader with the format's schema: fast, and one type per column. One pass
+    over the rows in row order (hashed for the card as they go), each split written a batch of rows at a
+    time (one row group each), so a million-row split is never one table in memory."""
+    schema = plan.format.schema()
+    writers: dict[str, Any] = {}
+    handles = {split: open(path, "xb") for split, path in files.items()}
+    try:
+        digest = RowsDigest(plan.suffix)
+        pending: dict[str, list[bytes]] = {split: [] for split in handles}
+        for split, line in zip(plan.splits, plan.lines):
+            digest.add(split, line)
+            batch = pending[split]
+            batch.append(line)
+            if len(batch) >= _PARQUET_ROWS:
+                _parquet_batch(batch, schema, split, writers, handles)
+                batch.clear()
+        for split, batch in pending.items():
+            if batch:
+                _parquet_batch(batch, schema, split, writers, handles)
+        for w in writers.values():
+            w.close()
+        writers.clear()
+        plan.rows_digest = digest.name()
+    finally:
+        for w in writers.values():
+            w.close()
+        for fh in handles.values():
+            fh.close()
+
+
+def _parquet_batch(lines: list[bytes], schema, split: str, writers: dict, handles: dict) -> None:
     import io
 
     import pyarrow.json as pj
     import pyarrow.parquet as pq
 
-    schema = plan.format.schema()
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
-    lines = plan._lines_of(split)
-    writer = None
-    try:
-        while True:
-            batch = list(islice(lines, _PARQUET_ROWS))
-            if not batch:
-                break
-            table = pj.read_json(io.BytesIO(b"\n".join(batch)), parse_options=options)
-            table = table.select(schema.names).cast(schema)
-            if writer is None:
-                writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
+    table = pj.read_json(io.BytesIO(b"\n".join(lines)), parse_options=options)
+    table = table.select(schema.names).cast(schema)
+    if split not in writers:
+        writers[split] = pq.ParquetWriter(handles[split], table.schema, compression="zstd")
+    writers[split].write_table(table)
 
 
 def _os_error(exc: OSError, folder: Path) -> ExportError:
