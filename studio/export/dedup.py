@@ -191,10 +191,25 @@ class Signatures:
         out = np.empty((len(rows), width), dtype=np.uint32)
         starts = np.cumsum([0] + [len(x) for x in self.parts])
         which = np.searchsorted(starts, rows, side="right") - 1
-        for k in np.unique(which).tolist():
-            inside = np.flatnonzero(which == k)
-            out[inside] = self.parts[k][rows[inside] - starts[k], cols]
+        order = np.argsort(which, kind="stable")                      # rows grouped by part
+        at = 0
+        for k, count in enumerate(np.bincount(which, minlength=len(self.parts)).tolist()):
+            if count:
+                inside = order[at:at + count]
+                out[inside] = self.parts[k][rows[inside] - starts[k], cols]
+                at += count
         return out
+
+    def band_keys(self, band: int, width: int) -> np.ndarray:
+        """A hash of columns band*width .. (band+1)*width of every row (uint64; LSH's bucket), part by part:
+        no rows gathered."""
+        out = []
+        for part in self.parts:
+            key = np.zeros(len(part), dtype=np.uint64)
+            for c in range(band * width, (band + 1) * width):
+                key += _mix(part[:, c].astype(np.uint64)) * _BAND_MUL[c]
+            out.append(key)
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.uint64)
 
     def tolist(self) -> list:
         """Every row as a list of ints (tests)."""
@@ -325,11 +340,7 @@ def near_duplicates_of(sig, threshold: float, rows: np.ndarray | None = None) ->
     bands, width = lsh_params(threshold)
     hit_lo, hit_hi = [], []
     for band in range(bands):
-        part = sig.rows(rows[valid], slice(band * width, (band + 1) * width))
-        key = np.zeros(len(valid), dtype=np.uint64)
-        for c in range(width):
-            key += _mix(part[:, c].astype(np.uint64)) * _BAND_MUL[band * width + c]
-        del part
+        key = sig.band_keys(band, width)[rows[valid]]
         order = np.argsort(key, kind="stable")
         k = key[order]
         same = np.flatnonzero(k[1:] == k[:-1])                    # order[s] and order[s+1] collide
