@@ -17,20 +17,22 @@ import pytest
 from studio.core.cost import Cost, money
 from studio.store import Store
 from studio.tui.app import StudioApp
-from tests.tui.conftest import ready, settle
+from tests.tui.conftest import ready, screen_text, settle
 
 PRICED = "openai/gpt-4o-mini"    # litellm has a price: a known cost
 UNPRICED = "openai/fake"         # litellm has none: unknown
 
 
-# name, model, faults, warm the cache first?, (long phrase, short phrase) as a regex; None: a known price
+# name, model, faults, warm the cache first?, (long phrase, short phrase, one sample's) as regexes
 ROWS = [
-    ("unpriced", UNPRICED, None, False, (r"unknown \(3 samples without a price\)", r"unknown")),
-    ("cached, unpriced model", UNPRICED, None, True, (r"\$0 · 3 cached \(\$0\)", r"\$0 \(3 cached\)")),
-    ("cached, priced model", PRICED, None, True, (r"\$0 · 3 cached \(\$0\)", r"\$0 \(3 cached\)")),
-    ("all failed, nothing billed", PRICED, {"400": 1.0}, False, (r"\$0", r"\$0")),
-    ("all failed, unpriced model", UNPRICED, {"400": 1.0}, False, (r"\$0", r"\$0")),
-    ("priced", PRICED, None, False, (r"\$0\.0000[1-9]\d", r"\$0\.0000[1-9]\d")),
+    ("unpriced", UNPRICED, None, False, (r"unknown \(3 samples without a price\)", r"unknown", r"unknown")),
+    ("cached, unpriced model", UNPRICED, None, True,
+     (r"\$0 · 3 cached \(\$0\)", r"\$0 \(3 cached\)", r"\$0 \(cached\)")),
+    ("cached, priced model", PRICED, None, True,
+     (r"\$0 · 3 cached \(\$0\)", r"\$0 \(3 cached\)", r"\$0 \(cached\)")),
+    ("all failed, nothing billed", PRICED, {"400": 1.0}, False, (r"\$0", r"\$0", r"\$0")),
+    ("all failed, unpriced model", UNPRICED, {"400": 1.0}, False, (r"\$0", r"\$0", r"\$0")),
+    ("priced", PRICED, None, False, (r"\$0\.0000[1-9]\d", r"\$0\.0000[1-9]\d", r"\$0\.0000[1-9]\d")),
 ]
 
 
@@ -60,7 +62,7 @@ def _after(label: str, text: str) -> str:
 @pytest.mark.parametrize("name,model,faults,warm,phrases", ROWS, ids=[r[0] for r in ROWS])
 async def test_the_same_cost_on_every_surface(ws, fake_env, monkeypatch, capsys, name, model, faults, warm,
                                               phrases):
-    long, short = phrases
+    long, short, one = phrases
     home = ws.root
     run = ("run", "contrast-pairs", "-n", "3", "--model", model, "--api-base", fake_env.base_url)
     if warm:
@@ -81,7 +83,11 @@ async def test_the_same_cost_on_every_surface(ws, fake_env, monkeypatch, capsys,
             await pilot.pause(0.05)
         await settle(app, pilot)
         bar = str(app.screen.status.render())
+        await pilot.press("home")                         # the review pane: the selected sample's own cost
+        await settle(app, pilot)
+        pane = screen_text(app)
         await pilot.press("ctrl+q")
+    assert re.search(r" \d+ tok " + one + r"(?!\S)", pane), (name, pane)
     tok = re.search(r"[\d,]+ tok (.+?) · ✓", bar)
     assert tok and re.fullmatch(short, tok.group(1)), (name, bar)
     with Store(ws.sessions_dir).open("tui", read_only=True) as s:
