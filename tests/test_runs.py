@@ -181,3 +181,49 @@ async def test_each_reply_shape_becomes_its_sample_fields(ws, session, fake_llm)
     [tool] = [s for k, s in by.items() if "called a tool" in k]
     assert tool["status"] == "failed" and tool["output"] is None and tool["finish_reason"] == "tool_calls"
     assert summary.tokens_in + summary.tokens_out == fake_llm.billed
+
+
+def _many(ws, n):
+    (ws.root / "data").mkdir(exist_ok=True)
+    (ws.root / "data/ids.txt").write_text("".join(f"id-{i}\n" for i in range(n)))
+    (ws.templates_dir / "many.prompt").write_text(
+        "---\nname: many\nslots:\n  i: {file: ../data/ids.txt}\ncombine:\n  strategy: product\n---\nuser:\nSay {{ i }}.\n")
+    return "many"
+
+
+async def test_a_slow_session_write_does_not_hold_up_requests(ws, session, fake_llm, monkeypatch):
+    """The session is written by its own thread: a write that waits on the disk (here 0.5 s each) leaves the
+    event loop sending and reading meanwhile, so requests keep arriving at the server with no pause."""
+    import time as _time
+
+    from studio.store.session import Session
+
+    slow = Session.add_samples
+
+    def add_samples(self, samples):
+        _time.sleep(0.5)
+        return slow(self, samples)
+
+    monkeypatch.setattr(Session, "add_samples", add_samples)
+    fake_llm.set(latency=0.05)
+    seen = []
+    run = Run(ws, _many(ws, 240), session=session, model=fake_llm.model, api_base=fake_llm.base_url,
+              concurrency=8)
+    summary = await run.execute(on_sample=seen.append)
+    assert summary.done == 240 and summary.saved == 240 and len(session.ids()) == 240
+    assert sorted(s["id"] for s in seen) == session.ids()
+    arrivals = sorted(r.t for r in fake_llm.requests)
+    assert max(b - a for a, b in zip(arrivals, arrivals[1:])) < 0.35   # a write on the loop would pause 0.5 s
+
+
+async def test_a_session_that_cannot_be_written_stops_the_run(ws, session, fake_llm, monkeypatch):
+    from studio.store.errors import StoreError
+    from studio.store.session import Session
+
+    def add_samples(self, samples):
+        raise StoreError("cannot write the session journal: No space left on device")
+
+    monkeypatch.setattr(Session, "add_samples", add_samples)
+    run = Run(ws, _many(ws, 40), session=session, model=fake_llm.model, api_base=fake_llm.base_url, concurrency=4)
+    with pytest.raises(StoreError, match="No space left"):
+        await run.execute()

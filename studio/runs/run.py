@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +111,43 @@ class Summary:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+class _Writer:
+    """Writes a run's sample batches to the session in a thread, in order, off the event loop. `put` hands
+    one over (waiting only when four are behind); `close` waits for all and raises what a write raised (a
+    session that cannot be written stops the run, as when it was written in the loop)."""
+
+    def __init__(self, write: Callable[[list[dict]], None]):
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="studio-session-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self.error is None:
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # noqa: BLE001 - raised in the run's own thread by put/close
+                    self.error = exc
+
+    def put(self, batch: list[dict]) -> None:
+        """Queue one batch; raises the error an earlier write met."""
+        if self.error is not None:
+            raise self.error
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every queued batch is written; raises the error a write met."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 class Run:
     def __init__(self, workspace: Workspace, template: Template | str | Path, *, session: Any = None,
                  model: str | None = None, n: int | None = None, strategy: str | None = None,
@@ -170,6 +209,7 @@ class Run:
                                         fleets={fleet.name: fleet} if fleet is not None else None)
                                  if self.mode != RENDER else None)
         self.run_id: str | None = None
+        self._counts = threading.Lock()   # summary counts: changed by the event loop and the session writer
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.summary = Summary(None, getattr(session, "name", None), template.name, template.version, self.model,
@@ -426,30 +466,42 @@ class Run:
         last_save = time.monotonic()
         followup_tasks: dict[asyncio.Task, dict] = {}
 
-        def save(force: bool = False) -> None:
-            nonlocal pending, last_save
-            if not pending or (not force and len(pending) < SAVE_BATCH and time.monotonic() - last_save < SAVE_EVERY):
-                return
-            batch, pending = pending, []
-            last_save = time.monotonic()
+        def write(batch: list[dict]) -> None:
             if self.session is not None:
                 self._save(batch)
-            self.summary.saved += len(batch)
+            with self._counts:
+                self.summary.saved += len(batch)
             if on_sample is not None:
                 for s in batch:
                     on_sample(s)
             if on_progress is not None:
                 on_progress(self)
 
-        def collect(s: dict) -> None:
-            if s["status"] == "failed":
-                self.summary.failed += 1
-                reason = (s["error"] or "").split(" (after")[0][:REASON_CHARS]
-                self.summary.errors[reason] = self.summary.errors.get(reason, 0) + 1
+        # Generating, the session is written by a thread of its own (each write waits for the journal's fsync),
+        # so the event loop goes on sending and reading replies meanwhile; batches are written in order.
+        writer = _Writer(write) if self.session is not None and self.mode != RENDER else None
+
+        def save(force: bool = False) -> None:
+            nonlocal pending, last_save
+            if not pending or (not force and len(pending) < SAVE_BATCH and time.monotonic() - last_save < SAVE_EVERY):
+                return
+            batch, pending = pending, []
+            last_save = time.monotonic()
+            if writer is not None:
+                writer.put(batch)
             else:
-                self.summary.done += 1
-                if s.get("flag") and s["flag"] != "preview":  # a preview is what was asked for
-                    self.summary.flagged += 1
+                write(batch)
+
+        def collect(s: dict) -> None:
+            with self._counts:
+                if s["status"] == "failed":
+                    self.summary.failed += 1
+                    reason = (s["error"] or "").split(" (after")[0][:REASON_CHARS]
+                    self.summary.errors[reason] = self.summary.errors.get(reason, 0) + 1
+                else:
+                    self.summary.done += 1
+                    if s.get("flag") and s["flag"] != "preview":  # a preview is what was asked for
+                        self.summary.flagged += 1
             pending.append(s)
             save()
 
@@ -498,7 +550,11 @@ class Run:
                 collect(sample)
             if self._stopping and status == "done":
                 status = "stopped"
-            save(True)
+            try:
+                save(True)
+            finally:
+                if writer is not None:
+                    writer.close()     # every batch written (raises what the session refused, if anything)
             if self.engine is not None and self.engine.cache is not None:
                 self.engine.cache.flush()
             self._finish(status)
@@ -559,12 +615,13 @@ class Run:
 
     def _unsaveable(self, s: dict, exc: StoreError) -> dict:
         """The fields that make a refused sample storable: its generated parts dropped, the reason kept."""
-        if s.get("status") != "failed":
-            self.summary.done -= 1
-            self.summary.failed += 1
         reason = f"the sample could not be saved: {exc.problem.message}"
         key = reason[:REASON_CHARS]
-        self.summary.errors[key] = self.summary.errors.get(key, 0) + 1
+        with self._counts:       # the writer thread and the event loop both count
+            if s.get("status") != "failed":
+                self.summary.done -= 1
+                self.summary.failed += 1
+            self.summary.errors[key] = self.summary.errors.get(key, 0) + 1
         cleared = {k: None for k in ("output", "parsed", "reasoning") if k in s}
         return {**cleared, "followups": {}, "status": "failed", "error": reason,
                 **({"inputs": {}} if "inputs" in s else {})}
