@@ -39,6 +39,7 @@ class ReviewActions:
         elif old != status:
             self._bump(old, status)
             self.stream.update_row(sid, status=status)
+            self._bulk_undo = None  # a newer undo step than the bulk action
             self.io.submit(getattr(self.session, VERDICT_KEYS[status]), sid)
         if advance:
             self.stream.move(1)
@@ -64,27 +65,56 @@ class ReviewActions:
             tags = list(row.get("tags") or [])
             tags.remove(label) if label in tags else tags.append(label)
             self.stream.update_row(sid, tags=tags)
+        self._bulk_undo = None
         self.io.submit(self.session.toggle_tag, sid, label)
         self._show_selected()
+
+    # The last undo step, when it is a bulk accept/reject made here: {"rows": {id: old status} of the rows on
+    # hand, "before": {status: n} of the samples it changed, "status": what they became}. `u` then repaints at
+    # once (the store's undo of 20,000 samples takes over a second) and the store's answer corrects it.
+    _bulk_undo: dict | None = None
 
     def action_undo(self) -> None:
         if not self._writable():
             return
         session, cached = self.session, self.stream.rows
+        bulk, self._bulk_undo = self._bulk_undo, None
+        touched = list(bulk["rows"]) if bulk else []
+        if bulk:
+            self._undo_bulk_on_screen(bulk)
 
         def undo() -> tuple[list[int], list[dict], dict]:
             ids = session.undo_step()  # every sample of the step: a bulk undo repaints them all (issue 16 §2)
-            return ids, [session.get(i) for i in ids if i in cached], session.counts()
+            again = list(dict.fromkeys([*ids, *touched]))  # and the rows shown undone at once, whatever the store did
+            return ids, [session.get(i) for i in again if i in cached], session.counts()
 
         show_counts = self._counts_shower()
         self.io.submit(undo, done=lambda result: self._undone(result, show_counts))
 
+    def _undo_bulk_on_screen(self, bulk: dict) -> None:
+        """What undoing the bulk action will do, shown now (the rows on hand and the counts)."""
+        rows = self.stream.rows
+        for sid, old in bulk["rows"].items():
+            row = rows.get(sid)
+            if row is not None:
+                row["status"] = old
+        self.stream.refresh()
+        before, status = bulk["before"], bulk["status"]
+        if before:
+            self.counts[status] = max(0, self.counts.get(status, 0) - sum(before.values()))
+            for old, n in before.items():
+                self.counts[old] = self.counts.get(old, 0) + n
+            self._refresh_counts()
+        self._show_selected()
+
     def _undone(self, result: tuple[list[int], list[dict], dict], show_counts) -> None:
         ids, rows, counts = result
+        self.stream.update_rows(rows)
         if not ids:
+            show_counts(counts)
+            self._show_selected()
             self.notify("nothing to undo", markup=False)
             return
-        self.stream.update_rows(rows)
         if len(ids) == 1:  # one sample: go back to it; a bulk step keeps the reader where they are
             try:
                 self.stream.cursor = self.stream.ids.index(ids[0])
@@ -107,6 +137,7 @@ class ReviewActions:
             if text is None:
                 return
             self.stream.update_row(sid, note=text)
+            self._bulk_undo = None
             self.io.submit(self.session.set_note, sid, text)
             self._show_selected()
 
@@ -216,10 +247,13 @@ class ReviewActions:
                 return
             if previews:
                 ids[:] = [i for i in ids if i not in previews]
+            old: dict[int, str] = {}
             for sid in ids:
                 row = self.stream.rows.get(sid)
                 if row is not None:
+                    old[sid] = row.get("status") or "pending"
                     row["status"] = status
+            self._bulk_undo = {"rows": old, "before": dict(before), "status": status}  # counts as bumped now
             self.stream.refresh()
             if before:
                 for old, n in before.items():
@@ -267,6 +301,7 @@ class ReviewActions:
                             severity="warning", markup=False)
                 return
             label = self.labels[int(text) - 1]
+            self._bulk_undo = None
             for sid in ids:
                 row = self.stream.rows.get(sid)
                 if row is not None and label not in (row.get("tags") or []):
