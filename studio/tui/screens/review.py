@@ -209,14 +209,29 @@ class ReviewActions:
 
     def _reload_ids(self, keep: int | None = None) -> None:
         keep = self.stream.current_id if keep is None else keep
+        session, filters, cached = self.session, dict(self.filters), self.stream.rows
+        rows_around = max(1, self.stream.size.height) + 50
 
-        def show(ids: list[int]) -> None:
+        def load() -> tuple[list[int], list[dict]]:
+            """The matching ids and, in the same job, the rows the list will show first (around `keep`, else the
+            newest): one frame for a filter, not one for the ids and another when their rows arrive."""
+            ids = session.ids(**filters)
+            try:
+                at = ids.index(keep) if keep is not None else len(ids) - 1
+            except ValueError:
+                at = len(ids) - 1
+            window = ids[max(0, at - rows_around): at + rows_around]
+            return ids, [session.get(i) for i in window if i not in cached]
+
+        def show(result: tuple[list[int], list[dict]]) -> None:
+            ids, rows = result
+            self.stream.update_rows(rows)
             self.stream.set_ids(ids, keep=keep)
             self._update_stream_title()
             self._update_layout()
             self._show_selected()
 
-        self.io.submit(self.session.ids, **self.filters, done=show)
+        self.io.submit(load, done=show)
 
     def action_bulk(self, status: str) -> None:
         if not self._writable():
