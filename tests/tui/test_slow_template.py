@@ -100,8 +100,6 @@ async def test_keys_typed_while_a_slow_template_renders_land_in_order_and_never_
                 took.append(time.perf_counter() - start)        # from the key to the text holding it
                 await asyncio.sleep(0.03)                        # a fast typist: ~30 keys a second
         assert area.document.lines[row] == typed[:-1] + "!ok"
-        assert lag.worst < 0.4, f"the event loop stalled {lag.worst * 1000:.0f} ms while the template rendered"
-        assert max(took) < 0.4, f"a key took {max(took) * 1000:.0f} ms to land"
         # once the keys stop, the preview catches up with the newest text (not one of the older ones)
         for _ in range(200):
             analysis = app.screen.editor.analysis
@@ -110,6 +108,11 @@ async def test_keys_typed_while_a_slow_template_renders_land_in_order_and_never_
             await pilot.pause(0.05)
         assert app.screen.editor.analysis.text == area.text
         assert "!ok" in str(app.screen.query_one("#preview").render())
+        # a render on the event loop would stall it for a whole render; the bound is half of one, timed now that
+        # the editor is idle (a loaded machine slows the render and the loop alike), and never under 0.4 s
+        bound = max(0.4, 0.5 * slow_render_seconds(text))
+        assert lag.worst < bound, f"the event loop stalled {lag.worst * 1000:.0f} ms while the template rendered"
+        assert max(took) < bound, f"a key took {max(took) * 1000:.0f} ms to land"
 
 
 async def test_saving_a_slow_template_does_not_wait_for_its_render(ws):
