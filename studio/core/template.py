@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from studio.core.errors import TemplateError
+from studio.core.params import check_param_types
 from studio.core.secrets import check_params
 
 MODES = ("render", "generate", "structured")
@@ -387,6 +388,7 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
         raise fail("params must be a mapping", "params", hint="write params: {temperature: 0.7, max_tokens: 300}")
     params = {str(k): v for k, v in params.items()}
     check_params(params, fail)  # a literal key is refused here, so it never reaches a session or the screen
+    check_param_types(params, fail)  # `max_tokens: many` is a file:line error, never a crash mid-run
     model = text_of("model") or None
     return Template(
         name=name,

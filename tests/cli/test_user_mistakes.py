@@ -1,0 +1,94 @@
+"""Mistakes a new user makes, as the `studio` command meets them: each KIND is a clear message, never a
+traceback, a crash report or a silently ignored setting (real command in-process, fake server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.core.errors import TemplateError
+from studio.core.params import KNOWN
+from studio.core.template import parse_template
+
+
+class Done:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, " ".join(stderr.split())
+
+
+@pytest.fixture
+def studio(monkeypatch, capsys):
+    """The real `studio` entry point, in this process."""
+    from studio.cli.main import main
+
+    def call(tmp_path, *args):
+        monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
+        monkeypatch.delenv("STUDIO_MODEL", raising=False)
+        monkeypatch.setenv("COLUMNS", "400")
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Done(code, " ".join(out.split()), err)
+    return call
+
+
+def _write(tmp_path, front: str, body: str = "hi {{ a }}") -> None:
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "t.prompt").write_text(f"---\nname: t\n{front}---\n{body}\n", encoding="utf-8")
+
+
+# 1. Wrong-typed generation params: a file:line error at load (lint, run, the TUI's parse), never sent or crashed on.
+WRONG_PARAMS = [
+    ("max_tokens", "many"), ("max_tokens", "0"), ("max_tokens", "-5"), ("max_tokens", "1.5"), ("max_tokens", "true"),
+    ("max_tokens", "[300]"), ("max_completion_tokens", "lots"), ("max_completion_tokens", "0"),
+    ("n", "two"), ("n", "0"), ("seed", "abc"), ("seed", "1.5"), ("top_k", "-1"), ("top_k", "some"),
+    ("top_logprobs", "21"), ("temperature", "hot"), ("temperature", "-0.1"), ("temperature", "true"),
+    ("temperature", ".nan"), ("temperature", "{a: 1}"), ("top_p", "1.5"), ("top_p", "high"),
+    ("presence_penalty", "3"), ("presence_penalty", "lots"), ("frequency_penalty", "-2.5"),
+    ("frequency_penalty", "[1]"), ("stop", "5"), ("stop", "[END, 3]"), ("stop", "{a: b}"),
+    ("response_format", "json"), ("response_format", "[json_object]"), ("logit_bias", "[1, 2]"),
+    ("logprobs", "yes please"), ("tools", "lookup"), ("tool_choice", "[auto]"), ("reasoning_effort", "[low]"),
+    ("timeout", "soon"),
+]
+
+
+@pytest.mark.parametrize("key,value", WRONG_PARAMS)
+def test_a_wrong_typed_param_is_a_file_line_error_in_lint_and_run(studio, tmp_path, key, value):
+    _write(tmp_path, f"params:\n  my_provider_knob: 1\n  {key}: {value}\nslots:\n  a: [x, y]\n")
+    where = "t.prompt:5:"
+    lint = studio(tmp_path, "lint", str(tmp_path / "templates"))
+    assert lint.returncode == 2
+    assert where in lint.stdout + lint.stderr and f"params.{key} must be" in lint.stdout + lint.stderr
+    run = studio(tmp_path, "run", "t", "-n", "1", "--model", "render", "--session", "s")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"params.{key} must be" in run.stderr and "—" in run.stderr
+    assert "crash report" not in run.stderr and "Traceback" not in run.stderr
+    with pytest.raises(TemplateError) as err:  # the TUI's editor parses with the same loader
+        parse_template((tmp_path / "templates" / "t.prompt").read_text(), "t.prompt")
+    assert err.value.line == int(where.split(":")[1])
+
+
+@pytest.mark.parametrize("key,value", [
+    ("max_tokens", "300"), ("max_completion_tokens", "1"), ("n", "2"), ("seed", "-3"), ("top_k", "0"),
+    ("temperature", "0"), ("temperature", "1.3"), ("top_p", "1"), ("presence_penalty", "-2"),
+    ("frequency_penalty", "0.5"), ("stop", "END"), ("stop", "['\\n\\n', END]"), ("response_format", "{type: json_object}"),
+    ("logit_bias", "{'50256': -100}"), ("logprobs", "true"), ("tool_choice", "auto"), ("reasoning_effort", "low"),
+    ("max_tokens", ""), ("my_provider_knob", "anything"), ("extra_body", "{top_k: 5}"),
+])
+def test_a_right_typed_or_unknown_param_loads(key, value):
+    t = parse_template(f"---\nname: t\nparams:\n  {key}: {value}\n---\nhi\n", "t.prompt")
+    assert key in t.params
+
+
+def test_every_known_param_has_a_wrong_value_in_the_table():
+    tested = {k for k, _ in WRONG_PARAMS}
+    missing = set(KNOWN) - tested - {"max_output_tokens", "num_retries", "min_p", "repetition_penalty",
+                                     "parallel_tool_calls", "user", "extra_body", "metadata"}
+    assert not missing, missing
+
+
+def test_a_wrong_typed_param_never_reaches_the_provider(studio, tmp_path, fake_llm):
+    _write(tmp_path, "params: {temperature: hot}\nslots:\n  a: [x]\n")
+    out = studio(tmp_path, "run", "t", "-n", "1", "--model", fake_llm.model, "--api-base", fake_llm.base_url,
+                 "--session", "s")
+    assert out.returncode == 2 and "t.prompt:3: params.temperature must be a number ≥ 0, not 'hot'" in out.stderr
+    assert fake_llm.count == 0
