@@ -517,7 +517,12 @@ class _Member:
 
 
 def _pick(fleet, members: list[_Member]) -> _Member:
-    busy = {i: (m.lim.active + len(m.lim._waiters)) / max(1, int(m.lim.limit)) for i, m in enumerate(members)}
+    """The deployment for the next attempt. Busy = load (in flight + waiting) per slot, plus the time its pace
+    (a declared or learned rate limit) holds the next request back, counted in its own latencies: a deployment
+    paced to one request a second is busy however few requests it holds."""
+    now = time.monotonic()
+    busy = {i: (m.lim.active + len(m.lim._waiters)) / max(1, int(m.lim.limit))
+            + m.pacer.backlog(now) / max(m.d.latency, 0.05) for i, m in enumerate(members)}
     d = fleet.pick(busy)
     return next(m for m in members if m.d is d)
 

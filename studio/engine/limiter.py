@@ -145,6 +145,12 @@ class _Rate:
         self.tat = max(self.tat, t) + cost / self.rate
         return t
 
+    def backlog(self, now: float) -> float:
+        """Seconds until a request of cost 1 could go (0 when the bucket has room or no rate is known)."""
+        if not self.rate:
+            return 0.0
+        return max(0.0, self.tat - (self.capacity - 1.0) / self.rate - now)
+
     def settle(self, delta: float) -> None:
         """The request cost `delta` more (or less) than reserved."""
         if self.rate:
@@ -203,6 +209,11 @@ class Pacer:
         self._ok = self._limited = 0  # replies to requests given a slot since the last guess
         self._chars_per_token = 4.0
         self._out_tokens: float | None = None
+
+    def backlog(self, now: float) -> float:
+        """Seconds the pace holds the next request back (requests or tokens, whichever is later; 0 unpaced):
+        what a fleet weighs when it picks a deployment."""
+        return max(self.requests.backlog(now), self.tokens.backlog(now), self.paused_until - now, 0.0)
 
     @property
     def known(self) -> bool:
