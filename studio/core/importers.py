@@ -178,6 +178,9 @@ def _slot_values(name: str, value: Any, line: int, notes: list[Note], fixed: dic
     hold text): it is written into the template as a fixed value (`{% set %}`) and the notes say so."""
     if value is None:
         return None
+    if isinstance(value, str) and not value.strip():
+        fixed[name] = value                          # a slot value cannot be empty: a fixed "" instead
+        return []
     if isinstance(value, (str, int, float, bool)):
         return [value]
     fixed[name] = value
@@ -452,7 +455,8 @@ def _dotprompt(path: Path, text: str) -> Imported:
     for key in list(dict.fromkeys([*schema.get("properties", {}), *defaults])):
         values = _slot_values(key, defaults.get(key), lines.get("input.default", 1), notes, fixed)
         if values is None and key in optional:
-            values = [""]                            # an optional input left out: {{#if}} sees it empty
+            fixed[key] = ""                          # an optional input left out: {{#if}} sees it empty
+            values = []                              # (fixed, as a slot value cannot be empty)
         if values is None:
             runtime.append(key)
         elif values:

@@ -421,7 +421,7 @@ def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
     if not _NAME.match(name):
         raise fail(f"slot name {name!r} is not a valid name", hint="use letters, digits and '_' (e.g. customer_name)")
     if isinstance(spec, list):
-        return SlotSpec(name, values=_scalars(spec, fail), line=line)
+        return SlotSpec(name, values=_scalars(spec, fail, name), line=line)
     if isinstance(spec, str):
         return SlotSpec(name, file=spec, line=line)
     if not isinstance(spec, dict):
@@ -441,7 +441,7 @@ def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
     out = SlotSpec(name, line=line)
     values = spec.get("values")
     if isinstance(values, dict):
-        out.values = _scalars(list(values.keys()), fail)
+        out.values = _scalars(list(values.keys()), fail, name, "values")
         try:
             out.weights = [float(w) for w in values.values()]
         except (TypeError, ValueError):
@@ -449,7 +449,7 @@ def _parse_slot(name: str, spec: Any, fail, line: int) -> SlotSpec:
         if any(w < 0 for w in out.weights) or not sum(out.weights) > 0:
             raise fail(f"slot {name!r}: weights must be positive", "values", hint="use weights above zero")
     elif isinstance(values, list):
-        out.values = _scalars(values, fail)
+        out.values = _scalars(values, fail, name, "values")
         weights = spec.get("weights")
         if weights is not None:
             if not isinstance(weights, list) or len(weights) != len(values):
@@ -498,10 +498,15 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def _scalars(values: list, fail) -> list[Any]:
-    for v in values:
+def _scalars(values: list, fail, name: str, *key: str) -> list[Any]:
+    """Inline values as the slot keeps them; an empty one is refused (as the studio's slot editor refuses it):
+    it would render as nothing ("hi ") in every prompt it fills."""
+    for i, v in enumerate(values):
         if isinstance(v, (dict, list)):
             raise fail("slot values must be plain text or numbers", hint="quote the value or move rows to a data file")
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise fail(f"slot {name!r}: value {i + 1} is empty", *key, i,
+                       hint="write the value, or remove it (a slot value cannot be empty)")
     return [v if isinstance(v, (int, float)) and not isinstance(v, bool) else ("" if v is None else str(v)) for v in values]
 
 

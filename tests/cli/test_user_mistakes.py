@@ -92,3 +92,60 @@ def test_a_wrong_typed_param_never_reaches_the_provider(studio, tmp_path, fake_l
                  "--session", "s")
     assert out.returncode == 2 and "t.prompt:3: params.temperature must be a number ≥ 0, not 'hot'" in out.stderr
     assert fake_llm.count == 0
+
+
+# 2. An empty inline slot value renders as nothing ("hi "): refused at load, as the studio's slot editor refuses it.
+@pytest.mark.parametrize("slot,line,nth", [
+    ("a: ['', x]", 4, 1), ("a: [x, '   ']", 4, 2), ("a: [x, ~]", 4, 2), ("a: [x, null, y]", 4, 2),
+    ("a:\n    - x\n    - ''", 6, 2), ("a: {'': 1, x: 2}", 4, 1), ("a:\n    values: [x, '']", 5, 2),
+    ("a:\n    values: {x: 1, '': 3}", 5, 2), ("a:\n    values: [\"\\t\", x]\n    weights: [1, 2]", 5, 1),
+])
+def test_an_empty_inline_slot_value_is_refused_in_lint_render_and_run(studio, tmp_path, slot, line, nth):
+    _write(tmp_path, f"slots:\n  {slot}\n")
+    for args in (("lint", str(tmp_path / "templates")), ("render", "t"),
+                 ("run", "t", "--model", "render", "--session", "s")):
+        out = studio(tmp_path, *args)
+        assert out.returncode == 2, args
+        assert f"t.prompt:{line}: slot 'a': value {nth} is empty" in out.stdout + out.stderr, args
+        assert "Traceback" not in out.stderr
+
+
+# 3. `--api-base URL` is never silently ignored: it needs a model that calls a server.
+@pytest.mark.parametrize("template,extra,says", [
+    ("contrast-pairs", (), "needs --model: without one this run would use"),
+    ("support-madlib", (), "template 'support-madlib' is render mode and calls no model"),
+    ("contrast-pairs", ("--model", "render"), "--model render does not call a server"),
+    ("contrast-pairs", ("--model", "local/smollm2"), "--model local/smollm2 does not call a server"),
+])
+def test_api_base_without_a_model_that_uses_it_is_refused(studio, tmp_path, template, extra, says):
+    out = studio(tmp_path, "run", template, "-n", "1", "--api-base", "http://127.0.0.1:9/v1", *extra, "--session", "s")
+    assert out.returncode == 2 and says in out.stderr and " — " in out.stderr, out.stderr
+    assert not list((tmp_path / "sessions").glob("s*"))  # refused before a session is made
+
+
+def test_api_base_goes_with_the_templates_model(studio, tmp_path, fake_llm):
+    _write(tmp_path, f"model: {fake_llm.model}\nslots:\n  a: [x, y]\n")
+    out = studio(tmp_path, "run", "t", "-n", "2", "--api-base", fake_llm.base_url, "--session", "s")
+    assert out.returncode == 0, out.stderr
+    assert fake_llm.count == 2
+
+
+# 4. -n above the template's space is said on stderr, never a silent cap.
+@pytest.mark.parametrize("extra,says", [
+    ((), "asked for 3,000; the template has 2,880 combinations — running those 2,880 once each (--answers 2 for 2 "
+         "per prompt, 5,760 samples"),
+    (("--answers", "3"), "asked for 3,000; the template has 2,880 combinations — running those 2,880 with 3 answers "
+                         "each (8,640 samples"),
+    (("--strategy", "sample"), "asked for 3,000; the template has 2,880 combinations"),
+    (("--json",), "asked for 3,000; the template has 2,880 combinations"),
+])
+def test_n_above_the_space_says_so(studio, tmp_path, extra, says):
+    out = studio(tmp_path, "run", "support-madlib", "-n", "3000", "--model", "render", "--session", "s", *extra)
+    assert out.returncode == 0, out.stderr
+    assert says in out.stderr
+
+
+@pytest.mark.parametrize("args", [("-n", "2880"), ("-n", "5"), ()])
+def test_n_within_the_space_says_nothing_about_it(studio, tmp_path, args):
+    out = studio(tmp_path, "run", "support-madlib", *args, "--model", "render", "--session", "s", "--json")
+    assert out.returncode == 0 and "combinations" not in out.stderr, out.stderr

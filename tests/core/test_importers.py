@@ -54,13 +54,13 @@ CASES = [
       ("user", "Style: one sentence\nArticle: The city council voted to extend the tram line to the airport by "
                "2028.")], []),
     ("greeting.prompt", DOTPROMPT, "greeting", "gemini/gemini-1.5-flash", "generate", {"temperature": 0.9},
-     {"location": ["a restaurant"], "style": [""], "name": [""]},
+     {"location": ["a restaurant"]},
      [("user", "You are the world's most welcoming AI assistant and are currently working at a restaurant.\n\n"
                "Greet a guest.")],
      ["greeting.prompt:2: model googleai/gemini-1.5-flash: written as gemini/gemini-1.5-flash"]),
     ("recipe.prompt", DOTPROMPT, "recipe-formal", "vertex_ai/gemini-1.5-pro", "structured",
      {"temperature": 0.4, "max_tokens": 400, "top_k": 20, "top_p": 0.8, "stop": ["STOP"]},
-     {"dish": ["risotto"], "guests": [4], "diet": [""], "units": ["metric"]},
+     {"dish": ["risotto"], "guests": [4], "units": ["metric"]},
      [("system", "You are a chef who writes precise recipes."),
       ("user", "Write a metric recipe for risotto for 4 people.\nNo dietary restrictions.\nUse these ingredients:\n"
                "0. rice (the main one)\n1. stock\n2. parmesan\nUse grams.\n"

@@ -102,6 +102,8 @@ def run(args) -> int:
                   seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
                   followups=not args.no_followups, cache=not args.no_cache, answers=args.answers,
                   shard=shard, fleet=args.fleet)
+        _check_api_base(job, args)
+        _say_capped(job, args, shard)
         if args.model and (session.meta or {}).get("model") != args.model:
             session.set_meta(model=args.model)  # the session remembers the model you chose
         import asyncio                    # here, not at the top: every command's start-up loads this module
@@ -190,8 +192,50 @@ def _check_before_creating(ws, template, args) -> None:
     """Resolve the model as the run will (no session yet): a mistake is reported before any file is made."""
     from studio.runs.run import Run
 
-    Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base, fleet=args.fleet,
-        followups=not args.no_followups, cache=False).check()
+    job = Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base,
+              fleet=args.fleet, followups=not args.no_followups, cache=False)
+    _check_api_base(job, args)
+    job.check()
+
+
+def _say_capped(job, args, shard) -> None:
+    """-n above the template's distinct prompts runs them all, once each: said on stderr (as the studio's form
+    says it), never a silent cap."""
+    if not args.n or shard is not None or job._items is not None or job.answer_of is not None:
+        return
+    fills = job.total // max(1, job.answers)
+    if 0 < fills < args.n:
+        from studio.cli.console import error_console
+
+        per = -(-args.n // fills)
+        if job.answers > 1:
+            what = f"with {job.answers} answers each ({fills * job.answers:,} samples; add slot values for more prompts)"
+        else:
+            what = (f"once each (--answers {per} for {per} per prompt, {fills * per:,} samples; or add slot values "
+                    "to widen the space)")
+        error_console().print(f"asked for {args.n:,}; the template has {fills:,} combinations — running those "
+                              f"{fills:,} {what}", markup=False)
+
+
+def _check_api_base(job, args) -> None:
+    """`--api-base URL` is never silently ignored: it goes with --model, or with the model the template, the
+    session or $STUDIO_MODEL names; a run that would use no model (render) or the embedded one is refused."""
+    from studio.core.errors import StudioError
+    from studio.engine.models import RENDER
+
+    if not args.api_base or args.fleet is not None:
+        return
+    if job.template.mode == RENDER:
+        raise StudioError(f"--api-base {args.api_base}: template {job.template.name!r} is render mode and calls "
+                          "no model", hint="drop --api-base (or set mode: generate in the template)")
+    if args.model in (RENDER,) or (args.model or "").startswith("local/"):
+        raise StudioError(f"--api-base {args.api_base}: --model {args.model} does not call a server",
+                          hint="drop --api-base, or pass the model the server serves, e.g. --model hosted_vllm/NAME")
+    if job.model == RENDER or job.model.startswith("local/"):
+        what = "no model (render)" if job.model == RENDER else f"the embedded {job.model}, which ignores the URL"
+        raise StudioError(f"--api-base {args.api_base} needs --model: without one this run would use {what}",
+                          hint="pass the model the server serves, e.g. --model hosted_vllm/NAME (or openai/NAME), "
+                               "or set model: in the template or $STUDIO_MODEL")
 
 
 async def _execute_quiet(job):
