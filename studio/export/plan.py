@@ -157,6 +157,7 @@ def plan_export(session, options: ExportOptions) -> ExportPlan:
     """Plan an export of a store session (studio.store.Session): reads only the matching samples. Raises
     ExportError for bad options or a filter naming what the session never had, before reading any sample."""
     fmt = options.check()
+    options = select.with_version_names(session, options)    # `--version v2`, as every other command takes it
     chosen = select.from_session(session, options, paired=fmt.paired)
     with gc_paused():
         return _run(chosen, options, fmt, None)

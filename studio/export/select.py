@@ -8,6 +8,7 @@ join the selection whatever their status, unless failed or flagged.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -60,7 +61,8 @@ def from_session(session, options: ExportOptions, *, paired: bool) -> Selection:
     census = Census(sum(counts["status"].values()), {t for t, _ in counts["versions"]},
                     {v for _, v in counts["versions"]}, Counter(counts["tags"]),
                     Counter({t: session.count(status="rejected", tag=t) for t in counts["tags"]}))
-    check(options, census.templates, census.versions, census.tags)     # before reading anything
+    check(options, census.templates, census.versions, census.tags,     # before reading anything
+          _shown_versions(session, census.versions) if options.versions else None)
     filters: dict[str, list[str]] = {"status": list(options.status_set)}
     if options.templates:
         filters["template"] = list(options.templates)
@@ -82,14 +84,37 @@ def from_session(session, options: ExportOptions, *, paired: bool) -> Selection:
                      session=str(meta.get("name") or session.name), meta=meta, versions=session.template_versions())
 
 
+def with_version_names(session, options: ExportOptions) -> ExportOptions:
+    """`options` with each version given by its name (`v2`, as every other command takes it) replaced by the
+    hashes of the versions so named (of the chosen templates, when some are); hash prefixes stay as given."""
+    if not options.versions:
+        return options
+    labels = session.version_labels()         # {(template, hash): "v2"}
+    out: list[str] = []
+    for wanted in options.versions:
+        named = [v for (t, v), label in labels.items() if label and label.lower() == wanted.lower()
+                 and (not options.templates or t in options.templates)]
+        out.extend(named or [wanted])
+    return dataclasses.replace(options, versions=tuple(dict.fromkeys(out)))
+
+
+def _shown_versions(session, versions: set[str]) -> list[str]:
+    """The session's versions as people see them: `support-madlib v1 4ecb5d`."""
+    labels = session.version_labels()
+    shown = [f"{t} {label} {v[:6]}".replace("  ", " ") for (t, v), label in labels.items() if v in versions]
+    named = {v for (_t, v) in labels}
+    return shown + sorted(v[:6] for v in versions if v not in named)
+
+
 def matches_version(v: str, wanted: tuple[str, ...]) -> bool:
     """True when version `v` is one of `wanted`, or starts with one of 4+ characters."""
     return any(v == w or (len(w) >= 4 and v.startswith(w)) for w in wanted)
 
 
-def check(options: ExportOptions, templates: set[str], versions: set[str], tags: Counter) -> None:
+def check(options: ExportOptions, templates: set[str], versions: set[str], tags: Counter,
+          shown_versions: list[str] | None = None) -> None:
     """A filter naming something the session never had is a typo: say so (ExportError) instead of exporting
-    nothing."""
+    nothing. `shown_versions`: the versions as the hint lists them (default: their hashes)."""
     for t in options.templates:
         if t not in templates:
             raise ExportError(f"the session has no samples of template {t!r}",
@@ -97,7 +122,8 @@ def check(options: ExportOptions, templates: set[str], versions: set[str], tags:
     for v in options.versions:
         if not any(matches_version(x, (v,)) for x in versions):
             raise ExportError(f"the session has no samples of template version {v!r}",
-                              hint=f"versions here: {', '.join(sorted(versions)) or '(none)'}")
+                              hint="versions here (give a name such as v1, or 4+ characters of a hash): "
+                                   f"{', '.join(shown_versions if shown_versions is not None else sorted(versions)) or '(none)'}")
     for tag in options.tags:
         if tag not in tags:
             raise ExportError(f"no sample in the session has the tag {tag!r}",

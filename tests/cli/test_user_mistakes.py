@@ -149,3 +149,47 @@ def test_n_above_the_space_says_so(studio, tmp_path, extra, says):
 def test_n_within_the_space_says_nothing_about_it(studio, tmp_path, args):
     out = studio(tmp_path, "run", "support-madlib", *args, "--model", "render", "--session", "s", "--json")
     assert out.returncode == 0 and "combinations" not in out.stderr, out.stderr
+
+
+# 5. Versions by name (v1, v2) wherever a version is taken; messages list them as "v1 4ecb5d".
+@pytest.fixture
+def two_versions(studio, tmp_path):
+    _write(tmp_path, "mode: render\nslots:\n  a: [x, y, z]\n", "user:\nhi {{ a }}\nassistant:\nhello {{ a }}")
+    assert studio(tmp_path, "run", "t", "--model", "render", "--session", "s", "--json").returncode == 0
+    _write(tmp_path, "mode: render\nslots:\n  a: [x, y]\n", "user:\nhey {{ a }}\nassistant:\nhello {{ a }}")
+    assert studio(tmp_path, "run", "t", "--model", "render", "--session", "s", "--json").returncode == 0
+    from studio.store import Store
+
+    with Store(tmp_path / "sessions").open("s", read_only=True) as s:
+        return {label: v for (_t, v), label in s.version_labels().items()}
+
+
+@pytest.mark.parametrize("given,rows", [("v1", 3), ("v2", 2), ("V2", 2), ("hash1", 3), ("hash2", 2)])
+def test_export_and_verify_take_a_version_by_name_or_hash(studio, tmp_path, two_versions, given, rows):
+    v = {"hash1": two_versions["v1"][:6], "hash2": two_versions["v2"][:6]}.get(given, given)
+    out = studio(tmp_path, "export", "s", "-f", "raw", "--out", str(tmp_path / "out"), "--version", v,
+                 "--status", "pending", "--dry-run", "--val-fraction", "0")
+    assert out.returncode == 0, out.stderr
+    assert f"{rows} of 5 samples selected" in out.stdout
+    out = studio(tmp_path, "verify", "s", "--version", v, "--disagreements")
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_tui_export_dialog_takes_a_version_name(studio, tmp_path, two_versions):
+    from studio.store import Store
+    from studio.tui.export_bridge import Form, options, plan
+
+    with Store(tmp_path / "sessions").open("s", read_only=True) as s:
+        p = plan(s, options(Form(format="raw", statuses="pending", versions="v2", val_fraction="0")))
+    assert set(p.versions) == {two_versions["v2"]} and len(p.versions) == 2
+
+
+def test_an_unknown_version_lists_the_versions_by_name(studio, tmp_path, two_versions):
+    v1, v2 = two_versions["v1"][:6], two_versions["v2"][:6]
+    out = studio(tmp_path, "export", "s", "-f", "raw", "--out", str(tmp_path / "out"), "--version", "v9")
+    assert out.returncode == 2 and "no samples of template version 'v9'" in out.stderr
+    assert f"t v1 {v1}, t v2 {v2}" in out.stderr
+    out = studio(tmp_path, "verify", "s", "--version", "v9", "--disagreements")
+    assert out.returncode == 2 and f"t v1 {v1}, t v2 {v2}" in out.stderr
+    out = studio(tmp_path, "report", "s", "--compare", "t", "v1", "v9")
+    assert out.returncode == 2 and f"v1 {v1}, v2 {v2}" in out.stderr, out.stderr

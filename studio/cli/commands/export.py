@@ -31,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--status", action="append", metavar="S", help="statuses to export (repeat or comma-separate)")
     p.add_argument("--tag", action="append", metavar="T", help="only samples with any of these tags")
     p.add_argument("--template", action="append", metavar="NAME", help="only these templates")
-    p.add_argument("--version", action="append", metavar="V", help="only these template versions (4+ hex chars)")
+    p.add_argument("--version", action="append", metavar="V", help="only these template versions: a name (v2) or 4+ characters of a hash")
     p.add_argument("--flag", action="append", metavar="FLAG",
                    help="only flagged samples with these flags: cut-off, filtered, refusal, preview")
     p.add_argument("--include-flagged", action="store_true",

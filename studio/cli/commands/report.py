@@ -173,5 +173,7 @@ def _resolve(prefix: str, saved: list[str], template: str, session=None) -> str:
     hits = [v for v in saved if v.startswith(prefix)]
     if len(hits) != 1:
         raise StudioError(f"{'no' if not hits else 'more than one'} saved version of {template!r} starts with "
-                          f"{prefix!r}", hint=f"saved versions: {', '.join(saved) or '(none)'}")
+                          f"{prefix!r}", hint="saved versions: " + (", ".join(
+                              f"{session.version_label(template, v)} {v[:6]}".strip() if session is not None else v
+                              for v in saved) or "(none)"))
     return hits[0]

@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("--status", choices=STATUSES, default=None,
                    help="which samples (default: accepted, rejected and pending)")
     p.add_argument("--template", default=None, help="only this template")
-    p.add_argument("--version", default=None, help="only this template version")
+    p.add_argument("--version", default=None, help="only this template version: its name (v2) or 4+ characters of "
+                                                   "its hash")
     p.add_argument("--tag", default=None, help="only samples with this failure tag")
     p.add_argument("--limit", type=int, default=None, help="at most this many samples")
     p.add_argument("--redo", action="store_true", help="verify again samples that already have a verdict")
@@ -29,6 +30,25 @@ def register(sub) -> None:
                    help="run nothing: list the samples where verifier and person disagree")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)
+
+
+def version_named(session, template: str | None, given: str | None) -> str | None:
+    """The version hash `given` names: a name (v2, of `template` when given) or 4+ characters of a hash."""
+    from studio.core.errors import StudioError
+
+    if not given:
+        return None
+    labels = session.version_labels()           # {(template, hash): "v2"}
+    mine = {(t, v): label for (t, v), label in labels.items() if not template or t == template}
+    hits = {v for (_t, v), label in mine.items() if (label or "").lower() == given.lower()} or \
+        {v for (_t, v) in mine if len(given) >= 4 and v.startswith(given)}
+    if len(hits) == 1:
+        return hits.pop()
+    shown = ", ".join(f"{t} {label} {v[:6]}" for (t, v), label in mine.items()) or "(none)"
+    if hits:
+        raise StudioError(f"version {given!r} names a version of several templates",
+                          hint=f"add --template NAME; versions here: {shown}")
+    raise StudioError(f"no samples of template version {given!r}", hint=f"versions here: {shown}")
 
 
 def _select(session, args) -> list[int]:
@@ -58,6 +78,7 @@ def run(args) -> int:
         raise StudioError("--limit must be zero or more and --concurrency at least 1", hint="e.g. --limit 100")
     ws, session = open_session(args.session, read_only=args.disagreements)
     try:
+        args.version = version_named(session, args.template, args.version)
         result = None
         if not args.disagreements:
             model = args.model or default_model((session.meta or {}).get("model"))

@@ -65,7 +65,7 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
                 yield Label("templates")
                 yield Input(d.templates, placeholder="all", id="templates", compact=True)
                 yield Label("versions")
-                yield Input(d.versions, placeholder="all (4+ characters of a version)", id="versions",
+                yield Input(d.versions, placeholder="all (a name such as v2, or 4+ characters of a hash)", id="versions",
                             compact=True)
             with Horizontal(classes="field"):
                 yield Label("licence")
