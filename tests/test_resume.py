@@ -85,7 +85,8 @@ def test_more_answers_only_when_asked_for_each_with_its_own_seed(ws, store, fake
         assert (again.held, again.done, fake_llm.count) == (9, 0, 9)
 
 
-def test_another_model_endpoint_seed_or_version_is_another_run(ws, store, fake_llm):
+def test_another_endpoint_is_another_run_another_seed_is_not(ws, store, fake_llm):
+    """Already held = same prompt, answer, model and endpoint (issue 16 §3): a new --seed alone asks nothing."""
     from tests.support.fake_llm import FakeLLM
 
     with store.open("s", create=True) as session, FakeLLM() as other:
@@ -93,8 +94,8 @@ def test_another_model_endpoint_seed_or_version_is_another_run(ws, store, fake_l
         _, elsewhere = run(ws, session, fake_llm, n=3, api_base=other.base_url)
         assert elsewhere.held == 0 and elsewhere.done == 3 and other.count == 3   # another server: asked
         _, reseeded = run(ws, session, fake_llm, n=3, seed=99)
-        assert reseeded.held == 0 and reseeded.done == 3
-        assert len(session) == 9
+        assert reseeded.held == 3 and reseeded.done == 0
+        assert len(session) == 6
         endpoints = {s["endpoint"] for s in session.iter_samples()}
         assert endpoints == {fake_llm.base_url, other.base_url}
         assert {r["endpoint"] for r in session.runs()} == endpoints

@@ -61,7 +61,7 @@ def test_lazy_fills_make_the_same_samples_as_before_with_answers(ws):
     t = load_template(ws.find_template(name))
     s = Store(ws.sessions_dir).open("x", create=True)
     run = Run(ws, name, session=s, n=5, answers=2)
-    want = [(f.fill_key, answer_seed(sample_seed(t.combine.seed, f.index), a), a)
+    want = [(f.fill_key, answer_seed(sample_seed(t.combine.seed, f.fill_key), a), a)
             for f in expand(t, n=5, strategy="sample") for a in range(2)]
     assert run.total == 10
     assert [(f.fill_key, s, a) for f, _x, s, a in run.jobs] == want

@@ -99,9 +99,9 @@ async def test_a_template_edit_requests_only_the_changed_prompts(ws, session, fa
                                              "in {{ n }} sentences{% if n|string == '2' %} (be brief){% endif %}"))
     second = await go()
     changed = sum(1 for s in session.iter_samples() if s["run_id"] == second.run_id and s["slots"]["n"] == "2")
-    assert 0 < changed < second.done
-    assert fake_llm.count == first.done + changed  # the unchanged prompts came from the cache
-    assert second.cached == second.done - changed
+    assert 0 < changed == second.done < first.done
+    assert fake_llm.count == first.done + changed  # the unchanged prompts are held: not asked, not added again
+    assert (second.held, second.cached, len(session)) == (first.done - changed, 0, first.done + changed)
     versions = {s["template_version"] for s in session.iter_samples()}
     assert len(versions) == 2
 

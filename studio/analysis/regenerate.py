@@ -216,8 +216,15 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
         raise StudioError(f"session {session.name!r} has no samples of {template.name!r} {what}",
                           hint="`studio report SESSION` lists the versions that made samples")
     plan = RegenPlan(template.name, versions, template.version)
-    already = {(s.get("fill_key"), int(s.get("answer") or 0))
-               for s in session.iter_samples(template=template.name, version=template.version)}
+    from studio.runs.run import sample_identity, stored_identity
+
+    already = set()    # (fill, answer) made by the version as it is now: a redo done already
+    held = set()       # the one rule for "already in the session" (studio.runs.run.sample_identity)
+    for s in session.iter_samples(template=template.name):
+        if s.get("template_version") == template.version:
+            already.add((s.get("fill_key"), int(s.get("answer") or 0)))
+        if s.get("status") != "failed":
+            held.add(stored_identity(s))
     rebuild = _Rebuilder(session, template)
     renderer = Renderer(template)
     planned: set[tuple[str, int]] = set()
@@ -239,9 +246,11 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
                 if key in already:
                     plan.done.append(old)
                 else:  # a fresh seed: the same prompt and seed would only bring the rejected answer back
-                    plan.redo.append(Job(old, fill, sample_seed(seed, 0, answer=1)))
-        elif key in already or key in planned:  # generated with the new version already (or two old fills
-            plan.done.append(old)               # now the same one: once is enough)
+                    plan.redo.append(Job(old, fill, sample_seed(seed, fill.fill_key, answer=1)))
+        elif key in already or key in planned or sample_identity(   # generated already (by any version: the
+                prompt_hash(messages), key[1], old.get("model") or "",    # same prompt, answer, model and
+                old.get("endpoint")) in held:     # endpoint), or two old fills now the same one: once is enough
+            plan.done.append(old)
         else:
             planned.add(key)
             plan.changed.append(Job(old, fill, seed))
@@ -288,7 +297,8 @@ def regeneration_runs(workspace, session, template, plan: RegenPlan, *, model: s
             key = (job.sample.get("model") or None, api_base or job.sample.get("endpoint") or None)
         groups.setdefault(key, []).append(job)
     return [Run(workspace, template, session=session, model=m, api_base=endpoint, concurrency=concurrency,
-                fills=[j.fill for j in jobs], seeds=[j.seed for j in jobs], answer_of=[j.answer for j in jobs])
+                fills=[j.fill for j in jobs], seeds=[j.seed for j in jobs], answer_of=[j.answer for j in jobs],
+                resume=False)   # the plan left out what the session holds (a redo asks a held prompt again)
             for (m, endpoint), jobs in groups.items()]
 
 

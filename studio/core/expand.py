@@ -97,12 +97,13 @@ class Fill:
 SEED_MOD = 2**31
 
 
-def sample_seed(base: int, index: int, answer: int = 0) -> int:
-    """The one seed function: per fill (its combination index, not its position, so an edited template
-    re-uses the cache for unchanged prompts) and per answer. A run calls it with the run's seed and the
-    fill's index; a regeneration that wants a fresh seed for a sample calls it with that sample's seed as
-    the base (and the redo round as the answer). Answer 0 keeps the seeds sessions already hold."""
-    return (base * 1_000_003 + max(index, 0) + answer * 0x9E3779B1) % SEED_MOD
+def sample_seed(base: int, key: str, answer: int = 0) -> int:
+    """The one seed function: per fill (its key, i.e. its slot values, never its position in the expansion,
+    so deleting, adding or reordering data rows or list values leaves every other fill's seed alone) and per
+    answer. A run calls it with the run's seed and the fill's key; a regeneration that wants a fresh seed
+    for a sample calls it with that sample's seed as the base (and the redo round as the answer)."""
+    h = int.from_bytes(hashlib.blake2b(str(key).encode(), digest_size=8).digest(), "big")
+    return (base * 1_000_003 + h + answer * 0x9E3779B1) % SEED_MOD
 
 
 def fill_key(values: dict[str, Any]) -> str:

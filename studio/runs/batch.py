@@ -69,7 +69,7 @@ class BatchRun:
     def _cid(self, fill, seed: int, answer: int, extra: dict | None) -> str:
         run = self.run
         inputs = {k: extra[k] for k in run.template.inputs if k in extra} if extra else None
-        key = run._identity(fill, seed, answer, extra)[0]
+        key = fill.fill_key
         return bapi.custom_id(key, answer, seed, _inputs_digest(inputs))
 
     def _request(self, fill, extra, seed: int, answer: int) -> Request:

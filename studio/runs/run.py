@@ -73,10 +73,20 @@ def _inputs_digest(inputs: dict | None) -> str:
     return hashlib.sha256(orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()[:12]
 
 
-def sample_identity(fill_key: str, seed: int | None, answer: int, model: str, endpoint: str | None,
-                    inputs: dict | None) -> tuple:
-    """What makes two samples of one template version the same sample: a re-run skips those it holds."""
-    return (fill_key, seed, int(answer or 0), model, endpoint or None, _inputs_digest(inputs))
+def sample_identity(prompt: str | None, answer: int, model: str, endpoint: str | None) -> tuple:
+    """The one rule for "already in the session" (a `studio run` re-run, the TUI's generate, a regeneration):
+    the same rendered prompt (`prompt_hash`, inputs included), answer index, model and endpoint — whatever
+    template version, fill position or seed made it. A re-run skips those it holds."""
+    return (prompt, int(answer or 0), model, endpoint or None)
+
+
+def stored_identity(sample: dict, endpoint: str | None = None) -> tuple:
+    """`sample_identity` of a stored sample (`endpoint`: the one to count it for when it has none recorded)."""
+    prompt = sample.get("prompt_hash")
+    if not prompt and sample.get("messages"):
+        prompt = prompt_hash(sample["messages"])
+    ep = sample["endpoint"] if "endpoint" in sample else endpoint
+    return sample_identity(prompt, sample.get("answer") or 0, sample.get("model") or "", ep)
 
 
 @dataclass
@@ -156,7 +166,7 @@ class Run:
                  fills: list[Fill] | None = None, seeds: list[int] | None = None, cache: bool = True,
                  inputs: dict[str, Any] | list[dict[str, Any]] | None = None, answers: int = 1,
                  answer_of: list[int] | None = None, shard: tuple[int, int] | None = None,
-                 fleet: Any = None):
+                 fleet: Any = None, resume: bool = True):
         self.workspace = workspace
         if not isinstance(template, Template):
             template = load_template(workspace.find_template(template))
@@ -188,6 +198,7 @@ class Run:
         # a regeneration redoes single answers: fill i is asked once, as answer answer_of[i], with seeds[i]
         self.answer_of = list(answer_of) if answer_of is not None else None
         self.shard = shard
+        self.resume = resume   # False: a regeneration, whose plan already left out what the session holds
         self._items = self._input_items(inputs)
         per_fill = 1 if self.answer_of is not None else self.answers
         per_prompt = len(self._items) if self._items is not None else 1
@@ -260,7 +271,7 @@ class Run:
         seeds, base, answers, answer_of = self.seeds, self.seed, self.answers, self.answer_of
         shard = self.shard
         for i, f in enumerate(self._fill_iter()):
-            s = seeds[i] if seeds is not None else sample_seed(base, f.index)
+            s = seeds[i] if seeds is not None else sample_seed(base, f.fill_key)
             if answer_of is not None:
                 if shard is None or in_shard(f.fill_key, answer_of[i], shard):
                     yield f, s, answer_of[i]
@@ -302,9 +313,9 @@ class Run:
         for fill, extra, seed, answer in self.jobs:
             if self._stopping:
                 return
-            if self._skip(fill, seed, answer, extra):
-                continue
             messages = self.renderer.messages(fill, extra)
+            if self._skip(fill, seed, answer, extra, messages):
+                continue
             yield Request(messages, self.model, self.params, seed, schema, (fill, messages, seed, extra, answer),
                           self.api_base, self.secrets)
 
@@ -325,32 +336,43 @@ class Run:
         return s
 
     # -- resuming: what the session already holds of this run -----------------------------
-    def _identity(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> tuple:
-        key = fill.fill_key
-        inputs = {k: extra[k] for k in self.template.inputs if k in extra} if extra else None
-        return sample_identity(key, seed, answer, self.model, self.endpoint, inputs)
+    def _prompt_hash(self, fill: Fill, extra: dict | None, messages: list[dict] | None = None) -> str | None:
+        """The `prompt_hash` this run's sample of `fill` gets (None when the fill cannot render)."""
+        try:
+            if messages is None:
+                if self.mode == RENDER and self.template.mode == RENDER:
+                    messages = self.renderer.conversation(fill, extra)[2]
+                else:
+                    messages = self.renderer.messages(fill, extra)
+        except StudioError:
+            return None
+        return prompt_hash(messages)
 
-    def _skip(self, fill: Fill, seed: int, answer: int, extra: dict | None) -> bool:
+    def _identity(self, fill: Fill, seed: int, answer: int, extra: dict | None,
+                  messages: list[dict] | None = None) -> tuple:
+        return sample_identity(self._prompt_hash(fill, extra, messages), answer, self.model, self.endpoint)
+
+    def _skip(self, fill: Fill, seed: int, answer: int, extra: dict | None,
+              messages: list[dict] | None = None) -> bool:
         """True for a prompt the session already holds a sample of (a re-run adds only what is missing)."""
-        return bool(self._held) and self._identity(fill, seed, answer, extra) in self._held
+        return bool(self._held) and self._identity(fill, seed, answer, extra, messages) in self._held
 
     def _scan_session(self) -> None:
         """Find this run's samples already in the session: held ones are skipped, failed ones asked again.
 
-        Same run = same template version, fill, sample seed, answer index, model and endpoint (and inputs).
-        Samples from before the endpoint was recorded count for whichever endpoint is used now.
+        Same sample = `sample_identity`: same rendered prompt, answer index, model and endpoint, made by
+        any version of the template. Samples from before the endpoint was recorded count for whichever
+        endpoint is used now.
         """
         self._held, self._redo, self._unfollowed = set(), {}, []
-        if self.session is None or not (len(self.session) or getattr(self.session, "guest", False)):
+        if not self.resume or self.session is None or not (len(self.session) or getattr(self.session, "guest", False)):
             return
         wanted = {t.name for t, _ in self.followups}
         aliases = self.fleet.labels() if self.fleet is not None else set()
         for s in self._session_samples():
-            endpoint = s["endpoint"] if "endpoint" in s else self.endpoint
-            if self.fleet is not None and endpoint in aliases:
-                endpoint = self.endpoint          # any deployment of the fleet: one source
-            ident = sample_identity(s.get("fill_key") or "", s.get("seed"), s.get("answer") or 0,
-                                    s.get("model") or "", endpoint, s.get("inputs"))
+            ident = stored_identity(s, self.endpoint)
+            if self.fleet is not None and ident[3] in aliases:
+                ident = (*ident[:3], self.endpoint)    # any deployment of the fleet: one source
             if s.get("status") == "failed":
                 if ident not in self._held:
                     self._redo.setdefault(ident, s["id"])
@@ -364,11 +386,12 @@ class Run:
         self.summary.held = self.held
 
     def _session_samples(self) -> Iterator[dict]:
-        """This template version's samples in the session; for a guest (another studio holds the session),
+        """This template's samples in the session (every version: an unchanged prompt is the same question);
+        for a guest (another studio holds the session),
         also those still waiting in inbox files the holder has not folded in yet (a guest killed a moment
         ago): they are held too, so a re-run right away adds no second copy."""
-        name, version = self.template.name, self.template.version
-        yield from self.session.iter_samples(template=name, version=version)
+        name = self.template.name
+        yield from self.session.iter_samples(template=name)
         if not getattr(self.session, "guest", False):
             return
         from studio.store.inbox import pending_files, read_lines
@@ -379,15 +402,14 @@ class Run:
                 if entry.get("op") != "add_samples":
                     continue
                 for doc in (entry.get("args") or [[]])[0]:
-                    if isinstance(doc, dict) and doc.get("template") == name and \
-                            doc.get("template_version") == version and doc.get("status") != "failed":
+                    if isinstance(doc, dict) and doc.get("template") == name and doc.get("status") != "failed":
                         yield doc       # no id yet: held, never replaced in place
 
     def _sample(self, result: Result) -> dict[str, Any]:
         fill, messages, seed, extra, answer = result.request.meta
         s = self._base(fill, messages, seed, extra, answer)
         if self._redo:
-            replaces = self._redo.get(self._identity(fill, seed, answer, extra))
+            replaces = self._redo.get(self._identity(fill, seed, answer, extra, messages))
             if replaces is not None:
                 s["_replaces"] = replaces
         s.update(output=result.output, parsed=result.parsed, tokens_in=result.tokens_in,
