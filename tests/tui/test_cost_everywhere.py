@@ -103,6 +103,19 @@ async def test_the_same_cost_on_every_surface(ws, fake_env, monkeypatch, capsys,
     assert code == 0
     assert f"cost {run_phrase}" in shown, (name, run_phrase, shown)   # the very same words
 
+    # the session `studio run` made, opened in the studio: its status bar says the session's cost (not the
+    # cost of runs this studio made, which is none), the short way of the same rule
+    app = StudioApp(ws, "cli")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        bar = str(app.screen.status.render())
+        await pilot.press("ctrl+q")
+    opened = re.search(r"[\d,]+ tok (.+?) · ✓", bar)
+    with Store(ws.sessions_dir).open("cli", read_only=True) as s:
+        assert opened and opened.group(1) == s.cost().text(short=True), (name, bar)
+    assert re.fullmatch(short, opened.group(1)), (name, bar)
+
     with Store(ws.sessions_dir).open("cli") as s:                    # accept what has text: $ / accepted
         ids = s.ids(status="pending")
         for i in ids:

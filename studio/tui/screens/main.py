@@ -135,7 +135,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         loaded = open_session(self.workspace, self.session_name, template=self.template_option,
                               create=self.create_option, new=self.new_option)
         loaded.ids = loaded.session.ids()
-        loaded.counts = loaded.session.counts()
+        loaded.counts = self._session_counts(loaded.session)
         rows = [loaded.session.get(i) for i in loaded.ids[-150:]]  # the newest: what shows first
         from studio.engine import default_model
 
@@ -222,9 +222,16 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
             return False
         return True
 
+    @staticmethod
+    def _session_counts(session: Any) -> dict[str, Any]:
+        """The store's counts and the session's cost (both from the index), read together on the session thread."""
+        return {**session.counts(), "cost": session.cost()}
+
     def _show_counts(self, counts: dict[str, Any]) -> None:
         self.counts = dict(counts.get("status", counts))
         self.status.counts = dict(self.counts)
+        if "cost" in counts:
+            self.status.cost = counts["cost"]
         if "flags" in counts:  # flags never change with a review key: only what the store counted
             self.status.flags = dict(counts["flags"])
         if not self.has_class("-reviewing") or self.has_class("-wide"):
@@ -243,7 +250,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
 
     def _recount(self) -> None:
         if self.io is not None:
-            self.io.submit(self.session.counts, done=self._counts_shower())
+            self.io.submit(self._session_counts, self.session, done=self._counts_shower())
 
     def _counts_shower(self):
         """A callback showing counts read from the store, unless a key changed the counts after this was made

@@ -33,13 +33,17 @@ class StatusBar(Static):
     run: reactive[dict] = reactive(dict, always_update=True)
     counts: reactive[dict] = reactive(dict, always_update=True)
     flags: reactive[dict] = reactive(dict, always_update=True)   # {flag: n} of the session (the store's index)
+    cost: reactive[Cost | None] = reactive(None, always_update=True)   # the session's, as `studio show` says it
 
     def render(self) -> Text:
         r = self.run or {}
         c = self.counts or {}
         state = "running" if r.get("running") else ("stopped" if r.get("stopped") else "idle")
-        money = Cost(r.get("cost") or 0.0, unknown=r.get("cost_unknown") or 0,
-                     cached=r.get("cached") or 0).text(short=True)   # the one rule (core.cost)
+        # the whole session's cost, like ✓ ✗ · (the store's index, recounted with them); before the first
+        # count, what this studio's runs added. Tokens: this studio's runs (the index keeps no tokens).
+        spent = self.cost if self.cost is not None else Cost(r.get("cost") or 0.0, unknown=r.get("cost_unknown") or 0,
+                                                             cached=r.get("cached") or 0)
+        money = spent.text(short=True)   # the one rule (core.cost)
         narrow = bool(self.size.width and self.size.width < 110)
         flagged = sum(self.flags.values())
         flags = "" if not flagged else f" ⚑{flagged}" if narrow else \
