@@ -103,7 +103,7 @@ def from_bases(model: str, bases: list[str], strategy: str = "least-busy") -> Fl
     return Fleet(model, [Deployment(model, b) for b in seen], strategy)
 
 
-def _env_value(value: Any, where: str) -> str | None:
+def _env_value(value: Any, where: str, path: str, line: int | None) -> str | None:
     if value is None:
         return None
     text = str(value)
@@ -111,20 +111,55 @@ def _env_value(value: Any, where: str) -> str | None:
         name = text[len("os.environ/"):]
         got = os.environ.get(name)
         if got is None:
-            raise StudioError(f"{where}: the environment variable {name} is not set", hint=f"export {name}=...")
+            raise StudioError(f"{where}: the environment variable {name} is not set", path=path, line=line or 0,
+                              hint=f"export {name}=...")
         return got
-    raise StudioError(f"{where}: a key written in the file", hint="write api_key: os.environ/NAME and export NAME "
-                      "(a key in a file ends up in places it should not)")
+    raise StudioError(f"{where}: a key written in the file", path=path, line=line or 0,
+                      hint="write api_key: os.environ/NAME and export NAME (a key in a file ends up in places it "
+                           "should not)")
 
 
-def load_model_list(path: str | Path) -> tuple[dict[str, Fleet], str]:
+def _entry_lines(text: str) -> list[dict[str, int]]:
+    """Per model_list entry, the 1-based line of each key (`rpm`, `litellm_params.rpm`, ...); [] if unknown."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    out: list[dict[str, int]] = []
+    for k, v in root.value:
+        if k.value == "model_list" and isinstance(v, yaml.SequenceNode):
+            for item in v.value:
+                lines: dict[str, int] = {"": item.start_mark.line + 1}
+                if isinstance(item, yaml.MappingNode):
+                    for ik, iv in item.value:
+                        lines[str(ik.value)] = ik.start_mark.line + 1
+                        if isinstance(iv, yaml.MappingNode):
+                            for jk, _jv in iv.value:
+                                lines[f"{ik.value}.{jk.value}"] = jk.start_mark.line + 1
+                out.append(lines)
+    return out
+
+
+_EXAMPLES = {"max_parallel_requests": 64, "rpm": 600, "tpm": 100000}
+
+
+def load_model_list(path: str | Path, model: str | None = None, *, choose: bool = False
+                    ) -> tuple[dict[str, Fleet], str]:
     """Read a litellm proxy config (model_list, router_settings.routing_strategy) -> ({model_name: Fleet},
-    strategy). Mistakes are StudioErrors naming the file and the entry."""
+    strategy). Mistakes are StudioErrors naming the file, the entry, the key and its line.
+
+    With `choose`, only the fleet of `model` (else the first model_name) is built: a model_name that is not
+    there is said first, and other entries' environment variables are not read."""
     import yaml
 
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise StudioError(f"cannot read the models file: {exc.strerror}", path=str(p),
                           hint="give a litellm proxy config (model_list: ...)") from None
@@ -142,27 +177,55 @@ def load_model_list(path: str | Path) -> tuple[dict[str, Fleet], str]:
                           hint="least-busy is the default")
     if strategy == "usage-based-routing":
         strategy = "least-busy"
-    fleets: dict[str, Fleet] = {}
+    marks = _entry_lines(text)
+    names: list[str] = []
     for i, e in enumerate(entries):
-        where = f"{p}: model_list[{i}]"
         params = e.get("litellm_params") if isinstance(e, dict) else None
         name = e.get("model_name") if isinstance(e, dict) else None
         if not name or not isinstance(params, dict) or not params.get("model"):
-            raise StudioError(f"{where} needs model_name and litellm_params.model", path=str(p),
+            raise StudioError(f"model_list[{i}] needs model_name and litellm_params.model", path=str(p),
+                              line=marks[i][""] if i < len(marks) else 0,
                               hint="model_name: NAME; litellm_params: {model: hosted_vllm/..., api_base: ...}")
-        info = e.get("model_info") or {}
-        d = Deployment(str(params["model"]), params.get("api_base"), _env_value(params.get("api_key"), where),
-                       _int(params.get("max_parallel_requests"), where), _int(params.get("rpm") or info.get("rpm"), where),
-                       _int(params.get("tpm") or info.get("tpm"), where))
-        fleets.setdefault(str(name), Fleet(str(name), [], strategy)).deployments.append(d)
+        names.append(str(name))
+    if choose:
+        model = model or names[0]
+        if model not in names:
+            raise StudioError(f"no model_name {model!r}", path=str(p),
+                              hint=f"models there: {', '.join(dict.fromkeys(names))}")
+    fleets: dict[str, Fleet] = {}
+    for i, e in enumerate(entries):
+        if choose and names[i] != model:
+            continue
+        lines = marks[i] if i < len(marks) else {}
+        where = f"model_list[{i}]"
+        params, info = e["litellm_params"], e.get("model_info") or {}
+
+        def number(key: str, params=params, info=info, lines=lines, where=where) -> int | None:
+            at = "litellm_params" if params.get(key) is not None else "model_info"
+            value = params.get(key) if at == "litellm_params" else (info.get(key) if isinstance(info, dict) else None)
+            return _int(value, f"{where}.{at}.{key}", key, str(p), lines.get(f"{at}.{key}") or lines.get(at))
+
+        d = Deployment(str(params["model"]), params.get("api_base"),
+                       _env_value(params.get("api_key"), f"{where}.litellm_params.api_key", str(p),
+                                  lines.get("litellm_params.api_key")),
+                       number("max_parallel_requests"), number("rpm"), number("tpm"))
+        fleets.setdefault(names[i], Fleet(names[i], [], strategy)).deployments.append(d)
     return fleets, strategy
 
 
-def _int(value: Any, where: str) -> int | None:
+def _int(value: Any, where: str, key: str = "max_parallel_requests", path: str | None = None,
+         line: int | None = None) -> int | None:
     if value is None:
         return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise StudioError(f"{where}: {value!r} is not a whole number", hint="e.g. max_parallel_requests: 64") from None
+    example = _EXAMPLES.get(key, 64)
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        n = None
+    else:
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            n = None
+    if n is None or n < 0:
+        raise StudioError(f"{where}: {value!r} is not a whole number{' ≥ 0' if n is not None else ''}", path=path,
+                          line=line or 0, hint=f"e.g. {key}: {example}")
     return n if n > 0 else None

@@ -52,6 +52,8 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not sep or not k.strip().isdigit() or not n.strip().isdigit():
         raise ValueError(f"--shard {text!r} is not K/N (e.g. 1/3)")
     k_, n_ = int(k), int(n)
+    if n_ < 1:
+        raise ValueError(f"--shard {text!r}: N (the number of machines) must be ≥ 1")
     if not 1 <= k_ <= n_:
         raise ValueError(f"--shard {text!r}: K must be 1..N")
     return k_, n_

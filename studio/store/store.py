@@ -92,7 +92,9 @@ class Store:
         if not files.json.exists():
             if create and not read_only:
                 return self.create(name)
-            known = ", ".join(self.names()[:10]) or "(none)"
+            names = self.names()
+            known = ", ".join(names[:10]) + (f" … and {len(names) - 10} more (studio sessions lists them)"
+                                              if len(names) > 10 else "") or "(none)"
             raise StoreError(f"no session named {name!r}", path=files.json,
                              hint=f"sessions here: {known}" if self.dir.is_dir() else
                              f"the sessions folder {self.dir} does not exist yet; a run creates it")

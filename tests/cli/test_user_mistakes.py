@@ -193,3 +193,70 @@ def test_an_unknown_version_lists_the_versions_by_name(studio, tmp_path, two_ver
     assert out.returncode == 2 and f"t v1 {v1}, t v2 {v2}" in out.stderr
     out = studio(tmp_path, "report", "s", "--compare", "t", "v1", "v9")
     assert out.returncode == 2 and f"v1 {v1}, v2 {v2}" in out.stderr, out.stderr
+
+
+# 6. Messages that name the key, its example and its line; the right mistake first; nothing cut off silently.
+MODELS = """model_list:
+  - model_name: a
+    litellm_params:
+      model: openai/x
+      api_key: os.environ/NOPE_STUDIO_KEY
+  - model_name: b
+    litellm_params:
+      model: openai/y
+      {key}: {value}
+"""
+
+
+@pytest.mark.parametrize("key,value,model,says", [
+    ("rpm", "fast", "b", "m.yaml:9: model_list[1].litellm_params.rpm: 'fast' is not a whole number — e.g. rpm: 600"),
+    ("tpm", "lots", "b", "m.yaml:9: model_list[1].litellm_params.tpm: 'lots' is not a whole number — e.g. tpm: 100000"),
+    ("max_parallel_requests", "many", "b", "m.yaml:9: model_list[1].litellm_params.max_parallel_requests: 'many' is "
+                                            "not a whole number — e.g. max_parallel_requests: 64"),
+    ("rpm", "-3", "b", "m.yaml:9: model_list[1].litellm_params.rpm: -3 is not a whole number ≥ 0 — e.g. rpm: 600"),
+    ("rpm", "1.5", "b", "rpm: 1.5 is not a whole number"),
+    ("rpm", "60", "nosuch", "m.yaml: no model_name 'nosuch' — models there: a, b"),
+    ("rpm", "fast", "nosuch", "m.yaml: no model_name 'nosuch' — models there: a, b"),
+    ("rpm", "60", "a", "m.yaml:5: model_list[0].litellm_params.api_key: the environment variable NOPE_STUDIO_KEY is "
+                       "not set — export NOPE_STUDIO_KEY=..."),
+])
+def test_models_file_mistakes_name_the_key_its_line_and_come_in_order(studio, tmp_path, monkeypatch, key, value,
+                                                                      model, says):
+    monkeypatch.delenv("NOPE_STUDIO_KEY", raising=False)
+    (tmp_path / "m.yaml").write_text(MODELS.format(key=key, value=value))
+    monkeypatch.chdir(tmp_path)
+    out = studio(tmp_path, "run", "contrast-pairs", "-n", "1", "--models", "m.yaml", "--model", model)
+    assert out.returncode == 2 and says in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("shard,says", [
+    ("1/0", "N (the number of machines) must be ≥ 1"), ("0/0", "N (the number of machines) must be ≥ 1"),
+    ("4/3", "K must be 1..N"), ("0/3", "K must be 1..N"), ("a/3", "is not K/N"), ("3", "is not K/N"),
+])
+def test_a_bad_shard_says_which_part_is_wrong(studio, tmp_path, shard, says):
+    out = studio(tmp_path, "run", "support-madlib", "--model", "render", "--shard", shard)
+    assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("count,tail", [(3, None), (10, None), (11, "… and 1 more"), (14, "… and 4 more")])
+def test_session_not_found_says_how_many_more_there_are(studio, tmp_path, count, tail):
+    from studio.store import Store
+
+    store = Store(tmp_path / "sessions")
+    for i in range(count):
+        store.create(f"s{i:02d}").close()
+    out = studio(tmp_path, "show", "nosuch")
+    assert out.returncode == 2 and "no session named 'nosuch'" in out.stderr
+    assert "s00" in out.stderr
+    if tail:
+        assert tail in out.stderr
+    else:
+        assert "more" not in out.stderr
+
+
+def test_help_describes_every_sessions_option(capsys):
+    from studio.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "list sessions (or rename, copy, delete, merge)" in capsys.readouterr().out

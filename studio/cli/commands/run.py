@@ -173,10 +173,8 @@ def _fleet(args):
             raise StudioError("--models and --api-base both say where the model is", hint="give one of them")
         from studio.engine.fleet import load_model_list
 
-        fleets, _ = load_model_list(args.models)
-        name = args.model or next(iter(fleets))
-        if name not in fleets:
-            raise StudioError(f"{args.models}: no model_name {name!r}", hint=f"models there: {', '.join(fleets)}")
+        fleets, _ = load_model_list(args.models, args.model, choose=True)   # an unknown --model is said first
+        name = next(iter(fleets))
         args.model = name
         return fleets[name]
     if len(bases) > 1:

@@ -11,9 +11,10 @@ from studio.core.workspace import Workspace
 
 
 def register(sub) -> None:
-    p = sub.add_parser("sessions", help="list sessions (or rename, copy, delete one)",
+    p = sub.add_parser("sessions", help="list sessions (or rename, copy, delete, merge)",
                        description="List the sessions under sessions/ with samples, review counts and "
-                                   "last change. With an option, rename, copy or delete one instead.")
+                                   "last change. With an option, rename, copy or delete one, or merge several "
+                                   "into a new one, instead.")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per session (with --merge: one object saying what was merged)")
     g = p.add_mutually_exclusive_group()
