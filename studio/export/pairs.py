@@ -8,6 +8,8 @@ each checked as two conversations (validate.py), formatted here.
 - decisions: accepted and rejected samples of the same filled prompt (same `prompt_hash`). Every
   sample of a prompt is used: pairs = max(#accepted, #rejected), matched in id order, round robin,
   so a prompt with 1 accepted and 3 rejected answers gives 3 pairs sharing the chosen one.
+- a pair whose chosen and rejected answers are the same text (up to spaces) is left out, whatever made it:
+  it teaches a preference model nothing (and DPO's loss is flat on it).
 - contrast: one accepted sample whose structured output (`parsed`) holds both sides,
   `{"chosen": ..., "rejected": ...}` and optionally `"prompt"` (the question the pair answers;
   without it, the sample's own prompt is used). A contrast-pair template in structured mode
@@ -26,6 +28,9 @@ import orjson
 from studio.export.formats import Format, Pair, contrast_pair
 from studio.export.lines import Lines
 from studio.export.records import Removal, completion, prompt_key, prompt_messages
+
+
+SAME_SIDES = "same answer on both sides"      # a pair whose chosen and rejected texts are equal
 
 
 @dataclass
@@ -93,6 +98,8 @@ def _valid_pairs(pairs: list[Pair], by_id: dict[int, dict], removed: list[Remova
     for u in pairs:
         first = by_id.get(u.ids[0], {})
         bad = first.get("_contrast_problem") if u.source == "contrast" else first.get("_as_chosen")
+        if bad is None and " ".join(u.chosen.split()) == " ".join(u.rejected.split()):
+            bad = (SAME_SIDES, "chosen and rejected are the same text (up to spaces): it teaches nothing")
         if bad is None:
             kept.append(u)
         else:

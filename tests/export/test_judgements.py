@@ -77,3 +77,22 @@ def test_each_side_is_checked_once_by_the_clean_stage_as_the_role_it_plays(tmp_p
     assert plan.stats["pair_sources"] == {"decisions": 2}          # the judged pair is not kept
     assert {r.id: r.reason for r in plan.removed} == {ids[3]: "section label in text"}
     s.close()
+
+
+@pytest.mark.parametrize("fmt", ["preference", "openai-preference"])
+@pytest.mark.parametrize("source", ["judgement", "decisions"])
+def test_a_pair_of_the_same_answer_twice_is_left_out_and_said(tmp_path, fmt, source):
+    """Two identical answers (up to spaces) judged one over the other, or accepted and rejected: not a pair."""
+    s = Store(tmp_path / "sessions").create("same")
+    same = prose(7)
+    s.add_samples([sample(1, prompt=1, status="accepted" if source == "decisions" else "pending", output=same),
+                   sample(2, prompt=1, status="rejected" if source == "decisions" else "pending",
+                          output="  " + same.replace(" ", "  ") + "\n"),
+                   sample(4, prompt=2, status="accepted"), sample(5, prompt=2, status="rejected")])
+    a, b, c, d = s.ids()
+    if source == "judgement":
+        s.judge_pair(a, b)
+    plan = plan_export(s, ExportOptions(format=fmt, dedup=False, val_fraction=0))
+    assert plan.ids == [(c, d)]                                   # the other prompt's pair is kept
+    assert plan.removed_counts().get("same answer on both sides") == 2
+    s.close()
