@@ -21,7 +21,8 @@ def people(ws):
                                             (ws.templates_dir / "support-madlib.prompt").read_text())
     samples = make_samples(12, version=version)
     for i, s in enumerate(samples):
-        s["slots"] = {"customer": ["Ana", "Ben", "Chidi"][i % 3], "product": "the Aria phone"}
+        s["slots"] = {"customer": ["Ana", "Ben", "Chidi"][i % 3], "product": "the Aria phone",
+                      "issue": "it drops the connection every few minutes"}   # a value of the data-file slot
         s["persona"] = {"age_band": "teen" if i % 2 else "adult", "text": "a person"}
     ids = session.add_samples(samples)
     for sid in ids[0:9:3][:3]:
@@ -125,3 +126,10 @@ async def test_the_slots_pane_shows_each_values_count_and_accept_rate(people):
         text = screen_text(app)
         assert "Ana  · 4 samples, accept 0%" in text and "Ben  · 4 samples, accept 100%" in text
         assert "Dana  ·" not in text  # a value no sample used has no figures
+        # a data-file slot's values too (support-issues.txt): all 12 samples used its first line
+        from studio.tui.widgets.slots import SlotTree
+
+        issue = next(n for n in app.screen.query_one(SlotTree).root.children if n.data == ("issue", None))
+        leaves = [str(leaf.label) for leaf in issue.children]
+        assert leaves[0] == "it drops the connection every few minutes  · 12 samples, accept 25%", leaves[:2]
+        assert "  · " not in leaves[1]

@@ -77,9 +77,7 @@ class SlotsPane(Vertical):
             if spec.values is not None:
                 for i, value in enumerate(spec.values):
                     weight = f"  ×{spec.weights[i]:g}" if spec.weights else ""
-                    st = self.stats.get((name, str(value)))
-                    seen = f"  · {st.samples:,} samples, accept {st.rate}" if st else ""
-                    leaf = branch.add_leaf(plain(f"{value}{weight}{seen}"), data=(name, i))
+                    leaf = branch.add_leaf(plain(f"{value}{weight}{self._seen(name, value)}"), data=(name, i))
                     if (name, i) == selected:
                         target_line = leaf
             elif spec.file:  # a data file's values, editable in the file (studio.core.slot_files)
@@ -100,12 +98,17 @@ class SlotsPane(Vertical):
 
     FILE_ROWS = 200  # values of a data file listed (its size is in the branch label)
 
+    def _seen(self, name: str, value: Any) -> str:
+        """`  · N samples, accept R` for a value samples used (inline or from a data file), else ""."""
+        st = self.stats.get((name, str(value)))
+        return f"  · {st.samples:,} samples, accept {st.rate}" if st else ""
+
     def _file_leaves(self, branch: Any, name: str, values: Any) -> None:
         if isinstance(values, Exception):  # a StudioError: why the file's values cannot be listed
             branch.add_leaf(plain(f"(not editable here: {values.problem.message})"), data=(name, None))
             return
         for i, value in enumerate(values[: self.FILE_ROWS]):
-            branch.add_leaf(plain(value), data=(name, i))
+            branch.add_leaf(plain(f"{value}{self._seen(name, value)}"), data=(name, i))
         if len(values) > self.FILE_ROWS:
             branch.add_leaf(f"… {len(values) - self.FILE_ROWS:,} more in the file", data=(name, None))
 
