@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -38,17 +39,25 @@ def sample_cost(sample: dict[str, Any]) -> float | None:
 
 def money(cost: float | None) -> str:
     """A cost in USD as text: `unknown` for None, `$0` for nothing, `$12.34` from a dollar up, 4 decimals
-    from a cent up, else two significant digits (`$0.000052`) so a known small cost never reads `$0.0000`."""
+    from a cent up, else two significant digits (`$0.000052`) so a known small cost never reads `$0.0000`.
+
+    The same total summed in another order (9.449999999999999e-05 or 9.45e-05) reads the same: the float's
+    noise is dropped (12 significant digits) and a half rounds up, so the run summary and `studio show` agree."""
     if cost is None:
         return "unknown"
-    if cost == 0:
+    value = Decimal(f"{cost:.12g}")
+    if value == 0:
         return "$0"
-    if abs(cost) >= 1:
-        return f"${cost:,.2f}"
-    if abs(cost) >= 0.01:
-        return f"${cost:.4f}"
-    decimals = 1 - math.floor(math.log10(abs(cost)))
-    return f"${cost:.{decimals}f}" if decimals <= 10 else "<$0.0000000001"
+    if abs(value) >= 1:
+        places = 2
+    elif abs(value) >= Decimal("0.01"):
+        places = 4
+    else:
+        places = 1 - math.floor(math.log10(abs(value)))
+        if places > 10:
+            return "<$0.0000000001"
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"${rounded:,.{places}f}" if places == 2 else f"${rounded:.{places}f}"
 
 
 @dataclass

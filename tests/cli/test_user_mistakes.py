@@ -260,3 +260,28 @@ def test_help_describes_every_sessions_option(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "list sessions (or rename, copy, delete, merge)" in capsys.readouterr().out
+
+
+# 7. One cost, one text: the same total summed in another order reads the same everywhere.
+@pytest.mark.parametrize("parts,text", [
+    ([3.15e-05] * 3, "$0.000095"), ([1.2e-05, 8.25e-05], "$0.000095"), ([9.45e-05], "$0.000095"),
+    ([0.1] * 3, "$0.3000"), ([0.0001] * 3, "$0.00030"), ([0.335, 0.33, 0.335], "$1.00"),
+    ([0.005, 0.000025], "$0.0050"), ([1.005, 0.0], "$1.01"),
+])
+def test_a_total_reads_the_same_whatever_order_or_rounding_made_it(parts, text):
+    from studio.core.cost import Cost, money
+
+    totals = {sum(parts), sum(reversed(parts)), round(sum(parts), 8), float(f"{sum(parts):.10g}")}
+    assert {money(t) for t in totals} == {text}, totals
+    assert Cost(sum(parts)).text() == text
+
+
+def test_the_run_summary_and_show_say_the_same_cost(studio, tmp_path, fake_llm):
+    import re
+
+    out = studio(tmp_path, "run", "contrast-pairs", "-n", "3", "--model", "openai/gpt-4o-mini", "--api-base",
+                 fake_llm.base_url, "--session", "c")
+    assert out.returncode == 0, out.stderr
+    ran = re.search(r"cost (\$[\d.,]+)", out.stdout)
+    shown = re.search(r"cost (\$[\d.,]+)", studio(tmp_path, "show", "c").stdout)
+    assert ran and shown and ran.group(1) == shown.group(1) != "$0"
