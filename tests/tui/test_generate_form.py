@@ -77,3 +77,26 @@ async def test_a_key_in_the_endpoint_is_refused(ws):
         await pilot.pause()
         assert app.screen is form  # not started
         assert any("not in api_base" in n.message for n in app._notifications)
+
+
+async def test_which_button_enter_presses_shows_without_colour(ws, monkeypatch):
+    """NO_COLOR: the focused button is underlined and reversed, the others are not (reverse alone hid it: a
+    primary button is drawn reversed already where there is no colour)."""
+    from textual.widgets import Button
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    (ws.templates_dir / "tiny.prompt").write_text(
+        "---\nname: tiny\nmode: render\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
+    app = StudioApp(ws, "tiny-session", template="tiny")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g", "ctrl+u", *"7", "enter")
+        await pilot.pause()
+        buttons = [b for b in app.screen.query(Button) if b.display]
+        assert [b.id for b in buttons] == ["choose-answers", "choose-space", "choose-slot", "cancel"]
+        for b in buttons:
+            b.focus()
+            await pilot.pause()
+            assert [bool(x.rich_style.underline) for x in buttons] == [x is b for x in buttons], b.id
+        await pilot.press("escape")
