@@ -100,3 +100,22 @@ async def test_which_button_enter_presses_shows_without_colour(ws, monkeypatch):
             await pilot.pause()
             assert [bool(x.rich_style.underline) for x in buttons] == [x is b for x in buttons], b.id
         await pilot.press("escape")
+
+
+async def test_the_status_bar_names_the_run_s_model_only_while_it_runs(ws):
+    """A run refused for its model, and a finished run: the bar's model goes back to the one the next run
+    would use (it kept `nosuchprov/x`, or `old samples' models` after a regenerate)."""
+    app = StudioApp(ws, "models", template="support-madlib")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        assert app.screen.status.model == "render"
+        app.screen.start_run({"model": "nosuchprov/x", "count": 2})
+        await wait_run(app, pilot)
+        assert app.screen.status.model == "render"
+        app.screen.start_run({"model": "render", "count": 2})
+        await wait_run(app, pilot)
+        assert len(app.screen.session.ids()) == 2 and app.screen.status.model == "render"
+        app.screen.start_run({}, only="regenerate")
+        await wait_run(app, pilot)
+        assert app.screen.status.model == "render"

@@ -113,6 +113,7 @@ class RunningActions:
             self._run_control = None
             self.refresh_bindings()
             self.status.run = {**(self.status.run or {}), "running": False, "in_flight": 0}
+            self.status.model = self._default_model()
             self._refresh_counts()
 
     def on_samples_added(self, event: SamplesAdded) -> None:
@@ -135,6 +136,7 @@ class RunningActions:
         self._run_control = None
         self.refresh_bindings()
         self.status.run = {**event.stats, "running": False, "stopped": stopped, "in_flight": 0}
+        self.status.model = self._default_model()   # the run's model only while it runs; then the next one's
         self._refresh_counts()
         if event.error:
             self.app.post_message(JobFailed(event.error, title="Generation failed"))
