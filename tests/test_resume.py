@@ -539,3 +539,27 @@ def test_studio_cache_says_how_many_entries_wait_for_an_endpoint(ws, monkeypatch
     assert main(["cache"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "3 cached response(s)" in out and "3 of them cached before endpoints were recorded" in out
+
+
+CMD = {"template": "contrast-pairs", "template_version": "abc", "model": "m", "endpoint": None, "mode": "generate",
+       "strategy": "product", "n": 24, "answers": 1, "seed": 1}
+
+
+@pytest.mark.parametrize("later,hint", [
+    ({}, True),                                            # no later run: continue it
+    ({**CMD, "status": "done"}, False),                    # the same command ran to its end: nothing to continue
+    ({**CMD, "status": "stopped"}, True),                  # stopped again: still something to continue
+    ({**CMD, "model": "other", "status": "done"}, True),   # another model: another command
+    ({**CMD, "n": 10, "status": "done"}, True),            # fewer prompts: the rest is still missing
+    ({**CMD, "answers": 2, "status": "done"}, True),
+], ids=["alone", "same-done", "same-stopped", "other-model", "other-n", "other-answers"])
+def test_studio_show_drops_the_continue_hint_once_the_same_command_finished(ws, store, monkeypatch, capsys,
+                                                                            later, hint):
+    with store.open("s", create=True) as session:
+        rid = session.add_run({**CMD, "status": "running", "pid": _dead_pid()})
+        if later:
+            session.add_run(later)
+    out = _show(ws, monkeypatch, capsys, "s")
+    assert f"run {rid} (contrast-pairs) was interrupted" in out
+    assert ("run the same command again" in out) == hint
+    assert ("the same command again, finished it" in out) == (not hint)

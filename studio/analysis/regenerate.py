@@ -203,7 +203,7 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
         raise StudioError(f"version {old_version} is the template as it is now", path=template.where,
                           hint="edit and save the template first, then regenerate")
     versions = [old_version] if old_version else older_versions(session, template)
-    if not old_version and file_changes(session, template.name):
+    if not old_version and (file_changes(session, template.name) or not versions):
         versions.append(template.version)  # a data-file edit changes prompts without a new template version
     latest: dict[tuple[str, int], dict] = {}  # per fill and answer (several answers per prompt are separate)
     for version in versions:
@@ -228,6 +228,8 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
     rebuild = _Rebuilder(session, template)
     renderer = Renderer(template)
     planned: set[tuple[str, int]] = set()
+    targets: set[tuple] = set()   # what the changed samples become: a sample already that is their replacement
+    kept: list[tuple[dict, tuple]] = []
     for old in sorted(latest.values(), key=lambda s: s["id"]):
         fill = rebuild.fill(old)
         if isinstance(fill, str):
@@ -240,20 +242,26 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
             continue
         seed = int(old.get("seed") or 0)
         key = (fill.fill_key, int(old.get("answer") or 0))
+        ident = sample_identity(prompt_hash(messages), key[1], old.get("model") or "", old.get("endpoint"))
+        current = old.get("template_version") == template.version   # (a data-file edit: itself is no redo)
         if prompt_hash(messages) == old.get("prompt_hash"):
-            plan.unchanged.append(old)
+            kept.append((old, ident))
             if redo_rejected and old.get("status") in REDO_STATUSES:
-                if key in already:
+                if key in already and not current:
                     plan.done.append(old)
                 else:  # a fresh seed: the same prompt and seed would only bring the rejected answer back
                     plan.redo.append(Job(old, fill, sample_seed(seed, fill.fill_key, answer=1)))
-        elif key in already or key in planned or sample_identity(   # generated already (by any version: the
-                prompt_hash(messages), key[1], old.get("model") or "",    # same prompt, answer, model and
-                old.get("endpoint")) in held:     # endpoint), or two old fills now the same one: once is enough
-            plan.done.append(old)
+        elif (key in already and not current) or key in planned or ident in held:   # generated already (by any version: the
+            plan.done.append(old)    # same prompt, answer, model and endpoint), or two old fills now one
+            targets.add(ident)
         else:
             planned.add(key)
+            targets.add(ident)
             plan.changed.append(Job(old, fill, seed))
+    # a sample that is the replacement of a changed one (a data-file edit regenerated before) is not kept
+    # "unchanged": the old sample it replaced is counted as already regenerated
+    plan.unchanged = [old for old, ident in kept
+                      if ident not in targets or old.get("template_version") != template.version]
     return plan
 
 

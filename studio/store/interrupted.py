@@ -75,6 +75,20 @@ def run_state(run: dict) -> str:
     return status
 
 
+SAME_COMMAND = ("template", "template_version", "model", "endpoint", "mode", "strategy", "n", "answers", "seed",
+                "shard")
+
+
+def finished_later(runs: list[dict], i: int) -> dict | None:
+    """The later run of the same command (template version, model, endpoint, fills, answers, seed, shard)
+    that ran to its end after run `i` was interrupted: that run did the rest, nothing is left to continue."""
+    mine = runs[i]
+    for later in runs[i + 1:]:
+        if later.get("status") == "done" and all(later.get(k) == mine.get(k) for k in SAME_COMMAND):
+            return later
+    return None
+
+
 def stale_runs(runs: list[dict]) -> list[dict]:
     """The runs still marked `running` whose process is gone (they will never finish)."""
     return [r for r in runs if r.get("status") == "running" and not is_live(r)]

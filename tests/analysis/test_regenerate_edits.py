@@ -183,3 +183,20 @@ def test_a_data_file_edit_made_in_the_studio_is_followed_under_the_same_template
     regenerate(ws, session, load_template(v1.path))
     assert fake_llm.count == 1 and "Explain storm against climate" in fake_llm.prompts()[0]
     assert regenerate(ws, session, load_template(v1.path)).summary is None  # done once
+
+
+def test_after_a_studio_data_edit_is_regenerated_the_replacements_are_not_counted_unchanged(ws, session, fake_llm):
+    """A second plan counts the replaced sample as already regenerated, its replacement not as "unchanged kept"."""
+    from studio.analysis.regenerate import record_file_changes
+    from studio.core.slot_files import edit_file_value
+
+    v1 = _write(ws, n="[2, 3]")
+    asyncio.run(Run(ws, v1, session=session, model=fake_llm.model, api_base=fake_llm.base_url).execute())
+    edit = edit_file_value(v1, "pair", 0, "storm")          # weather -> storm: 2 of the 4 fills change
+    edit.write()
+    record_file_changes(session, v1.name, "pair", edit.changes)
+    first = plan_regeneration(session, load_template(v1.path))
+    assert (len(first.changed), len(first.unchanged), len(first.done)) == (2, 2, 0)
+    regenerate(ws, session, load_template(v1.path))
+    again = plan_regeneration(session, load_template(v1.path))
+    assert (len(again.changed), len(again.unchanged), len(again.done)) == (0, 2, 2)

@@ -151,3 +151,31 @@ def test_a_rerun_after_the_edit_leaves_regenerate_nothing_to_do(studio, tmp_path
     fake_llm.reset()
     studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--api-base", fake_llm.base_url)
     assert fake_llm.count == 0
+
+
+REGEN_EDITS = {   # edit of the data file in a one-version session -> (changed, retired) per answer
+    "delete a data row": (_drop_row, 0, 3),
+    "change a row's other field": (lambda t: t.replace("inflation,deflation", "inflation,disinflation"), 3, 0),
+    "add a data row": (_add_row, 0, 0),
+}
+
+
+@pytest.mark.parametrize("edit", list(REGEN_EDITS), ids=[re.sub(r"\W+", "-", k) for k in REGEN_EDITS])
+def test_regenerate_after_a_data_file_edit_in_a_one_version_session(studio, tmp_path, fake_llm, edit):
+    """No "no older version made samples": retired fills are reported, changed ones regenerated, and a
+    second dry run finds nothing to do and counts each held prompt once."""
+    fn, changed, retired = REGEN_EDITS[edit]
+    studio(tmp_path, "run", "contrast-pairs", "--strategy", "product", "--model", fake_llm.model, "--api-base",
+           fake_llm.base_url, "--session", "s", "--json")
+    total = fake_llm.count
+    _csv(fn)(tmp_path)
+    dry = json.loads(studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--dry-run", "--json"))
+    assert (dry["changed"], dry["retired"], dry["unchanged"]) == (changed, retired, total - changed - retired)
+    text = studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--dry-run")
+    assert f"{changed} changed prompt(s) to generate" in " ".join(text.split())
+    assert (f"{retired} retired" in text) == bool(retired)
+    fake_llm.reset()
+    studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--api-base", fake_llm.base_url)
+    assert fake_llm.count == changed
+    again = json.loads(studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--dry-run", "--json"))
+    assert (again["changed"], again["unchanged"], again["retired"]) == (0, total - retired, retired)

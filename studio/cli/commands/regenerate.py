@@ -83,7 +83,7 @@ def _old_version(session, template, prefix: str | None) -> str | None:
             raise StudioError(f"{'no' if not hits else 'more than one'} version of {template.name!r} with samples "
                               f"starts with {prefix!r}", hint=f"versions with samples: {', '.join(made) or '(none)'}")
         return hits[0]
-    if not others:
+    if not others and template.version not in made:   # one version: a data-file edit may still change prompts
         raise StudioError(f"no older version of {template.name!r} made samples in session {session.name!r}",
                           hint="generate with the template, edit and save it, then regenerate")
     return None

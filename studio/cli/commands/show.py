@@ -23,7 +23,7 @@ def run(args) -> int:
 
     from studio.core.record import FLAGS
     from studio.store import Store
-    from studio.store.interrupted import held_by, run_state
+    from studio.store.interrupted import finished_later, held_by, run_state
     from studio.store.lock import is_locked
 
     store = Store(Workspace.from_env().sessions_dir)
@@ -113,8 +113,11 @@ def run(args) -> int:
                 if isinstance(served, dict) and served:     # a fleet: which deployment answered how many
                     out.print(f"run {r.get('run_id')} served by " + ", ".join(f"{k}: {v:,}" for k, v in served.items()),
                               markup=False)
-            for r in runs:
-                if run_state(r) == "interrupted":
+            for i, r in enumerate(runs):
+                if run_state(r) == "interrupted" and (later := finished_later(runs, i)) is not None:
+                    out.print(f"run {r.get('run_id')} ({r.get('template') or '-'}) was interrupted; run "
+                              f"{later.get('run_id')}, the same command again, finished it.", markup=False)
+                elif run_state(r) == "interrupted":
                     held = f"{n:,} sample(s) kept" if (n := saved(r)) is not None else "its samples are kept"
                     out.print(f"run {r.get('run_id')} ({r.get('template') or '-'}) was interrupted: the process ended "
                               f"before it finished (a crash, a kill or a power loss); {held}. To continue, run the "
