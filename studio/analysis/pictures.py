@@ -202,7 +202,7 @@ def heat_maps(p: Pictures, top: int = 6, max_tags: int = 5) -> list:
                 rates[(i, tag)] = c.tag_rate(tag)
         t = table(f"{tr.name}: failures per slot value (shade = rate, ⚑ stands out)")
         t.add_column("value", overflow="fold", min_width=10)
-        t.add_column("n", justify="right", no_wrap=True)
+        t.add_column("reviewed", justify="right", no_wrap=True)   # the rate's denominator, not samples made
         for m in metrics:
             t.add_column(m, justify="left", no_wrap=True, overflow="ellipsis", max_width=max(6, len(m)))
         for i, (dim, s) in enumerate(rows):
