@@ -13,6 +13,11 @@ several keys in one read), both fixed here, in the App:
    order, to the field as soon as it has focus (or after HOLD_LIMIT seconds to the dialog as it is, so a dialog
    without a field never swallows keys).
 
+3. A key whose outcome the screen cannot know until the store answers (`u` moves the cursor to the sample the
+   store undid; `X` asks about the samples that will change): the screen calls `hold_keys_for_store()` and
+   keys typed after it wait until it calls `keys_go_on()` (or STORE_LIMIT passes), so `x u a j j` in one burst
+   acts as typed slowly: `a` on the undone sample, both `j`s after the cursor went back to it.
+
 While keys are held, later keys wait behind them. A replayed key is never held again, so it cannot loop.
 """
 
@@ -25,6 +30,7 @@ from textual.screen import ModalScreen
 
 HOLD_LIMIT = 0.5     # seconds a key waits for a dialog's field before it goes to the dialog as it is
 IN_FLIGHT_LIMIT = 0.3  # seconds a key may take to be done before the next goes on anyway (its widget went away)
+STORE_LIMIT = 5.0    # seconds keys wait for a store answer the screen asked them to wait for (a failed job)
 POLL = 0.005         # seconds between looks at whether the key before is done / the dialog's field has focus
 
 
@@ -71,8 +77,24 @@ class TypeAhead:
             event.prevent_default()
 
     # -- one key at a time ---------------------------------------------------------------------------
+    def hold_keys_for_store(self) -> None:
+        """Keys typed from now on wait until `keys_go_on()`: the screen waits for the store's answer to the key
+        just handled."""
+        self.__dict__["_store_wait"] = time.monotonic()
+
+    def keys_go_on(self) -> None:
+        self.__dict__["_store_wait"] = None
+        if self._held_keys():
+            self.call_next(self._release)  # type: ignore[attr-defined]
+
     def _busy(self) -> bool:
-        """The key sent before is still on its way (in a widget's queue, or bubbling up to its binding)."""
+        """The key sent before is still on its way (in a widget's queue, or bubbling up to its binding), or the
+        screen waits for the store's answer to it."""
+        waiting = self.__dict__.get("_store_wait")
+        if waiting is not None:
+            if time.monotonic() - waiting < STORE_LIMIT:
+                return True
+            self.__dict__["_store_wait"] = None
         flight = self.__dict__.get("_in_flight")
         if flight is None:
             return False

@@ -2,6 +2,11 @@
 
 Each key changes the screen at once and queues the write on the session thread (SessionIO), so
 accept-and-next costs one repaint, not a disk write.
+
+The store's answers come back later, and keys typed meanwhile may have changed the same rows again: every
+row a key changes is stamped with a sequence number (`_stamp`), and rows read by a job are shown only when no
+key changed them after the job was queued (`_from_store`). Every write reads its row back, so the last key's
+answer always lands: the screen ends equal to the store, whatever the keys' timing.
 """
 
 from __future__ import annotations
@@ -11,6 +16,17 @@ from studio.tui.widgets.stream import SampleList
 from studio.tui.guard import guarded
 
 VERDICT_KEYS = {"accepted": "accept", "rejected": "reject"}
+SHOWN_FIELDS = ("status", "tags", "note")  # what review keys change; a row read back equal in these is not repainted
+
+
+def _hold_keys(app) -> None:
+    if hasattr(app, "hold_keys_for_store"):
+        app.hold_keys_for_store()
+
+
+def _keys_go_on(app) -> None:
+    if hasattr(app, "keys_go_on"):
+        app.keys_go_on()
 
 
 @guarded
@@ -40,10 +56,51 @@ class ReviewActions:
             self._bump(old, status)
             self.stream.update_row(sid, status=status)
             self._bulk_undo = None  # a newer undo step than the bulk action
-            self.io.submit(getattr(self.session, VERDICT_KEYS[status]), sid)
+            self._write(sid, getattr(self.session, VERDICT_KEYS[status]), sid)
         if advance:
             self.stream.move(1)
         self._show_selected()  # now, so the list and the tagger change in the same frame
+
+    # -- the store's answers against newer keys ---------------------------------------------------------
+    _seq = 0  # bumped by every key that changes rows on screen
+
+    def _stamp(self, ids) -> int:
+        """These rows were just changed on screen: store answers read before now must not paint over them."""
+        self._seq += 1
+        stamps = self.__dict__.setdefault("_row_seq", {})
+        for sid in ids:
+            stamps[sid] = self._seq
+        return self._seq
+
+    def _from_store(self, rows: list[dict], since: int) -> None:
+        """Rows a session job read, for a job queued at `_seq == since`: shown unless a later key changed them
+        (that key's own write is queued after this job and its answer follows)."""
+        stamps = self.__dict__.get("_row_seq", {})
+        cached, changed = self.stream.rows, []
+        for row in rows:
+            sid = row["id"]
+            if stamps.get(sid, 0) > since:
+                continue
+            mine = cached.get(sid)
+            if mine is not None and all(mine.get(f) == row.get(f) for f in SHOWN_FIELDS):
+                cached[sid] = row  # the same on screen: no repaint
+            else:
+                changed.append(row)
+        if changed:
+            self.stream.update_rows(changed)
+            sid = self.stream.current_id
+            if any(r["id"] == sid for r in changed):
+                self._show_selected()
+
+    def _write(self, sid: int, fn, *args) -> None:
+        """Queue a key's write of one sample, stamped; the row read back after it corrects the screen."""
+        since, session = self._stamp([sid]), self.session
+
+        def write() -> list[dict]:
+            fn(*args)
+            return [session.get(sid)]
+
+        self.io.submit(write, done=lambda rows: self._from_store(rows, since))
 
     def _bump(self, old: str | None, new: str) -> None:
         """Optimistic counts for the status bar; the store's recount follows."""
@@ -66,7 +123,7 @@ class ReviewActions:
             tags.remove(label) if label in tags else tags.append(label)
             self.stream.update_row(sid, tags=tags)
         self._bulk_undo = None
-        self.io.submit(self.session.toggle_tag, sid, label)
+        self._write(sid, self.session.toggle_tag, sid, label)
         self._show_selected()
 
     # The last undo step, when it is a bulk accept/reject made here: {"rows": {id: old status} of the rows on
@@ -80,8 +137,12 @@ class ReviewActions:
         session, cached = self.session, self.stream.rows
         bulk, self._bulk_undo = self._bulk_undo, None
         touched = list(bulk["rows"]) if bulk else []
-        if bulk:
+        if bulk:  # what it will do is known: shown now, and keys go on
             self._undo_bulk_on_screen(bulk)
+            since = self._stamp(touched)
+        else:  # which sample it undoes is the store's to say (the cursor goes there): later keys wait for it
+            since = self._seq
+            _hold_keys(self.app)
 
         def undo() -> tuple[list[int], list[dict], dict]:
             ids = session.undo_step()  # every sample of the step: a bulk undo repaints them all (issue 16 §2)
@@ -89,7 +150,7 @@ class ReviewActions:
             return ids, [session.get(i) for i in again if i in cached], session.counts()
 
         show_counts = self._counts_shower()
-        self.io.submit(undo, done=lambda result: self._undone(result, show_counts))
+        self.io.submit(undo, done=lambda result: self._undone(result, show_counts, since, bool(bulk)))
 
     def _undo_bulk_on_screen(self, bulk: dict) -> None:
         """What undoing the bulk action will do, shown now (the rows on hand and the counts)."""
@@ -107,15 +168,17 @@ class ReviewActions:
             self._refresh_counts()
         self._show_selected()
 
-    def _undone(self, result: tuple[list[int], list[dict], dict], show_counts) -> None:
+    def _undone(self, result: tuple[list[int], list[dict], dict], show_counts, since: int, bulk: bool) -> None:
         ids, rows, counts = result
-        self.stream.update_rows(rows)
+        if not bulk:
+            _keys_go_on(self.app)
+        self._from_store(rows, since)
         if not ids:
             show_counts(counts)
             self._show_selected()
             self.notify("nothing to undo", markup=False)
             return
-        if len(ids) == 1:  # one sample: go back to it; a bulk step keeps the reader where they are
+        if len(ids) == 1 and not bulk:  # one sample: go back to it; a bulk step keeps the reader where they are
             try:
                 self.stream.cursor = self.stream.ids.index(ids[0])
             except ValueError:
@@ -138,7 +201,7 @@ class ReviewActions:
                 return
             self.stream.update_row(sid, note=text)
             self._bulk_undo = None
-            self.io.submit(self.session.set_note, sid, text)
+            self._write(sid, self.session.set_note, sid, text)
             self._show_selected()
 
         self.app.push_screen(PromptScreen(f"Note for sample #{sid}", row.get("note") or ""), done)
@@ -170,18 +233,12 @@ class ReviewActions:
     def on_sample_list_need_rows(self, event: SampleList.NeedRows) -> None:
         if self.io is None:
             return
-        session = self.session
+        session, since = self.session, self._seq
 
         def fetch(ids: list[int]) -> list[dict]:
             return [session.get(i) for i in ids]
 
-        self.io.submit(fetch, event.ids, done=self._rows_arrived)
-
-    def _rows_arrived(self, rows: list[dict]) -> None:
-        self.stream.update_rows(rows)
-        sid = self.stream.current_id
-        if any(r["id"] == sid for r in rows):
-            self._show_selected()
+        self.io.submit(fetch, event.ids, done=lambda rows: self._from_store(rows, since))
 
     def action_detail(self) -> None:
         sid = self.stream.current_id
@@ -209,7 +266,7 @@ class ReviewActions:
 
     def _reload_ids(self, keep: int | None = None) -> None:
         keep = self.stream.current_id if keep is None else keep
-        session, filters, cached = self.session, dict(self.filters), self.stream.rows
+        session, filters, cached, since = self.session, dict(self.filters), self.stream.rows, self._seq
         rows_around = max(1, self.stream.size.height) + 50
 
         def load() -> tuple[list[int], list[dict]]:
@@ -225,7 +282,8 @@ class ReviewActions:
 
         def show(result: tuple[list[int], list[dict]]) -> None:
             ids, rows = result
-            self.stream.update_rows(rows)
+            stamps = self.__dict__.get("_row_seq", {})
+            self.stream.update_rows([r for r in rows if stamps.get(r["id"], 0) <= since])
             self.stream.set_ids(ids, keep=keep)
             self._update_stream_title()
             self._update_layout()
@@ -234,64 +292,83 @@ class ReviewActions:
         self.io.submit(load, done=show)
 
     def action_bulk(self, status: str) -> None:
+        """Accept/reject every sample shown, after a question that says exactly how many will change: the store
+        counts them first (previews and samples already so are left out, and the question says so); keys typed
+        meanwhile wait for the question (a `y` typed right after `X` answers it)."""
         if not self._writable():
             return
         ids = list(self.stream.ids)
         if not ids:
             self.notify("no samples shown", markup=False)
             return
-        from studio.tui.screens.confirm import ConfirmScreen
+        session = self.session
 
+        def census() -> tuple[list[int], int, dict[str, int]]:
+            previews = set(session.ids(flag="preview")).intersection(ids)
+            judged = [i for i in ids if i not in previews]
+            return judged, len(previews), session.status_counts(judged)
+
+        def counted(result: tuple[list[int], int, dict[str, int]]) -> None:
+            try:
+                self._confirm_bulk(status, len(ids), *result)
+            finally:
+                _keys_go_on(self.app)
+
+        _hold_keys(self.app)
+        self.io.submit(census, done=counted)
+
+    def _confirm_bulk(self, status: str, shown: int, judged: list[int], previews: int,
+                      counts: dict[str, int]) -> None:
         word = "accept" if status == "accepted" else "reject"
         scope = "shown by the filter" if self.filters else "in the session"
+        before = {old: n for old, n in counts.items() if old != status and n}  # what the changing samples are now
+        change, already = sum(before.values()), counts.get(status, 0)
+        left = [text for n, text in ((previews, f"{previews:,} preview{'s' if previews != 1 else ''} (prompts, not "
+                                                "answers: not reviewed)"),
+                                     (already, f"{already:,} already {status}")) if n]
+        left_out = " and ".join(left)
+        if not change:
+            self.notify(f"nothing to {word}: of the {shown:,} samples {scope}, {left_out or 'none'}", markup=False)
+            return
+        from studio.tui.screens.confirm import ConfirmScreen
 
         session = self.session
-        before: dict[str, int] = {}
-        previews: set[int] = set()
-        # while the question is on screen: how many of the shown samples have each status, so the status bar
-        # can change with the key (not a recount later); previews (prompts, not answers) are left out
-
-        def census() -> dict[str, int]:
-            previews.update(set(session.ids(flag="preview")).intersection(ids))
-            return session.status_counts([i for i in ids if i not in previews])
-
-        self.io.submit(census, done=before.update)
 
         def done(yes: bool) -> None:
             if not yes:
                 return
-            if previews:
-                ids[:] = [i for i in ids if i not in previews]
             old: dict[int, str] = {}
-            for sid in ids:
+            for sid in judged:
                 row = self.stream.rows.get(sid)
-                if row is not None:
+                if row is not None and (row.get("status") or "pending") != status:
                     old[sid] = row.get("status") or "pending"
                     row["status"] = status
+            self._stamp(old)
             self._bulk_undo = {"rows": old, "before": dict(before), "status": status}  # counts as bumped now
             self.stream.refresh()
-            if before:
-                for old, n in before.items():
-                    self.counts[old] = max(0, self.counts.get(old, 0) - n)
-                self.counts[status] = self.counts.get(status, 0) + sum(before.values())
-                self._refresh_counts()
+            for was, n in before.items():
+                self.counts[was] = max(0, self.counts.get(was, 0) - n)
+            self.counts[status] = self.counts.get(status, 0) + change
+            self._refresh_counts()
 
             def write() -> tuple[int, dict]:
-                return session.bulk_set_status(ids, status), session.counts()
+                return session.bulk_set_status(judged, status), session.counts()
 
             show_counts = self._counts_shower()
 
             def written(result: tuple[int, dict]) -> None:
                 n, counts = result
                 show_counts(counts)
-                left = f" ({len(previews):,} previews left out)" if previews else ""
-                self.notify(f"{word}ed {n:,} samples{left}", markup=False)
+                self.notify(f"{word}ed {n:,} sample{'s' if n != 1 else ''}" + (f" ({left_out} left out)"
+                                                                                if left_out else ""), markup=False)
 
             self.io.submit(write, done=written)
             self._show_selected()
 
-        self.app.push_screen(ConfirmScreen(f"Mark all {len(ids):,} samples {scope} as {status}?",
-                                           yes=f"{word.capitalize()} {len(ids):,}"), done)
+        question = f"Mark {change:,} of the {shown:,} samples {scope} as {status}?"
+        if left_out:
+            question += f" Left out: {left_out}."
+        self.app.push_screen(ConfirmScreen(question, yes=f"{word.capitalize()} {change:,}"), done)
 
     def action_bulk_tag(self) -> None:
         """Add one of the 1–9 tags to every sample shown (one undo step)."""
@@ -317,6 +394,7 @@ class ReviewActions:
                 return
             label = self.labels[int(text) - 1]
             self._bulk_undo = None
+            self._stamp(ids)
             for sid in ids:
                 row = self.stream.rows.get(sid)
                 if row is not None and label not in (row.get("tags") or []):
