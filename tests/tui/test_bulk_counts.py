@@ -60,7 +60,7 @@ async def test_the_question_and_the_toast_count_what_changes(ws, setup, want):
         assert session.counts()["status"][status] == before + count
         toasts = [n.message for n in app._notifications]
         plural = "s" if count != 1 else ""
-        assert f"{word.lower()}ed {count} sample{plural}" + (f" ({left_out} left out)" if left_out else "") in toasts
+        assert f"{word.lower()}ed {count} sample{plural}" + (f"; left out: {left_out}" if left_out else "") in toasts
         assert all(session.get(i)["status"] == "pending" for i in session.ids(flag="preview"))
         await pilot.press("ctrl+q")
 

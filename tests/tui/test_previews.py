@@ -34,5 +34,5 @@ async def test_previews_are_marked_and_never_reviewed(ws):
         await pilot.press("y")
         await settle(app, pilot)
         assert [session.get(i)["status"] for i in (1, 2, 3, 4)] == ["pending", "pending", "accepted", "accepted"]
-        assert any("2 previews left out" in n.message for n in app._notifications)
+        assert any("accepted 2 samples; left out: 2 previews" in n.message for n in app._notifications)
         await pilot.press("ctrl+q")

@@ -359,7 +359,7 @@ class ReviewActions:
             def written(result: tuple[int, dict]) -> None:
                 n, counts = result
                 show_counts(counts)
-                self.notify(f"{word}ed {n:,} sample{'s' if n != 1 else ''}" + (f" ({left_out} left out)"
+                self.notify(f"{word}ed {n:,} sample{'s' if n != 1 else ''}" + (f"; left out: {left_out}"
                                                                                 if left_out else ""), markup=False)
 
             self.io.submit(write, done=written)
