@@ -169,3 +169,31 @@ async def test_ctrl_l_picks_another_template_to_edit(ws):
         after = await analysed(app, pilot)
         assert app.screen.editor.name_label == "contrast-pairs" and after.template.name == "contrast-pairs"
         assert "contrast-pairs" in screen_text(app)
+
+
+async def test_a_template_that_cannot_render_is_saved_as_a_draft_and_the_title_says_so(ws):
+    """ctrl+s on a template with a Jinja error writes the file but makes no version: the toast says "draft", and
+    so must the title bar (it said "· saved"); a later save that renders makes a version and says "saved"."""
+    app = StudioApp(ws)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await ready(app, pilot)
+        await analysed(app, pilot)
+        editor = app.screen.editor
+        good = editor.text
+        editor.replace_text(good.replace("{{ customer }}", "{{ customer ", 1))
+        await analysed(app, pilot)
+        editor.area.focus()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert any("as a draft, not as a version" in str(n.message) for n in app._notifications)
+        assert app.screen.sub_title.endswith("· saved as a draft (cannot render)"), app.screen.sub_title
+        assert "draft" in screen_text(app)
+        editor.replace_text(good)
+        await analysed(app, pilot)
+        assert app.screen.sub_title.endswith("· UNSAVED changes")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert app.screen.sub_title.endswith("· saved"), app.screen.sub_title
+    session = Store(ws.sessions_dir).open("demo", read_only=True)
+    assert len(session.template_versions("support-madlib")) == 1  # the draft made none; the good text is v1's
+    session.close()

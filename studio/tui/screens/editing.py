@@ -50,6 +50,7 @@ class EditingActions:
         def saved(version: str | None) -> None:
             if editor.text == text:
                 editor.mark_saved()
+                editor.draft = version is None  # the title says draft, as the toast does
             editor.name_label = name
             self._update_saved_state()
             if version is None:

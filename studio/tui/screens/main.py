@@ -279,7 +279,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
     def _update_saved_state(self) -> None:
         editor = self.editor
         name = editor.name_label or "(no template)"
-        self.sub_title = f"{name} · {'UNSAVED changes' if editor.dirty else 'saved'}"
+        state = "UNSAVED changes" if editor.dirty else "saved as a draft (cannot render)" if editor.draft else "saved"
+        self.sub_title = f"{name} · {state}"
         editor.border_title = f"template {name}{' *' if editor.dirty else ''}"
 
     def on_template_editor_dirty_changed(self, event: TemplateEditor.DirtyChanged) -> None:

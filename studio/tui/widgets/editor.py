@@ -51,6 +51,7 @@ class TemplateEditor(ForwardWorkerErrors, Vertical, can_focus=False):
         self.saved_text = ""
         self.name_label = ""
         self.path = None
+        self.draft = False  # the saved text is a draft (the file, not a version: it cannot render); the title says so
         self.analysis: Analysis | None = None
         self._loading = False
         self.built = False
@@ -83,7 +84,7 @@ class TemplateEditor(ForwardWorkerErrors, Vertical, can_focus=False):
             self._pending = (name, path, text, saved_text)
             return
         self._pending = None
-        self.name_label, self.path = name, path
+        self.name_label, self.path, self.draft = name, path, False
         self.saved_text = text if saved_text is None else saved_text
         self._loading = True
         self.area.load_text(text)
