@@ -216,7 +216,10 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
         raise StudioError(f"session {session.name!r} has no samples of {template.name!r} {what}",
                           hint="`studio report SESSION` lists the versions that made samples")
     plan = RegenPlan(template.name, versions, template.version)
-    from studio.runs.run import sample_identity, stored_identity
+    from studio.core.record import scrub_params
+    from studio.runs.run import params_key, sample_identity, stored_identity
+
+    new_params = scrub_params(dict(template.params))
 
     already = set()    # (fill, answer) made by the version as it is now: a redo done already
     held = set()       # the one rule for "already in the session" (studio.runs.run.sample_identity)
@@ -242,9 +245,11 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
             continue
         seed = int(old.get("seed") or 0)
         key = (fill.fill_key, int(old.get("answer") or 0))
-        ident = sample_identity(prompt_hash(messages), key[1], old.get("model") or "", old.get("endpoint"))
+        model = old.get("model") or ""
+        ident = sample_identity(prompt_hash(messages), key[1], model, old.get("endpoint"), new_params)
         current = old.get("template_version") == template.version   # (a data-file edit: itself is no redo)
-        if prompt_hash(messages) == old.get("prompt_hash"):
+        same_params = params_key(old.get("params"), model) == params_key(new_params, model)
+        if prompt_hash(messages) == old.get("prompt_hash") and same_params:
             kept.append((old, ident))
             if redo_rejected and old.get("status") in REDO_STATUSES:
                 if key in already and not current:

@@ -75,11 +75,22 @@ def _inputs_digest(inputs: dict | None) -> str:
     return hashlib.sha256(orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()[:12]
 
 
-def sample_identity(prompt: str | None, answer: int, model: str, endpoint: str | None) -> tuple:
+def params_key(params: dict | None, model: str) -> str:
+    """The generation parameters as part of a sample's identity ("" for the `render` model, whose samples no
+    parameter changes): an answer at temperature 0.3 is not the one at 0.7 the session holds."""
+    if model == RENDER or not params:
+        return ""
+    import orjson
+
+    return hashlib.sha256(orjson.dumps(scrub_params(params), option=orjson.OPT_SORT_KEYS)).hexdigest()[:12]
+
+
+def sample_identity(prompt: str | None, answer: int, model: str, endpoint: str | None,
+                    params: dict | None = None) -> tuple:
     """The one rule for "already in the session" (a `studio run` re-run, the TUI's generate, a regeneration):
-    the same rendered prompt (`prompt_hash`, inputs included), answer index, model and endpoint — whatever
-    template version, fill position or seed made it. A re-run skips those it holds."""
-    return (prompt, int(answer or 0), model, endpoint or None)
+    the same rendered prompt (`prompt_hash`, inputs included), answer index, model, endpoint and generation
+    parameters — whatever template version, fill position or seed made it. A re-run skips those it holds."""
+    return (prompt, int(answer or 0), model, endpoint or None, params_key(params, model))
 
 
 def stored_identity(sample: dict, endpoint: str | None = None) -> tuple:
@@ -88,7 +99,7 @@ def stored_identity(sample: dict, endpoint: str | None = None) -> tuple:
     if not prompt and sample.get("messages"):
         prompt = prompt_hash(sample["messages"])
     ep = sample["endpoint"] if "endpoint" in sample else endpoint
-    return sample_identity(prompt, sample.get("answer") or 0, sample.get("model") or "", ep)
+    return sample_identity(prompt, sample.get("answer") or 0, sample.get("model") or "", ep, sample.get("params"))
 
 
 @dataclass
@@ -352,7 +363,8 @@ class Run:
 
     def _identity(self, fill: Fill, seed: int, answer: int, extra: dict | None,
                   messages: list[dict] | None = None) -> tuple:
-        return sample_identity(self._prompt_hash(fill, extra, messages), answer, self.model, self.endpoint)
+        return sample_identity(self._prompt_hash(fill, extra, messages), answer, self.model, self.endpoint,
+                               self.params)
 
     def _skip(self, fill: Fill, seed: int, answer: int, extra: dict | None,
               messages: list[dict] | None = None) -> bool:
@@ -374,7 +386,7 @@ class Run:
         for s in self._session_samples():
             ident = stored_identity(s, self.endpoint)
             if self.fleet is not None and ident[3] in aliases:
-                ident = (*ident[:3], self.endpoint)    # any deployment of the fleet: one source
+                ident = (*ident[:3], self.endpoint, *ident[4:])    # any deployment of the fleet: one source
             if s.get("status") == "failed":
                 if ident not in self._held:
                     self._redo.setdefault(ident, s["id"])

@@ -54,6 +54,9 @@ EDITS = [
                                                    "n", 1, "8"), 4, 0, {"7", "8"}),
     ("changed and another removed", lambda t: slot_edit.delete_value(
         parse_template(slot_edit.edit_value(t, "n", 2, "9"), t.path), "n", 0), 2, 2, {"9"}),
+    ("a parameter changed (every answer, the prompts the same)",
+     lambda t: t.text.replace("mode: generate\n", "mode: generate\nparams: {temperature: 0.2}\n"), 6, 0,
+     {"2", "3", "4"}),
 ]
 
 

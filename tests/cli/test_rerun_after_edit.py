@@ -60,7 +60,8 @@ EDITS = {
     "change a list value": _prompt(lambda t: t.replace("n: [2, 3, 4]", "n: [2, 3, 6]")),
     "add a list value": _prompt(lambda t: t.replace("n: [2, 3, 4]", "n: [2, 3, 4, 5]")),
     "reorder list values": _prompt(lambda t: t.replace("n: [2, 3, 4]", "n: [4, 2, 3]")),
-    "change a param (prompts the same)": _prompt(lambda t: t.replace("temperature: 0.7", "temperature: 0.3")),
+    "change a param (prompts the same, answers not)": _prompt(lambda t: t.replace("temperature: 0.7",
+                                                                                  "temperature: 0.3")),
     "change the system text (every prompt new)": _prompt(lambda t: t.replace("patient teacher", "calm teacher")),
 }
 
@@ -83,14 +84,15 @@ def test_a_rerun_after_an_edit_asks_only_for_prompts_not_held(studio, tmp_path, 
     fake_llm.reset()
     second = json.loads(studio(tmp_path, *cmd))
     asked = Counter(fake_llm.prompts())
-    want = Counter({p: answers for p in after if p not in set(before)})
+    held = set() if "change a param" in edit else set(before)   # an answer at another temperature is new
+    want = Counter({p: answers for p in after if p not in held})
     assert asked == want                      # exactly the prompts not held, each answer once
-    assert second["held"] == sum(p in set(before) for p in after) * answers
+    assert second["held"] == sum(p in held for p in after) * answers
     with Store(tmp_path / "sessions").open("s", read_only=True) as session:
         samples = list(session.iter_samples())
-    idents = Counter((s["prompt_hash"], s["model"], s["answer"]) for s in samples)
-    assert max(idents.values()) == 1          # no (prompt, model, answer) twice
-    assert len(samples) == len(set(before) | set(after)) * answers
+    idents = Counter((s["prompt_hash"], s["model"], s["answer"], s["params"].get("temperature")) for s in samples)
+    assert max(idents.values()) == 1          # no (prompt, model, answer, parameters) twice
+    assert len(samples) == (len(before) + len(after) if not held else len(set(before) | set(after))) * answers
     # the same command a third time asks nothing
     fake_llm.reset()
     third = json.loads(studio(tmp_path, *cmd))
