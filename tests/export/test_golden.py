@@ -75,6 +75,7 @@ def rich() -> list[dict]:
 def golden_session(store, monkeypatch):
     monkeypatch.setenv("GOLDEN_API_KEY", SECRET)
     s = store.create("golden", model="openai/fake")
+    s.set_meta(created=1_767_225_600.0)   # the card says when the session was made: a fixed day, not today
     s.save_template_version("support", "---\nname: support\n---\nuser:\nHelp with {{ product }}")
     s.add_samples(rich())
     s.judge_pair(8, 34)             # two rejected answers: one still better
