@@ -28,15 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workloads import two_slot_template  # noqa: E402  (bench/ is on the path: run as a script or imported)
+from workloads import fake_server, two_slot_template  # noqa: E402  (bench/ is on the path: run as a script or imported)
 
 
 
-def _server(latency: float) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.fake_llm", "--latency", str(latency)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = proc.stdout.readline()
-    return proc, int(line.split()[1])
 
 
 async def _run(ws: Path, models: Path, n: int, kill_at: int, victim: subprocess.Popen) -> tuple[object, float, float]:
@@ -75,7 +70,7 @@ def main() -> int:
     args = ap.parse_args()
     n, kill_at = args.prompts, args.kill_at or args.prompts // 2
     ws = Path(tempfile.mkdtemp(prefix="studio-fleet-"))
-    servers = [_server(args.latency) for _ in range(3)]
+    servers = [fake_server(args.latency) for _ in range(3)]
     try:
         (ws / "templates").mkdir()
         (ws / "sessions").mkdir()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,13 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scratch import temp_dir  # noqa: E402  (bench/scratch.py: temporary folders removed at exit)
+from workloads import fake_server  # noqa: E402
 
 
-def _server(latency: float) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.fake_llm", "--latency", str(latency)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = proc.stdout.readline()
-    return proc, int(line.split()[1])
 
 
 def _messages(i: int) -> list[dict]:
@@ -94,7 +89,7 @@ def main() -> int:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     ws = temp_dir("studio-router-")
     os.environ["STUDIO_HOME"] = str(ws)
-    servers = [_server(args.latency) for _ in range(3)]
+    servers = [fake_server(args.latency) for _ in range(3)]
     try:
         model_list = [{"model_name": "bench", "litellm_params": {
             "model": "openai/fake", "api_base": f"http://127.0.0.1:{port}/v1", "api_key": "sk-local"}}
