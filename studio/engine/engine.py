@@ -17,7 +17,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Iterable
 from studio.core.cost import Cost, cost_of
 from studio.engine import retry
 from studio.engine.cache import CacheWriteError, RequestCache, legacy_key, request_key
-from studio.engine.limiter import Limiter, Pacer
+from studio.engine.limiter import Limiter, Pacer, TokenEstimate
 from studio.engine.structured import validate
 from studio.engine.transport import FastTransport, LiteLLMTransport, Route, RouteMemo, endpoint_of, resolve
 from studio.core.errors import StudioError
@@ -183,9 +183,11 @@ class Engine:
         fleet = self.fleets[model]
         if members is None:
             members = []
+            usage = TokenEstimate()   # one model: its deployments learn what a request costs together
             for d in fleet.deployments:
                 route = self._resolve(d.model, d.api_base, self.fast, d.api_key)
-                members.append(_Member(d, route, Limiter(d.max_parallel or self.concurrency), Pacer(rpm=d.rpm, tpm=d.tpm)))
+                members.append(_Member(d, route, Limiter(d.max_parallel or self.concurrency),
+                                       Pacer(rpm=d.rpm, tpm=d.tpm, usage=usage)))
             self._members[model] = members
         first = members[0].route
         return Route(model=model, model_name=first.model_name, provider=first.provider, api_base=None,
@@ -279,7 +281,7 @@ class Engine:
         while True:
             attempts += 1
             if members:   # each attempt goes to the deployment the strategy picks now (another after a failure)
-                member = _pick(fleet, members)
+                member = _pick(fleet, members, chars, max_tokens)
                 route, lim, pacer = member.route, member.lim, member.pacer
                 transport = self._fast if route.fast else self._slow
             est = pacer.estimate(chars, max_tokens)
@@ -516,13 +518,18 @@ class _Member:
     pacer: Pacer
 
 
-def _pick(fleet, members: list[_Member]) -> _Member:
+def _pick(fleet, members: list[_Member], chars: int, max_tokens: int | None) -> _Member:
     """The deployment for the next attempt. Busy = load (in flight + waiting) per slot, plus the time its pace
     (a declared or learned rate limit) holds the next request back, counted in its own latencies: a deployment
-    paced to one request a second is busy however few requests it holds."""
+    paced to one request a second is busy however few requests it holds. Requests still queued for a slot have
+    not reserved their pace yet: each counts the pace one request uses (else a paced deployment with a queue
+    looks free and takes most of the run)."""
     now = time.monotonic()
-    busy = {i: (m.lim.active + len(m.lim._waiters)) / max(1, int(m.lim.limit))
-            + m.pacer.backlog(now) / max(m.d.latency, 0.05) for i, m in enumerate(members)}
+    busy = {}
+    for i, m in enumerate(members):
+        queued = len(m.lim._waiters)
+        held = m.pacer.backlog(now) + queued * m.pacer.spacing(m.pacer.estimate(chars, max_tokens))
+        busy[i] = (m.lim.active + queued) / max(1, int(m.lim.limit)) + held / max(m.d.latency, 0.05)
     d = fleet.pick(busy)
     return next(m for m in members if m.d is d)
 

@@ -184,6 +184,33 @@ class _Rate:
             self.tat = max(self.tat, now + self.capacity / self.rate)
 
 
+class TokenEstimate:
+    """What a request of one model will be charged, learned from the usage its replies report: characters per
+    prompt token and a moving average of output tokens. A fleet's deployments serve one model, so they share
+    one: a deployment whose first reply has not come back yet does not reserve its pace with a cold guess."""
+
+    __slots__ = ("chars_per_token", "out_tokens")
+
+    def __init__(self) -> None:
+        self.chars_per_token = 4.0
+        self.out_tokens: float | None = None
+
+    def tokens(self, chars: int, max_tokens: int | None) -> float:
+        """Tokens a request of `chars` prompt characters will be charged (before its reply: min(max_tokens, 256)
+        output tokens)."""
+        out = self.out_tokens if self.out_tokens is not None else float(min(max_tokens or 256, 256))
+        return chars / self.chars_per_token + out
+
+    def learn(self, chars: int, tokens_in: int | None, tokens_out: int | None) -> None:
+        """One reply's usage (either may be None: not reported)."""
+        if tokens_in:
+            seen = max(0.5, chars / tokens_in)
+            first = self.out_tokens is None
+            self.chars_per_token = seen if first else 0.9 * self.chars_per_token + 0.1 * seen
+        if tokens_out is not None:
+            self.out_tokens = tokens_out if self.out_tokens is None else 0.9 * self.out_tokens + 0.1 * tokens_out
+
+
 class Pacer:
     """A model's requests and tokens per second, paced to the limits its provider states.
 
@@ -193,9 +220,10 @@ class Pacer:
     concurrency handles providers that send no headers).
     """
 
-    def __init__(self, *, rpm: int | None = None, tpm: int | None = None) -> None:
+    def __init__(self, *, rpm: int | None = None, tpm: int | None = None, usage: TokenEstimate | None = None) -> None:
         """`rpm`, `tpm`: limits the person declared (requests / tokens per minute, e.g. a models file's
-        deployment); the pace starts there and a lower one read from the provider's headers wins."""
+        deployment); the pace starts there and a lower one read from the provider's headers wins. `usage`: the
+        token estimate, shared by the pacers of one model's deployments (a new one if not given)."""
         self.requests = _Rate()
         self.tokens = _Rate()
         if rpm:
@@ -207,13 +235,22 @@ class Pacer:
         self._cut_at = 0.0
         self._grown_at = 0.0
         self._ok = self._limited = 0  # replies to requests given a slot since the last guess
-        self._chars_per_token = 4.0
-        self._out_tokens: float | None = None
+        self.usage = usage or TokenEstimate()
 
     def backlog(self, now: float) -> float:
         """Seconds the pace holds the next request back (requests or tokens, whichever is later; 0 unpaced):
         what a fleet weighs when it picks a deployment."""
         return max(self.requests.backlog(now), self.tokens.backlog(now), self.paused_until - now, 0.0)
+
+    def spacing(self, tokens: float) -> float:
+        """Seconds of the pace one more request of `tokens` uses up (0 unpaced): what a request still queued
+        for a deployment will add to its backlog once it reserves its slot."""
+        gaps = [0.0]
+        if self.requests.rate:
+            gaps.append(1.0 / self.requests.rate)
+        if self.tokens.rate:
+            gaps.append(tokens / self.tokens.rate)
+        return max(gaps)
 
     @property
     def known(self) -> bool:
@@ -222,8 +259,7 @@ class Pacer:
 
     def estimate(self, chars: int, max_tokens: int | None) -> float:
         """Tokens a request will be charged: its prompt's length, plus the replies seen so far."""
-        out = self._out_tokens if self._out_tokens is not None else float(min(max_tokens or 256, 256))
-        return chars / self._chars_per_token + out
+        return self.usage.tokens(chars, max_tokens)
 
     async def acquire(self, tokens: float) -> float:
         """Wait for this request's slot; returns when the slot was given (what a later 429 is judged by)."""
@@ -258,12 +294,7 @@ class Pacer:
 
     def settle(self, estimated: float, chars: int, tokens_in: int | None, tokens_out: int | None) -> None:
         """A reply's usage: correct the token bucket by what the estimate missed, and learn for the next."""
-        if tokens_in:
-            seen = max(0.5, chars / tokens_in)
-            first = self._out_tokens is None
-            self._chars_per_token = seen if first else 0.9 * self._chars_per_token + 0.1 * seen
-        if tokens_out is not None:
-            self._out_tokens = tokens_out if self._out_tokens is None else 0.9 * self._out_tokens + 0.1 * tokens_out
+        self.usage.learn(chars, tokens_in, tokens_out)
         if tokens_in is not None and tokens_out is not None:
             self.tokens.settle(tokens_in + tokens_out - estimated)
 

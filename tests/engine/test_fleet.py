@@ -96,16 +96,18 @@ def test_models_file_groups_deployments_by_model_name(tmp_path, monkeypatch):
     assert "secret-1" not in repr(a) and "secret-1" not in fleets["llama"].identity
 
 
-def _fleet_run(tmp_path, servers, per_server: str, n: int) -> list:
-    """n prompts through the engine's fleet over `servers`, each deployment given `per_server` in the file."""
+def _fleet_run(tmp_path, servers, per_server: str | list[str], n: int) -> list:
+    """n prompts through the engine's fleet over `servers`, each deployment given `per_server` in the file (one
+    text for all, or one each)."""
     import asyncio
 
     from studio.engine import Engine, Request
 
+    each = per_server if isinstance(per_server, list) else [per_server] * len(servers)
     models = tmp_path / "models.yaml"
     models.write_text("model_list:\n" + "".join(
-        f"  - model_name: m\n    litellm_params: {{model: openai/fake, api_base: {s.base_url}{per_server}}}\n"
-        for s in servers))
+        f"  - model_name: m\n    litellm_params: {{model: openai/fake, api_base: {s.base_url}{extra}}}\n"
+        for s, extra in zip(servers, each)))
     fleets, _ = load_model_list(models)
 
     async def go() -> list:
@@ -129,7 +131,26 @@ def test_declared_rpm_and_tpm_pace_each_deployment_under_a_limit_the_server_neve
         results = _fleet_run(tmp_path, servers, declared, 40)
         assert all(r.ok for r in results) and len(results) == 40
         assert [s.limited for s in servers] == [0, 0]          # paced, never refused
-        assert all(s.count >= 10 for s in servers)             # both deployments served
+        assert all(s.count >= 15 for s in servers), [s.count for s in servers]   # shared evenly (20 each)
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def test_each_deployment_takes_a_share_in_proportion_to_its_declared_pace(tmp_path):
+    """A deployment declared at twice the tokens per minute serves about twice the requests, from the first
+    burst on: requests still queued for a deployment count the pace they will use, and the deployments learn
+    what a request costs together (one that has not answered yet does not reserve with a cold guess)."""
+    from tests.support.fake_llm import FakeLLM
+
+    servers = [FakeLLM(limit_tps=200.0, limit_headers=False).start(),
+               FakeLLM(limit_tps=100.0, limit_headers=False).start()]
+    try:
+        results = _fleet_run(tmp_path, servers, [", tpm: 12000", ", tpm: 6000"], 60)
+        assert all(r.ok for r in results) and len(results) == 60
+        assert [s.limited for s in servers] == [0, 0]
+        fast, slow = (s.count for s in servers)
+        assert 34 <= fast <= 46 and fast + slow == 60, (fast, slow)   # 40 : 20 is the pace's share
     finally:
         for s in servers:
             s.stop()
