@@ -64,7 +64,8 @@ class RunningActions:
         form = GenerateScreen(model_choices(template, self.session.meta or {}), model=default,
                               count=template.combine.n, strategy=template.combine.strategy,
                               seed=template.combine.seed, prompt_counts=getattr(analysis.plan, "counts", None),
-                              space=getattr(analysis.plan, "size", None), remembered=mine)
+                              space=getattr(analysis.plan, "size", None), remembered=mine,
+                              mode=template.mode, template=template.name)
 
         def chosen(opts: dict | None) -> None:
             if not opts:
