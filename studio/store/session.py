@@ -27,6 +27,7 @@ from studio.store import interrupted, journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
+from studio.store.textindex import TextIndex, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
 from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
@@ -120,6 +121,8 @@ class Session:
         self._tables: dict[str, dict[int, dict]] = {t: {} for t in TABLES}
         self._fd: int | None = None
         self._index = SampleIndex(self._pread)
+        self._text: TextIndex | None = None             # the studio's text search (build_text_index); None: scan
+        self._text_building: TextIndex | None = None
         self._journal: journal.JournalWriter | None = None
         self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
         self._run_ids: dict[str, int] = {}
@@ -203,6 +206,7 @@ class Session:
     def _load_once(self):
         self._tables = {t: {} for t in TABLES}
         self._index = SampleIndex(self._pread)
+        self._text = self._text_building = None         # (a read-only view reloading) built again on demand
         self._needs_fold = self._needs_index = False
         self._close_fd()
         damaged: str | None = None
@@ -312,6 +316,10 @@ class Session:
             if ix is None or "fu" not in ix:          # "fu" missing: a journal written before index format 3
                 ix = index_fields(orjson.loads(raw))
             self._index.put(sid, ix, raw)
+            if self._text is not None:
+                self._text.put(sid, doc if doc is not None else orjson.loads(raw))
+            elif self._text_building is not None:
+                self._text_building.dirty.add(sid)
         elif table in self._tables:
             self._tables[table][sid] = doc if doc is not None else orjson.loads(raw)
 
@@ -796,13 +804,20 @@ class Session:
         Filters: `status`/`tag`/`flag` take a value or a list (any of); `template`, `version` (the 12-hex
         content hash), `slot=(name, value)`, `persona=(attr, value)`, `followup` (a follow-up template name);
         `text`: a case-insensitive substring of output, prompt, note, error, slot values and persona text (a
-        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock)."""
+        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock; milliseconds
+        once `build_text_index` has run)."""
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
                                  followup=followup, flag=flag, persona=persona)
             if not text:
                 return ix.ordered(cand, order, desc)
+            if self._text is not None:
+                hits = self._text.search(text, cand)
+                if hits is not None:
+                    if order != "id":
+                        return ix.ordered(hits, order, desc)
+                    return hits[::-1] if desc else hits
             rows = ix.freeze()
             fd = os.dup(self._fd) if self._fd is not None else None
         try:                                  # the scan runs without the lock: review keys never wait for it
@@ -812,6 +827,42 @@ class Session:
                 os.close(fd)
         with self._mu:
             return self._index.ordered(found, order, desc)
+
+    def build_text_index(self) -> None:
+        """Keep an in-memory word index for text filters (studio.store.textindex): `ids(text=...)` then takes
+        milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the
+        searched text's size in memory, so headless commands never build it. The file is read without the
+        lock; samples changed meanwhile are indexed again at the end."""
+        with self._mu:
+            if self._text is not None or self._text_building is not None:
+                return
+            building = self._text_building = TextIndex()
+            rows = self._index.freeze()
+            fd = os.dup(self._fd) if self._fd is not None else None
+        try:
+            def read(off: int, size: int) -> bytes:
+                return os.pread(fd, size, off)    # type: ignore[arg-type]
+            put = building.put_raw
+            for sid, raw in rows.entries(read):
+                put(sid, raw)
+                if self._text_building is not building:   # reloaded or closed meanwhile
+                    return
+        except BaseException:
+            with self._mu:
+                if self._text_building is building:
+                    self._text_building = None
+            raise
+        finally:
+            if fd is not None:
+                os.close(fd)
+        with self._mu:
+            if self._text_building is not building:
+                return
+            for sid in building.dirty:
+                if sid in self._index:
+                    building.put_raw(sid, self._index.raw_of(sid))
+            building.dirty.clear()
+            self._text, self._text_building = building, None
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
         """One page of whole samples (dicts with "id") matching `filters` (as `ids`): `limit` from `offset`."""
@@ -978,14 +1029,7 @@ class Session:
             raw = rows.raw(p, read)
             if quick is not None and quick not in raw.lower():
                 continue
-            doc = orjson.loads(raw)
-            hay = [doc.get("output") or "", doc.get("note") or "", doc.get("error") or ""]
-            hay += [m.get("content") or "" for m in doc.get("messages") or [] if isinstance(m, dict)]
-            hay += [str(v) for v in (doc.get("slots") or {}).values()]
-            persona = doc.get("persona")
-            if isinstance(persona, dict):
-                hay.append(str(persona.get("text") or ""))
-            if any(needle in str(h).lower() for h in hay):
+            if any(needle in str(h).lower() for h in search_texts(orjson.loads(raw))):
                 found.add(sid)
         return found
 
@@ -1158,6 +1202,7 @@ class Session:
                     self.compact()
             finally:
                 self._closed = True
+                self._text = self._text_building = None
                 self._release()
 
     def __enter__(self) -> "Session":
