@@ -346,8 +346,7 @@ class Session:
                                  hint="values must be JSON: str, int, float, bool, None, list, dict") from None
             ix = None
             if table == "samples":
-                ix = index_fields(doc)
-                raw = memoryview(raw).tobytes()       # orjson's buffer is ~2.5x the text: keep a tight copy
+                ix = index_fields(doc)                # raw is a tight copy already (held_json)
             header = {"t": table, "id": sid, "ix": ix} if ix is not None else {"t": table, "id": sid}
             encoded.append((table, sid, doc, raw, ix, journal.encode(header, raw)))
         if self._deferred is not None:  # fold_inbox: one journal write for a guest's lines and the progress
@@ -648,16 +647,21 @@ class Session:
             t.join()
 
     def add_samples(self, samples: Iterable[dict]) -> list[int]:
-        """Store new samples (missing fields get defaults); durable when it returns."""
+        """Store new samples, each made a record by `core.record.new_sample` (missing fields get defaults,
+        key-shaped text redacted: the one place a run's samples are normalised); durable when it returns.
+        Each dict given is completed in place to what was stored (without its id, which is returned)."""
         self._keep_pace()
+        given = samples if isinstance(samples, list) else list(samples)
         with self._mu:
             self._writable()
             now = time.time()
             first = self._index.max_id + 1
-            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(samples)]
+            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(given)]
             ids = self._commit(ops) if ops else []
             self._maybe_fold()
-            return ids
+        for s, (_, _, doc) in zip(given, ops):
+            s.update(doc)
+        return ids
 
     def update_sample(self, sample_id: int, **fields: Any) -> None:
         """Change fields other than review decisions (e.g. follow-up results); not undoable."""
