@@ -40,10 +40,14 @@ sys.path.insert(0, str(ROOT))
 from workloads import two_slot_template  # noqa: E402  (bench/ is on the path: run as a script or imported)
 
 
-def _workspace(requests: int) -> Path:
+def _workspace(requests: int, segment_samples: int | None = None) -> Path:
     ws = Path(tempfile.mkdtemp(prefix="studio-resume-"))
     (ws / "templates").mkdir()
     (ws / "sessions").mkdir()
+    if segment_samples:                # small segments: every fold and open after a kill replaces several
+        from studio.store import Store
+
+        Store(ws / "sessions").create("resume", segment_samples=segment_samples).close()
     side = int(requests ** 0.5) + 2
     (ws / "templates" / "bench-resume.prompt").write_text(
         two_slot_template("bench-resume", [f"topic-{i}" for i in range(side)], [f"angle-{i}" for i in range(side + 1)]))
@@ -74,12 +78,12 @@ def _runs(ws: Path) -> list[dict]:
 
 def run_kills(requests: int = 2000, kills: int = 25, *, concurrency: int = 16, latency: float = 0.25,
               seed: int | None = None, grace: float = 0.5, startup_kills: float = 0.2,
-              verbose: bool = True) -> dict:
+              verbose: bool = True, segment_samples: int | None = 100) -> dict:
     """Kill and re-run; the figures as a dict (see the module docstring)."""
     from tests.support.fake_llm import FakeLLM
 
     rng = random.Random(seed)
-    ws = _workspace(requests)
+    ws = _workspace(requests, segment_samples)
     fake = FakeLLM(latency=latency, keep_bodies=False).start()
     cmd = [sys.executable, "-m", "studio", "run", "bench-resume", "-n", str(requests), "--model", fake.model,
            "--api-base", fake.base_url, "--session", "resume", "--concurrency", str(concurrency), "--json"]
@@ -205,9 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grace", type=float, default=0.5,
                     help="an answer that left the server this long before a kill had reached the studio")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--segment-samples", type=int, default=100,
+                    help="sample ids per segment file of the session (small: kills land between segment writes)")
     args = ap.parse_args(argv)
     f = run_kills(args.requests, args.kills, concurrency=args.concurrency, latency=args.latency, seed=args.seed,
-                  grace=args.grace)
+                  grace=args.grace, segment_samples=args.segment_samples)
     print()
     print(f"{f['requests']} requests, {f['kills']} SIGKILLs ({f['kills_in_run']} after the run had started), "
           f"concurrency {f['concurrency']}, server latency {f['latency']}s, {f['wall_s']}s in all")

@@ -5,6 +5,7 @@
     python bench/scale.py --after              # then time + peak RSS of show / report --json / export at the largest
     python bench/scale.py --sizes 1000000 --after --dir /tmp/big1m   # keep the workspace; reuse its sessions
 
+"written" is what the process wrote to the disk (session files, journal, index: every fold's rewrite).
 The template has two 1,000-value file slots (product strategy, no personas), mode render, so the figures are
 the studio's own (expansion, rendering, sample records, the session store) with no model in the way. RSS is
 polled from /proc every 50 ms over the process and its children. Prints figures; never fails on timing.
@@ -80,6 +81,8 @@ def _pss(pid: int) -> int:
 
 
 PEAK_PSS: list[float] = []      # the last measure's peak PSS (MB), summed over the process tree
+WRITTEN: list[float] = []       # the last measure's bytes written to the disk (MB: the kernel's block writes,
+#                                 process and children; counted when the pages are dirtied, so not 0 when cached)
 
 
 def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, str]:
@@ -88,7 +91,12 @@ def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, st
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = peak_pss = 0
-    while proc.poll() is None:
+    usage = None
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            break
         tree = _tree(proc.pid)
         peak = max(peak, sum(_rss(p) for p in tree))
         if len(tree) > 1:                     # a child shares pages: PSS says what the two really hold
@@ -99,6 +107,7 @@ def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, int, st
     wall = time.perf_counter() - t0
     err = proc.stderr.read().strip().splitlines()
     PEAK_PSS[:] = [peak_pss / 2**20]
+    WRITTEN[:] = [usage.ru_oublock * 512 / 2**20]
     return wall, peak / 2**20, proc.returncode, (err[-1] if err else "")
 
 
@@ -126,7 +135,7 @@ def main() -> None:
             wall, peak, rc, err = measure(studio + ["run", "big", "-n", str(n), "--session", f"s{n}"], root, env)
             peaks[n] = peak
             print(f"render run n={n:>9,}: wall {wall:7.1f} s  peak RSS {peak:7.0f} MB  ({peak * 2**20 / n:,.0f} B/sample)"
-                  f"  exit {rc}{'  ' + err if rc else ''}", flush=True)
+                  f"  written {WRITTEN[0]:,.0f} MB  exit {rc}{'  ' + err if rc else ''}", flush=True)
         if len(peaks) > 1:
             lo, hi = min(peaks), max(peaks)
             print(f"growth {lo:,} -> {hi:,}: {peaks[hi] - peaks[lo]:.0f} MB  (bar: peak <= 600 MB, growth <= 150 MB)")

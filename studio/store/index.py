@@ -1,7 +1,7 @@
 """The in-memory index over a session's samples: columns, not a dict per sample.
 
-Per sample it keeps a few fixed-width columns (`array`): the id, where its JSON lies in the TinyDB file
-(offset, size), status / template / version / model / flag as 4-byte codes into small tables of the
+Per sample it keeps a few fixed-width columns (`array`): the id, where its JSON lies (place: which TinyDB
+file, segment or NAME.json, and the offset in it, as one integer, studio.store.snapshot; and size), status / template / version / model / flag as 4-byte codes into small tables of the
 distinct strings, created / reviewed / cost / latency as doubles (NaN for None), and one code column per
 slot name and persona attribute. Only the multi-valued fields (tags, follow-ups) have inverted indexes:
 a sorted array of ids per tag. About 80 bytes a sample, a million samples in ~80 MB, and no Python object
@@ -117,10 +117,11 @@ class Frozen:
         r = self.overlay.get(self.sid[p])
         return r if r is not None else read_raw(self.off[p], self.size[p])
 
-    def _runs(self, span: int) -> Iterator[tuple[int, int]]:
-        """Rows [p, q) whose JSON lies in the file close together (one read each); (p, -1): in memory."""
+    def _runs(self, span: int, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
+        """Rows [p, q) of [lo, hi) whose JSON lies in one file close together (one read each); (p, -1): in memory.
+        Places in different files differ by at least 1 << SEG_SHIFT, so a run never spans two files."""
         sid, off, size, ov = self.sid, self.off, self.size, self.overlay
-        n, p = self.n, 0
+        n, p = (self.n if hi is None else hi), lo
         while p < n:
             if sid[p] in ov:
                 yield p, -1
@@ -135,10 +136,12 @@ class Frozen:
             yield p, q
             p = q
 
-    def entries(self, read_raw: Callable[[int, int], bytes]) -> Iterator[tuple[int, Any]]:
-        """(id, JSON) of every sample in id order; neighbours in the file are read with one pread per 8 MB."""
+    def entries(self, read_raw: Callable[[int, int], bytes], lo: int = 0,
+                hi: int | None = None) -> Iterator[tuple[int, Any]]:
+        """(id, JSON) of the samples in rows [lo, hi) (default: all) in id order; neighbours in a file are read
+        with one pread per 8 MB."""
         sid, off, size, ov = self.sid, self.off, self.size, self.overlay
-        for p, q in self._runs(GREP_BLOCK):
+        for p, q in self._runs(GREP_BLOCK, lo, hi):
             if q < 0:
                 yield sid[p], ov[sid[p]]
                 continue

@@ -10,6 +10,7 @@ from studio.store.errors import StoreError
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUFFIX = ".json"
+SEGMENTS = ".samples"         # NAME.samples/: the segment files
 
 
 def check_name(name: str) -> str:
@@ -24,7 +25,7 @@ def check_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class SessionFiles:
-    """NAME.json (TinyDB file), NAME.journal (write-ahead log, plus NAME.journal.1 while a fold runs),
+    """NAME.json (TinyDB file of the small tables), NAME.samples/ (TinyDB segment files), NAME.journal (write-ahead log, plus NAME.journal.1 while a fold runs),
     NAME.index (rebuildable cache), NAME.lock."""
 
     folder: Path
@@ -54,6 +55,15 @@ class SessionFiles:
     def lock(self) -> Path:
         """NAME.lock: held by the process writing the session."""
         return self.folder / f"{self.name}.lock"
+
+    @property
+    def segments(self) -> Path:
+        """NAME.samples/: the samples, in TinyDB files of SEGMENT_SAMPLES ids each (studio.store.snapshot)."""
+        return self.folder / f"{self.name}{SEGMENTS}"
+
+    def segment(self, k: int) -> Path:
+        """NAME.samples/0000K.json: segment `k` (sample ids k*SEGMENT_SAMPLES+1 ...)."""
+        return self.segments / f"{k:05d}{SUFFIX}"
 
     def all(self) -> list[Path]:
         """Every file of the session: NAME.journal.1, journal, index, lock, and the snapshot last."""

@@ -1,7 +1,12 @@
 """What a session file holds, its schema version, and the migrations from older versions.
 
-Schema 2 (current): tables `meta` (doc 1: name, created, model, labels, schema_version),
-`templates`, `runs`, `samples` (the sample record in docs/ARCHITECTURE.md) and `feedback`.
+Schema 3 (current): as schema 2, but the `samples` table lives in segment files NAME.samples/0000K.json
+(studio.store.snapshot), NAME.json keeping the other tables (and an empty `samples`); meta doc 1 also has
+`segment_samples` (sample ids per segment). Migrating from 2 changes no record: the next fold moves the
+samples out of NAME.json (the old file is kept as NAME.json.v2-backup).
+
+Schema 2: tables `meta` (doc 1: name, created, model, labels, schema_version),
+`templates`, `runs`, `samples` (the sample record in docs/ARCHITECTURE.md) and `feedback`, all in NAME.json.
 
 Schema 1 (the first prototype's files, see tests/store/fixtures/schema_v1.json): session
 metadata in `_default` doc 1 with `"schema": 1`; samples with `template_hash`, a `verdict` of
@@ -17,7 +22,8 @@ from typing import Any
 
 from studio.core.record import new_sample
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+SEGMENT_SAMPLES = 10_000    # sample ids per segment file of a new session (see studio.store.snapshot)
 TABLES = ("meta", "templates", "runs", "feedback", "judgements")   # small tables; `samples` is separate
 # judgements: explicit pair judgements, {chosen, rejected (sample ids), prompt_hash, created, withdrawn}
 DEFAULT_LABELS = ["incorrect", "unsafe", "too-long", "too-short", "off-topic",
@@ -91,7 +97,13 @@ def _v1_to_v2(data: dict) -> dict:
             "samples": samples, "feedback": {}}
 
 
-MIGRATIONS = {1: _v1_to_v2}
+def _v2_to_v3(data: dict) -> dict:
+    meta = data["meta"]["1"]
+    meta["schema_version"] = 3          # the session sets `segment_samples` (the size it splits the samples by)
+    return data
+
+
+MIGRATIONS = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: dict, version: int) -> dict:

@@ -1,7 +1,8 @@
-"""One curation session: a TinyDB file plus a write-ahead journal, indexed in memory.
+"""One curation session: TinyDB files (NAME.json, NAME.samples/ segments) plus a write-ahead journal, indexed in memory.
 
 Every change is appended to NAME.journal and fsynced before the call returns (durable against
-SIGKILL); the journal is folded into NAME.json by atomic replace when it grows and on close.
+SIGKILL); the journal is folded into the files when it grows and on close: each segment that
+changed and NAME.json by atomic replace (studio.store.snapshot).
 Review actions (accept, reject, status, tag, note, bulk) are undoable; undo is itself journaled.
 All methods are thread-safe (one lock), so a generation worker and the review keys can share it.
 """
@@ -27,7 +28,6 @@ from studio.store import interrupted, journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
-from studio.store.textindex import TextIndex, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
 from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
@@ -119,10 +119,11 @@ class Session:
         self._mu = threading.RLock()
         self._deferred: list[bytes] | None = None   # journal records held back by fold_inbox
         self._tables: dict[str, dict[int, dict]] = {t: {} for t in TABLES}
-        self._fd: int | None = None
+        self._files = snapshot.Files()              # read descriptors: NAME.json and each segment
+        self._dirty: set[int] = set()               # segments to rewrite at the next fold (edited by hand, damaged)
+        self._per = snapshot.SEGMENT_SAMPLES
+        self._damaged_path = files.json
         self._index = SampleIndex(self._pread)
-        self._text: TextIndex | None = None             # the studio's text search (build_text_index); None: scan
-        self._text_building: TextIndex | None = None
         self._journal: journal.JournalWriter | None = None
         self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
         self._run_ids: dict[str, int] = {}
@@ -168,9 +169,15 @@ class Session:
             stale.unlink(missing_ok=True)
         doc = {"name": self.name, "created": time.time(), "model": None, "labels": list(DEFAULT_LABELS),
                "schema_version": SCHEMA_VERSION}
+        doc["segment_samples"] = snapshot.SEGMENT_SAMPLES
         doc.update({k: v for k, v in meta.items() if v is not None})
+        shutil.rmtree(self.files.segments, ignore_errors=True)     # a deleted session's leftovers
         head_len, offs, lens = snapshot.write(self.path, {"meta": {"1": doc}}, [])
-        snapshot.write_index(self.path, self.files.index, head_len, SampleIndex().dump(0, offs, lens))
+        opened = snapshot.Files({0: snapshot.open_fd(self.path)})
+        try:
+            snapshot.write_index(self.files.index, head_len, SampleIndex().dump(0, offs, lens), opened)
+        finally:
+            opened.close()
 
     def _load(self) -> None:
         for _attempt in range(3):
@@ -184,6 +191,8 @@ class Session:
             for name in (self.path.name, self.files.index.name):       # a fold that was killed
                 for leftover in self.files.folder.glob(f".{name}.*.tmp"):
                     leftover.unlink(missing_ok=True)
+            for leftover in self.files.segments.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
             self._journal = journal.JournalWriter(self.files.journal, truncate_to=jr.good_bytes)
         if damaged_file is not None or jr.damaged:
             self._recovered(damaged_file, salvage_bad, jr)
@@ -191,8 +200,11 @@ class Session:
             if self.migrated_from is not None:
                 backup = self.path.with_name(f"{self.path.name}.v{self.migrated_from}-backup")
                 if not backup.exists():
-                    shutil.copy2(self.path, backup)
-            self.compact()
+                    try:
+                        os.link(self.path, backup)     # the old file itself: the fold replaces NAME.json, never edits it
+                    except OSError:
+                        shutil.copy2(self.path, backup)
+            self.compact(full=self.migrated_from is not None)
         if not self.read_only:
             self.fold_inbox()  # what guests added while another process held the session
 
@@ -206,72 +218,31 @@ class Session:
     def _load_once(self):
         self._tables = {t: {} for t in TABLES}
         self._index = SampleIndex(self._pread)
-        self._text = self._text_building = None         # (a read-only view reloading) built again on demand
         self._needs_fold = self._needs_index = False
-        self._close_fd()
+        self._dirty = set()
+        self.migrated_from = None
+        self._files.close()
         damaged: str | None = None
         salvage_bad = 0
-        loaded = snapshot.read_fast(self.path, self.files.index, self._index)
-        if loaded is None:
+        segments = len(snapshot.segment_files(self.files))
+        if segments > 200:
+            snapshot.room_for(segments)
+        loaded = snapshot.read_fast(self.files, self._index)
+        if loaded is not None and schema_of(loaded.tables) != SCHEMA_VERSION:
+            loaded.files.close()                  # an index written for a file of an older schema
+            loaded = None
             self._index = SampleIndex(self._pread)
-            try:
-                loaded = snapshot.read_lines(self.path, index_fields, self._index.put)
-            except FileNotFoundError:
-                pass                                  # reported just below
-            except ValueError:
-                loaded = None                         # damaged: the whole read below says how, then salvages
-            if loaded is not None and schema_of(loaded.tables) != SCHEMA_VERSION:
-                os.close(loaded.fd)
-                loaded = None
-            if loaded is not None:
-                self._needs_index = True
         if loaded is None:
-            self._index = SampleIndex(self._pread)        # a damaged file's lines read so far are read again
-            try:
-                data = snapshot.read_whole(self.path)
-            except FileNotFoundError:
-                raise StoreError(f"no session named {self.name!r}", path=self.path,
-                                 hint="`studio sessions` lists the sessions") from None
-            except PermissionError as exc:
-                raise StoreError(f"cannot read the session file: {exc.strerror}", path=self.path,
-                                 hint="check the file's permissions") from None
-            except (ValueError, orjson.JSONDecodeError) as exc:
-                damaged = str(exc).split("\n")[0] or "not valid JSON"
-                tables, samples, salvage_bad = snapshot.salvage(self.path)
-                data = {**tables, "samples": {str(k): v for k, v in samples.items()}}
-                if schema_of(data) is None:   # the head did not survive: start the meta again
-                    data["meta"] = {"1": {"name": self.name, "created": time.time(), "model": None,
-                                          "labels": list(DEFAULT_LABELS), "schema_version": SCHEMA_VERSION}}
-            version = schema_of(data)
-            if version is None:
-                raise StoreError(f"not a Template Studio session: {describe_foreign(data)}", path=self.path,
-                                 hint="move the file out of the sessions folder, or use another session name")
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"the session was written by a newer studio (schema {version}, "
-                                 f"this one reads up to {SCHEMA_VERSION})", path=self.path,
-                                 hint="upgrade template-studio to open it")
-            if version < SCHEMA_VERSION:
-                data = migrate(data, version)
-                self.migrated_from = version
-            samples = data.get("samples") or {}
-            data.pop("_default", None)
-            loaded = snapshot.Loaded(tables=data, samples=[])
-            for key, doc in samples.items():
-                if isinstance(doc, dict) and str(key).isdigit():
-                    doc.pop("id", None)
-                    raw = held_json(doc)
-                    loaded.samples.append((int(key), index_fields(doc), raw, 0, 0))
-            loaded.samples.sort(key=lambda s: s[0])
-            self._needs_fold = True
-        self._fd = loaded.fd
+            loaded, damaged, salvage_bad = self._read_files()
+        self._files = loaded.files
         for table in TABLES:
             self._tables[table] = {int(k): v for k, v in (loaded.tables.get(table) or {}).items()}
-        put = self._index.put
-        for sid, ix, raw, off, size in loaded.samples or ():
-            put(sid, ix, raw, off, size)
-        if self._needs_index and not self.read_only:     # the file is fine, only the cache was missing
-            ix = self._index
-            snapshot.write_index(self.path, self.files.index, loaded.head_len, ix.dump(len(ix), ix.off, ix.size))
+        meta = self._tables["meta"].get(1) or {}
+        self._per = int(meta.get("segment_samples") or snapshot.SEGMENT_SAMPLES)
+        ix = self._index
+        if self._needs_index and not ix.overlay and self.migrated_from is None:     # the files are fine, only the cache was missing or old:
+            # written by a read-only view too (a cache, valid only for the files' identities it names)
+            snapshot.write_index(self.files.index, loaded.head_len, ix.dump(len(ix), ix.off, ix.size), self._files)
         old = journal.read(self.files.journal_old)        # a fold that did not finish
         jr = journal.read(self.files.journal)
         if old.ops or old.damaged or self.files.journal_old.exists():
@@ -283,13 +254,135 @@ class Session:
         self._run_ids = {r.get("run_id"): i for i, r in self._tables["runs"].items()}
         return damaged, salvage_bad, jr
 
+    def _read_files(self) -> tuple[snapshot.Loaded, str | None, int]:
+        """Read NAME.json and the segments without NAME.index: our own layout line by line (samples stay in the
+        files), else whole (written by plain TinyDB, schema 1), else salvaged (damaged) -> (loaded, what was
+        damaged, unreadable lines). Samples read whole are held in memory and their segments marked to rewrite."""
+        self._damaged_path = self.path
+        put = self._index.put
+        opened = snapshot.Files()
+        damaged: str | None = None
+        salvage_bad = 0
+        got: snapshot.Loaded | None = None
+        try:
+            got = snapshot.read_lines(self.path, index_fields, put)
+        except FileNotFoundError:
+            raise StoreError(f"no session named {self.name!r}", path=self.path,
+                             hint="`studio sessions` lists the sessions") from None
+        except PermissionError as exc:
+            raise StoreError(f"cannot read the session file: {exc.strerror}", path=self.path,
+                             hint="check the file's permissions") from None
+        except ValueError:
+            got = None                         # damaged: the whole read below says how, then salvages
+        version = None if got is None else schema_of(got.tables)
+        if got is not None and version not in (2, SCHEMA_VERSION):
+            os.close(got.fd)
+            got = None
+        if got is not None:                    # schema 2 has its samples in NAME.json: read where they are
+            opened.put(0, got.fd)
+            tables, head_len = got.tables, got.head_len
+            if version != SCHEMA_VERSION:
+                self.migrated_from = version
+                meta = tables["meta"]["1"]
+                meta.update(schema_version=SCHEMA_VERSION, segment_samples=snapshot.SEGMENT_SAMPLES)
+            if len(self._index):               # samples in NAME.json: moved into segments by the next fold
+                self._needs_fold = True
+            self._needs_index = True
+        else:
+            self._index = SampleIndex(self._pread)
+            put = self._index.put
+            head_len = 0
+            data: Any
+            try:
+                data = snapshot.read_whole(self.path)
+            except PermissionError as exc:
+                raise StoreError(f"cannot read the session file: {exc.strerror}", path=self.path,
+                                 hint="check the file's permissions") from None
+            except (ValueError, orjson.JSONDecodeError) as exc:
+                damaged = str(exc).split("\n")[0] or "not valid JSON"
+                tables_, samples_, salvage_bad = snapshot.salvage(self.path)
+                data = {**tables_, "samples": {str(k): v for k, v in samples_.items()}}
+                if schema_of(data) is None:   # the head did not survive: start the meta again
+                    data["meta"] = {"1": {"name": self.name, "created": time.time(), "model": None,
+                                          "labels": list(DEFAULT_LABELS), "schema_version": SCHEMA_VERSION,
+                                          "segment_samples": snapshot.SEGMENT_SAMPLES}}
+            version = schema_of(data)
+            if version is None:
+                raise StoreError(f"not a Template Studio session: {describe_foreign(data)}", path=self.path,
+                                 hint="move the file out of the sessions folder, or use another session name")
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the session was written by a newer studio (schema {version}, "
+                                 f"this one reads up to {SCHEMA_VERSION})", path=self.path,
+                                 hint="upgrade template-studio to open it")
+            if version < SCHEMA_VERSION:
+                data = migrate(data, version)
+                data["meta"]["1"]["segment_samples"] = snapshot.SEGMENT_SAMPLES
+                self.migrated_from = version
+            assert isinstance(data, dict)
+            samples = data.pop("samples", None) or {}
+            data.pop("_default", None)
+            tables = data
+            self._hold(samples, put)
+            self._needs_fold = True
+        per = int((tables.get("meta") or {}).get("1", {}).get("segment_samples") or snapshot.SEGMENT_SAMPLES)
+        self._dirty.update({(sid - 1) // per for sid in self._index.sid})   # samples in NAME.json go to segments
+        if self.migrated_from is None:         # schema 3: the samples are in the segments (in an older file they
+            for k, path in snapshot.segment_files(self.files).items():   # are all in NAME.json; segment files
+                damaged_seg = self._read_segment(k, path, opened, per)  # beside it are a killed migration's)
+                if damaged_seg is not None and damaged is None:
+                    damaged, salvage_bad = damaged_seg
+                    self._damaged_path = path
+        return snapshot.Loaded(tables=tables, head_len=head_len, files=opened), damaged, salvage_bad
+
+    def _hold(self, samples: dict, put) -> None:
+        """Samples read whole (a plain TinyDB file, a salvage): held in memory until the next fold."""
+        got = []
+        for key, doc in samples.items():
+            if isinstance(doc, dict) and str(key).isdigit():
+                doc.pop("id", None)
+                got.append((int(key), doc))
+        got.sort(key=lambda s: s[0])
+        for sid, doc in got:
+            put(sid, index_fields(doc), held_json(doc))
+
+    def _read_segment(self, k: int, path: Path, opened: snapshot.Files, per: int) -> tuple[str, int] | None:
+        """Read segment `k` into the index -> (what is damaged, unreadable lines) when it is damaged."""
+        index_put, dirty, lo, hi = self._index.put, self._dirty, k * per + 1, (k + 1) * per
+
+        def put(sid: int, ix: dict, raw: bytes | None, off: int = 0, size: int = 0) -> None:
+            if not lo <= sid <= hi:             # put there by hand: the fold moves it to the segment of its id
+                dirty.update((k, (sid - 1) // per))
+            index_put(sid, ix, raw, off, size)
+        try:
+            got = snapshot.read_lines(path, index_fields, put, code=k + 1)
+        except PermissionError as exc:
+            raise StoreError(f"cannot read the session file: {exc.strerror}", path=path,
+                             hint="check the file's permissions") from None
+        except ValueError:
+            got = None
+        if got is not None:
+            opened.put(k + 1, got.fd)
+            return None
+        self._dirty.add(k)                     # edited by hand or damaged: held in memory, rewritten at the fold
+        self._needs_fold = True
+        try:
+            data = snapshot.read_whole(path)
+            if not isinstance(data, dict) or not isinstance(data.get("samples", {}), dict):
+                raise ValueError("not a TinyDB file with a samples table")
+            self._hold(data.get("samples") or {}, put)
+            return None
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            _tables, samples, bad = snapshot.salvage(path)
+            self._hold(samples, put)
+            return str(exc).split("\n")[0] or "not valid JSON", bad
+
     def _recovered(self, damaged_file: str | None, salvage_bad: int, jr: journal.JournalRead) -> None:
         n = len(self._index)
         what = (f"{n} samples, {len(self._tables['runs'])} runs, "
                 f"{len(self._tables['templates'])} template versions")
         if damaged_file is not None:
             problem = f"the session file is damaged ({damaged_file}; {salvage_bad} unreadable lines)"
-            damaged_path = self.path
+            damaged_path = self._damaged_path
         else:
             damaged_path = getattr(jr, "damaged_path", self.files.journal)
             problem = f"the journal is damaged (lines {', '.join(map(str, jr.bad_lines[:5]))} unreadable)"
@@ -298,7 +391,7 @@ class Session:
                              hint="open the session where it can be written to recover it (the damaged file is kept)")
         kept = damaged_path.with_name(f"{damaged_path.name}.damaged-{_stamp()}")
         if damaged_file is not None:
-            os.replace(self.path, kept)          # keep it beside; the recovered session takes its name
+            os.replace(damaged_path, kept)       # keep it beside; the recovered session takes its name
         else:
             shutil.copy2(damaged_path, kept)
         self.compact()
@@ -316,10 +409,6 @@ class Session:
             if ix is None or "fu" not in ix:          # "fu" missing: a journal written before index format 3
                 ix = index_fields(orjson.loads(raw))
             self._index.put(sid, ix, raw)
-            if self._text is not None:
-                self._text.put(sid, doc if doc is not None else orjson.loads(raw))
-            elif self._text_building is not None:
-                self._text_building.dirty.add(sid)
         elif table in self._tables:
             self._tables[table][sid] = doc if doc is not None else orjson.loads(raw)
 
@@ -346,7 +435,8 @@ class Session:
                                  hint="values must be JSON: str, int, float, bool, None, list, dict") from None
             ix = None
             if table == "samples":
-                ix = index_fields(doc)                # raw is a tight copy already (held_json)
+                ix = index_fields(doc)
+                raw = memoryview(raw).tobytes()       # orjson's buffer is ~2.5x the text: keep a tight copy
             header = {"t": table, "id": sid, "ix": ix} if ix is not None else {"t": table, "id": sid}
             encoded.append((table, sid, doc, raw, ix, journal.encode(header, raw)))
         if self._deferred is not None:  # fold_inbox: one journal write for a guest's lines and the progress
@@ -390,16 +480,17 @@ class Session:
             self._journal = journal.JournalWriter(self.files.journal)
         frozen = self._index.freeze(copy=False)
         tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
-        src = os.dup(self._fd) if self._fd is not None else None
-        self._fold_thread = threading.Thread(target=self._fold_in_background, args=(frozen, tables, src),
+        src = self._files.dup()
+        dirty, self._dirty = self._dirty, set()
+        self._fold_thread = threading.Thread(target=self._fold_in_background, args=(frozen, tables, src, dirty),
                                              name=f"fold {self.name}", daemon=True)
         self._fold_thread.start()
 
-    def _fold_in_background(self, frozen, tables: dict, src: int | None) -> None:
+    def _fold_in_background(self, frozen, tables: dict, src: snapshot.Files, dirty: set[int]) -> None:
         try:
-            placed = self._write_file(frozen, tables, lambda off, size: os.pread(src, size, off))
+            placed = self._write_files(frozen, tables, src.read, dirty)
             with self._mu:
-                self._switch_file(frozen, placed)
+                self._switch_files(frozen, placed)
                 self.files.journal_old.unlink(missing_ok=True)
                 fsync_dir(self.files.folder)
             del frozen, tables, placed
@@ -408,28 +499,29 @@ class Session:
             self.fold_error = exc if isinstance(exc, StoreError) else _fold_failed(self.path, exc)
             with self._mu:
                 self._index.thaw()
+                self._dirty |= dirty
         finally:
-            if src is not None:
-                os.close(src)
+            src.close()
             self._fold_thread = None
 
-    def _write_file(self, frozen, tables: dict, read_raw) -> tuple:
+    def _write_files(self, frozen, tables: dict, read_raw, dirty: set[int] | None) -> snapshot.Placed:
         try:
-            return snapshot.write(self.path, tables, frozen.entries(read_raw))
+            return snapshot.write_session(self.files, tables, frozen, read_raw, dirty, self._per)
         except OSError as exc:
             raise _fold_failed(self.path, exc) from None
 
-    def _switch_file(self, frozen, placed: tuple) -> None:
-        """Read the new file from now on; NAME.index describes it (written here, under the lock: the columns
+    def _switch_files(self, frozen, placed: snapshot.Placed) -> None:
+        """Read the new files from now on; NAME.index describes them (written here, under the lock: the columns
         are not copied for it, only their bytes streamed)."""
-        head_len, offs, lens = placed
-        fd = snapshot.open_fd(self.path)
-        self._close_fd()
-        self._fd = fd
+        for code in placed.written:
+            self._files.put(code, snapshot.open_fd(snapshot.file_of(self.files, code)))
+        for code in placed.removed:
+            self._files.put(code, None)
         ix = self._index
-        ix.relocate(frozen, offs, lens, self._pread)
+        ix.relocate(frozen, placed.off, placed.size, self._pread)
         if ix.inserts == frozen.inserts:
-            snapshot.write_index(self.path, self.files.index, head_len, ix.dump(frozen.n, offs, lens))
+            snapshot.write_index(self.files.index, placed.head_len, ix.dump(frozen.n, placed.off, placed.size),
+                                 self._files)
         else:                                  # rows moved meanwhile (ids added out of order): rebuilt on open
             self.files.index.unlink(missing_ok=True)
 
@@ -457,17 +549,19 @@ class Session:
         finally:
             self._mu.release()
 
-    def compact(self) -> None:
-        """Fold everything into NAME.json now (atomic replace), then empty the journal."""
+    def compact(self, full: bool = False) -> None:
+        """Fold everything into the files now (each changed segment, then NAME.json, by atomic replace), then
+        empty the journal. `full`: rewrite every segment and remove segment files no sample belongs to."""
         with self._quiet():
             self._writable()
             frozen = self._index.freeze(copy=False)
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in self._tables.items()}
             try:
-                placed = self._write_file(frozen, tables, self._pread)
+                placed = self._write_files(frozen, tables, self._pread, None if full else self._dirty)
             finally:
                 self._index.thaw()
-            self._switch_file(frozen, placed)
+            self._switch_files(frozen, placed)
+            self._dirty = set()
             self._journal.reset()
             self.files.journal_old.unlink(missing_ok=True)
             self._needs_fold = False
@@ -476,7 +570,7 @@ class Session:
     # ---------------------------------------------------------------- reading
 
     def _pread(self, off: int, size: int) -> bytes:
-        return os.pread(self._fd, size, off)
+        return self._files.read(off, size)
 
     def _raw(self, sid: int) -> bytes:
         if sid not in self._index:
@@ -647,21 +741,16 @@ class Session:
             t.join()
 
     def add_samples(self, samples: Iterable[dict]) -> list[int]:
-        """Store new samples, each made a record by `core.record.new_sample` (missing fields get defaults,
-        key-shaped text redacted: the one place a run's samples are normalised); durable when it returns.
-        Each dict given is completed in place to what was stored (without its id, which is returned)."""
+        """Store new samples (missing fields get defaults); durable when it returns."""
         self._keep_pace()
-        given = samples if isinstance(samples, list) else list(samples)
         with self._mu:
             self._writable()
             now = time.time()
             first = self._index.max_id + 1
-            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(given)]
+            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(samples)]
             ids = self._commit(ops) if ops else []
             self._maybe_fold()
-        for s, (_, _, doc) in zip(given, ops):
-            s.update(doc)
-        return ids
+            return ids
 
     def update_sample(self, sample_id: int, **fields: Any) -> None:
         """Change fields other than review decisions (e.g. follow-up results); not undoable."""
@@ -808,65 +897,21 @@ class Session:
         Filters: `status`/`tag`/`flag` take a value or a list (any of); `template`, `version` (the 12-hex
         content hash), `slot=(name, value)`, `persona=(attr, value)`, `followup` (a follow-up template name);
         `text`: a case-insensitive substring of output, prompt, note, error, slot values and persona text (a
-        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock; milliseconds
-        once `build_text_index` has run)."""
+        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock)."""
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
                                  followup=followup, flag=flag, persona=persona)
             if not text:
                 return ix.ordered(cand, order, desc)
-            if self._text is not None:
-                hits = self._text.search(text, cand)
-                if hits is not None:
-                    if order != "id":
-                        return ix.ordered(hits, order, desc)
-                    return hits[::-1] if desc else hits
             rows = ix.freeze()
-            fd = os.dup(self._fd) if self._fd is not None else None
+            files = self._files.dup()
         try:                                  # the scan runs without the lock: review keys never wait for it
-            found = self._search(None if cand is None else set(cand), text, rows, fd)
+            found = self._search(None if cand is None else set(cand), text, rows, files)
         finally:
-            if fd is not None:
-                os.close(fd)
+            files.close()
         with self._mu:
             return self._index.ordered(found, order, desc)
-
-    def build_text_index(self) -> None:
-        """Keep an in-memory word index for text filters (studio.store.textindex): `ids(text=...)` then takes
-        milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the
-        searched text's size in memory, so headless commands never build it. The file is read without the
-        lock; samples changed meanwhile are indexed again at the end."""
-        with self._mu:
-            if self._text is not None or self._text_building is not None:
-                return
-            building = self._text_building = TextIndex()
-            rows = self._index.freeze()
-            fd = os.dup(self._fd) if self._fd is not None else None
-        try:
-            def read(off: int, size: int) -> bytes:
-                return os.pread(fd, size, off)    # type: ignore[arg-type]
-            put = building.put_raw
-            for sid, raw in rows.entries(read):
-                put(sid, raw)
-                if self._text_building is not building:   # reloaded or closed meanwhile
-                    return
-        except BaseException:
-            with self._mu:
-                if self._text_building is building:
-                    self._text_building = None
-            raise
-        finally:
-            if fd is not None:
-                os.close(fd)
-        with self._mu:
-            if self._text_building is not building:
-                return
-            for sid in building.dirty:
-                if sid in self._index:
-                    building.put_raw(sid, self._index.raw_of(sid))
-            building.dirty.clear()
-            self._text, self._text_building = building, None
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
         """One page of whole samples (dicts with "id") matching `filters` (as `ids`): `limit` from `offset`."""
@@ -1002,22 +1047,21 @@ class Session:
             while j < n and in_file[j][0] - end <= READ_GAP and in_file[j][0] + in_file[j][1] - first <= READ_SPAN:
                 end = max(end, in_file[j][0] + in_file[j][1])
                 j += 1
-            buf = os.pread(self._fd, end - first, first)
+            buf = self._files.read(first, end - first)
             for o, length, k in in_file[i:j]:
                 out[k] = (buf, o - first, o - first + length)
             i = j
         return out
 
     @staticmethod
-    def _search(ids: set[int] | None, text: str, rows, fd: int | None) -> set[int]:
+    def _search(ids: set[int] | None, text: str, rows, files: snapshot.Files) -> set[int]:
         """Case-insensitive substring in output, prompt, note, error, slot values and persona.
 
-        Works on a snapshot of where each sample's JSON lies (`rows`, a dup'd `fd`), so it needs no
-        lock. Large sets are prefiltered by a block scan of the file (`Frozen.grep`); every candidate
-        is confirmed on its parsed document, so field names and other fields never match.
+        Works on a snapshot of where each sample's JSON lies (`rows`, dup'd descriptors `files`), so it
+        needs no lock. Large sets are prefiltered by a block scan of the files (`Frozen.grep`); every
+        candidate is confirmed on its parsed document, so field names and other fields never match.
         """
-        def read(off: int, size: int) -> bytes:
-            return os.pread(fd, size, off)
+        read = files.read
         needle = text.lower()
         quick = orjson.dumps(needle)[1:-1] if needle.isascii() else None
         if quick and (ids is None or len(ids) > 2000):
@@ -1033,7 +1077,14 @@ class Session:
             raw = rows.raw(p, read)
             if quick is not None and quick not in raw.lower():
                 continue
-            if any(needle in str(h).lower() for h in search_texts(orjson.loads(raw))):
+            doc = orjson.loads(raw)
+            hay = [doc.get("output") or "", doc.get("note") or "", doc.get("error") or ""]
+            hay += [m.get("content") or "" for m in doc.get("messages") or [] if isinstance(m, dict)]
+            hay += [str(v) for v in (doc.get("slots") or {}).values()]
+            persona = doc.get("persona")
+            if isinstance(persona, dict):
+                hay.append(str(persona.get("text") or ""))
+            if any(needle in str(h).lower() for h in hay):
                 found.add(sid)
         return found
 
@@ -1178,20 +1229,15 @@ class Session:
 
     # ---------------------------------------------------------------- closing
 
-    def _close_fd(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
     def _release(self) -> None:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        self._close_fd()
+        self._files.close()
         self._lock.release()
 
     def close(self) -> None:
-        """Fold the journal into the TinyDB file (if this process writes it) and release the lock."""
+        """Fold the journal into the TinyDB files (if this process writes them) and release the lock."""
         with self._quiet():
             if self._closed:
                 return
@@ -1206,7 +1252,6 @@ class Session:
                     self.compact()
             finally:
                 self._closed = True
-                self._text = self._text_building = None
                 self._release()
 
     def __enter__(self) -> "Session":

@@ -1,39 +1,174 @@
-"""The TinyDB file itself: written whole by atomic replace, read fast through NAME.index.
+"""The TinyDB files themselves: written by atomic replace, read fast through NAME.index.
 
-Layout (plain TinyDB JSON, so `TinyDB(path)` reads it): the small tables first, one per line,
-then `"samples":{` with one sample per line. NAME.index (a cache, safe to delete) is one JSON line
-(the file's identity: inode, size, mtime; the code tables) followed by the index's columns as raw
-bytes (studio.store.index): when it matches the file, opening parses no sample and builds no Python
-object per sample.
+A session is NAME.json (plain TinyDB JSON: the small tables, one per line, and an empty `samples`
+table) and its samples in segment files NAME.samples/00000.json, 00001.json, ... : segment k is a
+plain TinyDB file whose `samples` table holds sample ids k*SEGMENT_SAMPLES+1 ... (k+1)*SEGMENT_SAMPLES,
+one sample per line. TinyDB parses a whole file on every table access, so a segment is sized for it to
+read one in well under a second; a fold rewrites only the segments that changed. Where a sample lies is
+one integer: (file code << SEG_SHIFT) | byte offset, code 0 for NAME.json (the samples of a session of
+schema 2, before it is split), k+1 for segment k.
+
+NAME.index (a cache, safe to delete) is one JSON line (each file's identity: inode, size, mtime; the
+code tables) followed by the index's columns as raw bytes (studio.store.index): when it matches the
+files, opening parses no sample and builds no Python object per sample.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from array import array
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import orjson
 
-from studio.core.files import atomic_writer
+from studio.core.files import atomic_writer, fsync_dir
+from studio.store.names import SessionFiles
+from studio.store.schema import SEGMENT_SAMPLES
 
-INDEX_FORMAT = 6          # 3: model, persona, follow-ups; 4: flag index; 5: binary columns; 6: cached ids,
-#                           cost column by core.cost.sample_cost
+INDEX_FORMAT = 7          # 3: model, persona, follow-ups; 4: flag index; 5: binary columns; 6: cached ids,
+#                           cost column by core.cost.sample_cost; 7: segment files
+SEG_SHIFT = 40            # a place is (file code << SEG_SHIFT) | offset: files up to 1 TB
+SEG_MASK = (1 << SEG_SHIFT) - 1
+_SEGMENT_NAME = re.compile(r"(\d{5,})\.json")
 INDEX_MAGIC = b"studio-index "
+
+
+class Files:
+    """Read descriptors on a session's files by code (0: NAME.json, k+1: segment k); `read(place, size)`."""
+
+    def __init__(self, fds: dict[int, int] | None = None):
+        self.fds: dict[int, int] = dict(fds or {})
+
+    def read(self, place: int, size: int) -> bytes:
+        """`size` bytes at `place` ((code << SEG_SHIFT) | offset)."""
+        return os.pread(self.fds[place >> SEG_SHIFT], size, place & SEG_MASK)
+
+    def dup(self) -> "Files":
+        """Descriptors of their own (for a thread or a scan that outlives a fold's switch)."""
+        return Files({code: os.dup(fd) for code, fd in self.fds.items()})
+
+    def put(self, code: int, fd: int | None) -> None:
+        """Read file `code` through `fd` from now on (None: it is gone); the old descriptor is closed."""
+        old = self.fds.pop(code, None) if fd is None else self.fds.get(code)
+        if fd is not None:
+            self.fds[code] = fd
+        if old is not None and old != fd:
+            os.close(old)
+
+    def close(self) -> None:
+        """Close every descriptor."""
+        fds, self.fds = self.fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def identity(self) -> dict[str, list[int]]:
+        """{code: [size, mtime_ns, inode]} of the files as they were opened (what NAME.index is valid for)."""
+        out = {}
+        for code, fd in sorted(self.fds.items()):
+            st = os.fstat(fd)
+            out[str(code)] = [st.st_size, st.st_mtime_ns, st.st_ino]
+        return out
+
+
+def room_for(n_files: int) -> None:
+    """Raise the soft limit on open files when a session's descriptors (held open, and dup'd by a fold and a text
+    search) would come near it: 10,000,000 samples are 1,000 segments. Best effort."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 4 * n_files + 256
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else min(want, hard),
+                                                        hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def segment_files(files: SessionFiles) -> dict[int, Path]:
+    """The segment files on disk: {k: NAME.samples/0000K.json} (other names there are ignored)."""
+    try:
+        names = os.listdir(files.segments)
+    except OSError:
+        return {}
+    out = {}
+    for name in names:
+        m = _SEGMENT_NAME.fullmatch(name)
+        if m:
+            out[int(m.group(1))] = files.segments / name
+    return dict(sorted(out.items()))
+
+
+def file_of(files: SessionFiles, code: int) -> Path:
+    """The path of file `code`."""
+    return files.json if code == 0 else files.segment(code - 1)
 
 
 @dataclass
 class Loaded:
-    """A session file as it was read: the small tables; `fast` when the sample index came from NAME.index,
-    else the samples one by one (id, index fields, JSON bytes, 0, 0); `fd` stays open for preads."""
+    """A session's files as they were read: the small tables; `fast` when the sample index came from NAME.index;
+    `files` stay open for preads."""
 
     tables: dict[str, dict]                         # small tables: doc id (str) -> doc
     fast: bool = False                              # the index came from NAME.index
-    samples: list[tuple] | None = None              # the whole-file path: (id, ix, JSON, 0, 0)
-    fd: int | None = None                           # the TinyDB file, for os.pread
+    fd: int | None = None                           # read_lines: the file read, for os.pread
     head_len: int = 0
+    files: Files = field(default_factory=Files)
+
+
+@dataclass
+class Placed:
+    """What a fold wrote: every frozen row's new place and size, which files were replaced or removed."""
+
+    head_len: int
+    off: array
+    size: array
+    written: list[int]                              # codes of the files written (0: NAME.json)
+    removed: list[int]                              # codes of segment files deleted
+
+
+def write_session(files: SessionFiles, tables: dict[str, dict], frozen, read_raw: Callable[[int, int], bytes],
+                  dirty: set[int] | None = None, per: int = SEGMENT_SAMPLES) -> Placed:
+    """Write the segments that changed, then NAME.json, each by atomic replace (the caller keeps the journal
+    until this returns). A segment changed when one of its samples is held in memory (`frozen.overlay`) or
+    it is in `dirty` (the session marks segments whose samples lie elsewhere: read from a file edited by
+    hand); `dirty=None` (a migration, a copy): every segment is written and segment files no sample belongs
+    to are removed."""
+    n = frozen.n
+    sid = frozen.sid
+    off, size = array("q", frozen.off[:n]), array("I", frozen.size[:n])
+    on_disk = segment_files(files)
+    if dirty is None:
+        need = set(on_disk)
+        if n:
+            need |= set(range((sid[0] - 1) // per, (sid[n - 1] - 1) // per + 1))
+    else:
+        need = set(dirty) | {(s - 1) // per for s in frozen.overlay}
+    written: list[int] = []
+    removed: list[int] = []
+    if need and not files.segments.is_dir():
+        files.segments.mkdir(exist_ok=True)
+        fsync_dir(files.folder)
+    for k in sorted(need):
+        p0 = min(bisect_left(sid, k * per + 1), n)
+        p1 = min(bisect_left(sid, (k + 1) * per + 1), n)
+        if p0 >= p1:
+            if k in on_disk:
+                on_disk[k].unlink(missing_ok=True)
+                removed.append(k + 1)
+            continue
+        _, offs, lens = write(files.segment(k), {}, frozen.entries(read_raw, p0, p1))
+        base = (k + 1) << SEG_SHIFT
+        off[p0:p1] = array("q", [o + base for o in offs])
+        size[p0:p1] = lens
+        written.append(k + 1)
+    head_len, _, _ = write(files.json, tables, [])
+    written.append(0)
+    return Placed(head_len, off, size, written, removed)
 
 
 def write(json_path: Path, tables: dict[str, dict], samples: Iterable[tuple[int, Any]]) -> tuple[int, array, array]:
@@ -59,14 +194,13 @@ def write(json_path: Path, tables: dict[str, dict], samples: Iterable[tuple[int,
     return head_len, offs, lens
 
 
-def write_index(json_path: Path, index_path: Path, head_len: int, dumped: tuple[dict, list]) -> None:
-    """NAME.index for the file as it is now (its identity is how a later open knows it still fits), streamed:
-    one JSON line, then the columns' bytes (`dumped`: SampleIndex.dump). Only a cache: a failure is ignored."""
+def write_index(index_path: Path, head_len: int, dumped: tuple[dict, list], files: Files) -> None:
+    """NAME.index for the files as `files` opened them (their identity is how a later open knows it still fits),
+    streamed: one JSON line, then the columns' bytes (`dumped`: SampleIndex.dump). Only a cache: a failure is
+    ignored, and a stale one is never used (the identities differ), so a read-only view may write it too."""
     header, buffers = dumped
     try:
-        st = os.stat(json_path)
-        header = {"format": INDEX_FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
-                  "head_len": head_len, **header}
+        header = {"format": INDEX_FORMAT, "files": files.identity(), "head_len": head_len, **header}
         with atomic_writer(index_path, buffering=1 << 20, fsync=False) as fh:
             fh.write(INDEX_MAGIC + orjson.dumps(header) + b"\n")
             for buf in buffers:
@@ -99,12 +233,11 @@ def open_fd(path: Path) -> int:
     return os.open(path, os.O_RDONLY)
 
 
-def read_fast(json_path: Path, index_path: Path, index) -> Loaded | None:
-    """Open through NAME.index when it describes exactly this file, loading `index` (a SampleIndex) from it;
-    None means read the file."""
+def read_fast(files: SessionFiles, index) -> Loaded | None:
+    """Open through NAME.index when it describes exactly these files, loading `index` (a SampleIndex) from it;
+    None means read the files."""
     try:
-        st = os.stat(json_path)
-        fh = open(index_path, "rb")
+        fh = open(files.index, "rb")
     except OSError:
         return None
     with fh:
@@ -115,34 +248,40 @@ def read_fast(json_path: Path, index_path: Path, index) -> Loaded | None:
             header = orjson.loads(line[len(INDEX_MAGIC):])
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(header, dict) or header.get("format") != INDEX_FORMAT or \
-                (header.get("size"), header.get("mtime_ns"), header.get("ino")) != (st.st_size, st.st_mtime_ns, st.st_ino):
+        if not isinstance(header, dict) or header.get("format") != INDEX_FORMAT:
             return None
-        fd = open_fd(json_path)
+        want = header.get("files")
+        paths = {"0": files.json, **{str(k + 1): p for k, p in segment_files(files).items()}}
+        if not isinstance(want, dict) or want.keys() != paths.keys():
+            return None
+        opened = Files()
         try:
-            if os.fstat(fd).st_ino != st.st_ino:
-                raise ValueError("replaced while opening")
-            head = os.pread(fd, header["head_len"], 0)
+            for code, path in paths.items():
+                opened.put(int(code), open_fd(path))
+            if opened.identity() != want:
+                raise ValueError("the files changed")
+            head = os.pread(opened.fds[0], header["head_len"], 0)
             tables = orjson.loads(head.rstrip(b",\n") + b"}")
             tables.pop("_default", None)
             index.load(header, fh)
         except (KeyError, TypeError, ValueError, EOFError, OSError, orjson.JSONDecodeError):
-            os.close(fd)
+            opened.close()
             return None
-    return Loaded(tables=tables, fast=True, fd=fd, head_len=header["head_len"])
+    return Loaded(tables=tables, fast=True, head_len=header["head_len"], files=opened)
 
 
 HEAD = b'{"_default":{},\n'
 
 
-def read_lines(json_path: Path, index_fields, put: Callable[..., None]) -> Loaded | None:
+def read_lines(json_path: Path, index_fields, put: Callable[..., None], code: int = 0) -> Loaded | None:
     """Our own layout without a usable NAME.index: one parse per line, samples stay in the file; each is
-    given to `put(id, index fields, None, offset, size)` as it is read.
+    given to `put(id, index fields, None, place, size)` as it is read (place: `code` << SEG_SHIFT | offset).
 
     None when the file is not in this layout (then it is read whole); ValueError when a line is
     damaged or the file ends early (then it is salvaged).
     """
     fd = open_fd(json_path)
+    base = code << SEG_SHIFT
     ok = False
     try:
         with os.fdopen(os.dup(fd), "rb") as fh:
@@ -171,7 +310,7 @@ def read_lines(json_path: Path, index_fields, put: Callable[..., None]) -> Loade
                 body = line[colon + 1:].rstrip(b"\n")
                 body = body[:-1] if body.endswith(b",") else body
                 sid = int(line[1:colon - 1])
-                put(sid, index_fields(orjson.loads(body)), None, start + colon + 1, len(body))
+                put(sid, index_fields(orjson.loads(body)), None, base + start + colon + 1, len(body))
             if not ended:
                 raise ValueError("the file ends early")
         ok = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,12 +80,15 @@ class Store:
             raise StoreError(f"cannot create the sessions folder: {exc.strerror}", path=self.dir,
                              hint="run from a folder you can write to, or set STUDIO_HOME") from None
 
-    def create(self, name: str, *, model: str | None = None, labels: builtins.list[str] | None = None) -> Session:
-        """Create and open session `name` (meta: `model`, failure-tag `labels`; DEFAULT_LABELS when None).
+    def create(self, name: str, *, model: str | None = None, labels: builtins.list[str] | None = None,
+               segment_samples: int | None = None) -> Session:
+        """Create and open session `name` (meta: `model`, failure-tag `labels`; DEFAULT_LABELS when None;
+        `segment_samples`: sample ids per segment file, default snapshot.SEGMENT_SAMPLES).
         Raises StoreError when it exists or the folder cannot be written."""
         files = self.files(name)
         self._mkdir()
-        return Session(files, create_meta={"model": model, "labels": list(labels) if labels else None})
+        return Session(files, create_meta={"model": model, "labels": list(labels) if labels else None,
+                                           "segment_samples": segment_samples})
 
     def open(self, name: str, *, create: bool = False, read_only: bool = False) -> Session:
         """Open a session; if another process writes it, a read-only view with `.locked_by` set."""
@@ -135,13 +139,22 @@ class Store:
                 raise StoreError(f"cannot rename session {old!r}: {s.read_only_reason}", path=src.json)
             s.set_meta(name=dst.name)
             s.compact()
+            shutil.rmtree(dst.segments, ignore_errors=True)       # a deleted session's leftovers
             try:
+                if src.segments.exists():
+                    os.rename(src.segments, dst.segments)
                 os.link(src.json, dst.json)        # fails if dst appeared meanwhile: never overwrites
             except FileExistsError:
+                if dst.segments.exists() and not src.segments.exists():
+                    os.rename(dst.segments, src.segments)
                 self._must_not_exist(dst)
             except OSError as exc:
                 raise StoreError(f"cannot rename the session: {exc.strerror}", path=src.json) from None
             dst.journal.unlink(missing_ok=True)
+            try:                                   # the same files (inodes): the index cache still fits them
+                os.replace(src.index, dst.index)
+            except OSError:
+                dst.index.unlink(missing_ok=True)
             src.json.unlink()
             for p in (src.journal, src.index):
                 p.unlink(missing_ok=True)
@@ -156,18 +169,25 @@ class Store:
         with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d, s._mu, d._mu:
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in s._tables.items()}
             tables["meta"] = {"1": {**s.meta, "name": dst.name, "copied_from": src.name}}
+            tables["meta"]["1"]["segment_samples"] = d._per
             frozen = s._index.freeze(copy=False)
             try:
-                head_len, offs, lens = snapshot.write(dst.json, tables, frozen.entries(s._pread))
+                placed = snapshot.write_session(dst, tables, frozen, s._pread, None, d._per)
             finally:
                 s._index.thaw()
-            snapshot.write_index(dst.json, dst.index, head_len, s._index.dump(frozen.n, offs, lens))
+            opened = snapshot.Files({code: snapshot.open_fd(snapshot.file_of(dst, code)) for code in placed.written})
+            try:
+                snapshot.write_index(dst.index, placed.head_len, s._index.dump(frozen.n, placed.off, placed.size),
+                                     opened)
+            finally:
+                opened.close()
 
     def delete(self, name: str) -> None:
         """Delete session `name` and its files. Raises StoreError when missing, SessionLocked when open elsewhere."""
         files = self.files(name)
         self._must_exist(files)
         self._not_in_use(files, "delete")
+        shutil.rmtree(files.segments, ignore_errors=True)
         for p in files.all():
             p.unlink(missing_ok=True)
 

@@ -48,7 +48,7 @@ def test_one_or_two_processes_redact_the_same_rows(store, monkeypatch):
     """The redact stage looks at the whole selection at once: a key shape in one sample's prompt makes key-shaped
     text in any row redacted, whichever half of a forked clean stage held it (before the stages were split, each
     half decided alone, so the second half's output kept its key with two processes and lost it with one).
-    The store redacts key shapes when samples are saved, so the keys come in by a hand edit of the session file:
+    The store redacts key shapes when samples are saved, so the keys come in by a hand edit of a segment file:
     the case the export checks again for."""
     from studio.export import parallel
     from tests.export.conftest import prose, sample
@@ -59,7 +59,7 @@ def test_one_or_two_processes_redact_the_same_rows(store, monkeypatch):
     recs[0]["messages"] = [{"role": "user", "content": f"My key {mark} stopped working. " + prose(500, 10)}]
     recs[9]["output"] = f"Try the key {mark} again. " + prose(501, 20)
     s.add_samples(recs)
-    path = s.path
+    path = s.files.segment(0)                    # the samples are in segment files
     s.close()
     path.write_text(path.read_text().replace(mark, key))
     s = store.open("halves")

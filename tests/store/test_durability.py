@@ -6,12 +6,20 @@ import signal
 import time
 
 import orjson
+import pytest
 
 import studio.store.session as session_module
-from studio.store import Store
+from studio.store import Store, snapshot
 from tests.store.conftest import die_after, sample
 
 KILLS = int(os.environ.get("STUDIO_CRASH_KILLS", "50"))
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch):
+    """Sessions made here split their samples every 25 ids, so a fold writes several segment files and a
+    kill lands between their replaces too (the size is kept in the session's meta: forked writers use it)."""
+    monkeypatch.setattr(snapshot, "SEGMENT_SAMPLES", 25)
 
 
 def test_every_returned_action_survives_sigkill(store):
@@ -204,7 +212,43 @@ def test_killed_in_the_middle_of_a_fold(store, monkeypatch):
     s = store.open("s1")
     assert len(s) == 399 and s.get(5)["status"] == "rejected"
     assert not s.files.journal_old.exists() and not list(store.dir.glob(".*.tmp"))
+    assert not list(s.files.segments.glob(".*.tmp")) and len(list(s.files.segments.glob("*.json"))) == 16
     s.close()
+
+
+@pytest.mark.parametrize("files_written", [0, 1, 2, 3])
+def test_killed_between_the_replaces_of_a_fold(store, files_written, monkeypatch):
+    """A fold replaces each changed segment, then NAME.json; killed after any of them, the journal (kept until
+    all are safe) brings back every change, and the next open reads the files as they are."""
+    with store.create("s1") as s:
+        s.add_samples([sample(i) for i in range(1, 61)])            # segments 0, 1, 2
+    untouched = s.files.segment(1).stat().st_ino
+    real = snapshot.write
+
+    def write_then_die(path, tables, samples):
+        out = real(path, tables, samples)
+        write_then_die.n += 1
+        if write_then_die.n > files_written:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+    write_then_die.n = 0
+
+    def change_then_fold():
+        s = store.open("s1")
+        s.reject(5)                                              # segment 0
+        s.add_samples([sample(i) for i in range(61, 81)])        # segments 2 and 3
+        s.set_meta(model="changed")
+        monkeypatch.setattr(snapshot, "write", write_then_die)
+        s.compact()
+    die_after(change_then_fold)
+    s = store.open("s1")
+    assert len(s) == 80 and s.get(5)["status"] == "rejected" and s.meta["model"] == "changed"
+    assert s.get(80)["output"].startswith("Answer number 80") and s.get(42)["status"] == "pending"
+    assert s.files.segment(1).stat().st_ino == untouched           # a segment nothing changed is never rewritten
+    s.close()
+    with store.open("s1", read_only=True) as again:
+        assert len(again) == 80 and again.get(5)["status"] == "rejected"
+        assert sorted(p.name for p in again.files.segments.iterdir()) == [f"0000{k}.json" for k in range(4)]
 
 
 def test_a_generation_thread_and_review_share_a_session(store, monkeypatch):

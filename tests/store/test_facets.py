@@ -38,15 +38,21 @@ def test_an_index_of_an_older_format_is_rebuilt(store):
         index_path = s.files.index
     header = index_header(index_path)
     assert header["format"] == INDEX_FORMAT and header["n"] == 10
-    older = [orjson.dumps({**{k: header[k] for k in ("size", "mtime_ns", "ino", "head_len")}, "format": 4,
+    st = s.path.stat()
+    older = [orjson.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+                           "head_len": header["head_len"], "format": 4,
                            "id": list(range(1, 11))}),                          # format 4: one JSON document
-             index_path.read_bytes().replace(b'"format":%d' % INDEX_FORMAT, b'"format":4', 1)]
-    for text in older:
-        index_path.write_bytes(text)
-        with store.open("old") as s:
-            assert s.ids(followup="double-check") == [3]
-            assert s.facets().persona[("age_band", "adult")] == {2, 4, 6, 8, 10}
-        assert index_header(index_path)["format"] == INDEX_FORMAT   # written again for the next open
+             index_path.read_bytes().replace(b'"format":%d' % INDEX_FORMAT, b'"format":6', 1)]
+    for read_only in (False, True):
+        for text in older:
+            index_path.write_bytes(text)
+            files = sorted(p.stat().st_mtime_ns for p in [s.path, *s.files.segments.iterdir()])
+            with store.open("old", read_only=read_only) as again:
+                assert again.ids(followup="double-check") == [3]
+                assert again.facets().persona[("age_band", "adult")] == {2, 4, 6, 8, 10}
+            # written again for the next open, by a read-only view too (a cache); the session's files untouched
+            assert index_header(index_path)["format"] == INDEX_FORMAT
+            assert sorted(p.stat().st_mtime_ns for p in [s.path, *s.files.segments.iterdir()]) == files
 
 
 def test_journal_headers_from_before_the_new_fields_are_reindexed(store):

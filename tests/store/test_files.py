@@ -24,12 +24,18 @@ def _session_with(store, n=40, name="s1"):
     return s.path
 
 
+def _segment_of(store, n=40, name="s1"):
+    """A session's first segment file (its samples; NAME.json holds the other tables)."""
+    _session_with(store, n, name)
+    return store.files(name).segment(0)
+
+
 def _damaged_copies(path: Path) -> list[Path]:
     return sorted(path.parent.glob(path.name + ".damaged-*"))
 
 
 def test_truncated_file_is_recovered_and_kept_beside(store):
-    path = _session_with(store)
+    path = _segment_of(store)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(SessionRecovered) as err:
@@ -45,8 +51,11 @@ def test_truncated_file_is_recovered_and_kept_beside(store):
     s.close()
 
 
-def test_journal_ops_are_recovered_even_when_the_file_is_cut(store):
-    path = _session_with(store, n=10)
+@pytest.mark.parametrize("which", ["segment", "NAME.json"])
+def test_journal_ops_are_recovered_even_when_the_file_is_cut(store, which):
+    path = _segment_of(store, n=10)
+    if which == "NAME.json":
+        path = store.files("s1").json
 
     def review():
         s = store.open("s1")
@@ -62,7 +71,7 @@ def test_journal_ops_are_recovered_even_when_the_file_is_cut(store):
 
 
 def test_corrupt_bytes_in_one_sample_lose_only_that_sample(store):
-    path = _session_with(store)
+    path = _segment_of(store)
     data = path.read_bytes()
     at = data.index(b'"Answer number 20')
     path.write_bytes(data[:at] + b"\x00garbage{{" + data[at + 10:])
@@ -75,12 +84,23 @@ def test_corrupt_bytes_in_one_sample_lose_only_that_sample(store):
 
 
 def test_empty_file_is_kept_and_reported(store):
-    path = _session_with(store)
+    path = _segment_of(store)
     path.write_bytes(b"")
     with pytest.raises(SessionRecovered, match=r"file is empty.*recovered 0 samples"):
         store.open("s1")
     kept, = _damaged_copies(path)
     assert kept.stat().st_size == 0
+
+
+def test_an_empty_session_file_keeps_the_samples_of_its_segments(store):
+    _segment_of(store)
+    path = store.files("s1").json
+    path.write_bytes(b"")
+    with pytest.raises(SessionRecovered, match=r"file is empty.*recovered 40 samples"):
+        store.open("s1")
+    kept, = _damaged_copies(path)
+    with store.open("s1") as s:
+        assert len(s) == 40 and s.get(3)["status"] == "accepted" and s.meta["name"] == "s1"
 
 
 @pytest.mark.parametrize("content,what", [
@@ -184,7 +204,7 @@ def test_read_only_sessions_folder_gives_a_read_only_view(tmp_path):
     try:
         store = Store(root / "sessions")
         _session_with(store, n=5)
-        before = {p.name: p.read_bytes() for p in store.dir.iterdir()}
+        before = {str(p): p.read_bytes() for p in store.dir.rglob("*") if p.is_file()}
         os.chmod(root, 0o755)
         os.chmod(store.dir, 0o555)
         cmd = [sys.executable, "-c", READ_ONLY_PROBE, str(store.dir)]
@@ -201,7 +221,7 @@ def test_read_only_sessions_folder_gives_a_read_only_view(tmp_path):
         assert "read-only here" in r["accept_error"]
         assert "cannot create" in r["create_error"] or "cannot create the sessions folder" in r["create_error"]
         assert r["list"] == [["s1", 5, ""]]
-        assert {p.name: p.read_bytes() for p in store.dir.iterdir()} == before
+        assert {str(p): p.read_bytes() for p in store.dir.rglob("*") if p.is_file()} == before
     finally:
         os.chmod(root / "sessions", 0o755)
         shutil.rmtree(root)

@@ -153,7 +153,7 @@ def test_runs_meta_labels_and_feedback(store, session):
     session.update_run(run, finished=123.0, samples=5)
     assert session.runs()[0]["run_id"] == run and session.runs()[0]["finished"] == 123.0
     assert "api_key" not in session.runs()[0]["params"]
-    assert session.meta["model"] == "openai/fake" and session.meta["schema_version"] == 2
+    assert session.meta["model"] == "openai/fake" and session.meta["schema_version"] == 3
     session.set_meta(labels=["wrong", "rude"])
     assert session.labels == ["wrong", "rude"]
     fid, = session.add_feedback([{"text": "too wordy"}])
@@ -171,30 +171,59 @@ def test_values_that_are_not_json_give_a_clear_error_and_change_nothing(session)
     assert len(session) == 0
 
 
-def test_the_file_is_plain_tinydb_after_close(session):
-    session.add_samples([sample(i) for i in range(1, 4)])
+def _plain_tinydb_samples(session) -> dict[int, dict]:
+    """The README's recipe: the meta from NAME.json, the samples from each segment, with plain TinyDB."""
+    out = {}
+    for path in sorted(session.files.segments.glob("*.json")):
+        with TinyDB(path) as db:
+            out.update({doc.doc_id: dict(doc) for doc in db.table("samples").all()})
+    return out
+
+
+def test_the_files_are_plain_tinydb_after_close(store, monkeypatch):
+    monkeypatch.setattr("studio.store.snapshot.SEGMENT_SAMPLES", 4)
+    session = store.create("s1")
+    session.add_samples([sample(i) for i in range(1, 11)])
     session.accept(2)
     session.close()
-    db = TinyDB(session.path)
-    assert len(db.table("samples")) == 3
-    assert db.table("samples").get(doc_id=2)["status"] == "accepted"
-    assert db.table("meta").get(doc_id=1)["name"] == "s1"
-    db.close()
+    assert sorted(p.name for p in session.files.segments.iterdir()) == ["00000.json", "00001.json", "00002.json"]
+    with TinyDB(session.path) as db:
+        assert db.table("meta").get(doc_id=1)["name"] == "s1" and len(db.table("samples")) == 0
+    samples = _plain_tinydb_samples(session)
+    assert sorted(samples) == list(range(1, 11)) and samples[2]["status"] == "accepted"
+    with TinyDB(session.files.segment(1)) as db:              # ids 5-8
+        assert sorted(d.doc_id for d in db.table("samples").all()) == [5, 6, 7, 8]
 
 
-def test_a_file_edited_by_plain_tinydb_is_read_whole_and_reindexed(store, session):
-    session.add_samples([sample(i) for i in range(1, 4)])
+def test_files_edited_by_plain_tinydb_are_read_whole_and_reindexed(store, monkeypatch):
+    monkeypatch.setattr("studio.store.snapshot.SEGMENT_SAMPLES", 4)
+    session = store.create("s1")
+    session.add_samples([sample(i) for i in range(1, 13)])
     session.close()
-    db = TinyDB(session.path)
-    db.table("samples").update({"status": "accepted"}, doc_ids=[3])
-    db.close()
+    untouched = session.files.segment(0).stat()
+    with TinyDB(session.files.segment(1)) as db:            # ids 5-8: edit one
+        db.table("samples").update({"status": "accepted"}, doc_ids=[7])
+    with TinyDB(session.files.segment(2)) as db:            # the last segment (ids 9-12): add one, TinyDB's way
+        assert db.table("samples").insert({**sample(13), "status": "rejected"}) == 13
+    with TinyDB(session.path) as db:
+        db.table("meta").update({"note": "edited by hand"}, doc_ids=[1])
     s = store.open("s1")
-    assert s.ids(status="accepted") == [3]
+    assert s.ids(status="accepted") == [7] and s.ids(status="rejected") == [13] and len(s) == 13
+    assert s.meta["note"] == "edited by hand"
+    s.add_samples([sample(14)])
     s.close()
-    header = index_header(s.files.index)                       # the index describes the rewritten file
-    assert (header["size"], header["ino"]) == (s.path.stat().st_size, s.path.stat().st_ino)
+    # the edited segments were rewritten in the studio's layout (13 moved to the segment of its id), not the others
+    assert session.files.segment(0).stat().st_ino == untouched.st_ino
+    with TinyDB(session.files.segment(3)) as db:
+        assert sorted(d.doc_id for d in db.table("samples").all()) == [13, 14]
+    samples = _plain_tinydb_samples(session)
+    assert sorted(samples) == list(range(1, 15)) and samples[13]["status"] == "rejected"
+    assert samples[7]["status"] == "accepted"
+    header = index_header(s.files.index)                       # the index describes the rewritten files
+    assert header["files"]["0"][2] == s.path.stat().st_ino
+    assert header["files"]["3"][2] == session.files.segment(2).stat().st_ino
     with store.open("s1", read_only=True) as again:
-        assert again.ids(status="accepted") == [3] and again.counts()["status"]["pending"] == 2
+        assert again.ids(status="accepted") == [7] and again.counts()["status"]["pending"] == 12
 
 
 def test_fold_keeps_everything_and_empties_the_journal(session):
