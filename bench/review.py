@@ -107,10 +107,13 @@ class Studio:
         deadline = t + timeout
         while time.perf_counter() < deadline:
             if until is not None:
+                shot = self.screen()
                 seen = time.perf_counter()
-                if until(self.screen()):
+                if until(shot):
+                    # the frame was on the terminal by `seen`; a frame so fast that the control client's line
+                    # for it is not read yet counts as `seen` (an upper bound), not as no figure
                     chunks = [o for o in self.outputs[mark:] if o <= seen]
-                    return (chunks[-1] - t) if chunks else None
+                    return (chunks[-1] - t) if chunks else (seen - t)
                 continue
             time.sleep(0.002)
             if len(self.outputs) > mark and time.perf_counter() - self.outputs[-1] >= quiet:

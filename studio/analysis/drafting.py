@@ -122,7 +122,9 @@ def draft_template(group: FeedbackGroup, *, name: str | None = None, templates_d
     if not prompts:
         raise StudioError(f"the {group.category!r} feedback has no prompts to seed a template with",
                           hint="give prompts (--prompts FILE, one a line), or generate samples in the session "
-                               "first, or import feedback rows that include the prompt or a sample id")
+                               "first, or import feedback rows that include the prompt or a sample id",
+                          hints={"tui": "generate samples in the session first (ctrl+g), or import feedback rows that "
+                                        "include the prompt or a sample id"})
     base, guidance = TARGETS.get(group.category, DEFAULT_TARGET)
     name = name or _free_name(base, templates_dir)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -164,7 +166,8 @@ def save_draft(draft: Draft, templates_dir: Path, session=None) -> Draft:
     path = Path(templates_dir) / f"{draft.name}.prompt"
     if path.exists():
         raise StudioError("a template file with this name exists already", path=path,
-                          hint="choose another name with --name")
+                          hint="choose another name with --name",
+                          hints={"tui": "rename or move that file, then draft again"})
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, draft.text)
     draft.path = path

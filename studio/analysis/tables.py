@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich import box
+from rich._ratio import ratio_distribute, ratio_reduce
 from rich.console import Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -25,7 +27,10 @@ def plain(value: object, style: str = "") -> Text:
 
 
 class PlainTable(Table):
-    """A rich Table whose string cells, headers, title and caption are data, never markup."""
+    """A rich Table whose string cells, headers, title and caption are data, never markup, and that fits the
+    width it is given (an 80-column terminal): a long value folds onto more lines rather than being cut (a
+    column that must not wrap says `no_wrap=True` and is abbreviated with a visible `…`), and no column is
+    squeezed to nothing or pushed past the edge (`_calculate_column_widths`)."""
 
     def __setattr__(self, name: str, value) -> None:
         if name in ("title", "caption") and isinstance(value, str):   # rich styles only str titles itself
@@ -33,10 +38,64 @@ class PlainTable(Table):
         super().__setattr__(name, value)
 
     def add_column(self, header="", *args, **kwargs) -> None:
+        if not kwargs.get("no_wrap"):
+            kwargs.setdefault("overflow", "fold")     # a long word (URL, name, CJK run) folds, never cut
         super().add_column(plain(header) if isinstance(header, str) else header, *args, **kwargs)
 
     def add_row(self, *cells, **kwargs) -> None:
         super().add_row(*(plain(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+    def _calculate_column_widths(self, console, options) -> list[int]:
+        """Column widths (padding included) for `options.max_width`. When the table is wider than that,
+        every column first gets its floor: a data column its `min_width` or 10 cells, a no-wrap column its
+        widest cell and up to 7 cells of its header; what is left goes to the columns in proportion to what
+        they still want. Floors that do not fit give way in this order: data columns down to 6 cells, long
+        headers down to their column's widest cell (`…`), wide no-wrap columns down to 8 (`…`), data columns
+        down to 3, then every column alike.
+        (rich shrinks the wrappable data columns first, down to nothing, and keeps `min_width` even past the
+        terminal's edge, where the console crops silently.)"""
+        width = options.max_width
+        columns = self.columns
+        want = [max(self._measure_column(console, options, c).maximum, 1) for c in columns]
+        if sum(want) <= width or self.expand or any(c.width is not None for c in columns):
+            return super()._calculate_column_widths(console, options)
+        pad = [self._get_padding_width(c._index) for c in columns]
+        cell = [max((Measurement.get(console, options, x).maximum for x in c.cells), default=1) + p
+                for c, p in zip(columns, pad)]
+        head = [(Measurement.get(console, options, c.header).maximum if self.show_header else 0) + p
+                for c, p in zip(columns, pad)]
+        floor = [min(w, max(x, min(h, HEADER_FLOOR + p))) if c.no_wrap else min(w, (c.min_width or DATA_FLOOR) + p)
+                 for c, w, p, x, h in zip(columns, want, pad, cell, head)]
+        for least in (
+                [6 + p if not c.no_wrap else f for c, f, p in zip(columns, floor, pad)],
+                [min(f, x) if c.no_wrap else f for c, f, x in zip(columns, floor, cell)],
+                [min(f, 8 + p) if c.no_wrap else f for c, f, p in zip(columns, floor, pad)],
+                [3 + p if not c.no_wrap else f for c, f, p in zip(columns, floor, pad)],
+                [1] * len(columns)):
+            over = sum(floor) - width
+            if over <= 0:
+                break
+            give = [max(f - m, 0) for f, m in zip(floor, least)]
+            if any(give):
+                floor = ratio_reduce(min(over, sum(give)), give, give, floor)
+        widths = list(floor)
+        spare = width - sum(widths)
+        while spare > 0:
+            hungry = [i for i, w in enumerate(widths) if w < want[i]]
+            if not hungry:
+                break
+            share = ratio_distribute(spare, [want[i] - widths[i] for i in hungry])
+            for i, extra in zip(hungry, share):
+                extra = min(extra, want[i] - widths[i])
+                widths[i] += extra
+                spare -= extra
+            if not any(share):
+                break
+        return widths
+
+
+HEADER_FLOOR = 7  # cells of a no-wrap column's header kept when a table must shrink
+DATA_FLOOR = 10   # cells a wrappable column keeps when a table must shrink (a word or two, a name's start)
 
 
 def table(title: str = "") -> Table:

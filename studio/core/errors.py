@@ -27,9 +27,21 @@ class StudioError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int = 0, hint: str = ""):
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int = 0, hint: str = "",
+                 hints: dict[str, str] | None = None):
         self.problem = Problem(str(path) if path else "", line, message, hint)
+        # what to do in another front end when `hint` names the command line's flags: {"tui": "the form's
+        # api_base field (ctrl+g)"}; the front end picks its own (`text_for`), lower layers import none of them
+        self.hints = dict(hints or {})
         super().__init__(str(self))
+
+    def text_for(self, front: str) -> str:
+        """The error as front end `front` ("cli", "tui") says it: with its own hint when one was given."""
+        hint = self.hints.get(front)
+        if hint is None:
+            return str(self)
+        p = Problem(self.problem.path, self.problem.line, self.problem.message, hint, self.problem.severity)
+        return str(p) if p.path else f"{p.message} — {hint}" if hint else p.message
 
     @property
     def path(self) -> str:

@@ -30,7 +30,7 @@ SHUFFLE_LIMIT = 20_000_000  # sample: spaces up to this size have their undrawn 
 class Fill:
     """One choice of a value for every slot; values are decoded lazily from the digits."""
 
-    __slots__ = ("index", "_digits", "_space", "_values", "_attrs")
+    __slots__ = ("index", "_digits", "_space", "_values", "_attrs", "_key")
 
     def __init__(self, index: int, digits: tuple[int, ...] | None = (), space: "Space | None" = None,
                  values: dict[str, str] | None = None, attrs: dict[str, dict] | None = None):
@@ -39,6 +39,7 @@ class Fill:
         self._space = space
         self._values = values
         self._attrs = attrs
+        self._key: str | None = None
 
     @classmethod
     def from_values(cls, values: dict[str, Any], attrs: dict[str, dict] | None = None, index: int = -1) -> "Fill":
@@ -87,8 +88,11 @@ class Fill:
 
     @property
     def fill_key(self) -> str:
-        """12-hex hash of `values`: the same fill across template versions."""
-        return fill_key(self.values)
+        """12-hex hash of `values`: the same fill across template versions (hashed once: a run reads it for
+        the seed and for the sample)."""
+        if self._key is None:
+            self._key = fill_key(self.values)
+        return self._key
 
     def __repr__(self) -> str:
         return f"Fill({self.index}, {self.values!r})"

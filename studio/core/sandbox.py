@@ -80,7 +80,12 @@ def compile_source(source: str):
     ast = env.parse(source)
     for tag, line in refused_tags(ast):
         raise RefusedTag(f"{{% {tag} %}} is refused by the sandbox: a template cannot read other files", line)
-    return env.from_string(ast)
+    compiled = env.from_string(ast)
+    # Jinja keeps a template's globals as a ChainMap over the environment's, copied into every render's context
+    # (iterating a ChainMap is slow: a third of a short render); the environment's globals never change, so
+    # one flat dict gives the same names at a fraction of the cost
+    compiled.globals = dict(compiled.globals)
+    return compiled
 
 
 def template_line(exc: BaseException) -> int | None:

@@ -25,6 +25,7 @@ from studio.core.record import is_secret_name
 from studio.engine.types import AttemptError, Fatal, Invalid, RateLimited, Request, Result, Transient
 
 _END = object()
+LOOKUP_CHUNK = 64    # requests looked up in the cache with one query
 _STOPPED = object()
 
 
@@ -236,6 +237,17 @@ class Engine:
         legacy = legacy_key(req.model, req.messages, req.params, req.seed, req.schema) if cache.legacy else None
         return cache.get(key, legacy)
 
+    def _lookup_many(self, keys: list[str]) -> dict[str, dict] | None:
+        """The cached answers of a chunk of requests by key, in one query; None when each must be looked up
+        alone (legacy entries to take over, or no cache: then `_lookup` answers None at once)."""
+        cache = self.cache
+        if cache is None or cache.legacy:
+            return None
+        if len(keys) == 1:
+            hit = cache.get(keys[0])
+            return {keys[0]: hit} if hit is not None else {}
+        return cache.get_many(keys)
+
     async def _store(self, key: str, value: dict) -> str | None:
         """Commit one answer before it is handed on; the reason when it cannot be stored as text.
 
@@ -423,24 +435,46 @@ class Engine:
             queue.put_nowait(exc if exc is not None else task.result())
 
         async def feed() -> None:
+            items = _aiter(requests)
+            chunk, more, failed = 1, True, None
             try:
-                async for req in _aiter(requests):
-                    if self._stopping:
-                        break
-                    await window.acquire()
-                    if self._stopping:
-                        break
-                    key = self._key(req)       # no litellm import for a cached answer of a routed model
-                    hit = self._lookup(req, key)
-                    if hit is not None:
-                        queue.put_nowait(self._from_cache(req, key, hit))
-                        continue
-                    route = self.route(req.model, req.api_base, req.secrets)
-                    task = loop.create_task(self._attempts(req, key, route))
-                    tasks.add(task)
-                    task.add_done_callback(finished)
-                    if len(tasks) <= self.concurrency:   # starting: each request leaves now, not once the
-                        await asyncio.sleep(0)           # window (4 x concurrency) is rendered and looked up
+                while more and not self._stopping:
+                    # a chunk of requests is looked up in the cache with one query (a query each cost more than
+                    # the lookup is worth); it grows 1, 2, 4 ... so the first requests leave at once, and each
+                    # request is drawn only once the window has room for it (memory stays flat)
+                    part: list[Request] = []
+                    while len(part) < chunk:
+                        await window.acquire()
+                        if self._stopping:
+                            window.release()
+                            more = False
+                            break
+                        try:
+                            part.append(await items.__anext__())
+                        except StopAsyncIteration:
+                            window.release()
+                            more = False
+                            break
+                        except Exception as exc:  # noqa: BLE001 - what came before it is still sent
+                            window.release()
+                            more, failed = False, exc
+                            break
+                    chunk = min(2 * chunk, LOOKUP_CHUNK)
+                    keys = [self._key(req) for req in part]   # no litellm import for a cached answer of a routed model
+                    hits = self._lookup_many(keys)
+                    for req, key in zip(part, keys):
+                        hit = hits.get(key) if hits is not None else self._lookup(req, key)
+                        if hit is not None:
+                            queue.put_nowait(self._from_cache(req, key, hit))
+                            continue
+                        route = self.route(req.model, req.api_base, req.secrets)
+                        task = loop.create_task(self._attempts(req, key, route))
+                        tasks.add(task)
+                        task.add_done_callback(finished)
+                        if len(tasks) <= self.concurrency:   # starting: each request leaves now, not once the
+                            await asyncio.sleep(0)           # window (4 x concurrency) is rendered and looked up
+                if failed is not None:
+                    raise failed
             except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
                 queue.put_nowait(exc)
             finally:

@@ -438,7 +438,10 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str
     except Exception:  # noqa: BLE001
         raise EngineError(f"litellm does not know the model {model!r}",
                           hint="write provider/model, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, "
-                               "hosted_vllm/NAME with --api-base, or local/smollm2") from None
+                               "hosted_vllm/NAME with --api-base, or local/smollm2",
+                          hints={"tui": "type provider/model in the generate form's 'or type' field (ctrl+g), e.g. "
+                                        "openai/gpt-4o-mini, or hosted_vllm/NAME with the server's URL in api_base"}
+                          ) from None
     if provider == "local":
         from studio.engine import local
 
@@ -446,7 +449,8 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str
             raise EngineError(f"no embedded model named {model!r}", hint=f"the embedded model is {local.MODEL}")
         if not local.available():
             raise EngineError(f"{model} is not installed: {local.missing_reason()}",
-                              hint="or pick another model with --model / STUDIO_MODEL")
+                              hint="or pick another model with --model / STUDIO_MODEL",
+                              hints={"tui": "or pick another model in the generate form (ctrl+g)"})
     base = api_base or dyn_base
     route = Route(model=model, model_name=model_name, provider=provider, api_base=base, fast=False,
                   endpoint=endpoint_of(provider, api_base))
@@ -471,7 +475,8 @@ def resolve(model: str, api_base: str | None, *, fast: bool = True, api_key: str
     if base is None and provider == "openai":
         base = config.get_api_base()
     if base is None:
-        raise EngineError(f"{model}: no api_base for provider {provider!r}", hint="pass --api-base URL")
+        raise EngineError(f"{model}: no api_base for provider {provider!r}", hint="pass --api-base URL",
+                          hints={"tui": "give the server's URL in the generate form's api_base (ctrl+g)"})
     if key is None and (api_base is not None or "api.openai.com" not in base):
         key = PLACEHOLDER_KEY  # a local or self-hosted server (e.g. OPENAI_API_BASE=http://gpu:8000/v1)
     if key is None:

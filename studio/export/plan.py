@@ -98,7 +98,7 @@ class ExportPlan:
         """Why no row is left (for the error and the preview)."""
         if self.selected == 0:
             return (f"no sample has status {', '.join(self.options.status_set)} with this selection; "
-                    "review some samples first, or choose other statuses (--status)")
+                    "review some samples first, or choose other statuses")
         why = "removed: " + ", ".join(f"{n} {r}" for r, n in self.removed_counts().items())
         previews = sorted({r.detail for r in self.removed if r.reason == NO_ASSISTANT})
         return "; ".join(previews + [why]) if previews else why

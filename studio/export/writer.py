@@ -60,10 +60,13 @@ def _write(plan: ExportPlan, out: str | Path, force: bool) -> ExportReport:
     if card in existing and not _is_our_card(card):
         raise ExportError("the folder has a README.md that is not a dataset card from studio export", path=card,
                           hint="export into a folder of its own (e.g. --out datasets/NAME); "
-                               "--force never replaces a README.md it did not write")
+                               "--force never replaces a README.md it did not write",
+                          hints={"tui": "give 'folder' a folder of its own; replacing an earlier export never "
+                                        "replaces a README.md it did not write"})
     if existing and not force:
         raise ExistingExport(f"the folder already holds an export ({', '.join(p.name for p in existing)})",
-                             path=folder, hint="add --force to replace it, or choose another folder")
+                             path=folder, hint="add --force to replace it, or choose another folder",
+                             hints={"tui": "tick 'replace an earlier export' to replace it, or choose another folder"})
     temps = [(folder / f".{name}.tmp-{os.getpid()}", folder / name) for name in names]
     total = 0
     try:
@@ -103,7 +106,9 @@ def _is_our_card(path: Path) -> bool:
 def _prepare(folder: Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is a file, not a folder", path=folder,
-                          hint="give --out a folder: the export writes train/validation files and README.md into it")
+                          hint="give --out a folder: the export writes train/validation files and README.md into it",
+                          hints={"tui": "give 'folder' a folder: the export writes train/validation files and "
+                                        "README.md into it"})
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

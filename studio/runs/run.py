@@ -312,11 +312,14 @@ class Run:
     # -- samples ---------------------------------------------------------------------------
     def _base(self, fill: Fill, messages: list[dict], seed: int, extra: dict | None = None,
               answer: int = 0) -> dict[str, Any]:
-        s = new_sample({
+        # what the run knows of the sample; the store makes it a record (core.record.new_sample: defaults, keys
+        # redacted) when it saves it, once, and completes this dict in place
+        s: dict[str, Any] = {
             "template": self.template.name, "template_version": self._version, "fill_key": fill.fill_key,
             "prompt_hash": prompt_hash(messages), "slots": dict(fill.values), "persona": fill.persona,
             "messages": messages, "mode": self.mode, "model": self.model, "params": self.params, "seed": seed,
-            "run_id": self.run_id, "latency": 0.0, "endpoint": self.endpoint, "answer": answer}, time.time())
+            "run_id": self.run_id, "status": "pending", "latency": 0.0, "created": time.time(),
+            "endpoint": self.endpoint, "answer": answer}
         if extra:
             s["inputs"] = {k: extra[k] for k in self.template.inputs if k in extra}
         return s
@@ -633,6 +636,7 @@ class Run:
         for s in batch:
             if "_replaces" in s:
                 sid = s.pop("_replaces")
+                s.update(new_sample(s, time.time()))      # a record, as add_samples makes one
                 fields = {k: v for k, v in s.items() if k not in KEEP_ON_REPLACE}
                 try:
                     self.session.update_sample(sid, **fields)

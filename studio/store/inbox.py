@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterable
+
+from studio.core.record import new_sample
 
 INBOX_DIR = ".inbox"
 OPS = ("add_samples", "add_run", "update_run", "save_template_version", "add_feedback", "update_feedback",
@@ -162,10 +165,15 @@ class GuestSession:
 
     # -- writes go to the inbox --------------------------------------------------------------------
     def add_samples(self, samples: Iterable[dict]) -> list[int]:
-        """Queue new samples for the holder; returns negative placeholder ids (mapped to real ids when folded)."""
-        docs = [{k: v for k, v in s.items() if k != "id"} for s in samples]
+        """Queue new samples for the holder, made records as `Session.add_samples` makes them (and completed
+        in place); returns negative placeholder ids (mapped to real ids when folded)."""
+        given = samples if isinstance(samples, list) else list(samples)
+        now = time.time()
+        docs = [new_sample(s, now) for s in given]
         refs = self._refs(len(docs))
         self._inbox.write("add_samples", docs, refs=refs)
+        for s, doc in zip(given, docs):
+            s.update(doc)
         return refs
 
     def add_run(self, run: dict) -> str:

@@ -28,6 +28,7 @@ from studio.store import interrupted, journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
+from studio.store.textindex import TextIndex, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
 from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
@@ -124,6 +125,8 @@ class Session:
         self._per = snapshot.SEGMENT_SAMPLES
         self._damaged_path = files.json
         self._index = SampleIndex(self._pread)
+        self._text: TextIndex | None = None             # the studio's text search (build_text_index); None: scan
+        self._text_building: TextIndex | None = None
         self._journal: journal.JournalWriter | None = None
         self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
         self._run_ids: dict[str, int] = {}
@@ -218,6 +221,7 @@ class Session:
     def _load_once(self):
         self._tables = {t: {} for t in TABLES}
         self._index = SampleIndex(self._pread)
+        self._text = self._text_building = None         # (a read-only view reloading) built again on demand
         self._needs_fold = self._needs_index = False
         self._dirty = set()
         self.migrated_from = None
@@ -409,6 +413,10 @@ class Session:
             if ix is None or "fu" not in ix:          # "fu" missing: a journal written before index format 3
                 ix = index_fields(orjson.loads(raw))
             self._index.put(sid, ix, raw)
+            if self._text is not None:
+                self._text.put(sid, doc if doc is not None else orjson.loads(raw))
+            elif self._text_building is not None:
+                self._text_building.dirty.add(sid)
         elif table in self._tables:
             self._tables[table][sid] = doc if doc is not None else orjson.loads(raw)
 
@@ -435,8 +443,7 @@ class Session:
                                  hint="values must be JSON: str, int, float, bool, None, list, dict") from None
             ix = None
             if table == "samples":
-                ix = index_fields(doc)
-                raw = memoryview(raw).tobytes()       # orjson's buffer is ~2.5x the text: keep a tight copy
+                ix = index_fields(doc)                # raw is a tight copy already (held_json)
             header = {"t": table, "id": sid, "ix": ix} if ix is not None else {"t": table, "id": sid}
             encoded.append((table, sid, doc, raw, ix, journal.encode(header, raw)))
         if self._deferred is not None:  # fold_inbox: one journal write for a guest's lines and the progress
@@ -741,16 +748,21 @@ class Session:
             t.join()
 
     def add_samples(self, samples: Iterable[dict]) -> list[int]:
-        """Store new samples (missing fields get defaults); durable when it returns."""
+        """Store new samples, each made a record by `core.record.new_sample` (missing fields get defaults,
+        key-shaped text redacted: the one place a run's samples are normalised); durable when it returns.
+        Each dict given is completed in place to what was stored (without its id, which is returned)."""
         self._keep_pace()
+        given = samples if isinstance(samples, list) else list(samples)
         with self._mu:
             self._writable()
             now = time.time()
             first = self._index.max_id + 1
-            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(samples)]
+            ops = [("samples", first + i, new_sample(s, now)) for i, s in enumerate(given)]
             ids = self._commit(ops) if ops else []
             self._maybe_fold()
-            return ids
+        for s, (_, _, doc) in zip(given, ops):
+            s.update(doc)
+        return ids
 
     def update_sample(self, sample_id: int, **fields: Any) -> None:
         """Change fields other than review decisions (e.g. follow-up results); not undoable."""
@@ -897,13 +909,20 @@ class Session:
         Filters: `status`/`tag`/`flag` take a value or a list (any of); `template`, `version` (the 12-hex
         content hash), `slot=(name, value)`, `persona=(attr, value)`, `followup` (a follow-up template name);
         `text`: a case-insensitive substring of output, prompt, note, error, slot values and persona text (a
-        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock)."""
+        scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock; milliseconds
+        once `build_text_index` has run)."""
         with self._mu:
             ix = self._index
             cand = ix.candidates(status=status, tag=tag, template=template, version=version, slot=slot,
                                  followup=followup, flag=flag, persona=persona)
             if not text:
                 return ix.ordered(cand, order, desc)
+            if self._text is not None:
+                hits = self._text.search(text, cand)
+                if hits is not None:
+                    if order != "id":
+                        return ix.ordered(hits, order, desc)
+                    return hits[::-1] if desc else hits
             rows = ix.freeze()
             files = self._files.dup()
         try:                                  # the scan runs without the lock: review keys never wait for it
@@ -912,6 +931,39 @@ class Session:
             files.close()
         with self._mu:
             return self._index.ordered(found, order, desc)
+
+    def build_text_index(self) -> None:
+        """Keep an in-memory word index for text filters (studio.store.textindex): `ids(text=...)` then takes
+        milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the
+        searched text's size in memory, so headless commands never build it. The file is read without the
+        lock; samples changed meanwhile are indexed again at the end."""
+        with self._mu:
+            if self._text is not None or self._text_building is not None:
+                return
+            building = self._text_building = TextIndex()
+            rows = self._index.freeze()
+            files = self._files.dup()
+        try:
+            put = building.put_raw
+            for sid, raw in rows.entries(files.read):
+                put(sid, raw)
+                if self._text_building is not building:   # reloaded or closed meanwhile
+                    return
+        except BaseException:
+            with self._mu:
+                if self._text_building is building:
+                    self._text_building = None
+            raise
+        finally:
+            files.close()
+        with self._mu:
+            if self._text_building is not building:
+                return
+            for sid in building.dirty:
+                if sid in self._index:
+                    building.put_raw(sid, self._index.raw_of(sid))
+            building.dirty.clear()
+            self._text, self._text_building = building, None
 
     def query(self, *, offset: int = 0, limit: int = 100, **filters) -> list[dict]:
         """One page of whole samples (dicts with "id") matching `filters` (as `ids`): `limit` from `offset`."""
@@ -1077,14 +1129,7 @@ class Session:
             raw = rows.raw(p, read)
             if quick is not None and quick not in raw.lower():
                 continue
-            doc = orjson.loads(raw)
-            hay = [doc.get("output") or "", doc.get("note") or "", doc.get("error") or ""]
-            hay += [m.get("content") or "" for m in doc.get("messages") or [] if isinstance(m, dict)]
-            hay += [str(v) for v in (doc.get("slots") or {}).values()]
-            persona = doc.get("persona")
-            if isinstance(persona, dict):
-                hay.append(str(persona.get("text") or ""))
-            if any(needle in str(h).lower() for h in hay):
+            if any(needle in str(h).lower() for h in search_texts(orjson.loads(raw))):
                 found.add(sid)
         return found
 
@@ -1252,6 +1297,7 @@ class Session:
                     self.compact()
             finally:
                 self._closed = True
+                self._text = self._text_building = None
                 self._release()
 
     def __enter__(self) -> "Session":

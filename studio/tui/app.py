@@ -66,6 +66,9 @@ class StudioApp(TypeAhead, App):
         return MainScreen(self.workspace, self.session_name, **self.options)
 
     def on_mount(self) -> None:
+        # Workers (the session thread's bulk writes, the text index build) hold the GIL while they run: a key's
+        # frame waits up to this long each time it needs it back (Python's default is 5 ms), not 5 ms a time.
+        sys.setswitchinterval(0.001)
         self.call_after_refresh(self._first_frame)
         self._load_keymap()
 

@@ -36,11 +36,17 @@ WORKERS = {
 }
 
 
+def said(exc: BaseException) -> str:
+    """The text of an error as the studio says it: a StudioError with the hint for the studio (the form field
+    or key) when its layer gave one, not the command line's flag."""
+    return exc.text_for("tui") if isinstance(exc, StudioError) else str(exc)
+
+
 def report(node: Any, exc: BaseException, where: str, title: str | None = None) -> str:
     """Show `exc` to the person (on the UI thread) and return the text shown. Unexpected errors also leave a
     crash report in the workspace; its path is in the text."""
     if isinstance(exc, StudioError):
-        text = str(exc)
+        text = said(exc)
         node.notify(text, title=title or "Cannot do that", severity="error", markup=False)
         return text
     from studio.core.crash import write_crash_report

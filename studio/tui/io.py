@@ -11,6 +11,7 @@ import threading
 from typing import Any, Callable
 
 from studio.core.errors import StudioError
+from studio.tui.guard import said
 from studio.tui.messages import JobDone, JobFailed
 
 
@@ -50,7 +51,7 @@ class SessionIO:
                 result = fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - a failed write must be reported (App.on_job_failed), never crash
                 title = "Cannot do that" if isinstance(exc, StudioError) else "Session error"
-                self._target.post_message(JobFailed(str(exc), title=title, error=exc,
+                self._target.post_message(JobFailed(said(exc), title=title, error=exc,
                                                     where=f"session job {getattr(fn, '__qualname__', fn)!r}"))
             else:
                 if done is not None:

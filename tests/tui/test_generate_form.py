@@ -36,8 +36,8 @@ async def test_a_count_above_the_space_is_said_and_more_answers_make_it(ws):
         assert remembered["answers"] == 3 and remembered["concurrency"] == 16
 
 
-async def test_model_endpoint_and_parallel_are_remembered_for_the_template(ws):
-    app = StudioApp(ws, "remember", template="support-madlib")
+async def test_model_endpoint_and_parallel_are_remembered_for_the_template(ws, fake_llm):
+    app = StudioApp(ws, "remember", template="contrast-pairs")
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
         await settle(app, pilot)
@@ -45,8 +45,8 @@ async def test_model_endpoint_and_parallel_are_remembered_for_the_template(ws):
         await pilot.pause()
         form = app.screen
         form.query_one("#count").value = "2"
-        form.query_one("#model-text").value = "render"
-        form.query_one("#api-base").value = "http://127.0.0.1:9/v1"
+        form.query_one("#model-text").value = fake_llm.model
+        form.query_one("#api-base").value = fake_llm.base_url
         form.query_one("#concurrency").value = "4"
         form.action_submit()
         await pilot.pause()
@@ -54,14 +54,62 @@ async def test_model_endpoint_and_parallel_are_remembered_for_the_template(ws):
         await pilot.press("ctrl+g")
         await pilot.pause()
         form = app.screen
-        assert form.query_one("#model-text").value == "render"
-        assert form.query_one("#api-base").value == "http://127.0.0.1:9/v1"
+        assert form.query_one("#model-text").value == fake_llm.model
+        assert form.query_one("#api-base").value == fake_llm.base_url
         assert form.query_one("#concurrency").value == "4"
         await pilot.press("escape")
         await pilot.press("ctrl+q")
     session = Store(ws.sessions_dir).open("remember", read_only=True)
-    assert session.meta["generate"]["support-madlib"]["api_base"] == "http://127.0.0.1:9/v1"
+    assert session.meta["generate"]["contrast-pairs"]["api_base"] == fake_llm.base_url
+    assert fake_llm.count >= 2         # the endpoint answered: the run used it
     session.close()
+
+
+ENDPOINT_CASES = [   # template, model typed ("" = the list's choice, render here), api_base, refused with
+    ("support-madlib", "openai/gpt-4o-mini", "http://127.0.0.1:9/v1", "render mode and calls no model"),
+    ("contrast-pairs", "render", "http://127.0.0.1:9/v1", "the model render does not call a server"),
+    ("contrast-pairs", "local/smollm2", "http://127.0.0.1:9/v1", "does not call a server"),
+    ("contrast-pairs", "", "http://127.0.0.1:9/v1", "does not call a server"),
+    ("contrast-pairs", "render", "http://127.0.0.1:9/v1, http://127.0.0.1:8/v1", "does not call a server"),
+    ("contrast-pairs", "openai/gpt-4o-mini", "http://127.0.0.1:9/v1", None),
+    ("contrast-pairs", "render", "", None),
+]
+
+
+async def test_an_endpoint_without_a_model_that_calls_it_is_refused_on_the_field(ws, monkeypatch):
+    """The CLI refuses --api-base without a model that calls a server; the form refuses the same (one rule,
+    studio.runs.endpoint), on the api_base field, saying what to do in the form (never a CLI flag)."""
+    from textual.widgets import Select
+
+    monkeypatch.setenv("STUDIO_MODEL", "render")
+    for template, typed, base, refused in ENDPOINT_CASES:
+        app = StudioApp(ws, f"endpoint-{template}", template=template)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(app, pilot)
+            await settle(app, pilot)
+            await pilot.press("ctrl+g")
+            await pilot.pause()
+            form = app.screen
+            chosen = {}
+            form.dismiss = lambda result, chosen=chosen: chosen.setdefault("opts", result)   # not started
+            form.query_one("#count").value = "1"
+            form.query_one("#model-text").value = typed
+            if not typed:
+                form.query_one("#model", Select).value = "render"
+            form.query_one("#api-base").value = base
+            form.action_submit()
+            await pilot.pause()
+            error = form.query_one("#api-base-error")
+            shown = str(error.render())
+            if refused is None:
+                assert chosen.get("opts") and not error.display, (template, typed, base, shown)
+                continue
+            assert "opts" not in chosen, (template, typed, base)
+            assert error.display and refused in shown and "api_base" in shown, (template, typed, base, shown)
+            assert "--" not in shown.replace(" — ", " "), shown          # a form, not a command line
+            assert form.query_one("#api-base").has_class("-invalid") and form.focused.id == "api-base"
+            assert error.region.width and error.region.right <= 80 and error.region.bottom <= 24   # on screen
+            await pilot.press("escape")
 
 
 async def test_a_key_in_the_endpoint_is_refused(ws):

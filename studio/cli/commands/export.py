@@ -70,12 +70,12 @@ def run(args) -> int:
     finally:
         session.close()
     out = console()
-    for line in plan.summary():
-        out.print(line, markup=False, soft_wrap=True)
+    for line in plan.summary():                 # prose: wrapped at the terminal's width
+        out.print(line, markup=False)
     if args.dry_run:
         for row in plan.preview(args.preview):
             out.print(orjson.dumps(row, option=orjson.OPT_INDENT_2).decode(), markup=False, soft_wrap=True)
-        out.print("dry run: nothing written", markup=False, soft_wrap=True)
+        out.print("dry run: nothing written", markup=False)
         return 0
     report = write_export(plan, args.out, force=args.force)
     for f in report.files:

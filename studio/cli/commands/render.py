@@ -53,9 +53,10 @@ def run(args) -> int:
             if len(messages) > 1:
                 body.append(f"{m['role']}: ", style="bold")
             body.append(plain(m["content"] + ("\n" if m is not messages[-1] else "")))
-        slots = ", ".join(f"{k}={v[:40]}" for k, v in fill.values.items())
-        out.print(Panel(body, title=plain(f"#{count} {template.name}@{template.version}"), subtitle=plain(slots),
-                        title_align="left"))
+        slots = ", ".join(f"{k}={v if len(v) <= 40 else v[:39] + '…'}" for k, v in fill.values.items())
+        title, subtitle = plain(f"#{count} {template.name}@{template.version}"), plain(slots)
+        title.overflow = subtitle.overflow = "ellipsis"    # a border line longer than the terminal: `…`, not cut
+        out.print(Panel(body, title=title, subtitle=subtitle, title_align="left"))
     if not args.json:
         if template.inputs:
             out.print(f"[dim]inputs {escape(', '.join(template.inputs))} are supplied at run time; shown as "

@@ -216,24 +216,27 @@ def _say_capped(job, args, shard) -> None:
 
 
 def _check_api_base(job, args) -> None:
-    """`--api-base URL` is never silently ignored: it goes with --model, or with the model the template, the
-    session or $STUDIO_MODEL names; a run that would use no model (render) or the embedded one is refused."""
+    """`--api-base URL` is never silently ignored (studio.runs.endpoint, the rule the studio's form uses too):
+    it goes with --model, or with the model the template, the session or $STUDIO_MODEL names."""
     from studio.core.errors import StudioError
-    from studio.engine.models import RENDER
+    from studio.runs.endpoint import NO_SERVER, RENDER_TEMPLATE, endpoint_problem
 
-    if not args.api_base or args.fleet is not None:
+    if args.fleet is not None:
         return
-    if job.template.mode == RENDER:
-        raise StudioError(f"--api-base {args.api_base}: template {job.template.name!r} is render mode and calls "
-                          "no model", hint="drop --api-base (or set mode: generate in the template)")
-    if args.model in (RENDER,) or (args.model or "").startswith("local/"):
-        raise StudioError(f"--api-base {args.api_base}: --model {args.model} does not call a server",
+    problem = endpoint_problem(args.api_base, mode=job.template.mode, model=job.model, named=args.model,
+                               template=job.template.name)
+    if problem is None:
+        return
+    url = args.api_base
+    if problem.kind == RENDER_TEMPLATE:
+        raise StudioError(f"--api-base {url}: {problem.what}",
+                          hint="drop --api-base (or set mode: generate in the template)")
+    if problem.kind == NO_SERVER:
+        raise StudioError(f"--api-base {url}: --model {problem.model} does not call a server",
                           hint="drop --api-base, or pass the model the server serves, e.g. --model hosted_vllm/NAME")
-    if job.model == RENDER or job.model.startswith("local/"):
-        what = "no model (render)" if job.model == RENDER else f"the embedded {job.model}, which ignores the URL"
-        raise StudioError(f"--api-base {args.api_base} needs --model: without one this run would use {what}",
-                          hint="pass the model the server serves, e.g. --model hosted_vllm/NAME (or openai/NAME), "
-                               "or set model: in the template or $STUDIO_MODEL")
+    raise StudioError(f"--api-base {url} needs --model: without one this run would use {problem.would_use}",
+                      hint="pass the model the server serves, e.g. --model hosted_vllm/NAME (or openai/NAME), "
+                           "or set model: in the template or $STUDIO_MODEL")
 
 
 async def _execute_quiet(job):

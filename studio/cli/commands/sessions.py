@@ -97,8 +97,13 @@ def run(args) -> int:
     out.print(f"sessions in {store.dir}", markup=False)
     table = PlainTable(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("name", overflow="fold", min_width=min(24, max(len(i.name) for i in infos)))
-    for col in ("samples", "accepted", "rejected", "pending", "failed"):
-        table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    narrow = out.width < 100            # the long headers leave a name 10 cells at 80 columns: short ones
+    for col, short in (("samples", "n"), ("accepted", "acc"), ("rejected", "rej"), ("pending", "pend"),
+                       ("failed", "fail")):
+        table.add_column(short if narrow else col, justify="right", no_wrap=True)
+    if narrow:
+        table.caption = "n samples: acc accepted, rej rejected, pend pending, fail failed"
+        table.caption_justify = "left"
     table.add_column("modified", no_wrap=True)
     states = {i.name: "error" if i.error else (f"open: pid {i.locked_by}" if i.locked_by else "")
               for i in infos}

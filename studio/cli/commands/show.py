@@ -67,7 +67,7 @@ def run(args) -> int:
             t = PlainTable(box=box.SIMPLE_HEAD, title="template versions", title_justify="left")
             for col, j in (("template", "left"), ("version", "left"), ("samples", "right"),
                            ("accepted", "right"), ("rejected", "right"), ("accept rate", "right")):
-                t.add_column(col, justify=j)
+                t.add_column(col, justify=j, no_wrap=col != "template")
             from studio.store.versions import display
 
             labels = s.version_labels()
@@ -100,19 +100,24 @@ def run(args) -> int:
         if runs:
             t = PlainTable(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
             for col in ("run", "template", "model", "status", "samples", "started"):
-                t.add_column(col)
+                t.add_column(col, no_wrap=col not in ("template", "model"))   # a run id is read whole
             for r in runs[-10:]:
                 started = r.get("started")
                 t.add_row(str(r.get("run_id")), str(r.get("template") or "-"),
                           str(r.get("model") or "-"), run_state(r), "-" if (n := saved(r)) is None else f"{n:,}",
-                          time.strftime("%Y-%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
+                          time.strftime("%m-%d %H:%M", time.localtime(started)) if isinstance(started, (int, float))
                           else "-")
             out.print(t)
             for r in runs[-10:]:
                 served = r.get("served")
                 if isinstance(served, dict) and served:     # a fleet: which deployment answered how many
-                    out.print(f"run {r.get('run_id')} served by " + ", ".join(f"{k}: {v:,}" for k, v in served.items()),
-                              markup=False)
+                    t = PlainTable(box=box.SIMPLE_HEAD, title=f"run {r.get('run_id')} served by",
+                                   title_justify="left")
+                    t.add_column("answers", justify="right", no_wrap=True)
+                    t.add_column("deployment")                          # a long URL folds, its count stays
+                    for k, v in served.items():
+                        t.add_row(f"{v:,}" if isinstance(v, int) else str(v), str(k))
+                    out.print(t)
             for i, r in enumerate(runs):
                 if run_state(r) == "interrupted" and (later := finished_later(runs, i)) is not None:
                     out.print(f"run {r.get('run_id')} ({r.get('template') or '-'}) was interrupted; run "

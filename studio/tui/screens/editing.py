@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from studio.core.errors import StudioError
-from studio.tui.guard import guarded
+from studio.tui.guard import guarded, said
 
 
 @guarded
@@ -91,7 +91,7 @@ class EditingActions:
         try:
             text = read_user_text(path, what="template file")  # a BOM dropped; not UTF-8: said, with the line
         except StudioError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            self.notify(said(exc), severity="error", markup=False)
             return
         self.editor.load(path.stem, path, text)
         self.io.submit(self.session.set_meta, template=path.name)
@@ -116,7 +116,7 @@ class EditingActions:
         try:
             text = fn(*args)
         except StudioError as exc:
-            self.notify(str(exc), title="Slot not changed", severity="error", markup=False)
+            self.notify(said(exc), title="Slot not changed", severity="error", markup=False)
             return
         self.editor.replace_text(text)
 
@@ -135,7 +135,7 @@ class EditingActions:
         try:
             edit = make()
         except StudioError as exc:
-            self.notify(str(exc), title="Slot not changed", severity="error", markup=False)
+            self.notify(said(exc), title="Slot not changed", severity="error", markup=False)
             return
         session, name = self.session, self.editor.analysis.template.name
 

@@ -20,7 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from studio.core.errors import StudioError
 from studio.tui.widgets.checkbox import MarkedCheckbox
 from studio.tui.widgets.select import FittedSelect
-from studio.tui.guard import ForwardWorkerErrors, guarded
+from studio.tui.guard import ForwardWorkerErrors, guarded, said
 
 REPLAN_AFTER = 0.3          # seconds of quiet typing before the preview is planned again
 
@@ -149,7 +149,7 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
             plan = bridge.plan(self.session, bridge.options(form))
             text = bridge.preview(plan)
         except StudioError as exc:
-            plan, text = None, f"✗ {exc}"
+            plan, text = None, f"✗ {said(exc)}"
         self.app.call_from_thread(self._planned, form, plan, text)  # a bug raises: the App reports it
 
     def _planned(self, form, plan, text: str) -> None:
@@ -177,7 +177,7 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
                 text = (f"✗ {folder} already holds an export — tick “replace an earlier export” to replace it, "
                         "or choose another folder; nothing was written")
             else:
-                text = f"✗ {exc}"
+                text = f"✗ {said(exc)}"
         self.app.call_from_thread(self._show, "#export-result", text)
 
     def worker_failed(self, group: str, text: str) -> None:

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from studio.analysis.tables import plain
 
 from studio.core.errors import StudioError
-from studio.tui.guard import ForwardWorkerErrors, guarded
+from studio.tui.guard import ForwardWorkerErrors, guarded, said
 
 # One key per category on the records table (a correction by hand, like a sample's tags).
 CATEGORY_KEYS = {"1": "verbosity", "2": "depth", "3": "tone", "4": "correctness", "5": "safety", "6": "refusal",
@@ -175,7 +175,7 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
         try:
             correct(self.session, rec["id"], category)
         except StudioError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+            self.notify(said(exc), severity="warning", markup=False)
             return
         self.notify(f"#{rec['id']}: {rec.get('category') or rec.get('status')} → {category}", markup=False,
                     timeout=3)
@@ -231,7 +231,7 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
             result = import_feedback(self.session, path, model=model, cache_dir=self.workspace.cache_dir,
                                      workspace=self.workspace)
         except StudioError as exc:
-            self.app.call_from_thread(self._done, str(exc), True)
+            self.app.call_from_thread(self._done, said(exc), True)
             return
         status = ", ".join(f"{n} {s}" for s, n in sorted(result.status.items())) or "nothing new"
         text = f"added {len(result.added)} ({status}); {result.duplicates} already there"
@@ -261,7 +261,7 @@ class FeedbackScreen(ForwardWorkerErrors, Screen):
             draft = save_draft(draft_template(group, templates_dir=folder, session=self.session), folder,
                                self.session)
         except StudioError as exc:
-            self.app.call_from_thread(self._done, str(exc), True)
+            self.app.call_from_thread(self._done, said(exc), True)
             return
         self.app.call_from_thread(
             self._done, f"wrote {draft.path} ({draft.prompts} prompt(s) from {draft.source}) and added it to the session — "

@@ -62,6 +62,30 @@ class FilterScreen(ModalScreen[dict | None]):
     def on_mount(self) -> None:
         self.query_one("#text", Input).focus()
 
+    def fill(self, current: dict, labels: list[str], versions: list[str]) -> None:
+        """Show these filters again (the dialog is kept between opens): every field as `compose` would."""
+        c = current
+        if labels != self.labels:
+            self.query_one("#tag", Select).set_options([(plain(t), t) for t in labels])
+        if versions != self.versions:
+            self.query_one("#version", Select).set_options([(plain(short_version(v, 12)), v) for v in versions])
+        self.current, self.labels, self.versions = current, labels, versions
+        values = {"status": c.get("status") if c.get("status") in STATUSES else None,
+                  "flag": c["flag"] if c.get("flag") in ("", *FLAGS) else None,
+                  "tag": c.get("tag") if c.get("tag") in labels else None,
+                  "version": c.get("version") if c.get("version") in versions else None}
+        for name, value in values.items():
+            select = self.query_one(f"#{name}", Select)
+            if value is None:
+                select.clear()
+            elif select.value != value:
+                select.value = value
+        for name, value in (("value", value_filter_text(c)), ("text", c.get("text") or "")):
+            field = self.query_one(f"#{name}", Input)
+            field.value = value
+            field.cursor_position = len(value)  # at the end, as a new field's: ctrl+u then clears it all
+        self.query_one("#text", Input).focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._apply()

@@ -29,8 +29,9 @@ class GenerateScreen(ModalScreen[dict | None]):
 
     def __init__(self, models: list[str], *, model: str, count: int | None, strategy: str, seed: int,
                  prompt_counts: dict[str, Any] | None = None, space: int | None = None,
-                 remembered: dict[str, Any] | None = None) -> None:
+                 remembered: dict[str, Any] | None = None, mode: str = "generate", template: str = "") -> None:
         super().__init__()
+        self.mode, self.template = mode, template     # the endpoint rule (studio.runs.endpoint) reads them
         self.models = list(dict.fromkeys(models))
         self.model, self.count, self.strategy, self.seed = model, count, strategy, seed
         self.prompt_counts = prompt_counts or {}
@@ -66,6 +67,7 @@ class GenerateScreen(ModalScreen[dict | None]):
                 yield Label("api_base")
                 yield Input(r.get("api_base") or "", placeholder="the provider's default; several (a, b): a fleet",
                             id="api-base", compact=True)
+            yield Static("", markup=False, id="api-base-error", classes="field-error")
             with Horizontal(classes="field"):
                 yield Label("parallel")
                 yield Input(str(r.get("concurrency") or 16), id="concurrency", type="integer", compact=True)
@@ -129,9 +131,31 @@ class GenerateScreen(ModalScreen[dict | None]):
             self.notify("put the key in the provider's environment variable, not in api_base (user:password@ "
                         "would be saved with the session)", severity="error", markup=False)
             return
+        model = typed or str(self.query_one("#model", Select).value)
+        if not self._endpoint_ok(api_base, model):
+            return
         self.dismiss({"count": count, "seed": seed, "strategy": self.query_one("#strategy", Select).value,
-                      "model": typed or self.query_one("#model", Select).value, "model_text": typed,
+                      "model": model, "model_text": typed,
                       "api_base": api_base, "concurrency": concurrency, "answers": answers})
+
+    def _endpoint_ok(self, api_base: str | None, model: str) -> bool:
+        """The rule `studio run` applies to --api-base (studio.runs.endpoint), said on the api_base field with
+        what to do in this form; the field is marked and focused. True when the endpoint will be used."""
+        from studio.runs.endpoint import RENDER_TEMPLATE, endpoint_problem
+
+        problem = endpoint_problem(api_base, mode=self.mode, model=model, named=model, template=self.template)
+        field, error = self.query_one("#api-base", Input), self.query_one("#api-base-error", Static)
+        field.set_class(problem is not None, "-invalid")
+        error.set_class(problem is not None, "-shown")
+        if problem is None:
+            error.update("")
+            return True
+        todo = ("clear api_base (or set mode: generate in the template)" if problem.kind == RENDER_TEMPLATE
+                else "choose the server's model above or type it in 'or type' (e.g. hosted_vllm/NAME), "
+                     "or clear api_base")
+        error.update(f"✗ {problem.what} — {todo}")
+        field.focus()
+        return False
 
     def _ask_about_space(self, count: int, space: int, answers: int) -> None:
         """The space is smaller than the count: say so, and offer what would make the count."""

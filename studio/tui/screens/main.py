@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from studio.tui.io import SessionIO
 from studio.tui.messages import JobFailed, SamplesAdded, SessionReady
@@ -21,6 +21,7 @@ from studio.tui.screens.editing import EditingActions
 from studio.tui.screens.review import ReviewActions
 from studio.tui.screens.running import RunningActions
 from studio.tui.widgets.editor import TemplateEditor
+from studio.tui.widgets.footer import KeyFooter
 from studio.tui.widgets.slots import SlotsPane
 from studio.tui.widgets.statusbar import StatusBar
 from studio.tui.widgets.stream import SampleList, StreamPane
@@ -119,7 +120,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         if not self.is_attached:  # the app is already leaving (e.g. quit at once)
             return
         await self.query_one("#footer-placeholder").remove()
-        await self.mount(Footer(compact=True))
+        await self.mount(KeyFooter(compact=True))
         await self.editor.build()
         await self.query_one(SlotsPane).build()
         if self._focus_pending is not None:
@@ -170,6 +171,23 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         self.app.post_message(SessionReady())
         if not self.session.read_only:  # other shells' runs, regenerations and feedback imports arrive here
             self.set_interval(INBOX_POLL, self._poll_inbox)
+        if len(self.session):
+            self._build_text_index()
+        self.set_timer(0.3, self.prepare_filter_dialog)
+
+    @work(thread=True, exclusive=True, group="text-index", exit_on_error=False)
+    def _build_text_index(self) -> None:
+        """The text filter's word index (studio.store.textindex), built once in the background: a text filter
+        then takes milliseconds, not a scan of the file. Until it is built, a text filter scans (same answer)."""
+        from studio.store.errors import StoreError
+
+        session = self.session
+        if session is None:
+            return
+        try:
+            session.build_text_index()
+        except (OSError, StoreError):  # closed meanwhile, or the file went away: filters scan, as before
+            pass
 
     _inbox_busy = False
 

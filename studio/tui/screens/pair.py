@@ -86,7 +86,7 @@ class PairScreen(ModalScreen[None]):
         prompt = self.query_one("#pair-prompt", Static)
         if not self.pairs:
             prompt.update(f"only {len(self.samples)} answer(s) to this prompt: nothing to compare — "
-                          "`studio run --answers K` (or the form's answers per prompt) makes several")
+                          "the generate form's answers per prompt (ctrl+g) makes several")
             return
         a, b = self.pairs[self.at % len(self.pairs)]
         left, right = self.samples[a], self.samples[b]

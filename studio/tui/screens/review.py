@@ -11,6 +11,7 @@ answer always lands: the screen ends equal to the store, whatever the keys' timi
 
 from __future__ import annotations
 
+import threading
 
 from studio.tui.widgets.stream import SampleList
 from studio.tui.guard import guarded
@@ -253,16 +254,37 @@ class ReviewActions:
     def action_filter(self) -> None:
         if not self.ready:
             return
-        from studio.tui.screens.filter import FilterScreen
-
-        versions = [v["version"] for v in self.session.template_versions()]
 
         def done(filters: dict | None) -> None:
             if filters is not None:
                 self.filters = filters
                 self._reload_ids()
 
-        self.app.push_screen(FilterScreen(self.filters, self.labels, versions), done)
+        self.app.push_screen(self._filter_dialog(fill=True), done)
+
+    def _filter_dialog(self, fill: bool = False):
+        """The filter dialog: one, kept (installed) and filled again at each open — composing its fields anew
+        took most of the time from `/` to the dialog on screen."""
+        from studio.tui.screens.filter import FilterScreen
+
+        versions = [v["version"] for v in self.session.template_versions()]
+        screen = self.__dict__.get("_filter_screen")
+        if screen is None:
+            screen = self._filter_screen = FilterScreen(self.filters, self.labels, versions)
+            self.app.install_screen(screen, f"filter-{id(self)}")
+        elif fill:
+            screen.fill(self.filters, self.labels, versions)
+        return screen
+
+    def prepare_filter_dialog(self) -> None:
+        """Compose the filter dialog while nothing else happens (after the session opened), so that even the
+        first `/` only shows it. Starting a screen without showing it is what push_screen does first
+        (App._register, textual pinned in pyproject.toml)."""
+        if not self.ready or not self.is_attached:
+            return
+        screen = self._filter_dialog()
+        if not screen.is_running and not screen.is_attached:
+            self.app._register(self.app, screen)
 
     def _reload_ids(self, keep: int | None = None) -> None:
         keep = self.stream.current_id if keep is None else keep
@@ -303,12 +325,12 @@ class ReviewActions:
             return
         session = self.session
 
-        def census() -> tuple[list[int], int, dict[str, int]]:
+        def census() -> tuple[list[int], int, dict[str, int], set[int]]:
             previews = set(session.ids(flag="preview")).intersection(ids)
-            judged = [i for i in ids if i not in previews]
-            return judged, len(previews), session.status_counts(judged)
+            judged = [i for i in ids if i not in previews] if previews else ids
+            return judged, len(previews), session.status_counts(judged), set(judged)
 
-        def counted(result: tuple[list[int], int, dict[str, int]]) -> None:
+        def counted(result: tuple[list[int], int, dict[str, int], set[int]]) -> None:
             try:
                 self._confirm_bulk(status, len(ids), *result)
             finally:
@@ -318,7 +340,7 @@ class ReviewActions:
         self.io.submit(census, done=counted)
 
     def _confirm_bulk(self, status: str, shown: int, judged: list[int], previews: int,
-                      counts: dict[str, int]) -> None:
+                      counts: dict[str, int], judged_set: set[int]) -> None:
         word = "accept" if status == "accepted" else "reject"
         scope = "shown by the filter" if self.filters else "in the session"
         before = {old: n for old, n in counts.items() if old != status and n}  # what the changing samples are now
@@ -337,10 +359,13 @@ class ReviewActions:
         def done(yes: bool) -> None:
             if not yes:
                 return
+            # the rows on hand change now (a few hundred, not every sample judged); the rest are read when shown
             old: dict[int, str] = {}
-            for sid in judged:
-                row = self.stream.rows.get(sid)
-                if row is not None and (row.get("status") or "pending") != status:
+            rows = self.stream.rows
+            on_hand = [i for i in rows if i in judged_set]
+            for sid in on_hand:
+                row = rows[sid]
+                if (row.get("status") or "pending") != status:
                     old[sid] = row.get("status") or "pending"
                     row["status"] = status
             self._stamp(old)
@@ -351,7 +376,12 @@ class ReviewActions:
             self.counts[status] = self.counts.get(status, 0) + change
             self._refresh_counts()
 
+            painted = threading.Event()
+
             def write() -> tuple[int, dict]:
+                # queued now (keys typed after it are written after it), started once this key's frame is out:
+                # thousands of samples rewritten hold the GIL, and the frame must not wait for them
+                painted.wait(0.5)
                 return session.bulk_set_status(judged, status), session.counts()
 
             show_counts = self._counts_shower()
@@ -364,6 +394,7 @@ class ReviewActions:
 
             self.io.submit(write, done=written)
             self._show_selected()
+            self.call_after_refresh(painted.set)
 
         question = f"Mark {change:,} of the {shown:,} samples {scope} as {status}?"
         if left_out:

@@ -12,7 +12,7 @@ from textual import work
 
 from studio.core.errors import StudioError
 from studio.tui.messages import JobFailed, RunFinished, RunProgress, SamplesAdded
-from studio.tui.guard import guarded
+from studio.tui.guard import guarded, said
 
 
 def model_choices(template: Any, session_meta: dict) -> list[str]:
@@ -64,7 +64,8 @@ class RunningActions:
         form = GenerateScreen(model_choices(template, self.session.meta or {}), model=default,
                               count=template.combine.n, strategy=template.combine.strategy,
                               seed=template.combine.seed, prompt_counts=getattr(analysis.plan, "counts", None),
-                              space=getattr(analysis.plan, "size", None), remembered=mine)
+                              space=getattr(analysis.plan, "size", None), remembered=mine,
+                              mode=template.mode, template=template.name)
 
         def chosen(opts: dict | None) -> None:
             if not opts:
@@ -102,7 +103,7 @@ class RunningActions:
                            on_samples=lambda ids: self.post_message(SamplesAdded(ids)),
                            on_progress=lambda: self.post_message(RunProgress(dict(stats))))
         except StudioError as exc:  # a provider or template problem: the run ends with its message
-            self.post_message(RunFinished(dict(stats), str(exc)))
+            self.post_message(RunFinished(dict(stats), said(exc)))
             return
         # anything else is a bug: it raises; the App reports it (crash report) and calls worker_failed
         self.post_message(RunFinished(dict(stats)))

@@ -1,0 +1,217 @@
+"""The studio's text filter in milliseconds: an in-memory word index over what the text filter searches.
+
+`Session.ids(text=...)` otherwise scans the session file (~0.25 s per 100,000 samples), which is fine for
+`studio show` but not for a filter key. The studio asks for this index once (`Session.build_text_index`,
+in a worker); headless commands never build it. It holds, per sample, the searched fields lowered and
+joined by NUL (`lowered`), and per whitespace-separated word the sorted ids of the samples that have it.
+
+A needle without whitespace lies inside one word, so the samples matching it are exactly those holding a
+word that contains it (found in the vocabulary, a few thousand words, not in the samples). A needle with
+whitespace needs its first word as a word's end, its last as a word's start and the middle ones whole;
+the samples that have them all are then checked against their lowered text. Same answers as the scan
+(`search_texts`, shared with it): a case-insensitive substring of one field.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_left, bisect_right
+from typing import Any, Iterable
+
+import orjson
+
+_SPACE = re.compile(rb"([ \t\n\r\x0b\x0c]+)")   # what bytes.split() splits on
+
+
+def _words_and_pairs(text: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The words of a lowered text (between whitespace and field ends) and its pairs: each word with the
+    whitespace and the word after it in the same field."""
+    words: set[bytes] = set()
+    pairs: set[bytes] = set()
+    for field in text.split(b"\x00"):
+        parts = _SPACE.split(field.strip())
+        words.update(parts[0::2])
+        if len(parts) > 2:
+            pairs.update(map(b"".join, zip(parts[0::2], parts[1::2], parts[2::2])))
+    words.discard(b"")
+    return words, pairs
+
+
+def search_texts(doc: dict) -> list:
+    """The fields a text filter searches: output, note, error, the messages' content, slot values, persona text."""
+    hay: list = [doc.get("output") or "", doc.get("note") or "", doc.get("error") or ""]
+    hay += [m.get("content") or "" for m in doc.get("messages") or [] if isinstance(m, dict)]
+    hay += [str(v) for v in (doc.get("slots") or {}).values()]
+    persona = doc.get("persona")
+    if isinstance(persona, dict):
+        hay.append(str(persona.get("text") or ""))
+    return hay
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def lowered(doc: dict) -> bytes:
+    """The searched fields of `doc`, each lowered as the scan lowers it, joined by NUL (no match spans two)."""
+    return b"\x00".join(_bytes(str(h).lower()) for h in search_texts(doc) if h)
+
+
+class TextIndex:
+    """See the module's docstring. Not thread-safe: the session calls it under its lock (or, while it is
+    built, from the one building thread, with changes meanwhile kept in `dirty` and applied after)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[int, bytes] = {}
+        self.posting: dict[bytes, array] = {}          # word -> ascending sample ids
+        self.vocab = bytearray(b"\n")                   # every word ever seen, each followed by \n
+        self.starts = array("q")                        # where word k starts in `vocab`
+        self.words: list[bytes] = []
+        self.pairs = bytearray(b"\x00")                 # every "word whitespace word" seen, each followed by NUL
+        self.pair_seen: set[bytes] = set()
+        self.dirty: set[int] = set()                    # ids changed while the index was being built
+        self.top = 0                                    # the largest id indexed
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def nbytes(self) -> int:
+        """About how much memory the index holds (texts, postings, vocabulary)."""
+        return (sum(map(len, self.texts.values())) + 90 * len(self.texts)
+                + sum(a.itemsize * len(a) + 64 for a in self.posting.values()) + 2 * len(self.vocab))
+
+    def put_raw(self, sid: int, raw: Any) -> None:
+        self.put(sid, orjson.loads(raw))
+
+    def put(self, sid: int, doc: dict) -> None:
+        """Sample `sid` is now `doc` (new or changed)."""
+        new = lowered(doc)
+        old = self.texts.get(sid)
+        if old == new:
+            return
+        self.texts[sid] = new
+        if sid > self.top:
+            self.top = sid
+        now, pairs = _words_and_pairs(new)
+        before = _words_and_pairs(old)[0] if old is not None else set()
+        pairs -= self.pair_seen
+        if pairs:
+            self.pair_seen |= pairs
+            self.pairs += b"\x00".join(pairs) + b"\x00"
+        posting = self.posting
+        for word in before - now:
+            arr = posting[word]
+            i = bisect_left(arr, sid)
+            if i < len(arr) and arr[i] == sid:
+                del arr[i]
+        for word in now - before:
+            arr = posting.get(word)
+            if arr is None:
+                arr = posting[word] = array("q")
+                self.starts.append(len(self.vocab))
+                self.vocab += word + b"\n"
+                self.words.append(word)
+            if not arr or arr[-1] < sid:
+                arr.append(sid)
+            else:
+                i = bisect_left(arr, sid)
+                if i == len(arr) or arr[i] != sid:
+                    arr.insert(i, sid)
+
+    # ------------------------------------------------------------ search
+
+    def _vocab_hits(self, word: bytes, how: str) -> list[bytes]:
+        """Words of the vocabulary that contain `word` ("in"), end with it ("end") or start with it ("start")."""
+        if how == "start":
+            probe, shift = b"\n" + word, 1
+        elif how == "end":
+            probe, shift = word + b"\n", 0
+        else:
+            probe, shift = word, 0
+        vocab, starts, words = self.vocab, self.starts, self.words
+        out: list[bytes] = []
+        pos = vocab.find(probe)
+        while pos >= 0:
+            k = bisect_right(starts, pos + shift) - 1
+            out.append(words[k])
+            nxt = starts[k + 1] if k + 1 < len(starts) else len(vocab)
+            pos = vocab.find(probe, max(nxt - (1 if how == "start" else 0), pos + 1))
+        return out
+
+    def _having(self, words: list[bytes], size: int):
+        """A boolean mask over ids [0, size) of the samples holding any of these words."""
+        import numpy as np
+
+        mask = np.zeros(size, bool)
+        for w in words:
+            arr = self.posting[w]
+            if len(arr):
+                mask[np.frombuffer(arr, np.int64)] = True
+        return mask
+
+    def _pair_hits(self, left: bytes, space: bytes, right: bytes, *, whole_left: bool, whole_right: bool,
+                   size: int):
+        """A mask of the samples that hold both words of a pair seen anywhere whose text contains
+        left+space+right, `left` ending its first word (the whole word with whole_left) and `right` starting
+        its second (whole with whole_right). Only pairs seen count, so words never adjacent give nothing."""
+        probe = (b"\x00" if whole_left else b"") + left + space + right + (b"\x00" if whole_right else b"")
+        pairs = self.pairs
+        firsts: set[bytes] = set()
+        seconds: set[bytes] = set()
+        pos = pairs.find(probe)
+        while pos >= 0:
+            start = pairs.rfind(b"\x00", 0, pos + 1) + 1
+            end = pairs.find(b"\x00", pos + 1 if whole_left else pos)
+            first, _space, second = _SPACE.split(bytes(pairs[start:end]), 1)
+            firsts.add(first)
+            seconds.add(second)
+            pos = pairs.find(probe, end)
+        if not firsts:
+            import numpy as np
+
+            return np.zeros(size, bool)
+        return self._having(list(firsts), size) & self._having(list(seconds), size)
+
+    def search(self, text: str, within: Iterable[int] | None = None) -> list[int] | None:
+        """Ascending ids whose searched fields contain `text` (any case), among `within` (None: all).
+        None when this index cannot answer (a NUL in the text): the caller scans."""
+        import numpy as np
+
+        needle = _bytes(text.lower())
+        if b"\x00" in needle:
+            return None
+        size = self.top + 1
+        parts = _SPACE.split(needle)
+        if len(parts) == 1:                          # one word: exact from the vocabulary
+            found = self._having(self._vocab_hits(needle, "in"), size)
+            check = False
+        else:
+            runs, seps = parts[0::2], parts[1::2]
+            found = None
+            for k in range(len(runs) - 1):              # two words and the whitespace between: pairs seen
+                if runs[k] and runs[k + 1]:
+                    have = self._pair_hits(runs[k], seps[k], runs[k + 1], whole_left=k > 0,
+                                           whole_right=k + 1 < len(runs) - 1, size=size)
+                    found = have if found is None else (found & have)
+            if found is None:                            # a word and whitespace: the word's samples
+                for k, word in enumerate(runs):
+                    if word:
+                        have = self._having(self._vocab_hits(word, "end" if k == 0 else "start"), size)
+                        found = have if found is None else (found & have)
+            if found is None:                            # only whitespace
+                found = np.zeros(size, bool)
+                found[np.fromiter(self.texts, np.int64, len(self.texts))] = True
+            check = True
+        if within is not None:
+            w = np.asarray(within if isinstance(within, (list, np.ndarray)) else list(within), np.int64)
+            w = w[(w >= 0) & (w < size)]
+            keep = np.zeros(size, bool)
+            keep[w] = True
+            found &= keep
+        ids = np.flatnonzero(found).tolist()
+        if check:
+            texts = self.texts
+            ids = [sid for sid in ids if needle in texts[sid]]
+        return ids
