@@ -227,3 +227,23 @@ async def test_a_session_that_cannot_be_written_stops_the_run(ws, session, fake_
     run = Run(ws, _many(ws, 40), session=session, model=fake_llm.model, api_base=fake_llm.base_url, concurrency=4)
     with pytest.raises(StoreError, match="No space left"):
         await run.execute()
+
+
+async def test_a_run_relaxes_the_collector_while_it_goes_and_hands_on_the_records_it_stored(ws, session, fake_llm):
+    import gc
+
+    from studio.core.bulk import RELAXED_GEN0
+
+    before = gc.get_threshold()
+    during, seen = [], []
+
+    def on_sample(s):
+        during.append(gc.get_threshold()[0])
+        seen.append(s)
+
+    run = Run(ws, "contrast-pairs", session=session, model=fake_llm.model, api_base=fake_llm.base_url, n=4)
+    await run.execute(on_sample=on_sample)
+    assert len(during) == 4 and min(during) >= RELAXED_GEN0
+    assert gc.get_threshold() == before
+    for s in seen:      # the sample handed on is the record as stored (normalised once, by the store)
+        assert s == session.get(s["id"])
