@@ -1,13 +1,16 @@
 """At 80×24 an open select list (and a pick list) stays inside its dialog and above the status bar
 (issue 16 §4). Every Select of every dialog is opened, with long lists (9 tags, 20 versions, 15 models,
-30 templates), and its region is checked against the dialog's inner region and the status bar's row."""
+30 templates), and its region is checked against the dialog's inner region and the status bar's row; the
+list is framed and each option (and the chosen value) takes one line. Every input's placeholder fits its
+field, and no toast covers the key table (F1)."""
 
 from __future__ import annotations
 
 import pytest
+from rich.cells import cell_len
 from textual.geometry import Region
-from textual.widgets import OptionList, Select
-from textual.widgets._select import SelectOverlay
+from textual.widgets import Input, OptionList, Select
+from textual.widgets._select import SelectCurrent, SelectOverlay
 
 from studio.tui.app import StudioApp
 from studio.tui.widgets.statusbar import StatusBar
@@ -44,6 +47,14 @@ def check(app, widget, what: str) -> None:
     assert region.height >= 3, f"{what}: the list has {region.height} rows"
     assert inside(region, dialog.content_region), f"{what}: {region} runs over its dialog {dialog.content_region}"
     assert region.bottom <= status.y, f"{what}: {region} runs over the status bar (row {status.y})"
+    if isinstance(widget, SelectOverlay):
+        edges = widget.styles.border
+        assert all(kind not in ("", "none", "hidden") for kind, _ in (edges.top, edges.bottom, edges.left,
+                                                                      edges.right)), f"{what}: the list has no frame"
+        assert widget.virtual_size.height == widget.option_count, \
+            f"{what}: {widget.option_count} options take {widget.virtual_size.height} lines (one wrapped)"
+        chosen = widget.parent.query_one(SelectCurrent)
+        assert chosen.region.height == 1, f"{what}: the chosen value takes {chosen.region.height} lines"
 
 
 async def open_each_select(app, pilot, dialog: str) -> int:
@@ -89,3 +100,57 @@ async def test_the_pick_list_stays_in_its_dialog_and_above_the_status_bar(crowde
         await pilot.pause()
         pick = app.screen.query_one(OptionList)
         assert pick.option_count > 30 and pick.highlighted == pick.option_count - 1
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key,dialog", [("slash", "FilterScreen"), ("ctrl+g", "GenerateScreen"),
+                                        ("ctrl+o", "ExportScreen"), ("n", "PromptScreen")])
+async def test_every_placeholder_fits_its_field(crowded, size, key, dialog):
+    """A placeholder says what a field takes: cut off, it says something else (`all (a name such as v2, or 4`)."""
+    app = StudioApp(crowded)
+    async with app.run_test(size=size) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press(key)
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == dialog
+        inputs = [i for i in app.screen.query(Input) if i.placeholder]
+        assert inputs or dialog == "PromptScreen"
+        for field in inputs:
+            field.value = ""
+        await pilot.pause()
+        for field in inputs:
+            width = field.content_region.width
+            assert cell_len(field.placeholder) <= width, f"{dialog} #{field.id}: {field.placeholder!r} in {width}"
+
+
+async def test_no_toast_covers_the_key_table(seeded):
+    from textual.widgets._toast import Toast
+
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        app.notify("generating from the unsaved text; ctrl+s saves it as a version", timeout=30)
+        await pilot.pause(0.2)
+        await pilot.press("f1")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "HelpScreen"
+        assert not [t for t in app.screen.query(Toast) if t.region.area], "a toast is drawn over the key table"
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        shown = [t for t in app.screen.query(Toast) if t.region.area]
+        assert shown, "the notification is shown again when help closes"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_footer_ends_with_the_palette_key_not_a_fragment(seeded, size):
+    """The docked palette key reaches the last column: nothing of the keys scrolled behind it shows there."""
+    from textual.widgets._footer import FooterKey
+
+    app = StudioApp(seeded)
+    async with app.run_test(size=size) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        palette = next(k for k in app.screen.query(FooterKey) if k.has_class("-command-palette"))
+        assert palette.region.right == size[0], palette.region

@@ -86,3 +86,17 @@ def test_analysis_screen_with_pictures(timeline, snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(StudioApp(timeline, "timeline"), terminal_size=size, run_before=open_analysis)
+
+
+def test_filter_dialog_with_the_flag_list_open(seeded, snap_compare):
+    """80×24: the open list is framed, inside the dialog, one line per flag (they wrapped, unframed, over the
+    fields below and read as more fields)."""
+    async def flag_list(pilot) -> None:
+        await reviewed(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        pilot.app.screen.query_one("#flag").focus()
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+
+    assert snap_compare(StudioApp(seeded), terminal_size=(80, 24), run_before=flag_list)

@@ -57,15 +57,15 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
                              allow_blank=False, id="format", compact=True)
             with Horizontal(classes="field"):
                 yield Label("statuses")
-                yield Input(d.statuses, placeholder=", ".join(self._formats[first]) + " (the format's default)",
+                yield Input(d.statuses, placeholder=", ".join(self._formats[first]) + " (default)",
                             id="statuses", compact=True)
                 yield Label("tags")
-                yield Input(d.tags, placeholder="any (comma-separated: any of them)", id="tags", compact=True)
+                yield Input(d.tags, placeholder="any (a, b: either)", id="tags", compact=True)
             with Horizontal(classes="field"):
                 yield Label("templates")
                 yield Input(d.templates, placeholder="all", id="templates", compact=True)
                 yield Label("versions")
-                yield Input(d.versions, placeholder="all (a name such as v2, or 4+ characters of a hash)", id="versions",
+                yield Input(d.versions, placeholder="all (v2, or 4+ hash chars)", id="versions",
                             compact=True)
             with Horizontal(classes="field"):
                 yield Label("licence")
@@ -106,7 +106,7 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
         statuses = self._formats.get(str(event.value), ())
-        self.query_one("#statuses", Input).placeholder = ", ".join(statuses) + " (the format's default)"
+        self.query_one("#statuses", Input).placeholder = ", ".join(statuses) + " (default)"
         self._replan()
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -37,6 +37,14 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.rows = rows
 
+    def _extend_compose(self, widgets: list) -> None:
+        """No toast rack: the key table is read whole at 80×24 (a toast covered its 'what' column). The app
+        keeps the notifications; the screen under help shows those still due when help closes."""
+        from textual.widgets._toast import ToastRack
+
+        super()._extend_compose(widgets)
+        widgets[:] = [w for w in widgets if not isinstance(w, ToastRack)]
+
     def compose(self) -> ComposeResult:
         table = Table(title="Keys (escape closes)", expand=True, show_edge=False)
         table.add_column("where")
