@@ -9,13 +9,15 @@ studio remembers it (sessions/.cache/routes.json); its wall and the timed run's 
     python bench/headless.py                   # N=2,000, C=64, 200 ms
     python bench/headless.py --big             # also N=100,000, C=256, 20 ms (a minute or more)
 
-Prints figures; never fails on timing.
+Prints figures (wall, and each process's CPU seconds, which a shared machine's load disturbs less); never
+fails on timing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -59,10 +61,17 @@ PROBE = ("import atexit, sys; atexit.register(lambda: print('LITELLM' if 'litell
          "file=sys.stderr)); from studio.cli.main import main; raise SystemExit(main(sys.argv[1:]))")
 
 
+CPU: dict[str, float] = {}     # CPU seconds (user + system) of the last process `wall` ran
+
+
 def wall(cmd: list[str], cwd: Path, env: dict) -> tuple[float, int, str]:
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    return time.perf_counter() - t0, p.returncode, p.stderr
+    took = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["last"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return took, p.returncode, p.stderr
 
 
 def case(n: int, c: int, latency: float, root: Path, env: dict, tag: str) -> None:
@@ -73,6 +82,7 @@ def case(n: int, c: int, latency: float, root: Path, env: dict, tag: str) -> Non
         base = f"http://127.0.0.1:{port}/v1"
         (root / "data/ids.txt").write_text("".join(f"{tag}-{i}\n" for i in range(n)))
         bare, rc, err = wall([sys.executable, "-c", BARE, str(n), str(c), f"{base}/chat/completions"], root, env)
+        bare_cpu = CPU["last"]
         ideal = n / c * latency
         run = [sys.executable, "-c", PROBE, "run", "h", "--model", "openai/fake", "--api-base", base,
                "--concurrency", str(c), "--json"]
@@ -81,11 +91,15 @@ def case(n: int, c: int, latency: float, root: Path, env: dict, tag: str) -> Non
               f"{first:.2f} s, {'litellm imported' if 'NO-LITELLM' not in err0 else 'no litellm imported'}"
               f"{'' if rc0 == 0 else f'  exit {rc0}: {err0[-300:]}'}", flush=True)
         studio, rc2, err2 = wall(run + ["--session", f"{tag}-a"], root, env)
+        studio_cpu = CPU["last"]
         print(f"N={n:,} C={c} {latency * 1000:.0f} ms (ideal {ideal:.2f} s): bare aiohttp process {bare:.2f} s · "
               f"studio run process {studio:.2f} s = {studio / bare:.2f}x bare  (bar <= "
               f"{1.15 if n <= 10_000 else 1.5}x), "
               f"{'litellm imported' if 'NO-LITELLM' not in err2 else 'no litellm imported'}"
               f"{'' if rc == rc2 == 0 else f'  exits {rc} {rc2}: {err[-200:]}{err2[-200:]}'}", flush=True)
+        print(f"  CPU (user + system, less sensitive to load than wall): bare {bare_cpu:.2f} s = "
+              f"{bare_cpu / n * 1000:.3f} ms/request · studio {studio_cpu:.2f} s = {studio_cpu / n * 1000:.3f} ms/sample "
+              f"= {studio_cpu / bare_cpu:.2f}x bare", flush=True)
         again, rc3, err3 = wall(run + ["--session", f"{tag}-b"], root, env)
         print(f"  fully cached re-run into a fresh session: {again:.2f} s, "
               f"{'litellm imported' if 'NO-LITELLM' not in err3 else 'no litellm imported'} (bar <= 0.6 s, none)"

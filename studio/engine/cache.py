@@ -31,8 +31,9 @@ import orjson
 
 FILENAME = "requests.sqlite3"
 FORMAT = 2                       # PRAGMA user_version of a cache whose keys include the endpoint
-GATHER_SECONDS = 0.003           # the writer lets answers gather this long before one commit of them all
-GATHER_MAX = 256                 # ... unless this many are already waiting
+GATHER_SECONDS = 0.01            # the writer lets answers gather this long before one commit of them all
+GATHER_MAX = 512                 # ... unless this many are already waiting
+CHECKPOINT_PAGES = 8192          # WAL pages (32 MB) before the writer copies them into the file (SQLite: 1,000)
 _SECRET_QUERY = re.compile(r"(key|token|secret|password|sig|signature|auth|code)", re.I)
 
 
@@ -219,6 +220,9 @@ class RequestCache:
     def _write_loop(self) -> None:
         db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=NORMAL")
+        # each answer dirties a page of the key index at random: at SQLite's 1,000 pages a run checkpointed (and
+        # fsynced) every few hundred answers; SQLite folds the WAL into the file when the last connection closes
+        db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
         try:
             while True:
                 with self._cv:
