@@ -932,6 +932,21 @@ class Session:
         with self._mu:
             return self._index.ordered(found, order, desc)
 
+    @property
+    def text_index_ready(self) -> bool:
+        """True once `build_text_index` has finished: a text filter is then answered from memory."""
+        return self._text is not None
+
+    def at_once(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)` with the session's lock held, if no other thread holds it now; else None (nothing run).
+        For a screen that can show an answer in this frame when the store is free, and asks later otherwise."""
+        if not self._mu.acquire(blocking=False):
+            return None
+        try:
+            return fn(*args)
+        finally:
+            self._mu.release()
+
     def build_text_index(self) -> None:
         """Keep an in-memory word index for text filters (studio.store.textindex): `ids(text=...)` then takes
         milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the

@@ -145,10 +145,11 @@ class TextIndex:
         import numpy as np
 
         mask = np.zeros(size, bool)
-        for w in words:
-            arr = self.posting[w]
-            if len(arr):
-                mask[np.frombuffer(arr, np.int64)] = True
+        joined = array("q")
+        for w in words:                                  # one scatter, not one per word (a number has many)
+            joined.extend(self.posting[w])
+        if joined:
+            mask[np.frombuffer(joined, np.int64)] = True
         return mask
 
     def _pair_hits(self, left: bytes, space: bytes, right: bytes, *, whole_left: bool, whole_right: bool,

@@ -19,17 +19,26 @@ class SessionIO:
     def __init__(self, target) -> None:
         self._target = target  # a Textual message pump (the app) to post results to
         self._queue: queue.Queue = queue.Queue()
+        self._mu = threading.Lock()
+        self._outstanding = 0  # jobs submitted and not finished (queued or running)
         self._thread = threading.Thread(target=self._loop, name="studio-session-io", daemon=True)
         self._thread.start()
 
     def submit(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None] | None = None,
                **kwargs: Any) -> None:
+        with self._mu:
+            self._outstanding += 1
         self._queue.put((fn, args, kwargs, done))
+
+    @property
+    def idle(self) -> bool:
+        """No job queued or running: what the store answers now includes every write asked for so far."""
+        return self._outstanding == 0
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued job has run (used before quitting and in tests)."""
         event = threading.Event()
-        self._queue.put((event.set, (), {}, None))
+        self.submit(event.set)
         return event.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -56,3 +65,6 @@ class SessionIO:
             else:
                 if done is not None:
                     self._target.post_message(JobDone(done, result))
+            finally:
+                with self._mu:
+                    self._outstanding -= 1

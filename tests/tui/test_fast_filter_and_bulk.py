@@ -9,6 +9,8 @@ and after samples arrive, notes change and undo — so a fast wrong answer fails
 
 from __future__ import annotations
 
+import threading
+
 from studio.tui.app import StudioApp
 from studio.tui.messages import SamplesAdded
 from tests.store.test_text_index import reference
@@ -134,4 +136,30 @@ async def test_a_bulk_action_shows_its_result_at_once_and_the_store_follows(ws):
         assert {k: v for k, v in counts.items() if v} == {k: v for k, v in expect.items() if v}
         lines = screen_text(app).splitlines()
         assert not mismatches(lines, session.get, counts, session.labels, screen.stream.current_id)
+        await pilot.press("ctrl+q")
+
+
+async def test_a_filter_read_at_once_never_misses_a_write_still_queued(ws):
+    """A filter's list is read in the key's own frame only when the store has every write asked for: a reject
+    still queued must be in a status=rejected list, a tag in a tag list, a note in a text list."""
+    app = StudioApp(_long(ws))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        screen = await _indexed(app, pilot)
+        label = screen.labels[0]
+        for keys, filters in ((["home", "x"], {"status": "rejected"}), (["j", "1"], {"tag": label}),
+                              (["j", "a"], {"status": "accepted"})):
+            gate = threading.Event()
+            screen.io.submit(gate.wait, 10)       # the session thread busy: the key's write waits in the queue
+            await pilot.press(*keys)
+            sid = screen.stream.current_id
+            screen.filters = filters
+            screen._reload_ids()                  # as the filter dialog's enter does
+            gate.set()
+            await settle(app, pilot)
+            assert sid in screen.stream.ids, f"#{sid} missing from the {filters} list after {keys}"
+            assert screen.stream.ids == screen.session.ids(**filters)
+            screen.filters = {}
+            screen._reload_ids()
+            await settle(app, pilot)
         await pilot.press("ctrl+q")

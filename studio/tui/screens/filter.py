@@ -61,6 +61,18 @@ class FilterScreen(ModalScreen[dict | None]):
 
     def on_mount(self) -> None:
         self.query_one("#text", Input).focus()
+        self._styled_for = (self.app.theme, frozenset(self.app.classes), self.app.size)  # styled as mounted
+
+    _styled_for: tuple | None = None
+
+    def _on_screen_resume(self, event) -> None:
+        """Shown again (the dialog is kept): its styles are what they were, unless the theme or the app's
+        classes changed meanwhile, so they are not worked out again for every field (most of the time from
+        `/` to the dialog). Textual's own handler runs after this one, with the flag as set here."""
+        styled_for = (self.app.theme, frozenset(self.app.classes), self.app.size)
+        if styled_for == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = styled_for
 
     def fill(self, current: dict, labels: list[str], versions: list[str]) -> None:
         """Show these filters again (the dialog is kept between opens): every field as `compose` would."""

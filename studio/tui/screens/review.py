@@ -145,13 +145,19 @@ class ReviewActions:
             since = self._seq
             _hold_keys(self.app)
 
+        painted = threading.Event()
+
         def undo() -> tuple[list[int], list[dict], dict]:
+            if bulk:  # shown already: the store's undo of thousands of samples starts once that frame is out
+                painted.wait(0.5)
             ids = session.undo_step()  # every sample of the step: a bulk undo repaints them all (issue 16 §2)
             again = list(dict.fromkeys([*ids, *touched]))  # and the rows shown undone at once, whatever the store did
             return ids, [session.get(i) for i in again if i in cached], session.counts()
 
         show_counts = self._counts_shower()
         self.io.submit(undo, done=lambda result: self._undone(result, show_counts, since, bool(bulk)))
+        if bulk:
+            self.call_after_refresh(painted.set)
 
     def _undo_bulk_on_screen(self, bulk: dict) -> None:
         """What undoing the bulk action will do, shown now (the rows on hand and the counts)."""
@@ -277,14 +283,23 @@ class ReviewActions:
         return screen
 
     def prepare_filter_dialog(self) -> None:
-        """Compose the filter dialog while nothing else happens (after the session opened), so that even the
-        first `/` only shows it. Starting a screen without showing it is what push_screen does first
-        (App._register, textual pinned in pyproject.toml)."""
-        if not self.ready or not self.is_attached:
+        """Compose, style and lay out the filter dialog while nothing else happens (after the session opened), so
+        that even the first `/` only shows it: pushed and popped in one go, before any frame is drawn."""
+        if not self.ready or not self.is_attached or self.app.screen is not self:
             return
         screen = self._filter_dialog()
-        if not screen.is_running and not screen.is_attached:
-            self.app._register(self.app, screen)
+        if not screen.is_running:
+            self.app.push_screen(screen)
+            self.app.pop_screen()
+            self.set_timer(0.3, self._draw_filter_dialog_unseen)
+
+    def _draw_filter_dialog_unseen(self) -> None:
+        """Draw the dialog once over this screen without showing it (Screen._compositor, textual pinned in
+        pyproject.toml): the first frame of a screen costs ~10x a later one (every widget's first render)."""
+        screen = self.__dict__.get("_filter_screen")
+        if screen is not None and screen.is_running and self.app.screen is self:
+            screen._refresh_layout(self.app.size)
+            screen._compositor.render_update(full=True, screen_stack=[self])
 
     def _reload_ids(self, keep: int | None = None) -> None:
         keep = self.stream.current_id if keep is None else keep
@@ -311,6 +326,13 @@ class ReviewActions:
             self._update_layout()
             self._show_selected()
 
+        # in this frame when the store is free and has every write asked for (and a text filter needs no scan of
+        # the file): the dialog closes on the filtered list, not on the old one with the new list a frame later
+        if self.io.idle and (not filters.get("text") or getattr(session, "text_index_ready", False)):
+            now = session.at_once(load)
+            if now is not None:
+                show(now)
+                return
         self.io.submit(load, done=show)
 
     def action_bulk(self, status: str) -> None:

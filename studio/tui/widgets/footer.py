@@ -7,6 +7,7 @@ most of what closing the filter dialog costs, for the same keys as before.
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
 
 from studio.tui.guard import guarded
@@ -20,10 +21,17 @@ class KeyFooter(Footer):
         return tuple((binding.key, binding.description, enabled, tooltip, binding.action)
                      for (_node, binding, enabled, tooltip) in self.screen.active_bindings.values() if binding.show)
 
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._signature()
+        yield from super().compose()
+
     def bindings_changed(self, screen) -> None:
-        if self.is_attached and screen is self.screen and self._bindings_ready and screen.app.app_focus:
-            shown = self._signature()
-            if shown == self._shown:
-                return
-            self._shown = shown
+        if not self.is_attached or screen is not self.screen:
+            return
+        if not screen.is_active:  # under a dialog (whose keys are not these): looked at again when it is back
+            self._bindings_ready = True
+            return
+        if self._bindings_ready and screen.app.app_focus and self._signature() == self._shown:
+            return
         super().bindings_changed(screen)
