@@ -169,10 +169,10 @@ class Store:
         with Session(src, read_only=True) as s, Session(dst, create_meta={}) as d, s._mu, d._mu:
             tables = {t: {str(k): v for k, v in docs.items()} for t, docs in s._tables.items()}
             tables["meta"] = {"1": {**s.meta, "name": dst.name, "copied_from": src.name}}
-            tables["meta"]["1"]["segment_samples"] = d._per
+            tables["meta"]["1"]["segment_samples"] = s._per         # the copy splits its samples as the source does
             frozen = s._index.freeze(copy=False)
             try:
-                placed = snapshot.write_session(dst, tables, frozen, s._pread, None, d._per)
+                placed = snapshot.write_session(dst, tables, frozen, s._pread, None, s._per)
             finally:
                 s._index.thaw()
             opened = snapshot.Files({code: snapshot.open_fd(snapshot.file_of(dst, code)) for code in placed.written})

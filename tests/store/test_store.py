@@ -72,6 +72,23 @@ def test_rename_copy_delete(store):
         store.delete("b")
 
 
+def test_rename_copy_delete_move_the_segment_files(store):
+    with store.create("a", segment_samples=2) as s:
+        s.add_samples([sample(i) for i in range(1, 6)])
+        s.reject(5)
+    segments = ["00000.json", "00001.json", "00002.json"]
+    store.copy("a", "b")
+    store.rename("a", "c")
+    assert not (store.dir / "a.samples").exists() and not list(store.dir.glob("a.*"))
+    for name in ("b", "c"):
+        assert sorted(p.name for p in (store.dir / f"{name}.samples").iterdir()) == segments
+        with store.open(name) as t:
+            assert len(t) == 5 and t.get(5)["status"] == "rejected" and t.meta["segment_samples"] == 2
+            assert t._index.overlay == {} and t.files.index.exists()
+    store.delete("b")
+    assert not list(store.dir.glob("b.*")) and (store.dir / "c.samples").is_dir()
+
+
 def test_second_process_gets_a_read_only_view_and_a_clear_message(store):
     s = store.create("s1")
     s.add_samples([sample(1), sample(2)])
