@@ -83,6 +83,7 @@ class TextIndex:
                 + sum(a.itemsize * len(a) + 64 for a in self.posting.values()) + 2 * len(self.vocab))
 
     def put_raw(self, sid: int, raw: Any) -> None:
+        """Sample `sid` as its stored JSON (bytes or str), as `put` takes it parsed."""
         self.put(sid, orjson.loads(raw))
 
     def put(self, sid: int, doc: dict) -> None:
