@@ -11,9 +11,14 @@ import time
 import pytest
 
 from studio.tui.widgets.stream import SampleList
-from tests.tui.test_review_random import _long, _outcome, long_session  # noqa: F401
+from tests.tui.test_review_random import _long, _outcome
 
 SEQUENCES = [["x", "u", "a", "j", "j"], ["X", "y", "u", "a"], ["space", "u", "space"]]
+
+
+@pytest.fixture
+def long_session(ws):
+    return _long(ws)
 
 
 @pytest.fixture
