@@ -146,9 +146,11 @@ def main() -> None:
     t = time.perf_counter()
     s.close()
     close_s = time.perf_counter() - t
-    size = (folder / f"{name}.json").stat().st_size
+    segments = sorted((folder / f"{name}.samples").glob("*.json"))    # the samples' segment files
+    size = (folder / f"{name}.json").stat().st_size + sum(p.stat().st_size for p in segments)
     writer_rss = rss_mb()
-    print(f"session {folder / name}.json: {args.samples:,} samples, {size / 1e6:.0f} MB")
+    print(f"session {folder / name}.json: {args.samples:,} samples, {size / 1e6:.0f} MB "
+          f"(NAME.json and {len(segments)} segment files)")
     print(f"insert {args.batch:,}-sample batch: p50 {pct(batches, 50):.3f} s, p95 {pct(batches, 95):.3f} s, "
           f"max {max(batches):.3f} s (max includes journal folds)   [bar 0.5 s]")
     print(f"close after generation (fold journal into TinyDB file): {close_s:.2f} s")
