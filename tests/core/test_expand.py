@@ -161,3 +161,38 @@ def test_sample_draws_a_whole_small_space_once_each():
     t = _t({"a": 7, "b": 9})
     got = list(Space(t).sample_indices(63, seed=11))
     assert sorted(got) == list(range(63))
+
+
+def _stdlib_fill_key(values):
+    import hashlib
+    import json
+
+    blob = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+@pytest.mark.parametrize("values", [
+    {}, {"i": "p-1"}, {"b": "2", "a": "1"}, {"topic": "naïve café", "angle": "中文 😀"},
+    {"x": "tab\there\nnew \"quoted\" back\\slash /"}, {"c": "\x00\x01\x1f\x7f\u2028\u2029\ufeff"},
+    {"é": "1", "e": "2", "z": "3", "Z": "4", "😀": "5", "中": "6"}, {"n": "x" * 5000},
+])
+def test_fill_key_is_the_standard_librarys_sorted_json_hashed(values):
+    from studio.core.expand import fill_key
+
+    assert fill_key(values) == _stdlib_fill_key(values)   # seeds and sample identities depend on these bytes
+
+
+def test_fill_key_matches_the_standard_library_on_random_text_and_falls_back_for_the_rest():
+    import random
+
+    from studio.core.expand import fill_key
+
+    rng = random.Random(5)
+    alphabet = [chr(i) for i in range(0x250)] + ["\u2028", "😀", "中", "\ue000", "\U0010ffff", "\ud7ff"]
+    for _ in range(3000):
+        values = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))):
+                  "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(rng.randint(0, 4))}
+        assert fill_key(values) == _stdlib_fill_key(values)
+    assert fill_key({"n": 3, "f": 0.1}) == _stdlib_fill_key({"n": 3, "f": 0.1})     # not text: the stdlib's way
+    with pytest.raises(UnicodeEncodeError):          # a lone surrogate fails as it always did
+        fill_key({"s": "\ud800"})
