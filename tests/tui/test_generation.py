@@ -170,7 +170,8 @@ async def test_a_data_file_value_edited_in_the_slots_pane_then_ctrl_r_regenerate
         await pilot.press("f3")
         tree = screen.query_one("#slot-tree")
         leaves = [node for branch in tree.root.children for node in branch.children if node.data == ("pair", 0)]
-        assert leaves and str(leaves[0].label) == "weather"  # the file's values are listed
+        # the file's values are listed (with their sample count and accept rate once the pane has them)
+        assert leaves and str(leaves[0].label).split("  · ")[0] == "weather", leaves
         tree.move_cursor(leaves[0])
         await pilot.pause()
         await pilot.press("e", *["backspace"] * 7, *"storm", "enter")

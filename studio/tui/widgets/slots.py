@@ -101,7 +101,7 @@ class SlotsPane(Vertical):
     def _seen(self, name: str, value: Any) -> str:
         """`  · N samples, accept R` for a value samples used (inline or from a data file), else ""."""
         st = self.stats.get((name, str(value)))
-        return f"  · {st.samples:,} samples, accept {st.rate}" if st else ""
+        return f"  · {st.samples:,} sample{'' if st.samples == 1 else 's'}, accept {st.rate}" if st else ""
 
     def _file_leaves(self, branch: Any, name: str, values: Any) -> None:
         if isinstance(values, Exception):  # a StudioError: why the file's values cannot be listed
