@@ -947,11 +947,11 @@ class Session:
         finally:
             self._mu.release()
 
-    def build_text_index(self) -> None:
+    def build_text_index(self, pause: Callable[[], None] | None = None) -> None:
         """Keep an in-memory word index for text filters (studio.store.textindex): `ids(text=...)` then takes
         milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the
         searched text's size in memory, so headless commands never build it. The file is read without the
-        lock; samples changed meanwhile are indexed again at the end."""
+        lock; samples changed meanwhile are indexed again at the end. `pause` is called every 256 samples."""
         with self._mu:
             if self._text is not None or self._text_building is not None:
                 return
@@ -960,10 +960,12 @@ class Session:
             files = self._files.dup()
         try:
             put = building.put_raw
-            for sid, raw in rows.entries(files.read):
+            for k, (sid, raw) in enumerate(rows.entries(files.read)):
                 put(sid, raw)
                 if self._text_building is not building:   # reloaded or closed meanwhile
                     return
+                if pause is not None and not k & 255:
+                    pause()                           # the caller's moment to let more urgent work run
         except BaseException:
             with self._mu:
                 if self._text_building is building:

@@ -52,6 +52,7 @@ class TypeAhead:
         if not isinstance(event, events.Key):
             await super().on_event(event)  # type: ignore[misc]
             return
+        self.last_key_at = time.monotonic()      # background work (the text index build) yields to keys
         if event.is_forwarded:                   # a key bubbling back up: its bindings run now, then it is done
             await super().on_event(event)  # type: ignore[misc]
             self._done(event)

@@ -6,6 +6,7 @@ keeps one job. A new screen + key (e.g. analysis) is one Binding here and one `p
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import work
@@ -28,6 +29,7 @@ from studio.tui.widgets.stream import SampleList, StreamPane
 from studio.tui.widgets.tagger import TaggerPane
 from studio.tui.guard import ForwardWorkerErrors, guarded
 
+KEY_GAP = 0.12  # seconds after a key during which the text index build (a background thread) waits
 INBOX_POLL = 0.5  # seconds between looks for other processes' additions (one listdir when there are none)
 PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
 
@@ -184,8 +186,14 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         session = self.session
         if session is None:
             return
+        app = self.app
+
+        def pause() -> None:  # not while a key's frame is being made: the build waits for a gap between keys
+            while time.monotonic() - getattr(app, "last_key_at", 0.0) < KEY_GAP and self.session is session:
+                time.sleep(KEY_GAP / 4)
+
         try:
-            session.build_text_index()
+            session.build_text_index(pause)
         except (OSError, StoreError):  # closed meanwhile, or the file went away: filters scan, as before
             pass
 
