@@ -20,8 +20,18 @@ _TABLE.update(dict.fromkeys(range(0x80, 0xA0), 0xFFFD))
 _TABLE.update({0x85: 0x2424, 0x2028: 0x2424, 0x2029: 0xB6})     # NEL, line and paragraph separators
 
 
+_ONE_LINE = {ord("\t"): " ", ord("\n"): "\u2424"}
+
+
 def printable(text: str) -> str:
     """`text` with control characters and line separators (but newline and tab) replaced one for one by visible stand-ins."""
     if text.isprintable():           # the common case: one C-level scan (newlines and tabs are not printable)
         return text
     return text.translate(_TABLE)
+
+
+def printable_line(text: str) -> str:
+    """`printable(text)` for one screen line drawn from raw segments (a list row, a gutter message): a tab is
+    one space and a newline the ␤ stand-in, one for one, as a raw tab has no cell width there and shifts what
+    follows (the row's right border and the frame behind it showed through)."""
+    return printable(text).translate(_ONE_LINE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.cost import sample_cost_text
-from studio.core.display import printable
+from studio.core.display import printable, printable_line
 
 GLYPHS = {"pending": "·", "accepted": "✓", "rejected": "✗", "failed": "!"}
 
@@ -51,8 +51,8 @@ def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -
     head = f"{GLYPHS.get(status, '?')} {status:<8} "
     tag_text = f"[{','.join(tags)}] " if tags else ""
     flag = f"⚑{sample['flag']} " if sample.get("flag") else ""
-    mid = f"{sample_id:>{id_width}} {short_version(sample.get('template_version'))} {printable(tag_text)}{flag}"
-    return head, mid, printable(first_line(sample))
+    mid = f"{sample_id:>{id_width}} {short_version(sample.get('template_version'))} {printable_line(tag_text)}{flag}"
+    return head, mid, printable_line(first_line(sample))
 
 
 def money(sample: dict) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 
-from studio.core.display import printable
+from studio.core.display import printable, printable_line
 
 
 @pytest.mark.parametrize("raw, seen", [
@@ -20,3 +20,14 @@ def test_each_breaker_has_a_one_column_stand_in(raw, seen):
     if "\t" not in raw:
         assert cell_len(printable(raw).replace("\n", "")) == len(raw.replace("\n", ""))   # one cell a character
     assert printable(raw).splitlines() == seen.split("\n")   # nothing but "\n" breaks the shown line
+
+
+@pytest.mark.parametrize("raw", ["a\tb", "\t\tlead", "two\nlines", "tab\tand\x1b[1mesc\u2028sep\r", "列\t表"],
+                         ids=["tab", "leading tabs", "newline", "mixed", "wide"])
+def test_a_line_drawn_from_raw_segments_has_one_cell_a_character(raw):
+    """List rows are drawn as raw segments, where a tab has no width: printable_line leaves nothing that
+    moves the cursor, one stand-in for each character."""
+    line = printable_line(raw)
+    assert "\t" not in line and "\n" not in line and len(line) == len(raw)
+    assert cell_len(line) == cell_len(raw.replace("\t", " ").replace("\n", " ").replace("\x1b", " ")
+                                      .replace("\u2028", " ").replace("\r", " "))

@@ -183,3 +183,26 @@ async def test_review_pane_and_list_rows_keep_every_line_whole(marked):
                     assert flat(shown(value))[:20] in flat(pane._text.plain), (n, value)
                 assert not _raw_breakers(pane._text.plain), (n, view)
             await pilot.press("down")
+
+
+async def test_every_list_row_is_exactly_as_wide_as_the_list(marked):
+    """The sample list draws its rows as raw segments: a tab, newline or escape in a tag or an output would
+    shift the row's end (the border and the old frame showed through). Every row over the corpus, at 80x24."""
+    app = StudioApp(marked, "m", template="marks")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        from studio.tui.widgets.stream import SampleList
+
+        stream = app.screen.query_one(SampleList)
+        seen = 0
+        for top in range(0, len(stream.ids), max(1, stream.size.height)):
+            stream.scroll_to(y=top, animate=False)
+            shown = stream.ids[top: top + stream.size.height]
+            await _wait(app, pilot, lambda _t, shown=shown: all(i in stream.rows for i in shown))
+            for y in range(stream.size.height):
+                strip = stream.render_line(y)
+                assert strip.cell_length == stream.size.width, (top + y, strip.text)
+                assert not any(ch in strip.text for ch in "\t\n\r\x1b"), (top + y, strip.text)
+                seen += top + y < len(stream.ids)
+        assert seen == len(stream.ids) == len(TEXTS)

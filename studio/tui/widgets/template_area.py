@@ -11,6 +11,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import TextArea
 
+from studio.core.display import printable_line
 from studio.tui.highlight import highlight_lines
 from studio.tui.guard import guarded
 
@@ -51,5 +52,5 @@ class LintGutter(Widget):
         message = self.problems.get(line + 1) if first else None
         if not message:
             return Strip.blank(width, self.rich_style)
-        text = f"✗ {message}" if width > 3 else " ✗"
-        return Strip([Segment(text[:width].ljust(width), self.rich_style)])
+        text = printable_line(f"✗ {message}") if width > 3 else " ✗"
+        return Strip([Segment(text, self.rich_style)]).crop(0, width).extend_cell_length(width, self.rich_style)
