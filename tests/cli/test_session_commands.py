@@ -87,6 +87,27 @@ def test_show_and_sessions_count_flagged_samples_per_flag(flagged):
     assert row["flagged"] == {"cut-off": 2, "refusal": 1, "preview": 1} and row["pending"] == 4
 
 
+def test_what_show_says_the_export_does_with_each_flag_is_what_it_does(tmp_path):
+    """Previews (prompts with no answer) never become conversations, whatever the options; the other flags
+    are kept when asked (--include-flagged). `studio show` says each."""
+    s = Store(tmp_path / "sessions").create("odd")
+    s.add_samples([{"template": "t", "output": f"answer {i}", "flag": f, "status": "accepted",
+                    "messages": [{"role": "user", "content": f"question {i}"}]}
+                   for i, f in enumerate([None, "cut-off", "refusal", "preview"])])
+    s.close()
+    said = " ".join(studio("show", "odd", cwd=tmp_path).stdout.split())
+    assert "cut-off, refusal left out of export unless --include-flagged" in said
+    assert "previews (prompts with no answer) only in --format raw" in said
+    for fmt, rows_kept in (("openai-chat", 3), ("raw", 4)):
+        out = tmp_path / fmt
+        r = studio("export", "odd", "--format", fmt, "--out", str(out), "--include-flagged", "--no-dedup",
+                   "--val-fraction", "0", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        rows = [x for f in out.rglob("*.jsonl") for x in f.read_text().splitlines()]
+        assert len(rows) == rows_kept, (fmt, rows)
+        assert ("question 3" in "".join(rows)) == (fmt == "raw")
+
+
 def test_show_unknown_session_is_a_clear_error(ws):
     r = studio("show", "nope", cwd=ws)
     assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -51,9 +51,15 @@ def run(args) -> int:
         out.print(t)
         if flagged:
             pending = s.count(flag=list(flagged), status="pending")
+            kept = [f for f in flagged if f != "preview"]
+            where = []   # what the export does with each kind (export.clean): previews have no answer to keep
+            if kept:
+                where.append(f"{', '.join(kept)} left out of export unless --include-flagged or --flag NAME")
+            if "preview" in flagged:
+                where.append("previews (prompts with no answer) only in --format raw")
             out.print("flagged: " + ", ".join(f"{n:,} {f}" for f, n in flagged.items())
-                      + f" ({pending:,} of them pending; counted in their status too) — left out of export "
-                        "unless --include-flagged; the studio's / filter shows them", markup=False)
+                      + f" ({pending:,} of them pending; counted in their status too) — " + "; ".join(where)
+                      + "; the studio's / filter shows them", markup=False)
 
         if counts["tags"]:
             t = PlainTable(box=box.SIMPLE_HEAD, title="failure tags", title_justify="left")
