@@ -35,6 +35,7 @@ from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
 from studio.core.record import scrub_params as scrub
 from studio.store.schema import DEFAULT_LABELS, SCHEMA_VERSION, TABLES, describe_foreign, migrate, schema_of
 
+TEXT_INDEX_BUDGET = 256 << 20  # searched text a text index may hold (it takes ~twice that): past it, filters scan
 JOURNAL_LIMIT = 64 << 20      # fold the journal into the TinyDB file beyond this many bytes ...
 OVERLAY_LIMIT = 64 << 20      # ... or when this much sample JSON is held in memory
 UNDO_DEPTH = 1000
@@ -127,6 +128,7 @@ class Session:
         self._index = SampleIndex(self._pread)
         self._text: TextIndex | None = None             # the studio's text search (build_text_index); None: scan
         self._text_building: TextIndex | None = None
+        self._text_skipped = False                      # past TEXT_INDEX_BUDGET: text filters scan the files
         self._journal: journal.JournalWriter | None = None
         self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
         self._run_ids: dict[str, int] = {}
@@ -415,6 +417,8 @@ class Session:
             self._index.put(sid, ix, raw)
             if self._text is not None:
                 self._text.put(sid, doc if doc is not None else orjson.loads(raw))
+                if self._text.text_bytes > TEXT_INDEX_BUDGET:   # grown past its budget: filters scan again
+                    self._text, self._text_skipped = None, True
             elif self._text_building is not None:
                 self._text_building.dirty.add(sid)
         elif table in self._tables:
@@ -950,10 +954,11 @@ class Session:
     def build_text_index(self, pause: Callable[[], None] | None = None) -> None:
         """Keep an in-memory word index for text filters (studio.store.textindex): `ids(text=...)` then takes
         milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the
-        searched text's size in memory, so headless commands never build it. The file is read without the
+        searched text's size in memory, so headless commands never build it, and it is given up past
+        TEXT_INDEX_BUDGET of searched text (about 350,000 samples of ~750 B), where filters scan. The file is read without the
         lock; samples changed meanwhile are indexed again at the end. `pause` is called every 256 samples."""
         with self._mu:
-            if self._text is not None or self._text_building is not None:
+            if self._text is not None or self._text_building is not None or self._text_skipped:
                 return
             building = self._text_building = TextIndex()
             rows = self._index.freeze()
@@ -963,6 +968,11 @@ class Session:
             for k, (sid, raw) in enumerate(rows.entries(files.read)):
                 put(sid, raw)
                 if self._text_building is not building:   # reloaded or closed meanwhile
+                    return
+                if building.text_bytes > TEXT_INDEX_BUDGET:   # a session this large: filters scan (memory bound)
+                    with self._mu:
+                        if self._text_building is building:
+                            self._text_building, self._text_skipped = None, True
                     return
                 if pause is not None and not k & 255:
                     pause()                           # the caller's moment to let more urgent work run

@@ -72,6 +72,7 @@ class TextIndex:
         self.pair_seen: set[bytes] = set()
         self.dirty: set[int] = set()                    # ids changed while the index was being built
         self.top = 0                                    # the largest id indexed
+        self.text_bytes = 0                             # len of every text held (the index is about twice it)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -93,6 +94,7 @@ class TextIndex:
         if old == new:
             return
         self.texts[sid] = new
+        self.text_bytes += len(new) - (len(old) if old is not None else 0)
         if sid > self.top:
             self.top = sid
         now, pairs = _words_and_pairs(new)

@@ -155,6 +155,30 @@ def test_samples_changed_while_the_index_is_built_are_found(session, monkeypatch
     assert_same(session, rng, k=30)
 
 
+@pytest.mark.parametrize("grows", ["while built", "after built"])
+def test_past_its_memory_budget_the_index_is_given_up_and_filters_scan(session, monkeypatch, grows):
+    """The index costs about twice the searched text: a session too large for it (a million samples would
+    take ~1.4 GB) keeps scanning, with the same answers, and is not built again on the next request."""
+    from studio.store import session as session_module
+
+    rng = random.Random(18)
+    session.add_samples([random_sample(rng, i) for i in range(1, 61)])
+    if grows == "while built":
+        monkeypatch.setattr(session_module, "TEXT_INDEX_BUDGET", 200)
+        session.build_text_index()
+    else:
+        session.build_text_index()
+        assert session.text_index_ready
+        monkeypatch.setattr(session_module, "TEXT_INDEX_BUDGET", session._text.text_bytes + 100)
+        session.add_samples([{**random_sample(rng, 61), "output": "a long new answer " * 20}])
+    assert not session.text_index_ready and session._text_building is None
+    monkeypatch.setattr(session_module, "TEXT_INDEX_BUDGET", 1 << 30)
+    session.build_text_index()                       # given up once: not built again for this session
+    assert not session.text_index_ready
+    for text in needles(rng, session, 20):
+        assert session.ids(text=text) == reference(session, text), text
+
+
 def test_headless_sessions_never_build_it(store, session):
     session.add_samples([sample(i) for i in range(1, 6)])
     assert session.ids(text="restart") == [1, 2, 3, 4, 5]
