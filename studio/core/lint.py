@@ -7,30 +7,101 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from jinja2 import nodes
 
 from studio.core.errors import Problem, StudioError
 from studio.core.files import read_user_text
 from studio.core.sandbox import TemplateSyntaxError, environment, refused_tags, undeclared_names
-from studio.core.template import KNOWN_KEYS, Template, parse_template
+from studio.core.template import (
+    KNOWN_KEYS,
+    Section,
+    Template,
+    _split_front_matter,
+    parse_template,
+    split_sections,
+)
 
 
 def lint_text(text: str, path: str | Path | None = None, known_templates: Iterable[str] | None = None,
               check_data: bool = True) -> list[Problem]:
-    """Problems in template text (`path` names it in messages): [Problem(file, line, message, hint)], [] when
-    clean. A text that does not parse gives its parse error as the one problem; never raises for bad input.
+    """Every problem in template text (`path` names it in messages), sorted by line: [Problem(file, line,
+    message, hint)], [] when clean. Independent problems are all reported in one run: each setting's and each
+    slot's, the body's syntax, its unknown names, each slot's data; a front matter that cannot be read at all
+    is reported with the body's syntax errors. Never raises for bad input.
     `check_data`: also read the slot files and render one fill."""
     where = str(path) if path else "<template>"
     try:
-        template = parse_template(text, path)
-        return lint_template(template, known_templates, check_data=check_data, where=where)
+        problems: list[Problem] = []
+        try:
+            template = parse_template(text, path, problems)
+        except StudioError as exc:
+            return _by_line([exc.problem, *_body_syntax(text, where)])
+        return _by_line(problems + lint_template(template, known_templates, check_data=check_data, where=where))
     except StudioError as exc:
         return [exc.problem]
     except Exception as exc:  # a bug of ours must not hide the other files' problems (or crash the editor)
         return [Problem(where, 0, f"could not be checked: {type(exc).__name__}: {exc}",
                         "this is a bug in the studio; please report it with the file")]
+
+
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.line)
+
+
+def _syntax(section: Section, add: Callable[..., None]) -> nodes.Template | None:
+    """The section's Jinja tree, or None with its syntax error added."""
+    try:
+        return environment().parse(section.source)
+    except TemplateSyntaxError as exc:
+        add(section.line + (exc.lineno or 1) - 1, f"template syntax error: {exc.message}",
+            "check the {{ }} and {% %} tags on that line")
+        return None
+
+
+def _loose_reads(source: str) -> list[tuple[str, int]]:
+    """(name, line) read by each `{{ ... }}` of a section that does not parse as a whole (a syntax error
+    elsewhere): each expression parsed alone. Names that any {% %} tag mentions may be loop or set variables,
+    so they are left out: this can miss a name, never invent one."""
+    try:
+        tokens = list(environment().lex(source))
+    except TemplateSyntaxError:
+        return []
+    in_block, in_var, tagged = False, False, set()
+    reads: list[tuple[str, int]] = []
+    expr: list[str] = []
+    start = 0
+    for line, kind, value in tokens:
+        if kind == "block_begin":
+            in_block = True
+        elif kind == "block_end":
+            in_block = False
+        elif kind == "variable_begin":
+            in_var, expr, start = True, [], line
+        elif kind == "variable_end":
+            in_var = False
+            try:
+                reads.extend((n, start) for n in sorted(undeclared_names("{{ " + " ".join(expr) + " }}")))
+            except TemplateSyntaxError:
+                pass
+        elif in_block and kind == "name":
+            tagged.add(value)
+        elif in_var:
+            expr.append(repr(value) if kind == "string" else str(value))
+    return [(n, line) for n, line in reads if n not in tagged]
+
+
+def _body_syntax(text: str, where: str) -> list[Problem]:
+    """The body's syntax errors when the front matter cannot be read (its own error says why)."""
+    problems: list[Problem] = []
+    try:
+        _, body, _, body_line = _split_front_matter(text.removeprefix("\ufeff").replace("\r\n", "\n"), where)
+    except StudioError:
+        return problems
+    for section in split_sections(body, body_line):
+        _syntax(section, lambda line, message, hint: problems.append(Problem(where, line, message, hint)))
+    return problems
 
 
 def lint_template(template: Template, known_templates: Iterable[str] | None = None, *, check_data: bool = True,
@@ -52,12 +123,15 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
     fields: list[tuple[str, str, int]] = []  # (slot, field, line) read as {{ slot.field }}
     syntax_ok = True
     for section in template.sections():
-        try:
-            ast = environment().parse(section.source)
-        except TemplateSyntaxError as exc:
+        ast = _syntax(section, add)
+        declared = set(template.slots) | set(template.inputs)
+        if ast is None:
             syntax_ok = False
-            add(section.line + (exc.lineno or 1) - 1, f"template syntax error: {exc.message}",
-                "check the {{ }} and {% %} tags on that line")
+            for name, line in _loose_reads(section.source):
+                if name not in declared:
+                    add(section.line + line - 1, f"{{{{ {name} }}}} is not a slot",
+                        f"declare it under slots: (or inputs:), or fix the name; "
+                        f"slots: {', '.join(template.slots) or '(none)'}")
             continue
         for tag, line in refused_tags(ast):
             add(section.line + line - 1, f"{{% {tag} %}} is refused by the sandbox: a template cannot read other files",
@@ -70,7 +144,6 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
                     "templates may only read slot values and their fields")
         names = undeclared_names(section.source)
         used |= names
-        declared = set(template.slots) | set(template.inputs)
         for name in sorted(names - declared):
             add(section.line + _first_use(section.source, name), f"{{{{ {name} }}}} is not a slot",
                 f"declare it under slots: (or inputs:), or fix the name; slots: {', '.join(template.slots) or '(none)'}")
@@ -107,8 +180,9 @@ def lint_template(template: Template, known_templates: Iterable[str] | None = No
         resolve_params(template.params, where=where, line_of=template.line_of)
     except StudioError as exc:
         add(exc.problem.line, f"{exc.problem.message} here", exc.problem.hint, "warning")
-    if check_data and not any(p.severity == "error" for p in problems):
-        problems.extend(_check_render(template, where, fields))
+    if check_data:  # each slot's data is independent of the body: read it even when the body has errors
+        render = not any(p.severity == "error" for p in problems)
+        problems.extend(_check_data(template, where, fields, render))
     return problems
 
 
@@ -135,11 +209,10 @@ def _rows_of(source) -> Sequence | None:
     return [source.attrs(i) for i in range(min(len(source), 1))]
 
 
-def _check_fields(template: Template, space, fields: list[tuple[str, str, int]], where: str) -> list[Problem]:
+def _check_fields(sources: dict[str, Any], fields: list[tuple[str, str, int]], where: str) -> list[Problem]:
     """A template reading a field no row of its slot's file has: an error now, not a failure mid-run.
     Each check stops at the first row that has the field (usually the first row)."""
     problems = []
-    sources = dict(zip(space.names, space.sources))
     rows_of: dict[str, Sequence | None] = {}
     for slot, attr, line in fields:
         if slot not in sources or attr == "text":
@@ -190,24 +263,39 @@ def _check_conversation(template: Template, where: str) -> list[Problem]:
     return []
 
 
-def _check_render(template: Template, where: str, fields: Sequence[tuple[str, str, int]] = ()) -> list[Problem]:
-    """Read the data files and render one fill: catches missing files and runtime refusals."""
+def _placed(p: Problem, where: str) -> Problem:
+    if not p.path:
+        p.path = where
+    return p
+
+
+def _check_data(template: Template, where: str, fields: Sequence[tuple[str, str, int]], render: bool) -> list[Problem]:
+    """Read each slot's data (a problem per slot that cannot be read: missing file, empty list, bad row), check
+    the fields the body reads, then, when all is well so far and `render`, render one fill: catches runtime
+    refusals."""
     from studio.core.expand import Space
     from studio.core.render import Renderer
+    from studio.core.slots import resolve
 
+    problems: list[Problem] = []
+    sources: dict[str, Any] = {}
+    for name, spec in template.slots.items():
+        if spec.broken:  # its front-matter problem is reported already
+            continue
+        try:
+            sources[name] = resolve(template, spec)
+        except StudioError as exc:
+            problems.append(_placed(exc.problem, where))
+    problems.extend(_check_fields(sources, list(fields), where))
+    if problems or not render or len(sources) != len(template.slots):
+        return problems
     try:
-        space = Space(template)
-        problems = _check_fields(template, space, list(fields), where)
-        if problems:
-            return problems
+        space = Space(template, sources)
         renderer = Renderer(template)
         fill = space.fill(space.digits(0))
         renderer.messages(fill, {name: f"<{name}>" for name in template.inputs})
     except StudioError as exc:
-        p = exc.problem
-        if not p.path:
-            p.path = where
-        return [p]
+        return [_placed(exc.problem, where)]
     return []
 
 

@@ -90,8 +90,11 @@ def resolve(template: Template, spec: SlotSpec) -> Source:
         src = ValueSource(src.values[: spec.limit], src.rows[: spec.limit] if src.rows is not None else None,
                           src.weights[: spec.limit] if src.weights else None, src.origin)
     if len(src) == 0:
+        hint = (f"add values to the slot's list in the template (line {spec.line}), or remove the slot"
+                if spec.values is not None else
+                f"add values to the file {spec.file or spec.personas} or point the slot at another file")
         raise SlotError(f"slot {spec.name!r} has no values ({src.origin} is empty)", path=template.where,
-                        line=spec.line, hint="add values to the file or point the slot at another one")
+                        line=spec.line, hint=hint)
     return src
 
 

@@ -23,12 +23,13 @@ import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
-from studio.core.errors import TemplateError
+from studio.core.errors import Problem, TemplateError
 from studio.core.params import check_param_types
 from studio.core.secrets import check_params
 
@@ -56,6 +57,11 @@ class SlotSpec:
     personas: str | None = None  # "builtin" or a persona file
     limit: int | None = None
     line: int = dataclasses.field(default=0, compare=False)
+
+    @property
+    def broken(self) -> bool:
+        """No source: the placeholder `parse_template(..., problems=)` keeps for a slot it could not read."""
+        return self.values is None and self.file is None and self.personas is None
 
     @property
     def source(self) -> str:
@@ -308,11 +314,14 @@ def _load_yaml(front: str, where: str, yaml_line: int) -> tuple[Any, yaml.Node |
     return data, node
 
 
-def parse_template(text: str, path: str | Path | None = None) -> Template:
+def parse_template(text: str, path: str | Path | None = None, problems: list[Problem] | None = None) -> Template:
     """Parse a template file's text; every error names the file and line, never a traceback.
 
     A byte-order mark is ignored and Windows line ends (CRLF) read as line feeds; `Template.text` keeps
     the text as given (its hash is the version).
+    `problems`: collect each independent setting's or slot's error there and go on with a default (a broken
+    slot stays declared with no source, see `SlotSpec.broken`), so lint reports them all in one run; only a
+    front matter that cannot be read at all still raises.
     """
     where = str(path) if path else "<template>"
     original = text
@@ -338,6 +347,16 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
 
     default_name = Path(where).name.split(".")[0] if path else "template"
 
+    def attempt(check: Callable[[], Any], default: Any) -> Any:
+        """`check()`, or (collecting) its error noted and `default` in its place."""
+        try:
+            return check()
+        except TemplateError as exc:
+            if problems is None:
+                raise
+            problems.append(exc.problem)
+            return default
+
     def text_of(key: str, default: str = "") -> str:
         value = data.get(key)
         if value is None or value == "":
@@ -361,35 +380,55 @@ def parse_template(text: str, path: str | Path | None = None) -> Template:
                            hint=f"write {key}: {example}")
         return [str(v) for v in value]
 
-    name = text_of("name", default_name)
-    mode = text_of("mode", "generate")
-    if mode not in MODES:
-        raise fail(f"unknown mode {mode!r}", "mode", hint=f"use one of: {', '.join(MODES)}")
-    tags = names_of("tags", "[safety, refusal]")
+    def mode_of() -> str:
+        mode = text_of("mode", "generate")
+        if mode not in MODES:
+            raise fail(f"unknown mode {mode!r}", "mode", hint=f"use one of: {', '.join(MODES)}")
+        return mode
 
-    slots_data = data.get("slots") or {}
-    if not isinstance(slots_data, dict):
-        raise fail("slots must be a mapping of slot name to its values", "slots",
-                   hint="write 'slots:' then one indented 'name: [value, value]' per slot")
-    slots = {}
+    name = attempt(lambda: text_of("name", default_name), default_name)
+    mode = attempt(mode_of, "generate")
+    tags: list[str] = attempt(lambda: names_of("tags", "[safety, refusal]"), [])
+
+    def slots_of() -> dict:
+        slots_data = data.get("slots") or {}
+        if not isinstance(slots_data, dict):
+            raise fail("slots must be a mapping of slot name to its values", "slots",
+                       hint="write 'slots:' then one indented 'name: [value, value]' per slot")
+        return slots_data
+
+    slots: dict[str, SlotSpec] = {}
+    slots_data: dict[Any, Any] = attempt(slots_of, {})
+    def slot_of(sname: Any, spec: Any, line: int) -> SlotSpec:
+        return _parse_slot(str(sname), spec, lambda msg, *k, hint="": fail(msg, "slots", sname, *k, hint=hint), line)
+
     for sname, spec in slots_data.items():
-        slots[str(sname)] = _parse_slot(str(sname), spec, lambda msg, *k, hint="", s=sname: fail(msg, "slots", s, *k, hint=hint),
-                                        key_lines.get(("slots", sname), yaml_line))
+        line = key_lines.get(("slots", sname), yaml_line)
+        slots[str(sname)] = attempt(partial(slot_of, sname, spec, line), SlotSpec(str(sname), line=line))
 
-    combine = _parse_combine(data.get("combine") or {}, fail, key_lines, slots)
+    combine = attempt(lambda: _parse_combine(data.get("combine") or {}, fail, key_lines, slots), Combine())
 
-    schema = data.get("schema")
-    if schema is not None and not isinstance(schema, dict):
-        raise fail("schema must be a JSON Schema mapping", "schema", hint="write schema: {type: object, properties: {...}}")
-    followups = names_of("followups", "[double-check]")
-    inputs = names_of("inputs", "[prompt, output]")
-    params = data.get("params") or {}
-    if not isinstance(params, dict):
-        raise fail("params must be a mapping", "params", hint="write params: {temperature: 0.7, max_tokens: 300}")
-    params = {str(k): v for k, v in params.items()}
-    check_params(params, fail)  # a literal key is refused here, so it never reaches a session or the screen
-    check_param_types(params, fail)  # `max_tokens: many` is a file:line error, never a crash mid-run
-    model = text_of("model") or None
+    def schema_of() -> dict | None:
+        schema = data.get("schema")
+        if schema is not None and not isinstance(schema, dict):
+            raise fail("schema must be a JSON Schema mapping", "schema",
+                       hint="write schema: {type: object, properties: {...}}")
+        return schema
+
+    def params_of() -> dict:
+        params = data.get("params") or {}
+        if not isinstance(params, dict):
+            raise fail("params must be a mapping", "params", hint="write params: {temperature: 0.7, max_tokens: 300}")
+        params = {str(k): v for k, v in params.items()}
+        check_params(params, fail)  # a literal key is refused here, so it never reaches a session or the screen
+        check_param_types(params, fail)  # `max_tokens: many` is a file:line error, never a crash mid-run
+        return params
+
+    schema = attempt(schema_of, None)
+    followups: list[str] = attempt(lambda: names_of("followups", "[double-check]"), [])
+    inputs: list[str] = attempt(lambda: names_of("inputs", "[prompt, output]"), [])
+    params: dict[str, Any] = attempt(params_of, {})
+    model = attempt(lambda: text_of("model"), "") or None
     return Template(
         name=name,
         body=body,
