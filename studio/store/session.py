@@ -241,6 +241,7 @@ class Session:
         if loaded is None:
             loaded, damaged, salvage_bad = self._read_files()
         self._files = loaded.files
+        self._files.where = self.files
         for table in TABLES:
             self._tables[table] = {int(k): v for k, v in (loaded.tables.get(table) or {}).items()}
         meta = self._tables["meta"].get(1) or {}
@@ -516,6 +517,7 @@ class Session:
             self._fold_thread = None
 
     def _write_files(self, frozen, tables: dict, read_raw, dirty: set[int] | None) -> snapshot.Placed:
+        self._files.check()      # a file edited in place meanwhile: fold nothing from it (the journal keeps all)
         try:
             return snapshot.write_session(self.files, tables, frozen, read_raw, dirty, self._per)
         except OSError as exc:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from studio.core.files import atomic_writer, fsync_dir
+from studio.store.errors import StoreError
 from studio.store.names import SessionFiles
 from studio.store.schema import SEGMENT_SAMPLES
 
@@ -37,25 +38,66 @@ _SEGMENT_NAME = re.compile(r"(\d{5,})\.json")
 INDEX_MAGIC = b"studio-index "
 
 
-class Files:
-    """Read descriptors on a session's files by code (0: NAME.json, k+1: segment k); `read(place, size)`."""
+def _stat(fd: int) -> tuple[int, int, int]:
+    st = os.fstat(fd)
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
-    def __init__(self, fds: dict[int, int] | None = None):
+
+class FileChanged(StoreError):
+    """A session file was changed in place by another program (e.g. plain TinyDB) while this process read it:
+    the places the index holds no longer point at its samples, so nothing more is read from it."""
+
+
+class Files:
+    """Read descriptors on a session's files by code (0: NAME.json, k+1: segment k); `read(place, size)`.
+
+    Each file's identity (size, mtime, inode) is kept from when it was opened: the studio only ever replaces
+    its files (a descriptor keeps reading the version it opened), so a file whose identity moved was edited in
+    place by someone else, and a read from it raises FileChanged instead of returning bytes from the wrong
+    places. `where`: the session's paths, for the message."""
+
+    def __init__(self, fds: dict[int, int] | None = None, where: SessionFiles | None = None):
         self.fds: dict[int, int] = dict(fds or {})
+        self.opened = {code: _stat(fd) for code, fd in self.fds.items()}
+        self.where = where
 
     def read(self, place: int, size: int) -> bytes:
-        """`size` bytes at `place` ((code << SEG_SHIFT) | offset)."""
-        return os.pread(self.fds[place >> SEG_SHIFT], size, place & SEG_MASK)
+        """`size` bytes at `place` ((code << SEG_SHIFT) | offset). Raises FileChanged (a StoreError)."""
+        code = place >> SEG_SHIFT
+        fd = self.fds[code]
+        if _stat(fd) != self.opened[code]:
+            self._changed(code)
+        return os.pread(fd, size, place & SEG_MASK)
+
+    def _changed(self, code: int) -> None:
+        path = file_of(self.where, code) if self.where is not None else None
+        raise FileChanged(f"{path.name if path else 'a session file'} was changed by another program while this "
+                          "session was open", path=path,
+                          hint="this action was not saved; everything saved before it is in the journal and "
+                               "kept: close and open the session again (it reads the edit), then redo it; edit "
+                               "the files only while no studio holds the session (NAME.lock names its pid)")
+
+    def check(self) -> None:
+        """Raise FileChanged if any file was changed in place since it was opened (before a fold copies them)."""
+        for code, fd in self.fds.items():
+            if _stat(fd) != self.opened[code]:
+                self._changed(code)
 
     def dup(self) -> "Files":
-        """Descriptors of their own (for a thread or a scan that outlives a fold's switch)."""
-        return Files({code: os.dup(fd) for code, fd in self.fds.items()})
+        """Descriptors of their own (for a thread or a scan that outlives a fold's switch), same identities."""
+        twin = Files(where=self.where)
+        twin.fds = {code: os.dup(fd) for code, fd in self.fds.items()}
+        twin.opened = dict(self.opened)
+        return twin
 
     def put(self, code: int, fd: int | None) -> None:
         """Read file `code` through `fd` from now on (None: it is gone); the old descriptor is closed."""
         old = self.fds.pop(code, None) if fd is None else self.fds.get(code)
         if fd is not None:
             self.fds[code] = fd
+            self.opened[code] = _stat(fd)
+        else:
+            self.opened.pop(code, None)
         if old is not None and old != fd:
             os.close(old)
 
@@ -66,12 +108,9 @@ class Files:
             os.close(fd)
 
     def identity(self) -> dict[str, list[int]]:
-        """{code: [size, mtime_ns, inode]} of the files as they were opened (what NAME.index is valid for)."""
-        out = {}
-        for code, fd in sorted(self.fds.items()):
-            st = os.fstat(fd)
-            out[str(code)] = [st.st_size, st.st_mtime_ns, st.st_ino]
-        return out
+        """{code: [size, mtime_ns, inode]} of the files as they were opened (what NAME.index is valid for: a
+        file edited in place since then no longer matches it, so the next open reads that file again)."""
+        return {str(code): list(self.opened[code]) for code in sorted(self.fds)}
 
 
 def room_for(n_files: int) -> None:

@@ -329,3 +329,42 @@ def test_flagged_samples_are_filterable_and_survive_reopening(store, session):
         again.compact()
     with store.open(session.name) as third:                               # from NAME.index this time
         assert third.ids(flag="") == [1, 2]
+
+
+@pytest.mark.parametrize("edited", ["segment", "NAME.json"])
+def test_a_file_edited_in_place_while_the_session_is_open_is_never_read_from_wrong_places(store, edited):
+    """Plain TinyDB rewrites a file in place. A session open meanwhile holds places in the old bytes: it must
+    refuse to read or fold that file (a review key then says it was not saved, never shows as done), keep what
+    it saved before in the journal, and the next open reads the edit and the journal both, from the files
+    (the index cache written at close does not claim the edited file)."""
+    from tinydb import TinyDB
+
+    from studio.store.snapshot import FileChanged
+
+    s = store.create("e")
+    s.add_samples([sample(i) for i in range(1, 41)])
+    s.close()
+    s = store.open("e")
+    s.accept(1)
+    s.set_note(2, "kept in the journal")
+    files = store.files("e")
+    with TinyDB(files.segment(0) if edited == "segment" else files.json) as db:
+        if edited == "segment":
+            db.table("samples").update({"output": "EXTERNAL EDIT"}, doc_ids=[3])
+        else:
+            db.table("meta").update({"note": "edited by hand"}, doc_ids=[1])
+    if edited == "segment":
+        with pytest.raises(FileChanged, match="changed by another program.*not saved"):
+            s.accept(40)
+        with pytest.raises(FileChanged):
+            s.get(5)
+    with pytest.raises(FileChanged):
+        s.close()                                     # no fold from stale places; the lock is released
+    for _ in range(2):                                # the index cache written meanwhile never hides the edit
+        with store.open("e") as s:
+            assert len(s) == 40
+            assert (s.get(1)["status"], s.get(2)["note"], s.get(40)["status"]) == ("accepted", "kept in the journal",
+                                                                                   "pending")
+            if edited == "segment":
+                assert s.get(3)["output"] == "EXTERNAL EDIT"
+            assert [x["id"] for x in s.iter_samples()] == list(range(1, 41))
