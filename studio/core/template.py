@@ -215,25 +215,26 @@ def _split_front_matter(text: str, where: str) -> tuple[str, str, int, int]:
                         hint="add a line '---' between the settings and the prompt")
 
 
-def _key_lines(node: yaml.Node, offset: int, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+def key_lines_of(node: yaml.Node, offset: int, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """{key path: file line} of every key and list item under `node` (its text starting on line `offset`)."""
     out = {} if out is None else out
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             key = (*path, k.value)
             out[key] = k.start_mark.line + offset
-            _key_lines(v, offset, key, out)
+            key_lines_of(v, offset, key, out)
     elif isinstance(node, yaml.SequenceNode):
         for idx, item in enumerate(node.value):
             key = (*path, idx)
             out[key] = item.start_mark.line + offset
-            _key_lines(item, offset, key, out)
+            key_lines_of(item, offset, key, out)
     return out
 
 
 MAX_YAML_NODES = 100_000  # front matter that would expand past this (aliases of aliases) is refused
 
 
-def _check_nodes(root: yaml.Node, where: str, offset: int) -> None:
+def _check_nodes(root: yaml.Node, where: str, offset: int, what: str = "front matter") -> None:
     """Refuse duplicate keys (naming both lines) and alias bombs, before anything is built from the YAML.
 
     PyYAML keeps the last of two equal keys silently; a slot defined twice must be an error. Aliases are
@@ -265,12 +266,12 @@ def _check_nodes(root: yaml.Node, where: str, offset: int) -> None:
             continue
         sizes[id(node)] = size = 1 + sum(sizes.get(id(c), 1) for c in children)
         if size > MAX_YAML_NODES:
-            raise TemplateError(f"the front matter expands to more than {MAX_YAML_NODES:,} values "
+            raise TemplateError(f"the {what} expands to more than {MAX_YAML_NODES:,} values "
                                 "(aliases of aliases)", path=where, line=node.start_mark.line + offset,
                                 hint="write the values out, or use fewer '*' aliases")
 
 
-def _check_storable_nodes(root: yaml.Node, where: str, offset: int) -> None:
+def _check_storable_nodes(root: yaml.Node, where: str, offset: int, what: str = "front matter") -> None:
     """A `"\\ud83d"` escape in front matter is a lone surrogate: refused at its line (sessions are UTF-8)."""
     from studio.core.files import check_storable
 
@@ -282,34 +283,40 @@ def _check_storable_nodes(root: yaml.Node, where: str, offset: int) -> None:
         seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             check_storable(node.value, TemplateError, path=where, line=offset + node.start_mark.line,
-                           what="this front matter value")
+                           what=f"this {what} value")
         elif isinstance(node, yaml.MappingNode):
             stack.extend(c for kv in node.value for c in kv)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
 
 
-def _load_yaml(front: str, where: str, yaml_line: int) -> tuple[Any, yaml.Node | None]:
+def load_yaml(front: str, where: str, yaml_line: int = 1, what: str = "front matter") -> tuple[Any, yaml.Node | None]:
+    """(data, root node) of YAML text that starts on file line `yaml_line` of `where`; a syntax error, a
+    duplicate key, an alias bomb or a lone surrogate is a TemplateError naming the file and line (`what`:
+    the text's name in messages). Also reads the studio's other YAML files (keymap.yaml)."""
     try:
         loader = yaml.SafeLoader(front)
         try:
             node = loader.get_single_node()
             if node is not None:
-                _check_nodes(node, where, yaml_line)
-                _check_storable_nodes(node, where, yaml_line)
+                _check_nodes(node, where, yaml_line, what)
+                _check_storable_nodes(node, where, yaml_line, what)
             data = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = yaml_line + (mark.line if mark else 0)
-        raise TemplateError(f"front matter is not valid YAML: {exc.problem or exc}", path=where, line=line,
+        started = exc.context_mark if exc.context and exc.context_mark and mark is not exc.context_mark else None
+        since = (f" ({exc.context} that started on line {yaml_line + started.line})"
+                 if started and started.line != (mark.line if mark else -1) else "")
+        raise TemplateError(f"{what} is not valid YAML: {exc.problem or exc}{since}", path=where, line=line,
                             hint="check indentation and quote values that contain ':' or '#'") from None
     except yaml.YAMLError as exc:
-        raise TemplateError(f"front matter is not valid YAML: {exc}", path=where, line=yaml_line,
+        raise TemplateError(f"{what} is not valid YAML: {exc}", path=where, line=yaml_line,
                             hint="check indentation and quote values that contain ':' or '#'") from None
     except RecursionError:
-        raise TemplateError("front matter nests too deeply", path=where, line=yaml_line,
+        raise TemplateError(f"{what} nests too deeply", path=where, line=yaml_line,
                             hint="flatten the settings") from None
     return data, node
 
@@ -327,13 +334,13 @@ def parse_template(text: str, path: str | Path | None = None, problems: list[Pro
     original = text
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     front, body, yaml_line, body_line = _split_front_matter(text, where)
-    data, node = _load_yaml(front, where, yaml_line)
+    data, node = load_yaml(front, where, yaml_line)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise TemplateError("front matter must be a mapping of settings (key: value)", path=where, line=yaml_line,
                             hint="write settings as 'name: my-template' lines")
-    key_lines = _key_lines(node, yaml_line) if node is not None else {}
+    key_lines = key_lines_of(node, yaml_line) if node is not None else {}
 
     def fail(msg: str, *keys: Any, hint: str = "") -> TemplateError:
         line = yaml_line

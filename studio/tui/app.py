@@ -77,23 +77,18 @@ class StudioApp(TypeAhead, App):
         path = Path(self.workspace.root) / KEYMAP_FILE
         if not path.is_file():
             return
-        import yaml
+        from studio.tui.keymap import load_keymap
 
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                     for k, v in data.items()):
-                raise ValueError("write one 'binding-id: keys' per line, e.g. review.accept: y")
-            from studio.tui.keymap import check_keymap
-
-            good, problems = check_keymap(data)
-            self.update_keymap(good)
-            if problems:
-                self.notify(f"{path}: " + "; ".join(problems) + " (those lines are not used; the rest are)",
-                            title="Key map", severity="warning", timeout=10, markup=False)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            self.notify(f"{path}: {exc} — using the default keys (F1 lists the binding ids)",
-                        title="Key map not used", severity="warning", markup=False)
+        good, problems = load_keymap(path)
+        self.update_keymap(good)
+        if not problems:
+            return
+        if good:
+            self.notify("\n".join(map(str, problems)) + "\n(those lines are not used; the rest are)",
+                        title="Key map", severity="warning", timeout=10, markup=False)
+        else:
+            self.notify("\n".join(map(str, problems)) + "\n(using the default keys; F1 lists the binding ids)",
+                        title="Key map not used", severity="warning", timeout=10, markup=False)
 
     def _first_frame(self) -> None:
         self.first_frame = time.perf_counter()
