@@ -86,6 +86,8 @@ class Sample(TypedDict, total=False):
     attempts: int                 # paid calls this sample took (structured re-asks, billed failures)
     answer: int                   # 0-based answer index among several answers to one fill
     inputs: dict[str, Any]        # only for templates with `inputs:`: the values supplied at run time
+    kept: dict[str, Any]          # only after a hand edit put a value a field cannot hold (repair_sample):
+    #                               the value as it was, by field name
 
 
 def _defaults(now: float) -> Sample:
@@ -126,6 +128,126 @@ def new_sample(fields: dict[str, Any], now: float) -> Sample:
 #: Every record has these, stored in this order (the store parses the fields before `messages` alone
 #: for projected scans, so small fields come first; fields added later come last).
 SAMPLE_FIELDS: tuple[str, ...] = tuple(_defaults(0.0))
+
+
+# Each field's kind, for checking a sample a person edited by hand (repair_sample). Any other field is kept as is.
+_KINDS: dict[str, str] = {
+    **dict.fromkeys(("template", "template_version", "fill_key", "prompt_hash", "mode", "model", "run_id", "note"), "str"),
+    **dict.fromkeys(("output", "error", "finish_reason", "reasoning", "endpoint", "flag"), "str?"),
+    **dict.fromkeys(("slots", "params", "followups", "inputs"), "dict"),
+    "persona": "dict?", "messages": "list", "parsed": "any", "status": "status", "tags": "tags",
+    **dict.fromkeys(("seed", "tokens_in", "tokens_out"), "int?"), "attempts": "int", "answer": "int",
+    **dict.fromkeys(("cost", "latency", "reviewed"), "num?"), "created": "num", "cached": "bool",
+    "kept": "dict",
+}
+_WANT = {"str": "text", "str?": "text or null", "dict": "an object", "dict?": "an object or null",
+         "list": "a list", "int": "a whole number", "int?": "a whole number or null", "num": "a number",
+         "num?": "a number or null", "bool": "true or false", "tags": "a list of tags (text)"}
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else _json_text(value)
+    return repr(text if len(text) <= 40 else text[:39] + "…") if isinstance(value, str) else \
+        (text if len(text) <= 40 else text[:39] + "…")
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _number(value: Any, whole: bool) -> Any:
+    """`value` as a number when it plainly is one (a float with no fraction for a whole number, numeric text),
+    else None."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    if whole:
+        return int(value) if float(value).is_integer() else None
+    return value
+
+
+def repair_sample(doc: dict[str, Any]) -> list[str]:
+    """Make a sample edited by hand safe to index, in place -> one message per field that had the wrong type or an
+    unknown status ("field 'status' is 'approved' — use one of ...; made pending ..."). Nothing is lost: text
+    a field can take is carried over (a tag given as text becomes a one-tag list, a number in a text field its
+    text, numeric text in a number field the number, status in other capitals the status); a value that cannot
+    be carried over (an unknown status, a list where a number goes) is replaced by the field's default and kept
+    as it was in the sample's `kept` field. Fields the record does not know are left alone."""
+    out: list[str] = []
+    defaults = _defaults(0.0)
+    for name, kind in _KINDS.items():
+        if name not in doc or kind == "any":
+            continue
+        value = doc[name]
+        fixed: Any = value
+        keep = False
+        if kind == "status":
+            if isinstance(value, str) and value in STATUSES:
+                continue
+            low = value.strip().lower() if isinstance(value, str) else None
+            fixed, keep = (low, False) if low in STATUSES else ("pending", True)
+            out.append(f"field 'status' is {_show(value)} — use one of {', '.join(STATUSES)}; made {fixed}"
+                       + (" (the value kept in the sample's 'kept' field)" if keep else ""))
+            _set(doc, name, fixed, value, keep)
+            continue
+        if kind == "tags":
+            if isinstance(value, list) and all(isinstance(t, str) for t in value):
+                continue
+            if value is None:
+                fixed = []
+            elif isinstance(value, str):
+                fixed = [value] if value.strip() else []
+            elif isinstance(value, list):
+                fixed = [t if isinstance(t, str) else _json_text(t) for t in value]
+            else:
+                fixed = [_json_text(value)]
+        elif kind in ("str", "str?"):
+            if isinstance(value, str) or (value is None and kind == "str?"):
+                continue
+            fixed = "" if value is None else _json_text(value)
+        elif kind in ("dict", "dict?", "list"):
+            typ = list if kind == "list" else dict
+            if isinstance(value, typ) or (value is None and kind == "dict?"):
+                continue
+            fixed, keep = typ(), value is not None
+        elif kind in ("int", "int?", "num", "num?"):
+            whole = kind.startswith("int")
+            if (value is None and kind.endswith("?")) or (
+                    not isinstance(value, bool) and isinstance(value, (int, float) if not whole else int)):
+                continue
+            fixed = _number(value, whole)
+            if fixed is None:
+                fixed = None if kind.endswith("?") else defaults.get(name, 0)
+                keep = value is not None
+        elif kind == "bool":
+            if isinstance(value, bool):
+                continue
+            low = str(value).strip().lower()
+            fixed = True if low in ("true", "1", "yes") else False if low in ("false", "0", "no", "", "none") else None
+            if fixed is None:
+                fixed, keep = False, True
+        out.append(f"field {name!r} is {_show(value)} — use {_WANT[kind]}; made {_show(fixed)}"
+                   + (" (the value kept in the sample's 'kept' field)" if keep else ""))
+        _set(doc, name, fixed, value, keep)
+    return out
+
+
+def _set(doc: dict[str, Any], name: str, fixed: Any, value: Any, keep: bool) -> None:
+    doc[name] = fixed
+    if keep:
+        kept = doc.get("kept")
+        if not isinstance(kept, dict):
+            kept = doc["kept"] = {}
+        kept.setdefault(name, value)
 
 
 def is_clean(sample: dict[str, Any]) -> bool:

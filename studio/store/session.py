@@ -31,7 +31,7 @@ from studio.store.lock import SessionLock
 from studio.store.textindex import TextIndex, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
-from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample
+from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample, repair_sample
 from studio.core.record import scrub_params as scrub
 from studio.store.schema import DEFAULT_LABELS, SCHEMA_VERSION, TABLES, describe_foreign, migrate, schema_of
 
@@ -125,6 +125,8 @@ class Session:
         self._dirty: set[int] = set()               # segments to rewrite at the next fold (edited by hand, damaged)
         self._per = snapshot.SEGMENT_SAMPLES
         self._damaged_path = files.json
+        self.hand_edits: list[str] = []             # what this open found wrong in files edited by hand (and fixed)
+        self._edited: dict[Path, None] = {}         # the files those were in (kept beside when the open writes)
         self._index = SampleIndex(self._pread)
         self._text: TextIndex | None = None             # the studio's text search (build_text_index); None: scan
         self._text_building: TextIndex | None = None
@@ -201,6 +203,7 @@ class Session:
             self._journal = journal.JournalWriter(self.files.journal, truncate_to=jr.good_bytes)
         if damaged_file is not None or jr.damaged:
             self._recovered(damaged_file, salvage_bad, jr)
+        edited = self._keep_edited() if self.hand_edits and not self.read_only else None
         if not self.read_only and (self.migrated_from is not None or self._needs_fold):
             if self.migrated_from is not None:
                 backup = self.path.with_name(f"{self.path.name}.v{self.migrated_from}-backup")
@@ -210,6 +213,8 @@ class Session:
                     except OSError:
                         shutil.copy2(self.path, backup)
             self.compact(full=self.migrated_from is not None)
+        if edited is not None:
+            self._fixed_hand_edits(edited)
         if not self.read_only:
             self.fold_inbox()  # what guests added while another process held the session
 
@@ -227,6 +232,7 @@ class Session:
         self._needs_fold = self._needs_index = False
         self._dirty = set()
         self.migrated_from = None
+        self.hand_edits, self._edited = [], {}
         self._files.close()
         damaged: str | None = None
         salvage_bad = 0
@@ -329,37 +335,93 @@ class Session:
             samples = data.pop("samples", None) or {}
             data.pop("_default", None)
             tables = data
-            self._hold(samples, put)
+            self._hold(samples, put, self.path)
             self._needs_fold = True
         per = int((tables.get("meta") or {}).get("1", {}).get("segment_samples") or snapshot.SEGMENT_SAMPLES)
         self._dirty.update({(sid - 1) // per for sid in self._index.sid})   # samples in NAME.json go to segments
         if self.migrated_from is None:         # schema 3: the samples are in the segments (in an older file they
-            for k, path in snapshot.segment_files(self.files).items():   # are all in NAME.json; segment files
-                damaged_seg = self._read_segment(k, path, opened, per)  # beside it are a killed migration's)
+            strays: list[tuple] = []           # are all in NAME.json; segment files beside it are a killed migration's)
+            if len(self._index):               # samples put in NAME.json by hand: placed after the segments' own
+                strays += self._take_all(opened if got is not None else None)
+            for k, path in snapshot.segment_files(self.files).items():
+                damaged_seg = self._read_segment(k, path, opened, per, strays)
                 if damaged_seg is not None and damaged is None:
                     damaged, salvage_bad = damaged_seg
                     self._damaged_path = path
+            self._place_strays(strays, opened, per)
         return snapshot.Loaded(tables=tables, head_len=head_len, files=opened), damaged, salvage_bad
 
-    def _hold(self, samples: dict, put) -> None:
-        """Samples read whole (a plain TinyDB file, a salvage): held in memory until the next fold."""
+    def _hold(self, samples: dict, put, path: Path) -> None:
+        """Samples read whole (a plain TinyDB file, a salvage): held in memory until the next fold. A file read
+        whole was written by hand (or an older studio): each sample is checked against the record
+        (core.record.repair_sample) and what was wrong is said on open (`hand_edits`), never taken in garbled."""
         got = []
         for key, doc in samples.items():
-            if isinstance(doc, dict) and str(key).isdigit():
+            if not str(key).isdigit():
+                self._hand_edit(path, f"key {str(key)[:40]!r} in the samples table is not a sample id — left out "
+                                      "(use TinyDB's insert, which numbers samples)")
+            elif not isinstance(doc, dict):
+                self._hand_edit(path, f"sample {key}: not a JSON object — left out")
+            else:
                 doc.pop("id", None)
+                for problem in repair_sample(doc):
+                    self._hand_edit(path, f"sample {key}: {problem}")
                 got.append((int(key), doc))
         got.sort(key=lambda s: s[0])
         for sid, doc in got:
             put(sid, index_fields(doc), held_json(doc))
 
-    def _read_segment(self, k: int, path: Path, opened: snapshot.Files, per: int) -> tuple[str, int] | None:
-        """Read segment `k` into the index -> (what is damaged, unreadable lines) when it is damaged."""
+    def _hand_edit(self, path: Path, what: str) -> None:
+        self.hand_edits.append(f"{self._rel(path)}: {what}")
+        self._edited[path] = None
+
+    def _rel(self, path: Path) -> str:
+        return str(path.relative_to(self.files.folder)) if path.is_relative_to(self.files.folder) else str(path)
+
+    def _take_all(self, opened: snapshot.Files | None) -> list[tuple]:
+        """Every sample read so far (from NAME.json), taken out of the index as strays (code 0)."""
+        ix, out = self._index, []
+        for p, sid in enumerate(ix.sid):
+            raw = ix.overlay.get(sid)
+            if raw is None and opened is not None:
+                raw = opened.read(ix.off[p], ix.size[p])
+            if raw is not None:
+                out.append((self.path, sid, raw))
+        self._index = SampleIndex(self._pread)
+        return out
+
+    def _place_strays(self, strays: list[tuple], opened: snapshot.Files, per: int) -> None:
+        """Samples found in a file their id does not belong to (TinyDB numbers inserts per file: a sample inserted
+        into segment 0 of a full session gets an id segment 1 holds): each goes to the segment of its id, or,
+        when that id is taken, to a new id after the last, and the open says so. Never dropped."""
+        next_id = max([self._index.max_id] + [s[1] for s in strays]) + 1
+        for path, sid, raw in strays:
+            if isinstance(raw, tuple):                     # (place, size) in a file read line by line
+                raw = opened.read(*raw)
+            ix = index_fields(orjson.loads(raw))
+            self._dirty.add((sid - 1) // per)
+            if sid in self._index:
+                new, next_id = next_id, next_id + 1
+                self._hand_edit(path, f"sample {sid}: its id belongs to segment {(sid - 1) // per:05d}.json and is "
+                                      f"taken there (TinyDB numbers inserts per file) — kept as sample {new}")
+                sid = new
+                self._dirty.add((sid - 1) // per)
+            self._index.put(sid, ix, raw)
+            self._needs_fold = True
+
+    def _read_segment(self, k: int, path: Path, opened: snapshot.Files, per: int,
+                      strays: list[tuple]) -> tuple[str, int] | None:
+        """Read segment `k` into the index -> (what is damaged, unreadable lines) when it is damaged. Samples whose
+        id belongs to another segment are added to `strays` (placed after every segment is read)."""
         index_put, dirty, lo, hi = self._index.put, self._dirty, k * per + 1, (k + 1) * per
 
         def put(sid: int, ix: dict, raw: bytes | None, off: int = 0, size: int = 0) -> None:
             if not lo <= sid <= hi:             # put there by hand: the fold moves it to the segment of its id
-                dirty.update((k, (sid - 1) // per))
+                dirty.add(k)
+                strays.append((path, sid, raw if raw is not None else (off, size)))
+                return
             index_put(sid, ix, raw, off, size)
+        n_strays = len(strays)
         try:
             got = snapshot.read_lines(path, index_fields, put, code=k + 1)
         except PermissionError as exc:
@@ -370,18 +432,51 @@ class Session:
         if got is not None:
             opened.put(k + 1, got.fd)
             return None
+        del strays[n_strays:]                  # read again below, held
         self._dirty.add(k)                     # edited by hand or damaged: held in memory, rewritten at the fold
         self._needs_fold = True
         try:
             data = snapshot.read_whole(path)
             if not isinstance(data, dict) or not isinstance(data.get("samples", {}), dict):
                 raise ValueError("not a TinyDB file with a samples table")
-            self._hold(data.get("samples") or {}, put)
+            self._hold(data.get("samples") or {}, put, path)
             return None
         except (ValueError, orjson.JSONDecodeError) as exc:
             _tables, samples, bad = snapshot.salvage(path)
-            self._hold(samples, put)
+            self._hold(samples, put, path)
             return str(exc).split("\n")[0] or "not valid JSON", bad
+
+    def _keep_edited(self) -> list[str]:
+        """Keep each file a hand edit left wrong beside it as it was (`FILE.edited-TIMESTAMP`, a hard link: the
+        fold replaces the file, never edits it) -> their names."""
+        stamp = _stamp()
+        kept = []
+        for path in self._edited:
+            beside = path.with_name(f"{path.name}.edited-{stamp}")
+            try:
+                os.link(path, beside)
+            except FileExistsError:
+                pass
+            except OSError:
+                shutil.copy2(path, beside)
+            kept.append(self._rel(beside))
+        return kept
+
+    def _fixed_hand_edits(self, kept: list[str]) -> None:
+        """Say what a hand edit left wrong and how it was made safe, once (the session is written in the
+        studio's layout by then): SessionRecovered lists every problem with its file and sample id and names
+        the files kept as edited; opening again continues."""
+        self._release()
+        lines = self.hand_edits
+        shown = lines[:20] + ([f"… and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        raise SessionRecovered(f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in files edited by hand, "
+                               "made safe (README: Sessions, hand edits):\n  " + "\n  ".join(shown)
+                               + f"\nthe files as edited are kept as {', '.join(kept)}",
+                               path=self.path, damaged_path=kept[0] if kept else "",
+                               recovered={"samples": len(self._index), "runs": len(self._tables["runs"]),
+                                          "templates": len(self._tables["templates"]),
+                                          "hand_edits": list(lines)},
+                               hint="open the session again to continue")
 
     def _recovered(self, damaged_file: str | None, salvage_bad: int, jr: journal.JournalRead) -> None:
         n = len(self._index)
@@ -403,7 +498,8 @@ class Session:
             shutil.copy2(damaged_path, kept)
         self.compact()
         self._release()
-        raise SessionRecovered(f"{problem}; recovered {what}; the damaged file is kept as {kept.name}",
+        also = "".join(f"\n  {line}" for line in self.hand_edits[:20])
+        raise SessionRecovered(f"{problem}; recovered {what}; the damaged file is kept as {kept.name}{also}",
                                path=damaged_path, damaged_path=str(kept),
                                recovered={"samples": n, "runs": len(self._tables["runs"]),
                                           "templates": len(self._tables["templates"])},

@@ -123,3 +123,34 @@ def test_delete_needs_yes_and_rename_works(ws):
     assert Store(ws / "sessions").names() == ["v3"]
     r = studio("sessions", "--rename", "v3", "bad/name", cwd=ws)
     assert r.returncode == 2 and "invalid session name" in " ".join(r.stderr.split())
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain TinyDB", "studio layout"])
+def test_show_on_an_unmigrated_schema_2_session_says_schema_2(tmp_path, plain):
+    from tests.store.test_migration import _v2_session
+
+    store = Store(tmp_path / "sessions")
+    path = _v2_session(store, "old", 5, plain=plain)
+    before = path.read_bytes()
+    r = studio("show", "old", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "schema 2 (migrated on the next open for writing)" in r.stdout and "schema 3" not in r.stdout
+    assert path.read_bytes() == before
+    store.open("old").close()                               # migrated: now it says what the files are
+    r = studio("show", "old", cwd=tmp_path)
+    assert "schema 3 ·" in r.stdout and "migrated on the next open" not in r.stdout
+
+
+def test_show_lists_what_a_hand_edit_left_wrong(ws):
+    from tinydb import TinyDB
+
+    seg = Store(ws / "sessions").files("support-v2").segment(0)
+    with TinyDB(seg) as db:
+        db.table("samples").update({"status": "approved", "tags": "too-long"}, doc_ids=[2])
+    r = studio("show", "support-v2", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert "support-v2.samples/00000.json: sample 2: field 'status' is 'approved' — use one " \
+        "of pending, accepted, rejected, failed" in r.stdout
+    assert "sample 2: field 'tags' is 'too-long'" in r.stdout
+    row = next(line.split() for line in r.stdout.splitlines() if line.strip().startswith("1 "))
+    assert row[:4] == ["1", "1", "2", "0"]                   # accepted + rejected + pending = 4: approved is pending

@@ -35,8 +35,17 @@ def run(args) -> int:
         total = len(s)
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("created") or 0))
         out.print(f"[bold]{escape(s.name)}[/]  {escape(str(s.path))}", markup=True)
-        out.print(f"created {created} · model {meta.get('model') or '-'} · schema {meta.get('schema_version')} · "
+        schema = (f"schema {s.migrated_from} (migrated on the next open for writing)" if s.migrated_from
+                  else f"schema {meta.get('schema_version')}")      # a read-only view of an older session
+        out.print(f"created {created} · model {meta.get('model') or '-'} · {schema} · "
                   f"{total:,} samples", markup=False)
+        if s.hand_edits:                # a read-only view says what a hand edit left wrong (fixed on the next open)
+            out.print(f"{len(s.hand_edits)} problem(s) in files edited by hand, shown made safe; fixed in the "
+                      "files on the next open for writing:", markup=False)
+            for line in s.hand_edits[:20]:
+                out.print(f"  {line}", markup=False, soft_wrap=True)      # whole: a line to grep for
+            if len(s.hand_edits) > 20:
+                out.print(f"  … and {len(s.hand_edits) - 20} more", markup=False)
         locked = is_locked(s.files.lock)
         if locked:
             out.print(f"open for writing in another studio process (pid {locked}); figures as of now", markup=False)
