@@ -145,6 +145,24 @@ _WANT = {"str": "text", "str?": "text or null", "dict": "an object", "dict?": "a
          "num?": "a number or null", "bool": "true or false", "tags": "a list of tags (text)"}
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "str?": (str, type(None)), "dict": (dict,), "dict?": (dict, type(None)), "list": (list,),
+    "int": (int,), "int?": (int, type(None)), "num": (int, float), "num?": (int, float, type(None)),
+    "bool": (bool,)}
+_CHECKS = tuple((name, _TYPES[kind]) for name, kind in _KINDS.items() if kind in _TYPES)
+
+
+def sample_ok(doc: dict[str, Any]) -> bool:
+    """The quick test before repair_sample (a file read line by line checks every sample): True when every
+    field repair_sample checks already has its type and the status is known."""
+    for name, types in _CHECKS:
+        if name in doc and type(doc[name]) not in types:
+            return False
+    tags = doc.get("tags", ())
+    return doc.get("status", "pending") in STATUSES and type(tags) in (list, tuple) and \
+        all(type(t) is str for t in tags)
+
+
 def _show(value: Any) -> str:
     text = value if isinstance(value, str) else _json_text(value)
     return repr(text if len(text) <= 40 else text[:39] + "…") if isinstance(value, str) else \

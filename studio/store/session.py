@@ -31,7 +31,7 @@ from studio.store.lock import SessionLock
 from studio.store.textindex import TextIndex, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
-from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample, repair_sample
+from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample, repair_sample, sample_ok
 from studio.core.record import scrub_params as scrub
 from studio.store.schema import DEFAULT_LABELS, SCHEMA_VERSION, TABLES, describe_foreign, migrate, schema_of
 
@@ -277,8 +277,11 @@ class Session:
         damaged: str | None = None
         salvage_bad = 0
         got: snapshot.Loaded | None = None
+        fields, checked, said = self._checked(put, lambda: None)
         try:
-            got = snapshot.read_lines(self.path, index_fields, put)
+            got = snapshot.read_lines(self.path, fields, checked)
+            for what in said:
+                self._hand_edit(self.path, what)
         except FileNotFoundError:
             raise StoreError(f"no session named {self.name!r}", path=self.path,
                              hint="`studio sessions` lists the sessions") from None
@@ -371,6 +374,31 @@ class Session:
         for sid, doc in got:
             put(sid, index_fields(doc), held_json(doc))
 
+    def _checked(self, put: Callable, fixed_one: Callable[[], Any]) -> tuple[Callable, Callable, list[str]]:
+        """read_lines callbacks that check each sample against the record (a file in the studio's layout edited
+        with a text editor or sed): a sample repair_sample had to fix is held in memory, fixed (`fixed_one` marks
+        its file to rewrite) -> (index fields, put, what was fixed: said by the caller once the read succeeded)."""
+        fixed: list[tuple[dict, list[str]]] = []
+        said: list[str] = []
+
+        def fields(doc: dict) -> dict:
+            if not sample_ok(doc):
+                problems = repair_sample(doc)
+                if problems:
+                    fixed.append((doc, problems))
+            return index_fields(doc)
+
+        def checked(sid: int, ix: dict, raw: bytes | None, off: int = 0, size: int = 0) -> None:
+            if fixed:
+                doc, problems = fixed.pop()
+                said.extend(f"sample {sid}: {p}" for p in problems)
+                fixed_one()
+                self._needs_fold = True
+                put(sid, ix, held_json(doc))
+                return
+            put(sid, ix, raw, off, size)
+        return fields, checked, said
+
     def _hand_edit(self, path: Path, what: str) -> None:
         self.hand_edits.append(f"{self._rel(path)}: {what}")
         self._edited[path] = None
@@ -422,8 +450,9 @@ class Session:
                 return
             index_put(sid, ix, raw, off, size)
         n_strays = len(strays)
+        fields, checked, said = self._checked(put, lambda: dirty.add(k))
         try:
-            got = snapshot.read_lines(path, index_fields, put, code=k + 1)
+            got = snapshot.read_lines(path, fields, checked, code=k + 1)
         except PermissionError as exc:
             raise StoreError(f"cannot read the session file: {exc.strerror}", path=path,
                              hint="check the file's permissions") from None
@@ -431,6 +460,8 @@ class Session:
             got = None
         if got is not None:
             opened.put(k + 1, got.fd)
+            for what in said:
+                self._hand_edit(path, what)
             return None
         del strays[n_strays:]                  # read again below, held
         self._dirty.add(k)                     # edited by hand or damaged: held in memory, rewritten at the fold
