@@ -32,8 +32,10 @@ def analyse_template(text: str, where: str, fill_index: int = 0) -> Analysis:
     out = Analysis(text=text, fill_index=fill_index)
     try:
         template = parse_template(text, where)
-    except StudioError as exc:
-        out.problems = [exc.problem]
+    except StudioError as exc:  # lint goes on past it: every other problem of the file is shown too
+        from studio.core.lint import lint_text
+
+        out.problems = lint_text(text, where) or [exc.problem]
         out.preview = f"(cannot preview: {exc.problem.message})"
         return out
     out.template = template

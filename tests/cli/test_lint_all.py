@@ -95,3 +95,15 @@ def test_an_empty_slot_says_where_to_add_values(lint, slot, data, hint):
     assert code == 2 and any(n == 4 and hint in msg for n, msg in found), out
     if "file" not in slot:
         assert "to the file" not in out
+
+
+@pytest.mark.parametrize("text,data,expected", CASES)
+def test_the_editor_shows_every_problem_too(tmp_path, text, data, expected):
+    from studio.tui.preview import analyse_template
+
+    (tmp_path / "data").mkdir()
+    for name, body in data.items():
+        (tmp_path / "data" / name).write_text(body, encoding="utf-8")
+    analysis = analyse_template(text, str(tmp_path / "t.prompt"))
+    for line, what in expected:
+        assert any(p.line == line and what in p.message for p in analysis.problems), (line, what, analysis.problems)
