@@ -64,12 +64,13 @@ class Files:
     def read(self, place: int, size: int) -> bytes:
         """`size` bytes at `place` ((code << SEG_SHIFT) | offset). Raises FileChanged (a StoreError)."""
         code = place >> SEG_SHIFT
-        fd = self.fds[code]
-        if _stat(fd) != self.opened[code]:
-            self._changed(code)
-        return os.pread(fd, size, place & SEG_MASK)
+        self._verify(code)
+        return os.pread(self.fds[code], size, place & SEG_MASK)
 
-    def _changed(self, code: int) -> None:
+    def _verify(self, code: int) -> None:
+        """Raise FileChanged when file `code` is no longer the version it was when opened."""
+        if _stat(self.fds[code]) == self.opened[code]:
+            return
         path = file_of(self.where, code) if self.where is not None else None
         raise FileChanged(f"{path.name if path else 'a session file'} was changed by another program while this "
                           "session was open", path=path,
@@ -79,9 +80,8 @@ class Files:
 
     def check(self) -> None:
         """Raise FileChanged if any file was changed in place since it was opened (before a fold copies them)."""
-        for code, fd in self.fds.items():
-            if _stat(fd) != self.opened[code]:
-                self._changed(code)
+        for code in self.fds:
+            self._verify(code)
 
     def dup(self) -> "Files":
         """Descriptors of their own (for a thread or a scan that outlives a fold's switch), same identities."""
