@@ -21,9 +21,9 @@ def ws(tmp_path):
     return ws
 
 
-def write(ws, strategy="product", exclude=""):
+def write(ws, strategy="product", exclude="", mode="render"):
     (ws.templates_dir / "big.prompt").write_text(
-        "---\nname: big\nmode: render\nslots:\n  topic: {file: ../a.txt}\n  style: {file: ../b.txt}\n"
+        f"---\nname: big\nmode: {mode}\nslots:\n  topic: {{file: ../a.txt}}\n  style: {{file: ../b.txt}}\n"
         f"combine:\n  strategy: {strategy}\n{exclude}---\nuser:\nAbout {{{{ topic }}}} as {{{{ style }}}}.\n"
         "assistant:\nOK.\n")
     return "big"
@@ -51,16 +51,16 @@ def test_a_product_with_exclusions_is_counted_by_drawing(ws):
     assert Run(ws, name).total == 999_000
 
 
-def test_lazy_fills_make_the_same_samples_as_before_with_answers(ws):
+def test_lazy_fills_make_the_same_samples_as_before_with_answers(ws, fake_llm):
     """Seeds and answer indices per fill: answer a of fill i, in fill order, as the eager jobs were."""
     from studio.core.expand import expand, sample_seed
     from studio.core.template import load_template
     from studio.runs.run import answer_seed
 
-    name = write(ws, "sample")
+    name = write(ws, "sample", mode="generate")    # several answers come from a model (render's are copies)
     t = load_template(ws.find_template(name))
     s = Store(ws.sessions_dir).open("x", create=True)
-    run = Run(ws, name, session=s, n=5, answers=2)
+    run = Run(ws, name, session=s, n=5, answers=2, model=fake_llm.model, api_base=fake_llm.base_url)
     want = [(f.fill_key, answer_seed(sample_seed(t.combine.seed, f.fill_key), a), a)
             for f in expand(t, n=5, strategy="sample") for a in range(2)]
     assert run.total == 10

@@ -47,6 +47,27 @@ def answer_seed(seed: int, answer: int) -> int:
     return (seed + answer * ANSWER_STEP) % SEED_MOD
 
 
+def answers_problem(answers: int, *, mode: str, model: str | None) -> tuple[str, str] | None:
+    """(what is wrong, what to do) when `answers` answers per prompt would all be the same, else None.
+    Several answers differ only by their seed; render mode (the `render` model's preview of the prompt, or a
+    render-mode template whose filled sections are the sample) asks no model and ignores the seed, so K
+    answers would be K identical copies. `mode` is the template's own mode. One rule for `studio run --answers`
+    and the studio's form."""
+    if answers <= 1:
+        return None
+    if mode == RENDER:
+        return (f"{answers} answers per prompt of a render-mode template would be {answers} identical copies: its "
+                "filled sections are the sample, and answers differ only by their seed, which rendering ignores",
+                "use --answers 1 (raise -n or add slot values for more samples), or set mode: generate in the "
+                "template to have a model answer it")
+    if model == RENDER:
+        return (f"{answers} answers per prompt with the render model would be {answers} identical copies: render "
+                "makes a preview (the prompt, no answer), and answers differ only by their seed, which it ignores",
+                "use a real model for several answers (--model openai/gpt-4o-mini, hosted_vllm/NAME, ...), "
+                "or --answers 1 for the preview")
+    return None
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """`K/N` (1 <= K <= N) -> (K, N); a ValueError saying what is wrong otherwise."""
     k, sep, n = str(text).partition("/")
@@ -200,6 +221,8 @@ class Run:
         self.secrets = template_secrets(template) if self.mode != RENDER else None
         self.renderer = Renderer(template)
         self.answers = max(1, int(answers))
+        if answer_of is None and (problem := answers_problem(self.answers, mode=template.mode, model=self.model)):
+            raise StudioError(problem[0], path=template.where if template.mode == RENDER else None, hint=problem[1])
         self._version = template.version   # a property that hashes the text: once per run, not per sample
         self._expand = (n, strategy, seed)
         if seeds is not None and fills is None:

@@ -177,3 +177,35 @@ def test_a_larger_n_asks_only_for_the_new_fills(studio, tmp_path, fake_llm, firs
     assert sorted(fake_llm.prompts()) == sorted(wanted[first:])
     summary = json.loads(out.stdout)
     assert (summary["held"], summary["done"]) == (min(first, len(wanted)), max(0, len(wanted) - first))
+
+
+IDENTICAL_ANSWERS = [   # template, extra args, words the refusal says (None: allowed)
+    ("contrast-pairs", ["--model", "render", "--answers", "3"], ["3 identical copies", "render model",
+                                                                 "use a real model", "--answers 1"]),
+    ("support-madlib", ["--answers", "2"], ["2 identical copies", "render-mode template", "--answers 1",
+                                            "madlib.prompt:"]),
+    ("support-madlib", ["--model", "render", "--answers", "2"], ["render-mode template"]),
+    ("contrast-pairs", ["--answers", "2"], ["render model"]),      # no model given: the session's (render)
+    ("contrast-pairs", ["--model", "render", "--answers", "1"], None),
+]
+
+
+@pytest.mark.parametrize("template,extra,said", IDENTICAL_ANSWERS)
+def test_several_answers_that_would_be_identical_are_refused_before_anything_is_made(studio, tmp_path, template,
+                                                                                     extra, said):
+    """Answers differ only by seed, which render ignores: K render answers are K copies. Refused with exit 2,
+    no session made; into an existing session (whose model is render) nothing is added."""
+    made = extra if "--model" in extra else [*extra, "--model", "render"]   # a new session: render named
+    out = studio(tmp_path, "run", template, "-n", "2", "--session", "new", *made)
+    if said is None:
+        assert out.returncode == 0, out.stderr
+        return
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert all(w in out.stderr for w in said), out.stderr
+    assert not list((tmp_path / "sessions").glob("new*"))
+    first = studio(tmp_path, "run", template, "-n", "2", "--session", "old", "--model", "render")
+    assert first.returncode == 0, first.stderr
+    files = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sessions").glob("old*")}
+    again = studio(tmp_path, "run", template, "-n", "2", "--session", "old", *extra)
+    assert again.returncode == 2 and all(w in again.stderr for w in said), again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sessions").glob("old*")} == files

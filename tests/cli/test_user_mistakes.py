@@ -132,15 +132,27 @@ def test_api_base_goes_with_the_templates_model(studio, tmp_path, fake_llm):
 
 # 4. -n above the template's space is said on stderr, never a silent cap.
 @pytest.mark.parametrize("extra,says", [
-    ((), "asked for 3,000; the template has 2,880 combinations — running those 2,880 once each (--answers 2 for 2 "
-         "per prompt, 5,760 samples"),
-    (("--answers", "3"), "asked for 3,000; the template has 2,880 combinations — running those 2,880 with 3 answers "
-                         "each (8,640 samples"),
+    ((), "asked for 3,000; the template has 2,880 combinations — running those 2,880 once each (add slot values "
+         "to widen the space)"),          # render mode: more answers would be copies, never offered
     (("--strategy", "sample"), "asked for 3,000; the template has 2,880 combinations"),
     (("--json",), "asked for 3,000; the template has 2,880 combinations"),
 ])
 def test_n_above_the_space_says_so(studio, tmp_path, extra, says):
     out = studio(tmp_path, "run", "support-madlib", "-n", "3000", "--model", "render", "--session", "s", *extra)
+    assert out.returncode == 0, out.stderr
+    assert says in out.stderr
+
+
+@pytest.mark.parametrize("extra,says", [
+    ((), "asked for 5; the template has 2 combinations — running those 2 once each (--answers 3 for 3 per prompt, "
+         "6 samples"),
+    (("--answers", "3"), "asked for 5; the template has 2 combinations — running those 2 with 3 answers each "
+                         "(6 samples"),
+])
+def test_n_above_the_space_offers_more_answers_from_a_model(studio, tmp_path, fake_llm, extra, says):
+    _write(tmp_path, "slots:\n  a: [x, y]\n")
+    out = studio(tmp_path, "run", "t", "-n", "5", "--model", fake_llm.model, "--api-base", fake_llm.base_url,
+                 "--session", "s", *extra)
     assert out.returncode == 0, out.stderr
     assert says in out.stderr
 

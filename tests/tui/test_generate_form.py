@@ -16,14 +16,18 @@ async def wait_run(app, pilot) -> None:
     await settle(app, pilot)
 
 
-async def test_a_count_above_the_space_is_said_and_more_answers_make_it(ws):
+async def test_a_count_above_the_space_is_said_and_more_answers_make_it(ws, fake_llm):
     (ws.templates_dir / "tiny.prompt").write_text(
-        "---\nname: tiny\nmode: render\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
+        "---\nname: tiny\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
     app = StudioApp(ws, "tiny-session", template="tiny")
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
         await settle(app, pilot)
-        await pilot.press("ctrl+g", "ctrl+u", *"7", "enter")
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        app.screen.query_one("#model-text").value = fake_llm.model
+        app.screen.query_one("#api-base").value = fake_llm.base_url
+        await pilot.press("ctrl+u", *"7", "enter")
         await pilot.pause()
         text = screen_text(app)
         assert "only 3 distinct prompts; 7 asked" in text and "3 answers each" in text
@@ -32,8 +36,71 @@ async def test_a_count_above_the_space_is_said_and_more_answers_make_it(ws):
         await wait_run(app, pilot)
         session = app.screen.session
         assert len(session.ids()) == 9  # 3 prompts × 3 answers, not a silent 3
+        assert len({session.get(i)["seed"] for i in session.ids()}) == 9
         remembered = session.meta["generate"]["tiny"]
         assert remembered["answers"] == 3 and remembered["concurrency"] == 16
+
+
+ANSWERS_CASES = [   # template, model typed, answers, refused with (None: the run starts)
+    ("contrast-pairs", "render", "3", "3 identical copies: render makes a preview"),
+    ("support-madlib", "openai/gpt-4o-mini", "2", "render-mode template would be 2 identical copies"),
+    ("support-madlib", "render", "2", "render-mode template"),
+    ("contrast-pairs", "openai/gpt-4o-mini", "2", None),
+    ("contrast-pairs", "render", "1", None),
+    ("support-madlib", "render", "1", None),
+]
+
+
+async def test_several_answers_that_would_be_identical_are_refused_on_the_field(ws):
+    """`studio run --answers K` with render refuses K identical copies; the form refuses the same (one rule,
+    studio.runs.run.answers_problem), on the answers field, saying what to do in the form; and a count above
+    the space does not offer more answers per prompt in render mode."""
+    for template, typed, answers, refused in ANSWERS_CASES:
+        app = StudioApp(ws, f"answers-{template}", template=template)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(app, pilot)
+            await settle(app, pilot)
+            await pilot.press("ctrl+g")
+            await pilot.pause()
+            form = app.screen
+            chosen = {}
+            form.dismiss = lambda result, chosen=chosen: chosen.setdefault("opts", result)   # not started
+            form.query_one("#count").value = "1"
+            form.query_one("#model-text").value = typed
+            form.query_one("#answers").value = answers
+            form.action_submit()
+            await pilot.pause()
+            error = form.query_one("#answers-error")
+            shown = str(error.render())
+            if refused is None:
+                assert chosen.get("opts", {}).get("answers") == int(answers) and not error.display, (template, shown)
+            else:
+                assert "opts" not in chosen, (template, typed, answers)
+                assert error.display and refused in shown and "set answers to 1" in shown, (template, shown)
+                assert "--" not in shown.replace(" — ", " "), shown          # a form, not a command line
+                assert form.query_one("#answers").has_class("-invalid") and form.focused.id == "answers"
+                assert error.region.width and error.region.right <= 80 and error.region.bottom <= 24
+            await pilot.press("escape")
+        with Store(ws.sessions_dir).open(f"answers-{template}", read_only=True) as view:
+            assert not view.ids()   # nothing made
+
+
+async def test_a_count_above_the_space_in_render_mode_offers_no_more_answers(ws):
+    (ws.templates_dir / "tiny.prompt").write_text(
+        "---\nname: tiny\nmode: render\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
+    app = StudioApp(ws, "tiny-render", template="tiny")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g", "ctrl+u", *"7", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "only 3 distinct prompts; 7 asked" in text and "answers" not in text.split("asked", 1)[1][:60]
+        assert not app.screen.query("#choose-answers") and app.screen.query_one("#choose-space").display
+        app.screen.query_one("#choose-space").press()
+        await pilot.pause()
+        await wait_run(app, pilot)
+        assert len(app.screen.session.ids()) == 3
 
 
 async def test_model_endpoint_and_parallel_are_remembered_for_the_template(ws, fake_llm):
@@ -134,12 +201,15 @@ async def test_which_button_enter_presses_shows_without_colour(ws, monkeypatch):
 
     monkeypatch.setenv("NO_COLOR", "1")
     (ws.templates_dir / "tiny.prompt").write_text(
-        "---\nname: tiny\nmode: render\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
+        "---\nname: tiny\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
     app = StudioApp(ws, "tiny-session", template="tiny")
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
         await settle(app, pilot)
-        await pilot.press("ctrl+g", "ctrl+u", *"7", "enter")
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        app.screen.query_one("#model-text").value = "openai/gpt-4o-mini"   # a model whose answers can differ
+        await pilot.press("ctrl+u", *"7", "enter")
         await pilot.pause()
         buttons = [b for b in app.screen.query(Button) if b.display]
         assert [b.id for b in buttons] == ["choose-answers", "choose-space", "choose-slot", "cancel"]

@@ -84,6 +84,8 @@ def run(args) -> int:
     name = args.session or store.most_recent() or template.name
     if not store.exists(name):
         _check_before_creating(ws, template, args)   # an unknown model or missing key creates no session
+    elif args.answers > 1:
+        _check_answers(ws, store, name, template, args)  # K identical render copies: refused before any write
     from studio.store.inbox import open_adding
 
     session = open_adding(store, name, create=True)  # a studio holding it: added through its inbox
@@ -191,9 +193,24 @@ def _check_before_creating(ws, template, args) -> None:
     from studio.runs.run import Run
 
     job = Run(ws, template, model=args.model, n=0, strategy=args.strategy, seed=args.seed, api_base=args.api_base,
-              fleet=args.fleet, followups=not args.no_followups, cache=False)
+              fleet=args.fleet, followups=not args.no_followups, cache=False, answers=args.answers)
     _check_api_base(job, args)
     job.check()
+
+
+def _check_answers(ws, store, name, template, args) -> None:
+    """--answers K into an existing session: resolve the model as the run will (the session's own model when
+    none is given) and refuse K identical copies (studio.runs.run.answers_problem) before anything is written."""
+    from studio.core.errors import StudioError
+    from studio.engine import default_model
+    from studio.runs.run import answers_problem
+
+    model = (args.fleet.name if args.fleet is not None else None) or args.model or template.model
+    if model is None:
+        with store.open(name, read_only=True) as view:
+            model = default_model((view.meta or {}).get("model"))
+    if problem := answers_problem(args.answers, mode=template.mode, model=model):
+        raise StudioError(problem[0], path=template.where if template.mode == "render" else None, hint=problem[1])
 
 
 def _say_capped(job, args, shard) -> None:
@@ -206,7 +223,9 @@ def _say_capped(job, args, shard) -> None:
         from studio.cli.console import error_console
 
         per = -(-args.n // fills)
-        if job.answers > 1:
+        if job.mode == "render":        # every answer would be the same text (runs.run.answers_problem)
+            what = "once each (add slot values to widen the space)"
+        elif job.answers > 1:
             what = f"with {job.answers} answers each ({fills * job.answers:,} samples; add slot values for more prompts)"
         else:
             what = (f"once each (--answers {per} for {per} per prompt, {fills * per:,} samples; or add slot values "

@@ -74,6 +74,7 @@ class GenerateScreen(ModalScreen[dict | None]):
             with Horizontal(classes="field"):
                 yield Label("answers")
                 yield Input(str(r.get("answers") or 1), id="answers", type="integer", compact=True)
+            yield Static("", markup=False, id="answers-error", classes="field-error")
             yield Static(f"prompts per strategy: {counts}" if counts else "", markup=False, classes="dialog-hint",
                          id="generate-hint")
             with Horizontal(classes="dialog-buttons"):
@@ -115,15 +116,18 @@ class GenerateScreen(ModalScreen[dict | None]):
             self.notify("count, parallel and answers must be above zero — or leave count empty for the "
                         "strategy's count", severity="error", markup=False)
             return
+        typed = self.query_one("#model-text", Input).value.strip()
+        model = typed or str(self.query_one("#model", Select).value)
+        if not self._answers_ok(answers, model):
+            return
         space = self.space
         if choice == "answers" and count is not None and space:
             answers, count = -(-count // space), space
         elif choice == "space" and space:
             count = space
         elif count is not None and space and count > space * answers and not self._asked_space:
-            self._ask_about_space(count, space, answers)
+            self._ask_about_space(count, space, answers, model)
             return
-        typed = self.query_one("#model-text", Input).value.strip()
         api_base = self.query_one("#api-base", Input).value.strip() or None
         from studio.tui.run_bridge import api_bases
 
@@ -131,7 +135,6 @@ class GenerateScreen(ModalScreen[dict | None]):
             self.notify("put the key in the provider's environment variable, not in api_base (user:password@ "
                         "would be saved with the session)", severity="error", markup=False)
             return
-        model = typed or str(self.query_one("#model", Select).value)
         if not self._endpoint_ok(api_base, model):
             return
         self.dismiss({"count": count, "seed": seed, "strategy": self.query_one("#strategy", Select).value,
@@ -157,18 +160,41 @@ class GenerateScreen(ModalScreen[dict | None]):
         field.focus()
         return False
 
-    def _ask_about_space(self, count: int, space: int, answers: int) -> None:
-        """The space is smaller than the count: say so, and offer what would make the count."""
+    def _answers_ok(self, answers: int, model: str) -> bool:
+        """Several answers that would all be the same (render mode: studio.runs.run.answers_problem, the rule
+        `studio run --answers` applies) are refused on the answers field, before anything is made."""
+        from studio.runs.run import answers_problem
+
+        problem = answers_problem(answers, mode=self.mode, model=model)
+        field, error = self.query_one("#answers", Input), self.query_one("#answers-error", Static)
+        field.set_class(problem is not None, "-invalid")
+        error.set_class(problem is not None, "-shown")
+        if problem is None:
+            error.update("")
+            return True
+        todo = ("set answers to 1" if self.mode == "render"
+                else "choose a real model above (or type one in 'or type'), or set answers to 1")
+        error.update(f"✗ {problem[0]} — {todo}")
+        field.focus()
+        return False
+
+    def _ask_about_space(self, count: int, space: int, answers: int, model: str) -> None:
+        """The space is smaller than the count: say so, and offer what would make the count (more answers
+        per prompt only where they can differ: not in render mode)."""
+        from studio.runs.run import answers_problem
+
         self._asked_space = True
         per = -(-count // space)
+        more = answers_problem(per, mode=self.mode, model=model) is None
         self.query_one("#generate-hint", Static).update(
             f"The template has only {space:,} distinct prompts; {count:,} asked. Choose: "
-            f"{per} answers per prompt ({space * per:,} samples), only the {space:,}, or add a slot value "
-            f"(F3) to widen the space.")
+            + (f"{per} answers per prompt ({space * per:,} samples), " if more else "")
+            + f"only the {space:,}, or add a slot value (F3) to widen the space.")
         self.query_one("#start", Button).display = False
+        buttons = [Button(f"{per} answers each", id="choose-answers", variant="primary", compact=True)] if more else []
         self.query_one(".dialog-buttons").mount(
-            Button(f"{per} answers each", id="choose-answers", variant="primary", compact=True),
-            Button(f"Only {space:,}", id="choose-space", compact=True),
+            *buttons, Button(f"Only {space:,}", id="choose-space", variant="default" if more else "primary",
+                             compact=True),
             Button("Add a slot", id="choose-slot", compact=True), before=self.query_one("#cancel", Button))
 
     def action_cancel(self) -> None:
