@@ -19,7 +19,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from studio.analysis.tables import money, pct, plain, table
+from studio.analysis.tables import left_out, money, pct, plain, table
 
 FIELDS = ("status", "template", "template_version", "cost", "created", "reviewed")
 SPARK = "▁▂▃▄▅▆▇█"
@@ -177,21 +177,25 @@ def _shade(rate: float | None, top: float) -> str:
     return SHADE[min(1 + int(rate / (top or 1) * (len(SHADE) - 1)), len(SHADE) - 1)]
 
 
-def heat_maps(p: Pictures, top: int = 6, max_tags: int = 5) -> list:
+def heat_maps(p: Pictures, top: int = 6, max_tags: int = 5, more: str = "") -> list:
     """Per template: slot values (rows) x rejected and the commonest failure tags (columns), each cell the
-    rate as a shade and a number; ⚑ marks the values and cells that stand out."""
+    rate as a shade and a number; ⚑ marks the values and cells that stand out. What is left out (values past
+    the `top` of a slot, tags past `max_tags`) is counted in the caption, followed by `more` (where to see it)."""
     out: list = []
     for tr in p.heat:
         tags = sorted(tr.counts.tags, key=lambda k: (-tr.counts.tags[k], k))[:max_tags]
         metrics = ["rejected", *tags]
         flagged = {(f.dimension, f.value, f.metric) for f in tr.flags}
         rows = []
+        hidden: list[str] = []
         for dim, stats in tr.values.items():
             if not dim.startswith(("slot.", "persona.")):
                 continue
             keep = list(stats[:top]) + [s for s in stats[top:] if any(
                 (dim, s.value, m) in flagged for m in ("rejected", "failed", *(f"tag:{x}" for x in tags)))]
             rows += [(dim, s) for s in keep]
+            if len(stats) > len(keep):
+                hidden.append(left_out(len(stats) - len(keep), "value", f" of {dim.split('.', 1)[1]}"))
         if not rows:
             continue
         rates: dict[tuple[int, str], float | None] = {}
@@ -219,6 +223,11 @@ def heat_maps(p: Pictures, top: int = 6, max_tags: int = 5) -> list:
                                   style="bold red" if flag else ""))
             label = f"{'⚑ ' if any_flag else '  '}{dim.split('.', 1)[1]}={s.value}"
             t.add_row(plain(label, style="bold" if any_flag else ""), str(s.counts.reviewed), *cells)
+        if len(tr.counts.tags) > len(tags):
+            hidden.append(left_out(len(tr.counts.tags) - len(tags), "failure tag"))
+        if hidden:
+            t.caption = "; ".join(hidden) + (f" — {more}" if more else "")
+            t.caption_justify = "left"
         out.append(t)
     return out
 
@@ -265,11 +274,12 @@ def pace_bars(p: Pictures) -> Table | Text:
     return t
 
 
-def pictures(p: Pictures, labels: dict | None = None) -> Group:
+def pictures(p: Pictures, labels: dict | None = None, more: str = "") -> Group:
     """Every picture, in the order a curator asks: how it goes, where it fails, what it costs, how fast.
-    `labels`: (template, version) -> a name for the version (session.version_labels())."""
+    `labels`: (template, version) -> a name for the version (session.version_labels()); `more`: where the
+    front end shows what a picture leaves out (said after its count)."""
     parts: list = [accept_over_time(p, labels), Text("")]
-    parts += heat_maps(p)
+    parts += heat_maps(p, more=more)
     parts += [Text(""), cost_bars(p), Text(""), pace_bars(p)]
     return Group(*parts)
 

@@ -117,8 +117,15 @@ def per_accepted(c) -> str:
     return Cost(c.cost, unknown=c.cost_unknown).per(c.accepted)
 
 
+def left_out(n: int, what: str, where: str = "") -> str:
+    """What a table leaves out, counted: `… and 14 more values of tone` (never a silent cut)."""
+    return f"… and {n:,} more {what}{'' if n == 1 else 's'}{where}"
+
+
 def top_tags(tags: dict[str, int], k: int = 3) -> str:
-    return ", ".join(f"{t} {n}" for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:k]) or "—"
+    """The `k` commonest tags with their counts, and how many others there are (`+2 more`)."""
+    shown = ", ".join(f"{t} {n}" for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:k]) or "—"
+    return shown + (f", +{len(tags) - k} more" if len(tags) > k else "")
 
 
 def versions_table(report, title: str, labels: dict | None = None) -> Table:
@@ -156,11 +163,12 @@ def flags_text(report) -> Text:
     return plain("\n".join(lines))
 
 
-def value_tables(tr, top: int = 8) -> list[Table]:
-    """One table per slot / persona attribute of a template; flagged values always show."""
+def value_tables(tr, top: int = 8, more: str = "") -> list[Table]:
+    """One table per slot / persona attribute of a template; flagged values always show. What is left out
+    (values past `top`, tags past 4) is counted in the caption, followed by `more` (where to see it)."""
     out = []
     flagged = {(f.dimension, f.value) for f in tr.flags}
-    tags = sorted(tr.counts.tags, key=lambda x: -tr.counts.tags[x])[:4]
+    tags = sorted(tr.counts.tags, key=lambda x: (-tr.counts.tags[x], x))[:4]
     for dim, values in tr.values.items():
         shown = values[:top] + [v for v in values[top:] if (dim, v.value) in flagged]
         t = table(f"{tr.name} · {dim} ({len(values)} values)")
@@ -171,8 +179,12 @@ def value_tables(tr, top: int = 8) -> list[Table]:
             c = v.counts
             t.add_row(v.value, str(c.samples), str(c.reviewed), pct(c.accept_rate), *(pct(c.tag_rate(x)) for x in tags),
                       "⚑ stands out" if (dim, v.value) in flagged else "")
-        if len(values) > len(shown):
-            t.caption = f"{len(values) - len(shown)} more value(s)"
+        hidden = [left_out(len(values) - len(shown), "value")] if len(values) > len(shown) else []
+        if len(tr.counts.tags) > len(tags):
+            hidden.append(left_out(len(tr.counts.tags) - len(tags), "failure tag", " (their rates)"))
+        if hidden:
+            t.caption = "; ".join(hidden) + (f" — {more}" if more else "")
+            t.caption_justify = "left"
         out.append(t)
     return out
 
@@ -187,10 +199,15 @@ def agreement_table(agree: dict) -> Table:
     return t
 
 
-def disagreements_table(samples: list[dict], limit: int = 50) -> Table:
+def disagreements_table(samples: list[dict], limit: int = 50, more: str = "") -> Table:
+    """The samples where the verifier and the person disagree, the first `limit` (the rest counted in the
+    caption, followed by `more`: where to see them)."""
     from studio.analysis.verify import verdict_of
 
     t = table(f"{len(samples)} disagreement(s)")
+    if len(samples) > limit:
+        t.caption = left_out(len(samples) - limit, "disagreement") + (f" — {more}" if more else "")
+        t.caption_justify = "left"
     for col in ("id", "template", "you", "verifier", "output"):
         t.add_column(col, justify="right" if col == "id" else "left", overflow="ellipsis", no_wrap=col == "output")
     for s in samples[:limit]:

@@ -130,12 +130,10 @@ def _parts(name: str, report, agree, top: int, pics=None, labels: dict | None = 
     if pics is not None:
         from studio.analysis.pictures import pictures
 
-        parts += [Text(""), pictures(pics, labels)]
+        parts += [Text(""), pictures(pics, labels, more=f"the tables below list up to {top} values a slot "
+                                                      "(--top N for more); --json lists every value and tag")]
     for tr in report.templates:
-        for t in value_tables(tr, top):
-            if t.caption:
-                t.caption += "; --top N shows more"
-            parts.append(t)
+        parts += value_tables(tr, top, more="--top N shows more; --json lists every value and tag")
     if agree:
         parts.append(agreement_table(agree))
     return parts

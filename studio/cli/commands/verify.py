@@ -119,6 +119,6 @@ def _print(name, result, agree, differ) -> None:
     if agree:
         out.print(agreement_table(agree))
     if differ:
-        out.print(disagreements_table(differ))
+        out.print(disagreements_table(differ, more="--json lists every id"))
     elif agree:
         out.print("no disagreements", markup=False)

@@ -111,7 +111,8 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
             differ = disagreements(verified)
             if not differ:
                 return Text("no disagreements between the verifier and your decisions"), "disagreements"
-            return tables.disagreements_table(differ), f"disagreements · {len(differ)}"
+            return (tables.disagreements_table(differ, more=f"`studio verify {session.name} --disagreements --json` "
+                                                            "lists every id"), f"disagreements · {len(differ)}")
         report = analyse_session(session)              # counted from the store's index, no sample parsed
         if not report.templates:
             return Text("no samples yet — generate some first"), "report"
@@ -124,10 +125,11 @@ class AnalysisScreen(ForwardWorkerErrors, Screen):
         agree = agreement(verified)
         if agree:
             parts.append(tables.agreement_table(agree))
-        parts += [pictures(from_session(session, report), labels), Text(""),
+        more = f"`studio report {session.name} --top N` lists more, --json every value"
+        parts += [pictures(from_session(session, report), labels, more=more), Text(""),
                   tables.versions_table(report, f"session {session.name}", labels)]
         for tr in report.templates:
-            parts += tables.value_tables(tr)
+            parts += tables.value_tables(tr, more=more)
         return Group(*parts), f"report · {len(report.flags)} flag(s) · c compare · v verify · f feedback"
 
     def _show(self, renderable: Any, state: str) -> None:
