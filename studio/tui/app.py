@@ -40,6 +40,11 @@ class StudioApp(TypeAhead, App):
     def __init__(self, workspace: Any, session_name: str | None = None, *, template: str | None = None,
                  create: bool = True, new: bool = False, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
+        from studio.tui.widths import TerminalWidths
+
+        # every drawn line: characters whose width the terminal agrees on (textual is pinned: _filters is where
+        # App keeps its own NO_COLOR filter)
+        self._filters.append(TerminalWidths())
         self.workspace = workspace
         self.session_name = session_name
         self.options = {"template": template, "create": create, "new": new}

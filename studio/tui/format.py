@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from studio.core.cost import sample_cost_text
-from studio.core.display import printable, printable_line
+from studio.core.display import printable_line, screen_text
 
 GLYPHS = {"pending": "·", "accepted": "✓", "rejected": "✗", "failed": "!"}
 
@@ -42,8 +42,10 @@ def set_version_labels(session) -> None:
     VERSION_LABELS.update(labels)
 
 
-def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -> tuple[str, str, str]:
-    """(status part, middle part, output part) of one stream row; the caller crops it to the width."""
+def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6,
+             width: int = 1000) -> tuple[str, str, str]:
+    """(status part, middle part, output part) of one stream row; the caller crops it to the width (the
+    output's first line is made drawable only as far as a row of `width` cells can show it)."""
     if sample is None:
         return "", f"{sample_id:>{id_width}}  …", ""
     status = sample.get("status", "pending")
@@ -52,7 +54,7 @@ def row_text(sample: dict[str, Any] | None, sample_id: int, id_width: int = 6) -
     tag_text = f"[{','.join(tags)}] " if tags else ""
     flag = f"⚑{sample['flag']} " if sample.get("flag") else ""
     mid = f"{sample_id:>{id_width}} {short_version(sample.get('template_version'))} {printable_line(tag_text)}{flag}"
-    return head, mid, printable_line(first_line(sample))
+    return head, mid, printable_line(first_line(sample)[:width + 32])
 
 
 def money(sample: dict) -> str:
@@ -104,12 +106,12 @@ def body_text(sample: dict[str, Any], view: str = "output", limit: int = 100_000
         return text
     if view == "prompt":
         for m in sample.get("messages") or []:
-            text.append(printable(f"{m.get('role')}: "), style="bold")
-            text.append(printable(str(m.get("content") or "")[:limit]) + "\n")
+            text.append(screen_text(f"{m.get('role')}: "), style="bold")
+            text.append(screen_text(str(m.get("content") or "")[:limit]) + "\n")
         return text if text.plain else Text("(no prompt)")
     if sample.get("status") == "failed" and sample.get("error"):
         text.append("error: ", style="bold")
-        text.append(printable(str(sample["error"])[:limit]) + "\n")
+        text.append(screen_text(str(sample["error"])[:limit]) + "\n")
     pretty = structured_json(sample)
     output = pretty if pretty is not None else sample.get("output")
     if output is None or not str(output).strip():
@@ -118,5 +120,5 @@ def body_text(sample: dict[str, Any], view: str = "output", limit: int = 100_000
         return text
     if sample.get("reasoning"):
         text.append(f"(reasoning: {len(sample['reasoning']):,} characters — enter shows it)\n", style="italic")
-    text.append(printable(str(output)[:limit]))
+    text.append(screen_text(str(output)[:limit]))
     return text

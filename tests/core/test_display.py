@@ -31,3 +31,21 @@ def test_a_line_drawn_from_raw_segments_has_one_cell_a_character(raw):
     assert "\t" not in line and "\n" not in line and len(line) == len(raw)
     assert cell_len(line) == cell_len(raw.replace("\t", " ").replace("\n", " ").replace("\x1b", " ")
                                       .replace("\u2028", " ").replace("\r", " "))
+
+
+def test_the_unicode_14_table_is_what_unicodedata_14_says():
+    """core/unicode14.py was generated from Unicode 14.0 (Python 3.11): a character there is drawn as U+FFFD,
+    every assigned one as it is (checked on every 5th code point where Python's tables are 14.0)."""
+    import unicodedata
+
+    from studio.core.display import terminal_text
+
+    if unicodedata.unidata_version != "14.0.0":
+        pytest.skip(f"Python's unicodedata is {unicodedata.unidata_version}")
+    dropped = {0x200D, 0x20E3, 0x200B, 0x200C, 0x200E, 0x200F, 0xFEFF, 0x061C, 0x180E}
+    for cp in range(0x80, 0x110000, 5):
+        if cp in dropped or 0xFE00 <= cp < 0xFE10 or 0x1F3FB <= cp < 0x1F400 or 0xE0000 <= cp < 0xE01F0 \
+                or 0x202A <= cp < 0x2070 or 0x1F1E6 <= cp < 0x1F200:
+            continue
+        missing = unicodedata.category(chr(cp)) in ("Cn", "Cs")
+        assert terminal_text(chr(cp)) == ("\ufffd" if missing else chr(cp)), hex(cp)

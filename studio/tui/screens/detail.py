@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from studio.core.display import printable
+from studio.core.display import screen_text
 from studio.tui.format import flag_line, money, short_version, status_label, structured_json
 from studio.tui.guard import guarded
 
@@ -24,7 +24,7 @@ def detail_text(s: dict[str, Any], labels: list[str] | None = None) -> Text:
     t = Text()
 
     def add(text: str, style: str = "") -> None:   # data: control characters made visible
-        t.append(printable(text), style=style)
+        t.append(screen_text(text), style=style)
 
     def head(title: str) -> None:
         add(f"\n── {title} ", style="bold")

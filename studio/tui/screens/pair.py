@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from studio.core.display import printable
+from studio.core.display import screen_text
 from studio.tui.format import short_version, status_label
 from studio.tui.guard import guarded
 
@@ -93,7 +93,7 @@ class PairScreen(ModalScreen[None]):
         user = next((m["content"] for m in reversed(left.get("messages") or []) if m.get("role") == "user"), "")
         judged = self.judged.get(frozenset((a, b)))
         verdict = "" if judged is None else f" · judged: #{judged[0]} better than #{judged[1]}"
-        prompt.update(Text(f"pair {self.at % len(self.pairs) + 1} of {len(self.pairs)}{verdict}\n{printable(str(user))}"))
+        prompt.update(Text(f"pair {self.at % len(self.pairs) + 1} of {len(self.pairs)}{verdict}\n{screen_text(str(user))}"))
         self.query_one("#pair-left", Static).update(self._side(left, "left (1)"))
         self.query_one("#pair-right", Static).update(self._side(right, "right (2)"))
 
@@ -103,7 +103,7 @@ class PairScreen(ModalScreen[None]):
                 f"{short_version(s.get('template_version'))}")
         if s.get("flag"):
             head += f" · ⚑ {s['flag']}"
-        return Text(printable(f"{head}\n\n{s.get('output') or ''}"))
+        return Text(screen_text(f"{head}\n\n{s.get('output') or ''}"))
 
     def action_prefer(self, side: int) -> None:
         if not self.pairs:

@@ -188,7 +188,7 @@ class SampleList(ScrollView, can_focus=True):
         row = self.rows.get(sample_id)
         if row is None:
             self._ask_for_rows(index)
-        head, mid, tail = row_text(row, sample_id, len(str(self.ids[-1])))
+        head, mid, tail = row_text(row, sample_id, len(str(self.ids[-1])), width)
         base = self.rich_style
         status = (row or {}).get("status", "pending")
         head_style = base + self.get_component_rich_style(f"samplelist--{status}")

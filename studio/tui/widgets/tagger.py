@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from studio.core.display import printable
+from studio.core.display import screen_text
 from studio.tui.format import body_text, flag_line, money, short_version, status_label
 from studio.tui.widgets.stream import REVIEW_BINDINGS
 from studio.tui.guard import guarded
@@ -77,20 +77,20 @@ class TaggerPane(Widget, can_focus=True):
             text.append(f"  {version}  {tokens} tok {money(s)}\n")
         for i, label in enumerate(self.labels[:9], start=1):
             mark = "[x]" if label in tags else "[-]"
-            text.append(f"{i}{mark}{printable(label)}", style="bold" if label in tags else "")
+            text.append(f"{i}{mark}{screen_text(label)}", style="bold" if label in tags else "")
             text.append(" ")
         text.append("\n")
         if s is None:
             return text
         if s.get("note"):
-            text.append(f"note: {printable(str(s['note']))}\n", style="italic")
+            text.append(f"note: {screen_text(str(s['note']))}\n", style="italic")
         slots = ", ".join(f"{k}={v}" for k, v in (s.get("slots") or {}).items())
         persona = s.get("persona")
         if isinstance(persona, dict) and persona:
             slots += ("; " if slots else "") + "persona " + ", ".join(
                 f"{k}={v}" for k, v in persona.items() if k != "text")
         if slots:
-            text.append(printable(slots.replace("\n", " ")[:400]) + "\n", style="italic")
+            text.append(screen_text(slots.replace("\n", " ")[:400]) + "\n", style="italic")
         return text
 
     def _body(self, width: int) -> list[Text]:
