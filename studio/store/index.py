@@ -151,8 +151,10 @@ class Frozen:
                 a = off[k] - start
                 yield sid[k], buf[a: a + size[k]]
 
-    def grep(self, needle: bytes, read_raw: Callable[[int, int], bytes]) -> set[int]:
-        """Ids whose stored JSON contains `needle` (lower-case ASCII), ignoring ASCII case.
+    def grep(self, needle: bytes, read_raw: Callable[[int, int], bytes], also: Any = None) -> set[int]:
+        """Ids whose stored JSON contains `needle` (lower-case ASCII), ignoring ASCII case, or one of the
+        characters of `also` (textindex.AsciiSources: what folds into part of the needle; looked for only in
+        a block that holds one).
 
         Scans the TinyDB file in large blocks (one read and one lower() per 8 MB, not per sample),
         then the samples held in memory; a prefilter, callers confirm on the parsed document.
@@ -161,11 +163,13 @@ class Frozen:
         sid, off, size, ov = self.sid, self.off, self.size, self.overlay
         for p, q in self._runs(GREP_BLOCK):
             if q < 0:
-                if needle in ov[sid[p]].lower():
+                raw = ov[sid[p]]
+                if needle in raw.lower() or (also is not None and also.present(raw)):
                     hits.add(sid[p])
                 continue
             start = off[p]
-            block = read_raw(start, off[q - 1] + size[q - 1] - start).lower()
+            raw = read_raw(start, off[q - 1] + size[q - 1] - start)
+            block = raw.lower()
             k = block.find(needle)
             while k >= 0:
                 r = bisect_right(off, start + k, p, q) - 1
@@ -175,6 +179,11 @@ class Frozen:
                     k = block.find(needle, sample_end)
                 else:
                     k = block.find(needle, k + 1)
+            if also is not None and also.present(raw):
+                for k in also.where(raw):
+                    r = bisect_right(off, start + k, p, q) - 1
+                    if k < off[r] + size[r] - start:      # inside sample r (not in the JSON between samples)
+                        hits.add(sid[r])
         return hits
 
 

@@ -28,7 +28,7 @@ from studio.store import interrupted, journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
-from studio.store.textindex import TextIndex, search_texts
+from studio.store.textindex import TextIndex, ascii_sources, fold, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
 from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample, repair_sample, sample_ok
@@ -1041,7 +1041,8 @@ class Session:
 
         Filters: `status`/`tag`/`flag` take a value or a list (any of); `template`, `version` (the 12-hex
         content hash), `slot=(name, value)`, `persona=(attr, value)`, `followup` (a follow-up template name);
-        `text`: a case-insensitive substring of output, prompt, note, error, slot values and persona text (a
+        `text`: a caseless substring (textindex.fold: any case, Straße = STRASSE, ﬁ = fi, é = e + U+0301) of
+        output, prompt, note, error, slot values and persona text (a
         scan of the file, ~0.5 s per 100,000 samples, run without holding the session's lock; milliseconds
         once `build_text_index` has run)."""
         with self._mu:
@@ -1263,17 +1264,22 @@ class Session:
 
     @staticmethod
     def _search(ids: set[int] | None, text: str, rows, files: snapshot.Files) -> set[int]:
-        """Case-insensitive substring in output, prompt, note, error, slot values and persona.
+        """Caseless (textindex.fold: STRASSE finds Straße) substring in output, prompt, note, error, slot values
+        and persona.
 
         Works on a snapshot of where each sample's JSON lies (`rows`, dup'd descriptors `files`), so it
-        needs no lock. Large sets are prefiltered by a block scan of the files (`Frozen.grep`); every
-        candidate is confirmed on its parsed document, so field names and other fields never match.
+        needs no lock. For an ASCII needle (after folding), large sets are prefiltered by a block scan of the
+        files (`Frozen.grep`) for the needle, or for a non-ASCII character that folds into part of it (ß for
+        "strasse": `ascii_sources`; such characters are rare, and an ASCII block is not searched for them);
+        every candidate is confirmed on its parsed, folded document, so field names and other fields never
+        match.
         """
         read = files.read
-        needle = text.lower()
+        needle = fold(text)
         quick = orjson.dumps(needle)[1:-1] if needle.isascii() else None
+        also = ascii_sources(needle) if quick else None
         if quick and (ids is None or len(ids) > 2000):
-            pre = rows.grep(quick, read)
+            pre = rows.grep(quick, read, also)
             ids, quick = (pre if ids is None else pre & ids), None
         elif ids is None:
             ids = rows.sid
@@ -1283,9 +1289,9 @@ class Session:
             if p is None:
                 continue
             raw = rows.raw(p, read)
-            if quick is not None and quick not in raw.lower():
+            if quick is not None and quick not in raw.lower() and not also.present(raw):
                 continue
-            if any(needle in str(h).lower() for h in search_texts(orjson.loads(raw))):
+            if any(needle in fold(str(h)) for h in search_texts(orjson.loads(raw))):
                 found.add(sid)
         return found
 

@@ -9,15 +9,17 @@ A needle without whitespace lies inside one word, so the samples matching it are
 word that contains it (found in the vocabulary, a few thousand words, not in the samples). A needle with
 whitespace needs its first word as a word's end, its last as a word's start and the middle ones whole;
 the samples that have them all are then checked against their lowered text. Same answers as the scan
-(`search_texts`, shared with it): a case-insensitive substring of one field.
+(`search_texts` and `fold`, shared with it): a caseless substring of one field.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import orjson
 
@@ -49,13 +51,100 @@ def search_texts(doc: dict) -> list:
     return hay
 
 
+def fold(text: str) -> str:
+    """The caseless form a text filter compares (Unicode's compatibility caseless match: NFKC, casefold, NFKC):
+    STRASSE and Straße, ΟΔΥΣΣΕΥΣ and Οδυσσευς (final ς), ﬁ and fi, é and e + U+0301, ＡＢＣ and abc are each
+    the same. The query and every searched text go through it, in the scan and in the index alike. ASCII text
+    (the common case) is only lowered, which is the same thing for it, at str.lower's speed."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+@functools.cache
+def _folds_to_ascii() -> dict[str, frozenset[str]]:
+    """Every non-ASCII character whose fold holds ASCII characters -> those characters (ß: s; ﬁ: f, i; K
+    Kelvin: k; no-break space: space; ª: a; ™: t, m). Planes 0 and 1 (nothing above folds to ASCII; a test
+    checks it). About 0.1 s, once per process, on the first scan for an ASCII word."""
+    out = {}
+    for cp in range(0x80, 0x20000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c = chr(cp)
+        asc = frozenset(x for x in fold(c) if x < "\x80")
+        if asc:
+            out[c] = asc
+    return out
+
+
+_ASCII = bytes(range(128))
+
+
+class AsciiSources:
+    """What could fold into part of an ASCII needle without being ASCII in the stored JSON: the non-ASCII
+    characters whose fold holds one of the needle's characters (ß for "strasse", ﬁ for "fine", a no-break
+    space for "a b"). The store writes JSON with such characters as they are (orjson; a file not in its layout
+    is rewritten so), so the scan's ASCII fast path greps the needle itself and also takes the samples these
+    characters are in, to confirm on their folded text."""
+
+    def __init__(self, chars: frozenset[str]) -> None:
+        self.chars = chars
+        self.pattern = re.compile(_trie(sorted(c.encode("utf-8") for c in chars))) if chars else None
+
+    def present(self, raw: bytes) -> bool:
+        """True when UTF-8 `raw` holds one of the characters. Such characters are rare, so this is asked of a
+        whole block first: its ASCII dropped by one translate (GB/s), the few characters left looked up."""
+        if not self.chars or raw.isascii():
+            return False
+        return not self.chars.isdisjoint(raw.translate(None, _ASCII).decode("utf-8", "replace"))
+
+    def where(self, block: bytes) -> Iterator[int]:
+        """Offsets in `block` where one of the characters starts (call when `present`)."""
+        if self.pattern is not None:
+            for m in self.pattern.finditer(block):
+                yield m.start()
+
+
+@functools.lru_cache(maxsize=64)
+def ascii_sources(needle: str) -> AsciiSources:
+    """The AsciiSources of an ASCII (folded) needle."""
+    chars = set(needle)
+    return AsciiSources(frozenset(c for c, asc in _folds_to_ascii().items() if asc & chars))
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """A regex matching any of `words` (UTF-8 sequences), shaped as a trie: one branch per lead byte, so the
+    scan's search tries a few bytes at a non-ASCII character, not every word. Its top is a bare alternation
+    of literal lead bytes, so `re` skips to the next candidate lead byte in C (its charset prefix)."""
+    tree: dict = {}
+    for w in words:
+        node = tree
+        for b in w:
+            node = node.setdefault(b, {})
+        node[None] = {}
+
+    def emit(node: dict, top: bool = False) -> bytes:
+        leaves = [b for b, child in node.items() if b is not None and child == {None: {}}]
+        branches = [re.escape(bytes([b])) + emit(child) for b, child in node.items()
+                    if b is not None and child != {None: {}}]
+        if len(leaves) == 1:
+            branches.append(re.escape(bytes(leaves)))
+        elif leaves:
+            branches.append(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(leaves)) + b"]")
+        body = b"|".join(branches)
+        return body if top or len(branches) == 1 else b"(?:" + body + b")"
+
+    return emit(tree, top=True)
+
+
 def _bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
 def lowered(doc: dict) -> bytes:
-    """The searched fields of `doc`, each lowered as the scan lowers it, joined by NUL (no match spans two)."""
-    return b"\x00".join(_bytes(str(h).lower()) for h in search_texts(doc) if h)
+    """The searched fields of `doc`, each folded as the scan folds it (`fold`), joined by NUL (no match spans
+    two)."""
+    return b"\x00".join(_bytes(fold(str(h))) for h in search_texts(doc) if h)
 
 
 class TextIndex:
@@ -179,11 +268,11 @@ class TextIndex:
         return self._having(list(firsts), size) & self._having(list(seconds), size)
 
     def search(self, text: str, within: Iterable[int] | None = None) -> list[int] | None:
-        """Ascending ids whose searched fields contain `text` (any case), among `within` (None: all).
+        """Ascending ids whose searched fields contain `text` (caseless: `fold`), among `within` (None: all).
         None when this index cannot answer (a NUL in the text): the caller scans."""
         import numpy as np
 
-        needle = _bytes(text.lower())
+        needle = _bytes(fold(text))
         if b"\x00" in needle:
             return None
         size = self.top + 1
