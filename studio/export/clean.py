@@ -68,6 +68,8 @@ class Prepared:
     order: "Order" = field(default_factory=lambda: Order())  # content_key's parts: the order rows are written in
     removed: list[Removal] = field(default_factory=list)
     selected: int = 0
+    flagged_out: dict[str, int] = field(default_factory=dict)   # flagged samples left out for their flag: {flag: n}
+    flagged_in: dict[int, str] = field(default_factory=dict)    # flagged samples kept (past validation): {id: flag}
     scan: list[bytes] = field(default_factory=list)        # row formats: the non-output text that may hold a
     #                                                        key shape, for the redact stage (almost always none)
 
@@ -115,6 +117,9 @@ class Prepared:
         self.order.extend(other.order)
         self.removed.extend(other.removed)
         self.selected += other.selected
+        for flag, n in other.flagged_out.items():
+            self.flagged_out[flag] = self.flagged_out.get(flag, 0) + n
+        self.flagged_in.update(other.flagged_in)
         self.scan.extend(other.scan)
 
 
@@ -278,6 +283,7 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
     nan = float("nan")
     selected = 0
     wanted = set(flags)
+    flagged_out, flagged_in = p.flagged_out, p.flagged_in
     sign = signer() if signer is not None else None
     try:
         for rec in records:
@@ -290,10 +296,12 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
             status = rec.get("status")
             if flag == "preview" and not raw:
                 removed.append(Removal(rec["id"], NO_ASSISTANT, _preview_detail(rec)))
+                flagged_out["preview"] = flagged_out.get("preview", 0) + 1
                 continue
             if flag and not (include_flagged or flag in wanted):
                 removed.append(Removal(rec["id"], f"flagged {flag}",
                                        f"left out unless asked: --include-flagged, or --flag {flag}"))
+                flagged_out[flag] = flagged_out.get(flag, 0) + 1
                 continue
             if not out.strip():
                 removed.append(Removal(rec["id"], "no output", rec.get("error") or "the sample has no generated text"))
@@ -308,6 +316,8 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
                     removed.append(Removal(rec["id"], *bad))
                     continue
             ids.append(rec["id"])
+            if flag:
+                flagged_in[rec["id"]] = flag
             statuses.append(same(status, status))
             t, v = str(rec.get("template") or ""), str(rec.get("template_version") or "")
             tvs.add(f"{t}\x1f{v}")                   # content_key's parts (Order)

@@ -58,6 +58,8 @@ class ExportPlan:
     template_versions: list[dict] = field(default_factory=list)   # the session's saved versions (the card)
     rows_digest: str | None = None                        # the card's config name, once the writer has hashed
     #                                                       the rows as it wrote them
+    flagged_out: dict[str, int] = field(default_factory=dict)   # flagged samples left out for their flag {flag: n}
+    flagged_kept: dict[str, int] = field(default_factory=dict)  # flagged samples in the rows {flag: n}
 
     @cached_property
     def card(self) -> str:
@@ -92,7 +94,18 @@ class ExportPlan:
                f"(status {', '.join(self.options.status_set)}) -> {counts['train']} train, "
                f"{counts['validation']} validation {self.format.name} rows"]
         out += [f"  removed {n}: {reason}" for reason, n in self.removed_counts().items()]
+        if self.flagged_line():
+            out.append(f"  {self.flagged_line()}")
         return out
+
+    def flagged_line(self) -> str:
+        """How many flagged samples the rows leave out and keep, by flag ("" when the selection has none)."""
+        parts = []
+        if self.flagged_out:
+            parts.append(f"{sum(self.flagged_out.values())} left out ({_by_flag(self.flagged_out)})")
+        if self.flagged_kept:
+            parts.append(f"{sum(self.flagged_kept.values())} kept ({_by_flag(self.flagged_kept)})")
+        return "flagged samples: " + ", ".join(parts) if parts else ""
 
     def why_empty(self) -> str:
         """Why no row is left (for the error and the preview)."""
@@ -182,9 +195,22 @@ def _run(chosen: Selection, options: ExportOptions, fmt: Format, redactor: scrub
     removed.sort(key=lambda r: (r.id, r.reason))
     plan = ExportPlan(options, fmt, chosen.session, rows.lines, rows.templates, rows.versions, rows.ids, splits,
                       removed, chosen.census.scanned, p.selected, meta=chosen.meta,
-                      template_versions=chosen.versions)
+                      template_versions=chosen.versions, flagged_out=dict(p.flagged_out),
+                      flagged_kept=_kept_flags(p.flagged_in, rows.ids))
     plan.stats = _stats(p, chosen.census, rows.pairs)
     return plan
+
+
+def _by_flag(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {flag}" for flag, n in sorted(counts.items()))
+
+
+def _kept_flags(flagged_in: dict[int, str], row_ids: Sequence[tuple[int, ...]]) -> dict[str, int]:
+    """{flag: n} of the flagged samples that are in a row (dedup may have removed some the clean stage kept)."""
+    if not flagged_in:
+        return {}
+    in_rows = {i for ids in row_ids for i in ids}
+    return dict(Counter(flag for i, flag in flagged_in.items() if i in in_rows))
 
 
 def _stats(p: clean.Prepared, census: Census, pairs: list | None) -> dict:

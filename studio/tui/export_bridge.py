@@ -16,6 +16,9 @@ def formats() -> list[tuple[str, str, tuple[str, ...]]]:
     return [(name, fmt.summary, fmt.statuses) for name, fmt in FORMATS.items()]
 
 
+OUT, ALL = "out", "all"       # the flagged field: flagged samples left out (the default), or all kept
+
+
 @dataclass(frozen=True)
 class Form:
     """The dialog's fields as typed (text), before checking."""
@@ -30,6 +33,15 @@ class Form:
     seed: str = "0"
     licence: str = "unknown"
     parquet: bool = False
+    flagged: str = OUT                # OUT, ALL, or one flag: only the samples with it (`--flag NAME`)
+
+
+def flagged_choices() -> list[tuple[str, str]]:
+    """(label, value) of the dialog's flagged field: what `studio export` does by default, with
+    `--include-flagged`, and with `--flag NAME` for each flag (previews go to the raw format only)."""
+    from studio.core.record import FLAGS
+
+    return [("leave out", OUT), ("keep all", ALL)] + [(f"only {flag}", flag) for flag in FLAGS]
 
 
 def options(form: Form):
@@ -49,7 +61,8 @@ def options(form: Form):
         templates=names([form.templates]), versions=names([form.versions]),
         val_fraction=number(form.val_fraction, "validation fraction"),
         dedup_threshold=number(form.dedup_threshold, "near-duplicate similarity"),
-        seed=number(form.seed, "seed", int), licence=form.licence.strip() or "unknown", parquet=form.parquet)
+        seed=number(form.seed, "seed", int), licence=form.licence.strip() or "unknown", parquet=form.parquet,
+        include_flagged=form.flagged == ALL, flags=() if form.flagged in (OUT, ALL) else (form.flagged,))
     opts.check()
     return opts
 
@@ -64,7 +77,12 @@ def preview(export_plan: Any, n: int = PREVIEW_ROWS) -> str:
     """The plan's counts and its first rows as they will be written (long texts cut)."""
     import orjson
 
-    parts = list(export_plan.summary())
+    parts = list(export_plan.summary())         # its "flagged samples: N left out (...), M kept (...)" line
+    out = export_plan.flagged_out
+    if any(f != "preview" for f in out):
+        parts.append("  (the flagged field keeps them: keep all, or only one flag)")
+    if out.get("preview"):
+        parts.append("  (previews, prompts with no answer, go to the raw format only)")
     if not export_plan.lines:
         return "\n".join(parts + [f"nothing to export: {export_plan.why_empty()}"])
     rows = export_plan.preview(n)

@@ -83,8 +83,10 @@ def test_flagged_samples_need_asking_for_on_the_command_line(tmp_path, monkeypat
     assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "a"), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "removed 1: flagged cut-off" in out and "removed 1: no assistant section: add one" in out
+    assert "flagged samples: 2 left out (1 cut-off, 1 preview)" in out
     assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "b"), "--include-flagged", "--dry-run"]) == 0
-    assert "flagged" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "removed 1: flagged" not in out and "flagged samples: 1 left out (1 preview), 1 kept (1 cut-off)" in out
     assert main(["export", "flags", "-f", "sft", "-o", str(tmp_path / "c"), "--flag", "cut-off", "--val-fraction",
                  "0"]) == 0
     rows = (tmp_path / "c/train.jsonl").read_text().splitlines()

@@ -110,3 +110,20 @@ def varied(ws):
     session.add_samples(samples)
     session.close()
     return ws
+
+
+FLAGGED = {2: "cut-off", 3: "cut-off", 4: "refusal", 5: "preview"}
+
+
+@pytest.fixture
+def flagged(ws):
+    """A session 'flags' of 8 accepted samples: #2 and #3 cut off, #4 a refusal, #5 a preview (a prompt, no
+    answer), the rest clean."""
+    from studio.store import Store
+    from tests.export.conftest import sample
+
+    session = Store(ws.sessions_dir).create("flags")
+    session.add_samples([sample(i, flag=FLAGGED.get(i), **({"mode": "render", "model": "render"} if i == 5 else {}))
+                         for i in range(1, 9)])
+    session.close()
+    return ws

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow.parquet as pq
 from textual.widgets import Checkbox, Input, Select
 
@@ -131,3 +133,75 @@ async def test_each_change_of_the_options_is_planned_once(seeded, monkeypatch):
         await pilot.press("end", *["backspace"] * 7, *"cc-by-4.0")   # 16 keys, planned after the typing pauses
         await done(app, pilot)
         assert planned[-1] == "cc-by-4.0" and len(planned) <= 3     # not 16 plans (a slow machine may pause)
+
+
+def written(folder) -> list[dict]:
+    return [json.loads(line) for line in (folder / "train.jsonl").read_text().splitlines()]
+
+
+async def export_with(app, pilot, folder, flagged: str, fmt: str = "openai-chat") -> str:
+    """Set the dialog's format and flagged field (exact dedup, no validation split), wait for the plan, write it
+    into `folder`; the preview's text as it was shown before writing."""
+    screen = app.screen
+    screen.query_one("#format", Select).value = fmt
+    screen.query_one("#flagged", Select).value = flagged
+    screen.query_one("#val_fraction", Input).value = "0"
+    screen.query_one("#dedup_threshold", Input).value = "1"
+    screen.query_one("#path", Input).value = str(folder)
+    await done(app, pilot)
+    shown = screen_text(app)
+    await pilot.press("ctrl+s")
+    await done(app, pilot)
+    assert "✓ wrote" in screen_text(app), screen_text(app)
+    return shown
+
+
+async def test_the_flagged_field_leaves_out_or_keeps_flagged_samples_as_the_cli_does(flagged, monkeypatch, capsys):
+    """leave out (the default), keep all (--include-flagged) and only one flag (--flag NAME): the dialog says how
+    many flagged samples are left out and kept before writing, the file holds exactly those rows, and
+    `studio export` with the same option writes the same bytes (one export function)."""
+    from studio.cli.main import main
+
+    out = flagged.root / "out"
+    app = StudioApp(flagged, "flags")
+    async with app.run_test(size=(110, 40)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("ctrl+o")
+        await done(app, pilot)
+        assert str(app.screen.query_one("#flagged", Select).value) == "out"
+
+        shown = await export_with(app, pilot, out / "default", "out")
+        assert "flagged samples: 4 left out (2 cut-off, 1 preview, 1 refusal)" in shown
+        assert "the flagged field keeps them" in shown and "go to the raw format only" in shown
+        assert [r["messages"][-1]["content"] for r in written(out / "default")] == \
+            [sample_output(i) for i in (1, 6, 7, 8)]
+
+        shown = await export_with(app, pilot, out / "all", "all")
+        assert "flagged samples: 1 left out (1 preview), 3 kept (2 cut-off, 1 refusal)" in shown
+        assert "the flagged field keeps them" not in shown
+        assert sorted(r["messages"][-1]["content"] for r in written(out / "all")) == \
+            sorted(sample_output(i) for i in (1, 2, 3, 4, 6, 7, 8))
+
+        shown = await export_with(app, pilot, out / "cut-off", "cut-off")
+        assert "flagged samples: 2 kept (2 cut-off)" in shown and "left out" not in shown
+        assert sorted(r["messages"][-1]["content"] for r in written(out / "cut-off")) == \
+            sorted(sample_output(i) for i in (2, 3))
+
+        shown = await export_with(app, pilot, out / "raw", "all", fmt="raw")    # previews go to raw only
+        assert "flagged samples: 4 kept (2 cut-off, 1 preview, 1 refusal)" in shown
+        assert sorted(r["id"] for r in written(out / "raw")) == list(range(1, 9))
+
+    monkeypatch.setenv("STUDIO_HOME", str(flagged.root))
+    for name, args in [("default", []), ("all", ["--include-flagged"]), ("cut-off", ["--flag", "cut-off"]),
+                       ("raw", ["--include-flagged"])]:
+        fmt = "raw" if name == "raw" else "openai-chat"
+        assert main(["export", "flags", "-f", fmt, "-o", str(out / f"cli-{name}"), "--val-fraction", "0",
+                     "--dedup-threshold", "1", *args]) == 0
+        assert (out / f"cli-{name}" / "train.jsonl").read_bytes() == (out / name / "train.jsonl").read_bytes(), name
+    capsys.readouterr()
+
+
+def sample_output(i: int) -> str:
+    from tests.export.conftest import sample
+
+    return sample(i)["output"]

@@ -74,7 +74,7 @@ async def open_each_select(app, pilot, dialog: str) -> int:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("key,dialog,selects", [("slash", "FilterScreen", 4), ("ctrl+g", "GenerateScreen", 2),
-                                                ("ctrl+o", "ExportScreen", 1)])
+                                                ("ctrl+o", "ExportScreen", 2)])
 async def test_every_open_select_stays_in_its_dialog_and_above_the_status_bar(crowded, size, key, dialog, selects):
     app = StudioApp(crowded)
     async with app.run_test(size=size) as pilot:

@@ -100,3 +100,22 @@ def test_filter_dialog_with_the_flag_list_open(seeded, snap_compare):
         await pilot.pause(0.1)
 
     assert snap_compare(StudioApp(seeded), terminal_size=(80, 24), run_before=flag_list)
+
+
+def test_export_dialog_with_flagged_samples(flagged, snap_compare):
+    """80×24: the flagged field (leave out / keep all / only one flag, as `studio export` takes them) beside the
+    checkboxes, and the preview saying how many flagged samples are left out and how to keep them."""
+    async def export_dialog(pilot) -> None:
+        from textual.widgets import Input
+
+        app = pilot.app
+        await ready(app, pilot)
+        await pilot.press("ctrl+o")
+        app.screen.query_one("#path", Input).value = "exports/flags"     # not the test's temporary folder
+        app.screen.query_one("#flagged").focus()                          # no blinking text cursor
+        for _ in range(3):
+            await pilot.pause(0.4)                                        # past the re-plan debounce
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(StudioApp(flagged, "flags"), terminal_size=(80, 24), run_before=export_dialog)

@@ -44,7 +44,7 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
         self._timer = None
 
     def compose(self) -> ComposeResult:
-        from studio.tui.export_bridge import Form, formats
+        from studio.tui.export_bridge import OUT, Form, flagged_choices, formats
 
         self._formats = {name: statuses for name, _, statuses in formats()}
         first = next(iter(self._formats))
@@ -82,6 +82,8 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
             with Horizontal(classes="field"):
                 yield MarkedCheckbox("Parquet", id="parquet", compact=True)
                 yield MarkedCheckbox("replace an earlier export", id="force", compact=True)
+                yield Label("flagged")
+                yield FittedSelect(flagged_choices(), value=OUT, allow_blank=False, id="flagged", compact=True)
             with VerticalScroll(id="export-preview-box"):
                 yield Static("planning…", id="export-preview", markup=False)
             yield Static("", id="export-result", markup=False)
@@ -101,10 +103,13 @@ class ExportScreen(ForwardWorkerErrors, ModalScreen[None]):
         value = {name: self.query_one(f"#{name}", Input).value for name in (
             "statuses", "tags", "templates", "versions", "val_fraction", "dedup_threshold", "seed", "licence")}
         return Form(str(self.query_one("#format", Select).value), parquet=self.query_one("#parquet", Checkbox).value,
-                    **value)
+                    flagged=str(self.query_one("#flagged", Select).value), **value)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
+        if event.select.id == "flagged":
+            self._replan()
+            return
         statuses = self._formats.get(str(event.value), ())
         self.query_one("#statuses", Input).placeholder = ", ".join(statuses) + " (default)"
         self._replan()
