@@ -152,7 +152,7 @@ def accept_over_time(p: Pictures, labels: dict | None = None) -> Table | Text:
         return Text("accept rate over time: no decisions yet")
     t = table("accept rate per template version over time")
     t.add_column("template", overflow="fold")
-    t.add_column("version", no_wrap=True)
+    t.add_column("version", ident=True)
     t.add_column("▁ 0% … █ 100%, · none", no_wrap=True)
     t.add_column("acc %", justify="right", no_wrap=True)
     t.add_column("reviewed", justify="right", no_wrap=True)

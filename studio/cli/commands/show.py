@@ -17,9 +17,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from rich import box
     from rich.markup import escape
-    from studio.analysis.tables import PlainTable
+
+    from studio.analysis.tables import table   # compact: no padding at the edges, one space between columns
 
     from studio.core.record import FLAGS
     from studio.store import Store
@@ -51,7 +51,7 @@ def run(args) -> int:
             out.print(f"open for writing in another studio process (pid {locked}); figures as of now", markup=False)
 
         flagged = {f: n for f in FLAGS if (n := s.count(flag=f))}  # from the index: no sample is read
-        t = PlainTable(box=box.SIMPLE_HEAD, title="review", title_justify="left")
+        t = table("review")
         for col in ("accepted", "rejected", "pending", "failed", "flagged", "reviewed"):
             t.add_column(col, justify="right")
         reviewed = status["accepted"] + status["rejected"]
@@ -71,7 +71,7 @@ def run(args) -> int:
                       + "; the studio's / filter shows them", markup=False)
 
         if counts["tags"]:
-            t = PlainTable(box=box.SIMPLE_HEAD, title="failure tags", title_justify="left")
+            t = table("failure tags")
             t.add_column("tag")
             t.add_column("samples", justify="right")
             for tag, n in sorted(counts["tags"].items(), key=lambda kv: -kv[1]):
@@ -79,10 +79,10 @@ def run(args) -> int:
             out.print(t)
 
         if counts["versions"]:
-            t = PlainTable(box=box.SIMPLE_HEAD, title="template versions", title_justify="left")
+            t = table("template versions")
             for col, j in (("template", "left"), ("version", "left"), ("samples", "right"),
                            ("accepted", "right"), ("rejected", "right"), ("accept rate", "right")):
-                t.add_column(col, justify=j, no_wrap=col != "template")
+                t.add_column(col, justify=j, no_wrap=col != "template", ident=col == "version")
             from studio.store.versions import display
 
             labels = s.version_labels()
@@ -113,9 +113,10 @@ def run(args) -> int:
             return counted[key]
 
         if runs:
-            t = PlainTable(box=box.SIMPLE_HEAD, title="runs", title_justify="left")
+            t = table("runs")
             for col in ("run", "template", "model", "status", "samples", "started"):
-                t.add_column(col, no_wrap=col not in ("template", "model"))   # a run id is read whole
+                # a run id gives way first, to a prefix that still tells the runs apart; words stay whole
+                t.add_column(col, no_wrap=col not in ("template", "model", "started"), ident=col == "run")
             for r in runs[-10:]:
                 started = r.get("started")
                 t.add_row(str(r.get("run_id")), str(r.get("template") or "-"),
@@ -126,8 +127,7 @@ def run(args) -> int:
             for r in runs[-10:]:
                 served = r.get("served")
                 if isinstance(served, dict) and served:     # a fleet: which deployment answered how many
-                    t = PlainTable(box=box.SIMPLE_HEAD, title=f"run {r.get('run_id')} served by",
-                                   title_justify="left")
+                    t = table(f"run {r.get('run_id')} served by")
                     t.add_column("answers", justify="right", no_wrap=True)
                     t.add_column("deployment")                          # a long URL folds, its count stays
                     for k, v in served.items():

@@ -23,13 +23,15 @@ def run(args) -> int:
     ws = Workspace.from_env().ensure()
     template = load_template(ws.find_template(args.template))
     result = plan(template, args.n)
-    table = PlainTable(title=f"{template.name}@{template.version} — slots")
+    out = console()
+    # the title on its own line: as a table's title it would wrap to the (narrow) table's width
+    out.print(f"{template.name}@{template.version} — slots", markup=False, style="italic")
+    table = PlainTable()
     table.add_column("slot")
     table.add_column("values", justify="right")
     table.add_column("source")
     for name, size, source in result.slots:
         table.add_row(name, f"{size:,}", source)
-    out = console()
     out.print(table)
     out.print(f"combination space: [bold]{result.size:,}[/]", markup=True)
     strategies = PlainTable(title="prompts by strategy")
