@@ -55,6 +55,20 @@ def gc_relaxed(gen0: int = RELAXED_GEN0) -> Iterator[None]:
                 gc.set_threshold(*_Relaxed.saved)
 
 
+def freeze_heap() -> None:
+    """Take every object alive now out of the cyclic GC's passes (`gc.freeze`), for a long-lived process (the
+    studio) once a session is loaded or its text index built: a full collection otherwise walks those hundreds
+    of thousands of objects again and again, holding the GIL 100-400 ms while a key's frame waits. They are
+    still freed by reference count when dropped; only a reference cycle among them is never collected."""
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """Undo `freeze_heap` (`gc.unfreeze`) when the studio leaves, so what it held (widgets, the index) is
+    collected like anything else: several studios in one process (tests) do not keep each other's heaps."""
+    gc.unfreeze()
+
+
 def held_json(value: Any) -> bytes:
     """orjson.dumps, copied to its exact size: for results that are kept (a list of 100,000 lines).
 

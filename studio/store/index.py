@@ -266,6 +266,18 @@ class SampleIndex:
             return list(map(table.__getitem__, arr))
         return [table[arr[p]] for p in places]
 
+    def known_values(self, col: str) -> tuple[list, int]:
+        """Column `col` (a FLOATS code) of every row with the None values left out, in row order, and the number
+        of rows: what `[v for v in values(col) if v is not None]` gives, but picked by numpy (a 100,000-sample
+        session's cost in about a millisecond, not 30 ms on the thread a key's frame shares the GIL with)."""
+        if self.odd[col]:                            # a value that is not a float somewhere: the general path
+            values = self.values(col)
+            return [v for v in values if v is not None], len(values)
+        import numpy as np
+
+        arr = self._view(self.fc[col])
+        return arr[~np.isnan(arr)].tolist(), len(arr)
+
     def tags_of(self, sids: list[int], kind: str = "tg") -> list[list[str]]:
         """The tags (or follow-up names, kind "fu") of each of these samples."""
         out: list[list[str]] = [[] for _ in sids]

@@ -16,19 +16,19 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from studio.core.bulk import held_json
+from studio.core.bulk import gc_relaxed, held_json
 from studio.core.files import fsync_dir
 from studio.store import interrupted, journal, snapshot
 from studio.store.errors import SessionLocked, SessionRecovered, StoreError
 from studio.store.index import SampleIndex
 from studio.store.lock import SessionLock
-from studio.store.textindex import TextIndex, ascii_sources, fold, search_texts
+from studio.store.textindex import SEARCHED, TextIndex, ascii_sources, fold, search_texts
 from studio.store.names import SessionFiles
 from studio.core.cost import Cost
 from studio.core.record import SAMPLE_FIELDS, STATUSES, index_fields, new_sample, repair_sample, sample_ok
@@ -132,7 +132,7 @@ class Session:
         self._text_building: TextIndex | None = None
         self._text_skipped = False                      # past TEXT_INDEX_BUDGET: text filters scan the files
         self._journal: journal.JournalWriter | None = None
-        self._undo: list[list[tuple[int, dict]]] = []      # steps of (id, previous values of changed fields)
+        self._undo: list[dict[int, dict]] = []              # steps: {id: previous values of changed fields}
         self._run_ids: dict[str, int] = {}
         self._fold_thread: threading.Thread | None = None
         self._closed = False
@@ -538,11 +538,14 @@ class Session:
 
     # ---------------------------------------------------------------- writing
 
-    def _apply(self, table: str, sid: int, raw: bytes | None, ix: dict | None, doc: dict | None = None) -> None:
+    def _apply(self, table: str, sid: int, raw: bytes | None, ix: dict | None, doc: dict | None = None,
+               text: bool = True) -> None:
         if table == "samples":
             if ix is None or "fu" not in ix:          # "fu" missing: a journal written before index format 3
                 ix = index_fields(orjson.loads(raw))
             self._index.put(sid, ix, raw)
+            if not text:                              # searched fields unchanged: the text index holds them
+                return
             if self._text is not None:
                 self._text.put(sid, doc if doc is not None else orjson.loads(raw))
                 if self._text.text_bytes > TEXT_INDEX_BUDGET:   # grown past its budget: filters scan again
@@ -563,8 +566,9 @@ class Session:
             raise StoreError(f"session {self.name!r} is read-only here: {self.read_only_reason}", path=self.path,
                              hint="reopen it without read_only from a folder you can write to")
 
-    def _commit(self, ops: list[tuple[str, int, Any]]) -> list[int]:
-        """Journal the puts (durable on return), then apply them in memory."""
+    def _commit(self, ops: list[tuple[str, int, Any]], same_text: set[int] | None = None) -> list[int]:
+        """Journal the puts (durable on return), then apply them in memory. `same_text`: samples whose searched
+        fields did not change (a verdict, a tag), which the text index keeps as they are."""
         self._writable()
         encoded = []
         for table, sid, doc in ops:
@@ -589,7 +593,7 @@ class Session:
             raise StoreError(f"cannot write the session journal: {exc.strerror}", path=self.files.journal,
                              hint="free disk space or fix permissions; the last action was not saved") from None
         for table, sid, doc, raw, ix, _ in encoded:
-            self._apply(table, sid, raw, ix, doc)
+            self._apply(table, sid, raw, ix, doc, text=same_text is None or sid not in same_text)
         return [e[1] for e in encoded]
 
     def _maybe_fold(self) -> None:
@@ -922,23 +926,29 @@ class Session:
                 if sid not in self._index:
                     self._raw(sid)                    # unknown id: the error, before any change
             changed: list[int] = []
-            step: list[tuple[int, dict]] = []
-            for start in range(0, len(ids), BULK_CHUNK):
-                ops = []
-                for sid in ids[start: start + BULK_CHUNK]:
-                    doc = orjson.loads(self._index.raw_of(sid))
-                    old = dict(doc)
-                    if fn(doc, sid) is False:
-                        continue
-                    diff = {k: old.get(k, _MISSING) for k in doc.keys() | old.keys()
-                            if doc.get(k, _MISSING) != old.get(k, _MISSING)}
-                    if not diff:
-                        continue
-                    ops.append(("samples", sid, doc))
-                    step.append((sid, diff))
-                if ops:
-                    changed += self._commit(ops)
-                    self._maybe_fold()
+            step: dict[int, dict] = {}   # grown a sample at a time: undo never copies 100,000 entries at once
+            # thousands of samples: the cyclic GC's young collections (each promoting to the next, until a full
+            # pass over the heap of 100+ ms holds the GIL a key's frame needs) wait until it is done
+            with gc_relaxed() if len(ids) > BULK_CHUNK else nullcontext():
+                for start in range(0, len(ids), BULK_CHUNK):
+                    ops = []
+                    same_text: set[int] = set()
+                    for sid in ids[start: start + BULK_CHUNK]:
+                        doc = orjson.loads(self._index.raw_of(sid))
+                        old = dict(doc)
+                        if fn(doc, sid) is False:
+                            continue
+                        diff = {k: old.get(k, _MISSING) for k in doc.keys() | old.keys()
+                                if doc.get(k, _MISSING) != old.get(k, _MISSING)}
+                        if not diff:
+                            continue
+                        ops.append(("samples", sid, doc))
+                        step[sid] = diff
+                        if SEARCHED.isdisjoint(diff):
+                            same_text.add(sid)
+                    if ops:
+                        changed += self._commit(ops, same_text)
+                        self._maybe_fold()
             if undoable and step:
                 self._undo.append(step)
                 del self._undo[:-UNDO_DEPTH]
@@ -1015,15 +1025,14 @@ class Session:
             if not self._undo:
                 return []
             step = self._undo.pop()
-            restore = dict(step)
 
             def put_back(doc: dict, sid: int):
-                for k, v in restore[sid].items():
+                for k, v in step[sid].items():
                     if v is _MISSING:
                         doc.pop(k, None)
                     else:
                         doc[k] = v
-            ids = [sid for sid, _ in step]
+            ids = list(step)
             self._change(ids, put_back, undoable=False)
             return ids
 
@@ -1086,7 +1095,7 @@ class Session:
         milliseconds instead of a file scan. For the studio (a worker calls it once); it costs about the
         searched text's size in memory, so headless commands never build it, and it is given up past
         TEXT_INDEX_BUDGET of searched text (about 350,000 samples of ~750 B), where filters scan. The file is read without the
-        lock; samples changed meanwhile are indexed again at the end. `pause` is called every 256 samples."""
+        lock; samples changed meanwhile are indexed again at the end. `pause` is called every 32 samples (about 2 ms of work: a key waits at most that for the GIL)."""
         with self._mu:
             if self._text is not None or self._text_building is not None or self._text_skipped:
                 return
@@ -1104,7 +1113,7 @@ class Session:
                         if self._text_building is building:
                             self._text_building, self._text_skipped = None, True
                     return
-                if pause is not None and not k & 255:
+                if pause is not None and not k & 31:
                     pause()                           # the caller's moment to let more urgent work run
         except BaseException:
             with self._mu:
@@ -1154,7 +1163,11 @@ class Session:
         with self._mu:
             ix = self._index
             ids = self.ids(**filters) if filters else None
-            values = ix.values("co", None if ids is None else [ix.place(i) for i in ids])
+            if ids is None:       # the whole session (the status bar's figure, counted again after keys)
+                known, rows = ix.known_values("co")
+            else:
+                values = ix.values("co", [ix.place(i) for i in ids])
+                known, rows = [v for v in values if v is not None], len(values)
             cached_ids = ix.multi["ca"].get("cached")
             if cached_ids is None:
                 cached = 0
@@ -1163,8 +1176,7 @@ class Session:
             else:
                 wanted = set(cached_ids)
                 cached = sum(1 for i in ids if i in wanted)
-        known = [v for v in values if v is not None]
-        return Cost(float(sum(known)), len(known), len(values) - len(known), cached)
+        return Cost(float(sum(known)), len(known), rows - len(known), cached)
 
     def facets(self, **filters):
         """What the failure analysis counts, from the in-memory index (no sample parsed): see index.Facets.

@@ -40,6 +40,9 @@ def _words_and_pairs(text: bytes) -> tuple[set[bytes], set[bytes]]:
     return words, pairs
 
 
+SEARCHED = frozenset({"output", "note", "error", "messages", "slots", "persona"})   # the fields search_texts reads
+
+
 def search_texts(doc: dict) -> list:
     """The fields a text filter searches: output, note, error, the messages' content, slot values, persona text."""
     hay: list = [doc.get("output") or "", doc.get("note") or "", doc.get("error") or ""]

@@ -77,6 +77,11 @@ class StudioApp(TypeAhead, App):
         self.call_after_refresh(self._first_frame)
         self._load_keymap()
 
+    def on_unmount(self) -> None:
+        from studio.core.bulk import thaw_heap
+
+        thaw_heap()          # the main screen froze the session's objects out of GC passes (freeze_heap)
+
     def _load_keymap(self) -> None:
         """Remapped keys from `keymap.yaml` in the workspace ({binding id: "keys"}); a bad file is reported."""
         path = Path(self.workspace.root) / KEYMAP_FILE

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 import studio.store.session as session_module
+from studio.core.cost import sample_cost
 from studio.core.record import index_fields
 from studio.store.index import SampleIndex
 from studio.store.snapshot import index_header
@@ -149,3 +150,22 @@ def test_a_run_waits_for_a_slow_fold_rather_than_hold_ever_more(store, monkeypat
     s.close()
     with store.open("s1") as again:
         assert len(again) == 400 and again.get(400)["output"] == "Answer number 400: restart the device."
+
+
+@pytest.mark.parametrize("costs", [
+    [0.001 * i for i in range(1, 41)],                              # every sample priced
+    [None if i % 3 else 0.1 * i for i in range(1, 41)],             # some unpriced
+    [7 if i == 5 else (None if i % 4 == 0 else 0.3 * i) for i in range(1, 41)],   # an int kept aside (odd)
+    [None] * 40,                                                     # nothing priced
+], ids=["priced", "some-unpriced", "odd-value", "none-priced"])
+def test_the_whole_sessions_cost_is_what_the_per_sample_path_sums(store, costs):
+    """`cost()` of the whole session (numpy picks the floats: the status bar asks for it after keys) is exactly
+    what the general per-sample path gives for the same samples (a filter that matches them all)."""
+    s = store.create("costs")
+    s.add_samples([sample(i, cost=c, cached=(i % 7 == 0)) for i, c in enumerate(costs, start=1)])
+    whole, filtered = s.cost(), s.cost(template="support")
+    assert whole == filtered
+    each = [sample_cost(s.get(i)) for i in s.ids()]           # the definition, a sample at a time
+    assert (whole.priced, whole.unknown) == (sum(c is not None for c in each), sum(c is None for c in each))
+    assert whole.known == float(sum(c for c in each if c is not None))
+    s.close()

@@ -15,6 +15,7 @@ import unicodedata
 
 import pytest
 
+from studio.core.record import SAMPLE_FIELDS
 from studio.store import textindex
 from tests.store.conftest import sample
 
@@ -202,3 +203,36 @@ def test_vocabulary_lookups(needle, kind):
             if {"in": needle.encode() in w, "start": w.startswith(needle.encode()),
                 "end": w.endswith(needle.encode())}[kind]}
     assert set(ix._vocab_hits(needle.encode(), kind)) == want
+
+
+@pytest.mark.parametrize("field", sorted(set(SAMPLE_FIELDS) | {"extra_field"}))
+def test_a_change_outside_the_searched_fields_leaves_the_searched_text_as_it_was(field):
+    """Review keys and bulk actions skip the text index for a sample whose SEARCHED fields did not change: that
+    is right only if SEARCHED names every field search_texts reads. Each field of the record is changed to text
+    no sample has: the searched text changes exactly when the field is in SEARCHED."""
+    from studio.core.record import new_sample
+
+    base = new_sample(sample(3), now=1.0)
+    changed = dict(base)
+    was = base.get(field)
+    new = "zqzq novel words"
+    changed[field] = ({"role": "user", "content": new} if field == "messages" else
+                      {"zq": new, "text": new}) if isinstance(was, dict) else (
+                      [{"role": "user", "content": new}] if isinstance(was, list) else new)
+    if field == "messages":
+        changed[field] = [{"role": "user", "content": new}]
+    assert (textindex.lowered(changed) != textindex.lowered(base)) == (field in textindex.SEARCHED), field
+
+
+def test_a_bulk_verdict_keeps_the_index_answering_as_the_scan(session):
+    """A bulk accept and its undo change no searched field: the index is left as it is and still answers every
+    needle as the scan does (and a note, which is searched, is still followed)."""
+    rng = random.Random(17)
+    session.add_samples([random_sample(rng, i) for i in range(1, 61)])
+    session.build_text_index()
+    session.bulk_set_status(session.ids(), "accepted")
+    session.set_note(4, "a zqzq note")
+    session.undo_step()
+    session.undo_step()
+    assert session.ids(text="zqzq") == [] and session.count(status="accepted") == 0
+    assert_same(session, rng, k=40)

@@ -206,3 +206,24 @@ async def test_the_first_frame_comes_before_the_heavy_panes_and_keys_pressed_mea
         assert app.focused is screen.query_one("#slot-tree")
         assert screen.query("Footer") and not screen.query("#footer-placeholder")
         assert "support-madlib" in screen.editor.text
+
+
+async def test_page_and_jump_keys_move_the_review_pane_with_the_list_in_the_keys_own_handler(seeded):
+    """PgUp/PgDn/Home/End/G: the review pane shows the newly selected sample when the key's action returns, so
+    both change in one frame (as j/k do). Through a Selected message it changed a frame later, ~30 ms apart."""
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("f4")
+        await settle(app, pilot)
+        screen = app.screen
+        keys = {b.key: b.action for b in SampleList.BINDINGS if (b.id or "").startswith("stream.")}
+        assert set(keys) == {"pageup", "pagedown", "home", "end,G"}
+        visited = []
+        for key in ("home", "pagedown", "pagedown", "pageup", "end,G", "home"):
+            await app.run_action(keys[key], default_namespace=screen.stream)   # the binding's action, no pause
+            assert screen.tagger.sample is not None
+            assert screen.tagger.sample["id"] == screen.stream.current_id, key
+            visited.append(screen.stream.current_id)
+        assert len(set(visited)) >= 3                   # the keys did move

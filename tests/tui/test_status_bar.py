@@ -86,3 +86,40 @@ async def test_a_fleet_run_shows_what_each_deployment_served(ws, fake_env):
             assert record["served"] == served
     finally:
         other.stop()
+
+
+async def test_the_recount_from_the_store_waits_until_the_keys_stop(seeded, monkeypatch):
+    """After a key that changes a count, the store's recount (a safety net: the key's own change is exact) runs
+    once no key came for RECOUNT_QUIET s, not while j, k go on: its frame landed on theirs (bench/review.py)."""
+    import time
+
+    import studio.tui.screens.main as main_module
+    from studio.tui.screens.main import MainScreen
+
+    monkeypatch.setattr(main_module, "RECOUNT_QUIET", 1.0)
+    asked: list[float] = []
+    count = MainScreen._session_counts
+
+    def counted(session):
+        asked.append(time.monotonic())
+        return count(session)
+
+    monkeypatch.setattr(MainScreen, "_session_counts", staticmethod(counted))
+    app = StudioApp(seeded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("f4", "home", "x")           # a count changes: a recount is due 0.8 s later…
+        asked.clear()
+        t = time.monotonic()
+        while time.monotonic() - t < 2.0:              # …but keys go on, 0.15 s apart
+            await pilot.press("j")
+            last_key = time.monotonic()
+            await pilot.pause(0.15)
+        assert asked == []
+        for _ in range(100):
+            if asked:
+                break
+            await pilot.pause(0.05)
+        assert asked and asked[0] - last_key >= 0.9   # once they stopped for RECOUNT_QUIET
+        assert "✗1" in status_line(app)

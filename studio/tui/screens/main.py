@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from studio.core.bulk import freeze_heap
 from studio.tui.io import SessionIO
 from studio.tui.messages import JobFailed, SamplesAdded, SessionReady
 from studio.tui.screens.editing import EditingActions
@@ -29,6 +30,7 @@ from studio.tui.widgets.stream import SampleList, StreamPane
 from studio.tui.widgets.tagger import TaggerPane
 from studio.tui.guard import ForwardWorkerErrors, guarded
 
+RECOUNT_QUIET = 0.5  # seconds without a key before the status bar's counts are read again from the store
 KEY_GAP = 0.12  # seconds after a key during which the text index build (a background thread) waits
 INBOX_POLL = 0.5  # seconds between looks for other processes' additions (one listdir when there are none)
 PANES = {"editor": "#template-text", "slots": "#slot-tree", "stream": "#samples", "tagger": "#tagger"}
@@ -173,6 +175,7 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         self.app.post_message(SessionReady())
         if not self.session.read_only:  # other shells' runs, regenerations and feedback imports arrive here
             self.set_interval(INBOX_POLL, self._poll_inbox)
+        freeze_heap()                  # the session's index and the first frame's widgets: long-lived
         if len(self.session):
             self._build_text_index()
         self.set_timer(0.3, self.prepare_filter_dialog)
@@ -195,7 +198,8 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         try:
             session.build_text_index(pause)
         except (OSError, StoreError):  # closed meanwhile, or the file went away: filters scan, as before
-            pass
+            return
+        freeze_heap()                  # its 100,000 posting arrays live as long as the session
 
     _inbox_busy = False
 
@@ -272,7 +276,16 @@ class MainScreen(ForwardWorkerErrors, ReviewActions, EditingActions, RunningActi
         self.status.counts = dict(self.counts)
         if getattr(self, "_count_timer", None) is not None:
             self._count_timer.stop()
-        self._count_timer = self.set_timer(recount_in, self._recount)
+        self._count_timer = self.set_timer(recount_in, self._recount_when_keys_stop)
+
+    def _recount_when_keys_stop(self) -> None:
+        """The safety net's recount, once no key came for RECOUNT_QUIET s (not 0.8 s after the last key that
+        changed a count while j, k, PgUp… go on: its frame would land on theirs)."""
+        quiet_for = time.monotonic() - getattr(self.app, "last_key_at", 0.0)
+        if quiet_for < RECOUNT_QUIET:
+            self._count_timer = self.set_timer(RECOUNT_QUIET - quiet_for, self._recount_when_keys_stop)
+        else:
+            self._recount()
 
     def _recount(self) -> None:
         if self.io is not None:

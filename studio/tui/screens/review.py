@@ -218,6 +218,16 @@ class ReviewActions:
         self.stream.move(delta)
         self._show_selected()
 
+    def action_page(self, direction: int) -> None:
+        """A page of the list up (-1) or down (1); the review pane follows in the same frame, as with j/k."""
+        self.stream.action_page(direction)
+        self._show_selected()
+
+    def action_jump(self, index: int) -> None:
+        """To the first (0) or the newest (-1) sample, the review pane with it."""
+        self.stream.action_jump(index)
+        self._show_selected()
+
     def on_sample_list_selected(self, event: SampleList.Selected) -> None:
         shown = self.tagger.sample
         if shown is None or shown.get("id") != event.sample_id or event.sample_id not in self.stream.rows:

@@ -52,10 +52,12 @@ class SampleList(ScrollView, can_focus=True):
                          "samplelist--failed", "samplelist--pending", "samplelist--dim"}
     BINDINGS = [
         *REVIEW_BINDINGS,
-        Binding("pageup", "page(-1)", "Page up", show=False, id="stream.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="stream.page_down"),
-        Binding("home", "jump(0)", "First", show=False, id="stream.first"),
-        Binding("end,G", "jump(-1)", "Newest", show=False, id="stream.newest"),
+        # the screen's: it moves the list and the review pane in the same frame (a Selected message is handled
+        # after the list's frame is out, and Textual's next frame is ~30 ms later: two frames for one key)
+        Binding("pageup", "screen.page(-1)", "Page up", show=False, id="stream.page_up"),
+        Binding("pagedown", "screen.page(1)", "Page down", show=False, id="stream.page_down"),
+        Binding("home", "screen.jump(0)", "First", show=False, id="stream.first"),
+        Binding("end,G", "screen.jump(-1)", "Newest", show=False, id="stream.newest"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
