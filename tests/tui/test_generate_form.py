@@ -16,6 +16,31 @@ async def wait_run(app, pilot) -> None:
     await settle(app, pilot)
 
 
+async def submitted(app, pilot, values: dict) -> tuple:
+    """Open the generate form, set its fields ({#id: value}, in order) and submit it without starting a run:
+    the form and {"opts": what it would have started} ({} when it refused)."""
+    await pilot.press("ctrl+g")
+    await pilot.pause()
+    form, chosen = app.screen, {}
+    form.dismiss = lambda result: chosen.setdefault("opts", result)   # not started
+    for name, value in values.items():
+        form.query_one(f"#{name}").value = value
+    form.action_submit()
+    await pilot.pause()
+    return form, chosen
+
+
+def refused_on(form, name: str) -> str:
+    """The form refused on field #NAME: marked, focused, its message on screen at 80x24 and in the form's
+    words (never a command-line flag). Returns the message."""
+    error = form.query_one(f"#{name}-error")
+    shown = str(error.render())
+    assert error.display and "--" not in shown.replace(" — ", " "), shown
+    assert form.query_one(f"#{name}").has_class("-invalid") and form.focused.id == name
+    assert error.region.width and error.region.right <= 80 and error.region.bottom <= 24
+    return shown
+
+
 async def test_a_count_above_the_space_is_said_and_more_answers_make_it(ws, fake_llm):
     (ws.templates_dir / "tiny.prompt").write_text(
         "---\nname: tiny\nslots:\n  n: [1, 2, 3]\n---\nuser:\nCount to {{ n }}.\n")
@@ -60,26 +85,14 @@ async def test_several_answers_that_would_be_identical_are_refused_on_the_field(
         async with app.run_test(size=(80, 24)) as pilot:
             await ready(app, pilot)
             await settle(app, pilot)
-            await pilot.press("ctrl+g")
-            await pilot.pause()
-            form = app.screen
-            chosen = {}
-            form.dismiss = lambda result, chosen=chosen: chosen.setdefault("opts", result)   # not started
-            form.query_one("#count").value = "1"
-            form.query_one("#model-text").value = typed
-            form.query_one("#answers").value = answers
-            form.action_submit()
-            await pilot.pause()
-            error = form.query_one("#answers-error")
-            shown = str(error.render())
+            form, chosen = await submitted(app, pilot, {"count": "1", "model-text": typed, "answers": answers})
             if refused is None:
-                assert chosen.get("opts", {}).get("answers") == int(answers) and not error.display, (template, shown)
+                assert chosen.get("opts", {}).get("answers") == int(answers), template
+                assert not form.query_one("#answers-error").display, template
             else:
                 assert "opts" not in chosen, (template, typed, answers)
-                assert error.display and refused in shown and "set answers to 1" in shown, (template, shown)
-                assert "--" not in shown.replace(" — ", " "), shown          # a form, not a command line
-                assert form.query_one("#answers").has_class("-invalid") and form.focused.id == "answers"
-                assert error.region.width and error.region.right <= 80 and error.region.bottom <= 24
+                shown = refused_on(form, "answers")
+                assert refused in shown and "set answers to 1" in shown, (template, shown)
             await pilot.press("escape")
         with Store(ws.sessions_dir).open(f"answers-{template}", read_only=True) as view:
             assert not view.ids()   # nothing made
@@ -146,7 +159,6 @@ ENDPOINT_CASES = [   # template, model typed ("" = the list's choice, render her
 async def test_an_endpoint_without_a_model_that_calls_it_is_refused_on_the_field(ws, monkeypatch):
     """The CLI refuses --api-base without a model that calls a server; the form refuses the same (one rule,
     studio.runs.endpoint), on the api_base field, saying what to do in the form (never a CLI flag)."""
-    from textual.widgets import Select
 
     monkeypatch.setenv("STUDIO_MODEL", "render")
     for template, typed, base, refused in ENDPOINT_CASES:
@@ -154,28 +166,14 @@ async def test_an_endpoint_without_a_model_that_calls_it_is_refused_on_the_field
         async with app.run_test(size=(80, 24)) as pilot:
             await ready(app, pilot)
             await settle(app, pilot)
-            await pilot.press("ctrl+g")
-            await pilot.pause()
-            form = app.screen
-            chosen = {}
-            form.dismiss = lambda result, chosen=chosen: chosen.setdefault("opts", result)   # not started
-            form.query_one("#count").value = "1"
-            form.query_one("#model-text").value = typed
-            if not typed:
-                form.query_one("#model", Select).value = "render"
-            form.query_one("#api-base").value = base
-            form.action_submit()
-            await pilot.pause()
-            error = form.query_one("#api-base-error")
-            shown = str(error.render())
+            values = {"count": "1", "model-text": typed, **({} if typed else {"model": "render"}), "api-base": base}
+            form, chosen = await submitted(app, pilot, values)
             if refused is None:
-                assert chosen.get("opts") and not error.display, (template, typed, base, shown)
+                assert chosen.get("opts") and not form.query_one("#api-base-error").display, (template, typed, base)
                 continue
             assert "opts" not in chosen, (template, typed, base)
-            assert error.display and refused in shown and "api_base" in shown, (template, typed, base, shown)
-            assert "--" not in shown.replace(" — ", " "), shown          # a form, not a command line
-            assert form.query_one("#api-base").has_class("-invalid") and form.focused.id == "api-base"
-            assert error.region.width and error.region.right <= 80 and error.region.bottom <= 24   # on screen
+            shown = refused_on(form, "api-base")
+            assert refused in shown and "api_base" in shown, (template, typed, base, shown)
             await pilot.press("escape")
 
 

@@ -147,16 +147,22 @@ class GenerateScreen(ModalScreen[dict | None]):
         from studio.runs.endpoint import RENDER_TEMPLATE, endpoint_problem
 
         problem = endpoint_problem(api_base, mode=self.mode, model=model, named=model, template=self.template)
-        field, error = self.query_one("#api-base", Input), self.query_one("#api-base-error", Static)
-        field.set_class(problem is not None, "-invalid")
-        error.set_class(problem is not None, "-shown")
         if problem is None:
-            error.update("")
-            return True
+            return self._field_refused("api-base", None)
         todo = ("clear api_base (or set mode: generate in the template)" if problem.kind == RENDER_TEMPLATE
                 else "choose the server's model above or type it in 'or type' (e.g. hosted_vllm/NAME), "
                      "or clear api_base")
-        error.update(f"✗ {problem.what} — {todo}")
+        return self._field_refused("api-base", f"✗ {problem.what} — {todo}")
+
+    def _field_refused(self, name: str, message: str | None) -> bool:
+        """Mark field #NAME and show `message` under it (#NAME-error), focused; None clears both. True when
+        nothing was refused."""
+        field, error = self.query_one(f"#{name}", Input), self.query_one(f"#{name}-error", Static)
+        field.set_class(message is not None, "-invalid")
+        error.set_class(message is not None, "-shown")
+        error.update(message or "")
+        if message is None:
+            return True
         field.focus()
         return False
 
@@ -166,17 +172,11 @@ class GenerateScreen(ModalScreen[dict | None]):
         from studio.runs.run import answers_problem
 
         problem = answers_problem(answers, mode=self.mode, model=model)
-        field, error = self.query_one("#answers", Input), self.query_one("#answers-error", Static)
-        field.set_class(problem is not None, "-invalid")
-        error.set_class(problem is not None, "-shown")
         if problem is None:
-            error.update("")
-            return True
+            return self._field_refused("answers", None)
         todo = ("set answers to 1" if self.mode == "render"
                 else "choose a real model above (or type one in 'or type'), or set answers to 1")
-        error.update(f"✗ {problem[0]} — {todo}")
-        field.focus()
-        return False
+        return self._field_refused("answers", f"✗ {problem[0]} — {todo}")
 
     def _ask_about_space(self, count: int, space: int, answers: int, model: str) -> None:
         """The space is smaller than the count: say so, and offer what would make the count (more answers
