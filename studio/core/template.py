@@ -234,8 +234,10 @@ def key_lines_of(node: yaml.Node, offset: int, path: tuple = (), out: dict | Non
 MAX_YAML_NODES = 100_000  # front matter that would expand past this (aliases of aliases) is refused
 
 
-def _check_nodes(root: yaml.Node, where: str, offset: int, what: str = "front matter") -> None:
+def _check_nodes(root: yaml.Node, where: str, offset: int, what: str = "front matter",
+                 duplicates: list[tuple[str, int, int]] | None = None) -> None:
     """Refuse duplicate keys (naming both lines) and alias bombs, before anything is built from the YAML.
+    With `duplicates`, each duplicate key is added there as (key, first line, line) instead of refused.
 
     PyYAML keeps the last of two equal keys silently; a slot defined twice must be an error. Aliases are
     shared nodes, so the size after expansion is counted over the graph with a memo: a few lines of `&a [*b,
@@ -256,6 +258,9 @@ def _check_nodes(root: yaml.Node, where: str, offset: int, what: str = "front ma
                     if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                         if key.value in seen:
                             first = seen[key.value].start_mark.line + offset
+                            if duplicates is not None:
+                                duplicates.append((key.value, first, key.start_mark.line + offset))
+                                continue
                             raise TemplateError(
                                 f"duplicate key {key.value!r}: on line {first} and again on line "
                                 f"{key.start_mark.line + offset}", path=where, line=key.start_mark.line + offset,
@@ -290,16 +295,18 @@ def _check_storable_nodes(root: yaml.Node, where: str, offset: int, what: str = 
             stack.extend(node.value)
 
 
-def load_yaml(front: str, where: str, yaml_line: int = 1, what: str = "front matter") -> tuple[Any, yaml.Node | None]:
+def load_yaml(front: str, where: str, yaml_line: int = 1, what: str = "front matter",
+              duplicates: list[tuple[str, int, int]] | None = None) -> tuple[Any, yaml.Node | None]:
     """(data, root node) of YAML text that starts on file line `yaml_line` of `where`; a syntax error, a
     duplicate key, an alias bomb or a lone surrogate is a TemplateError naming the file and line (`what`:
-    the text's name in messages). Also reads the studio's other YAML files (keymap.yaml)."""
+    the text's name in messages). Also reads the studio's other YAML files (keymap.yaml). With `duplicates`
+    (a list), duplicate keys are listed there as (key, first line, line) instead, the last value kept."""
     try:
         loader = yaml.SafeLoader(front)
         try:
             node = loader.get_single_node()
             if node is not None:
-                _check_nodes(node, where, yaml_line, what)
+                _check_nodes(node, where, yaml_line, what, duplicates)
                 _check_storable_nodes(node, where, yaml_line, what)
             data = loader.construct_document(node) if node is not None else {}
         finally:

@@ -54,13 +54,16 @@ KEYS_HINT = "write one 'binding-id: keys' per line, e.g. review.accept: y (sever
 
 def load_keymap(path: Path) -> tuple[dict[str, str], list[Problem]]:
     """(the entries of keymap file `path` safe to apply, a Problem with its line for each one left out).
-    A file that cannot be read as a whole (YAML syntax, duplicate key, not a mapping) gives no entries."""
+    A file that cannot be read as a whole (YAML syntax, not a mapping) gives no entries; an id given twice is
+    left out (which one was meant is not known) and the other lines still apply."""
     from studio.core.template import key_lines_of, load_yaml
 
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data, node = load_yaml(text.removeprefix("\ufeff").replace("\r\n", "\n"), where, 1, what="keymap.yaml")
+        duplicates: list[tuple[str, int, int]] = []
+        data, node = load_yaml(text.removeprefix("\ufeff").replace("\r\n", "\n"), where, 1, what="keymap.yaml",
+                               duplicates=duplicates)
     except StudioError as exc:
         return {}, [exc.problem]
     except (OSError, UnicodeDecodeError) as exc:
@@ -73,8 +76,12 @@ def load_keymap(path: Path) -> tuple[dict[str, str], list[Problem]]:
     lines = key_lines_of(node, 1)
     entries: dict[str, str] = {}
     line_of: dict[str, int] = {}
-    problems: list[Problem] = []
+    problems = [Problem(where, line, f"binding id {key!r} is given twice: on line {first} and again on line {line}"
+                        " (neither is used)", "keep one of the two lines") for key, first, line in duplicates]
+    twice = {key for key, _, _ in duplicates}
     for key, value in data.items():
+        if str(key) in twice:
+            continue
         line = lines.get((key,)) or lines.get((str(key),), 1)  # `1: y` is the key node "1"
         if not isinstance(key, str) or not isinstance(value, str) or not value.strip():
             what = f"{key!r}: keys must be text, not {_kind(value)}" if isinstance(key, str) \
