@@ -295,7 +295,7 @@ def prepare(records: Iterable[dict], fmt: Format, *, signer: Callable[[], Signer
             out = rec["output"]
             status = rec.get("status")
             if flag == "preview" and not raw:
-                removed.append(Removal(rec["id"], NO_ASSISTANT, _preview_detail(rec)))
+                removed.append(Removal(rec["id"], *_preview_removal(rec)))
                 flagged_out["preview"] = flagged_out.get("preview", 0) + 1
                 continue
             if flag and not (include_flagged or flag in wanted):
@@ -412,6 +412,16 @@ class _Bytes:
         return np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
 
 
-def _preview_detail(rec: dict) -> str:
-    return (f"template {rec.get('template') or '?'!r} has no assistant: section, so its sample is the filled prompt, "
-            "not a reply: add an assistant: section holding the reply (render mode), or run it with a model")
+PREVIEW = "flagged preview"
+
+
+def _preview_removal(rec: dict) -> tuple[str, str]:
+    """(reason, detail) of a preview left out: a render-mode template without an assistant: section wants one;
+    a generate template run with the render model wants a model (its sample is the prompt, not an answer)."""
+    name = rec.get("template") or "?"
+    if rec.get("mode") == "render":
+        return NO_ASSISTANT, (f"template {name!r} has no assistant: section, so its sample is the filled prompt, "
+                              "not a reply: add an assistant: section holding the reply (render mode), or run it with a model")
+    return PREVIEW, (f"template {name!r} was run with the render model: its sample is the filled prompt, not an "
+                     f"answer; generate with a model (studio run {name} --model NAME); previews go only into "
+                     "--format raw")

@@ -31,6 +31,7 @@ from studio.export.lines import Lines
 from studio.export.options import ExportOptions
 from studio.export.records import Removal
 from studio.export.select import Census, Selection
+from studio.export.clean import PREVIEW
 from studio.export.validate import NO_ASSISTANT
 
 __all__ = ["SPLITS", "Census", "ExportOptions", "ExportPlan", "Removal", "names", "plan_export", "plan_records"]
@@ -113,7 +114,7 @@ class ExportPlan:
             return (f"no sample has status {', '.join(self.options.status_set)} with this selection; "
                     "review some samples first, or choose other statuses")
         why = "removed: " + ", ".join(f"{n} {r}" for r, n in self.removed_counts().items())
-        previews = sorted({r.detail for r in self.removed if r.reason == NO_ASSISTANT})
+        previews = sorted({r.detail for r in self.removed if r.reason in (NO_ASSISTANT, PREVIEW)})
         return "; ".join(previews + [why]) if previews else why
 
     def files(self) -> list[str]:

@@ -48,6 +48,8 @@ BAD = [
                                            "output": "\n Reset my router. \n"}, "echo"),
     ("render preview (no assistant section)", {"flag": "preview", "mode": "render", "model": "render"},
      "no assistant section: add one"),
+    ("a generate template run with the render model", {"flag": "preview", "mode": "generate", "model": "render"},
+     "flagged preview"),
 ]
 
 
@@ -128,6 +130,21 @@ def test_only_previews_selected_is_a_clear_error_saying_what_to_add(store, tmp_p
         write_export(plan, tmp_path / "out")
     text = str(e.value)
     assert "nothing to export" in text and "assistant: section" in text and "'support'" in text
+
+
+def test_previews_of_a_generate_template_say_to_run_it_with_a_model_not_to_add_a_section(store, tmp_path):
+    """(A tryout read 'no assistant section: add one' for previews of a generate template: wrong advice.)"""
+    s = store.create("previews")
+    s.add_samples([sample(i, template="support", flag="preview", mode="generate", model="render")
+                   for i in range(1, 4)])
+    plan = plan_export(s, ExportOptions(format="openai-chat"))
+    s.close()
+    assert plan.removed_counts() == {"flagged preview": 3}
+    assert "  flagged samples: 3 left out (3 preview)" in plan.summary()
+    with pytest.raises(ExportError) as e:
+        write_export(plan, tmp_path / "out")
+    text = str(e.value)
+    assert "render model" in text and "--model" in text and "add an assistant" not in text, text
 
 
 FLAGGED = [("cut-off", "finish_reason length"), ("filtered", "content_filter"), ("refusal", "message.refusal")]
