@@ -235,3 +235,27 @@ async def test_the_status_bar_names_the_run_s_model_only_while_it_runs(ws):
         app.screen.start_run({}, only="regenerate")
         await wait_run(app, pilot)
         assert app.screen.status.model == "render"
+
+
+async def test_the_form_starts_from_the_endpoint_a_shells_run_of_the_model_used(ws):
+    """`studio run --model M --api-base URL` from a shell, then ctrl+g in the studio: the form proposes M at URL
+    (a tryout found api_base empty: starting as shown sent M to the provider's default). A choice made in the
+    form itself is remembered and wins."""
+    session = Store(ws.sessions_dir).create("shell-runs", model="openai/fake")
+    session.add_run({"template": "contrast-pairs", "model": "openai/fake", "endpoint": "http://127.0.0.1:9/v1",
+                     "status": "done"})
+    session.add_run({"template": "contrast-pairs", "model": "openai/other", "endpoint": "http://127.0.0.1:8/v1",
+                     "status": "done"})
+    session.close()
+    app = StudioApp(ws, "shell-runs", template="contrast-pairs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert app.screen.query_one("#api-base").value == "http://127.0.0.1:9/v1"
+        await pilot.press("escape")
+        app.screen_stack[0].session.set_meta(generate={"*": {"model": "openai/fake", "api_base": None}})
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert app.screen.query_one("#api-base").value == ""       # cleared in the form once: kept cleared

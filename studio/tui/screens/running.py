@@ -61,6 +61,12 @@ class RunningActions:
         remembered = ((self.session.meta or {}).get("generate") or {})
         mine = remembered.get(template.name) or remembered.get("*") or {}
         default = mine.get("model") if mine.get("model") and not mine.get("model_text") else self._default_model()
+        if "api_base" not in mine:   # never chosen in this form: the endpoint that model last ran at (studio run
+            # --api-base from a shell), so the form does not send it to the provider's default instead
+            last = next((r for r in reversed(self.session.runs()) if r.get("model") == default and r.get("endpoint")),
+                        None)
+            if last is not None:
+                mine = {**mine, "api_base": last["endpoint"]}
         form = GenerateScreen(model_choices(template, self.session.meta or {}), model=default,
                               count=template.combine.n, strategy=template.combine.strategy,
                               seed=template.combine.seed, prompt_counts=getattr(analysis.plan, "counts", None),
