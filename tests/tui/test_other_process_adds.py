@@ -72,3 +72,36 @@ async def test_a_run_in_another_process_killed_midway_shows_as_interrupted(seede
         said = [n.message for n in app._notifications if "interrupted" in n.message]
         assert said and f"{kept} sample(s) kept" in said[-1] and "run the same command again" in said[-1]
         await pilot.press("ctrl+q")
+
+
+async def test_under_a_filter_the_view_follows_new_samples_only_from_the_newest_one(seeded):
+    """The README's rule (the view follows new samples only if the reader was at the newest one) holds with a
+    filter too: a tryout at End of a text filter saw the header count the new sample while ▶ stayed behind."""
+    from studio.tui.messages import SamplesAdded
+    from tests.tui.conftest import make_samples
+
+    app = StudioApp(seeded, "review")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        screen.filters = {"text": "nimbus"}             # samples 2, 5, 8, 11
+        screen._reload_ids()
+        await settle(app, pilot)
+        assert screen.stream.ids == [2, 5, 8, 11]
+        await pilot.press("f4", "end")
+        await settle(app, pilot)
+        for start, at_newest in ((12, True), (15, False)):
+            if not at_newest:
+                await pilot.press("home")
+                await settle(app, pilot)
+            before = screen.stream.current_id
+            ids = screen.session.add_samples(make_samples(3, start=start))      # one of the three matches
+            screen.post_message(SamplesAdded(list(ids)))                          # as the inbox fold says it
+            await settle(app, pilot)
+            newest = screen.stream.ids[-1]
+            assert newest in ids
+            if at_newest:
+                assert screen.stream.current_id == newest and screen.tagger.sample["id"] == newest
+            else:
+                assert screen.stream.current_id == before

@@ -311,8 +311,10 @@ class ReviewActions:
             screen._refresh_layout(self.app.size)
             screen._compositor.render_update(full=True, screen_stack=[self])
 
-    def _reload_ids(self, keep: int | None = None) -> None:
-        keep = self.stream.current_id if keep is None else keep
+    def _reload_ids(self, keep: int | None = None, follow: bool = False) -> None:
+        """Read the ids the filters match again; the cursor stays on `keep` (default: the sample it is on), or
+        with `follow` goes to the newest."""
+        keep = None if follow else self.stream.current_id if keep is None else keep
         session, filters, cached, since = self.session, dict(self.filters), self.stream.rows, self._seq
         rows_around = max(1, self.stream.size.height) + 50
 

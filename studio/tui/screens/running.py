@@ -124,8 +124,9 @@ class RunningActions:
             self._refresh_counts()
 
     def on_samples_added(self, event: SamplesAdded) -> None:
-        if self.filters:
-            self._reload_ids()
+        if self.filters:   # the view follows new samples when it was at the newest one, as without a filter
+            ids = self.stream.ids
+            self._reload_ids(follow=not ids or self.stream.cursor >= len(ids) - 1)
         else:
             empty = not self.stream.ids
             self.stream.append_ids(list(event.ids))
