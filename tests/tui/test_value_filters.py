@@ -112,6 +112,13 @@ async def test_bulk_tag_tags_what_is_shown_and_undo_takes_it_back(people):
         await settle(app, pilot)
         assert not any(screen.session.get(i)["tags"] for i in (1, 4, 7, 10))
         assert f"[{label}]" not in screen_text(app)
+        third = screen.session.labels[2]
+        await pilot.press("T", *third.upper(), "enter")      # its name works as well as its number
+        await settle(app, pilot)
+        assert all(third in screen.session.get(i)["tags"] for i in (1, 4, 7, 10))
+        await pilot.press("T", *"no-such-tag", "enter")
+        await settle(app, pilot)
+        assert any("'no-such-tag' is not a tag — type its number" in n.message for n in app._notifications)
 
 
 async def test_the_slots_pane_shows_each_values_count_and_accept_rate(people):

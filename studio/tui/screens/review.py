@@ -453,11 +453,16 @@ class ReviewActions:
             if text is None:
                 return
             text = text.strip()
-            if not (text.isdigit() and 1 <= int(text) <= len(self.labels[:9])):
-                self.notify(f"{text!r} is not a tag number — type one of 1–{len(self.labels[:9])}",
+            labels = self.labels[:9]
+            named = [label for label in labels if label.casefold() == text.casefold()]   # its name works too
+            if named:
+                label = named[0]
+            elif text.isdigit() and 1 <= int(text) <= len(labels):
+                label = labels[int(text) - 1]
+            else:
+                self.notify(f"{text!r} is not a tag — type its number (1–{len(labels)}) or its name",
                             severity="warning", markup=False)
                 return
-            label = self.labels[int(text) - 1]
             self._bulk_undo = None
             self._stamp(ids)
             for sid in ids:
@@ -469,7 +474,7 @@ class ReviewActions:
             self.io.submit(session.bulk_tag, ids, label,
                            done=lambda n: self.notify(f"tagged {n:,} samples {label} (u undoes it)", markup=False))
 
-        self.app.push_screen(PromptScreen(f"Tag all {len(ids):,} samples {scope} with (number):", "",
+        self.app.push_screen(PromptScreen(f"Tag all {len(ids):,} samples {scope} with (number or name):", "",
                                           hint=choices), done)
 
     def action_edit_labels(self) -> None:
