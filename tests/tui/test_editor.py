@@ -163,12 +163,19 @@ async def test_ctrl_l_picks_another_template_to_edit(ws):
         await analysed(app, pilot)
         await pilot.press("f2", "ctrl+l")  # an editor key: it shows when the editor has focus
         assert type(app.screen).__name__ == "PickScreen"
-        names = [o.id for o in app.screen.query_one("OptionList").options]
+        options = app.screen.query_one("OptionList")
+        names = [o.id for o in options.options]
+        editing = app.screen_stack[0].editor.path
+        assert names[options.highlighted] == str(editing)      # the list starts at the template being edited
         target = next(i for i, n in enumerate(names) if n.endswith("contrast-pairs.prompt"))
-        await pilot.press(*(["down"] * target), "enter")
+        step = "down" if target >= options.highlighted else "up"
+        await pilot.press(*([step] * abs(target - options.highlighted)), "enter")
         after = await analysed(app, pilot)
         assert app.screen.editor.name_label == "contrast-pairs" and after.template.name == "contrast-pairs"
         assert "contrast-pairs" in screen_text(app)
+        await pilot.press("f2", "ctrl+l")
+        options = app.screen.query_one("OptionList")
+        assert options.options[options.highlighted].id.endswith("contrast-pairs.prompt")
 
 
 async def test_a_template_that_cannot_render_is_saved_as_a_draft_and_the_title_says_so(ws):

@@ -73,7 +73,8 @@ class EditingActions:
             if value:
                 self._confirm_discard(lambda: self._open_template(Path(value)))
 
-        self.app.push_screen(PickScreen("Edit which template?", items), picked)
+        current = str(self.editor.path) if self.editor.path else None
+        self.app.push_screen(PickScreen("Edit which template?", items, current=current), picked)
 
     def _confirm_discard(self, then: Callable[[], None]) -> None:
         if not self.editor.dirty:

@@ -22,9 +22,10 @@ class PickScreen(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
 
-    def __init__(self, title: str, items: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, items: list[tuple[str, str]], current: str | None = None) -> None:
+        """`items`: (value, label) pairs; `current`: the value highlighted first (what is in use now)."""
         super().__init__()
-        self.title_text, self.items = title, items
+        self.title_text, self.items, self.current = title, items, current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -33,6 +34,9 @@ class PickScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self._fit()
+        values = [value for value, _ in self.items]
+        if self.current in values:
+            self.query_one("#pick", OptionList).highlighted = values.index(self.current)
 
     def on_resize(self) -> None:
         self._fit()
