@@ -34,7 +34,7 @@ class StudioApp(TypeAhead, App):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=True),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False),   # the footer shows ^p itself
     ]
 
     def __init__(self, workspace: Any, session_name: str | None = None, *, template: str | None = None,
