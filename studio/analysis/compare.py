@@ -1,7 +1,8 @@
 """Two versions of one template side by side: the text diff, their rates, and the same fills compared.
 
 Samples pair up across versions by `fill_key` (the same slot values), so "the new version fixed 30
-fills and broke 2" is measured on identical inputs, not on two different random draws.
+fills and broke 2" is measured on identical inputs, not on two different random draws. Render previews
+(prompts with no answer) are left out: they are no version's answers.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ class VersionComparison:
 def compare_versions(samples: Iterable[dict], template: str, old: str, new: str,
                      old_text: str = "", new_text: str = "") -> VersionComparison:
     """Compare two versions of `template` over the samples (pass the texts for the diff)."""
-    mine = [s for s in samples if s.get("template") == template and s.get("template_version") in (old, new)]
+    # render previews (the prompt, no answer) are not the version's answers: neither counted nor paired
+    mine = [s for s in samples if s.get("template") == template and s.get("template_version") in (old, new)
+            and s.get("flag") != "preview"]
     report = analyse(mine)
     versions = report.templates[0].versions if report.templates else {}
     # the latest sample per (version, fill) stands for that fill

@@ -7,8 +7,9 @@ RENDER = "render"
 
 
 def default_model(session_model: str | None = None) -> str:
-    """The session's model, else $STUDIO_MODEL, else `local/smollm2` when installed, else `render`."""
-    if session_model:
+    """The session's model, else $STUDIO_MODEL, else `local/smollm2` when installed, else `render`.
+    A session that remembered `render` (a preview, before previews were kept out of its memory) has no model."""
+    if session_model and session_model != RENDER:
         return session_model
     from studio.core.settings import settings
 

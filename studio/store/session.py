@@ -1385,12 +1385,17 @@ class Session:
     def judge_pair(self, chosen: int, rejected: int) -> int:
         """Record "answer `chosen` is better than answer `rejected`" (two samples of one prompt) -> judgement id.
         A status cannot hold A > B and B > C; a judgement can. Judging the same two again (either way round)
-        replaces the earlier judgement. Raises StoreError for an unknown sample or two different prompts."""
+        replaces the earlier judgement. Raises StoreError for an unknown sample, two different prompts or a
+        render preview."""
         chosen, rejected = int(chosen), int(rejected)
         if chosen == rejected:
             raise StoreError("a sample cannot be preferred over itself", path=self.path,
                              hint="pick two answers to the same prompt")
         a, b = self.get(chosen), self.get(rejected)
+        preview = next((x for x in (a, b) if x.get("flag") == "preview"), None)
+        if preview is not None:
+            raise StoreError(f"sample {preview['id']} is a render preview (the prompt, no answer): nothing to prefer",
+                             path=self.path, hint="compare two answers of a model to the same prompt")
         if a.get("prompt_hash") != b.get("prompt_hash"):
             raise StoreError(f"samples {chosen} and {rejected} answer different prompts", path=self.path,
                              hint="compare answers to the same filled prompt (same prompt_hash)")
@@ -1417,8 +1422,11 @@ class Session:
             return [{**d, "id": i} for i, d in sorted(self._tables["judgements"].items()) if not d.get("withdrawn")]
 
     def answers(self, prompt_hash: str) -> list[int]:
-        """Ids of every sample answering this filled prompt (a scan of the samples' heads)."""
-        return [s["id"] for s in self.iter_samples(fields=("prompt_hash",)) if s.get("prompt_hash") == prompt_hash]
+        """Ids of every sample answering this filled prompt (a scan of the samples' heads); a render preview of
+        it (the prompt, no answer) is none."""
+        previews = set(self.ids(flag="preview"))
+        return [s["id"] for s in self.iter_samples(fields=("prompt_hash",))
+                if s.get("prompt_hash") == prompt_hash and s["id"] not in previews]
 
     # ---------------------------------------------------------------- feedback
 

@@ -185,7 +185,7 @@ IDENTICAL_ANSWERS = [   # template, extra args, words the refusal says (None: al
     ("support-madlib", ["--answers", "2"], ["2 identical copies", "render-mode template", "--answers 1",
                                             "madlib.prompt:"]),
     ("support-madlib", ["--model", "render", "--answers", "2"], ["render-mode template"]),
-    ("contrast-pairs", ["--answers", "2"], ["render model"]),      # no model given: the session's (render)
+    ("contrast-pairs", ["--answers", "2"], ["render model"]),      # render named below (a session never remembers it)
     ("contrast-pairs", ["--model", "render", "--answers", "1"], None),
 ]
 
@@ -194,7 +194,7 @@ IDENTICAL_ANSWERS = [   # template, extra args, words the refusal says (None: al
 def test_several_answers_that_would_be_identical_are_refused_before_anything_is_made(studio, tmp_path, template,
                                                                                      extra, said):
     """Answers differ only by seed, which render ignores: K render answers are K copies. Refused with exit 2,
-    no session made; into an existing session (whose model is render) nothing is added."""
+    no session made; into an existing session (made by render) nothing is added."""
     made = extra if "--model" in extra else [*extra, "--model", "render"]   # a new session: render named
     out = studio(tmp_path, "run", template, "-n", "2", "--session", "new", *made)
     if said is None:
@@ -206,6 +206,6 @@ def test_several_answers_that_would_be_identical_are_refused_before_anything_is_
     first = studio(tmp_path, "run", template, "-n", "2", "--session", "old", "--model", "render")
     assert first.returncode == 0, first.stderr
     files = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sessions").glob("old*")}
-    again = studio(tmp_path, "run", template, "-n", "2", "--session", "old", *extra)
+    again = studio(tmp_path, "run", template, "-n", "2", "--session", "old", *made)
     assert again.returncode == 2 and all(w in again.stderr for w in said), again.stderr
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "sessions").glob("old*")} == files

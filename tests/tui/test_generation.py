@@ -222,3 +222,69 @@ async def test_ctrl_r_can_pick_another_model_than_the_one_that_made_the_samples(
         await wait_run(app, pilot)
         assert fake_env.count == 3 and {r.body["model"] for r in fake_env.requests} == {"picked"}
         await pilot.press("ctrl+q")
+
+
+CP2 = """---
+name: cp2
+mode: generate
+slots:
+  topic: [cats, dogs, fish]
+combine:
+  strategy: product
+---
+user: Tell me about {{ topic }}.
+"""
+
+
+async def test_ctrl_r_after_previews_regenerates_the_answer_by_its_model_not_a_preview(ws, fake_llm):
+    """Issue 16: once a fill had a render preview, ctrl+r regenerated the preview (with `render`) instead of the
+    model's answer. Previews never stand in for an answer: the changed fill is asked of the answer's model at
+    its endpoint, and the dialog names only that model."""
+    (ws.templates_dir / "cp2.prompt").write_text(CP2, encoding="utf-8")
+    app = StudioApp(ws, "r1", template="cp2")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        screen.start_run({"model": fake_llm.model, "api_base": fake_llm.base_url, "count": 3, "strategy": "product"})
+        await wait_run(app, pilot)
+        screen.start_run({"model": "render", "count": 3, "strategy": "product"})
+        await wait_run(app, pilot)
+        session = screen.session
+        assert sorted(s.get("flag") or "" for s in session.iter_samples()) == ["", "", "", "preview", "preview",
+                                                                              "preview"]
+        editor = screen.editor
+        editor.replace_text(editor.text.replace("fish", "goldfish"))
+        await settle(app, pilot)
+        editor.area.focus()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        fake_llm.reset()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        dialog = screen_text(app)
+        assert "1 changed prompt(s)" in dialog, dialog
+        made_by = dialog.split("made them (", 1)[1].split(")", 1)[0]
+        assert made_by == fake_llm.model, dialog
+        await pilot.press("y")
+        await wait_run(app, pilot)
+        assert fake_llm.count == 1 and "goldfish" in fake_llm.prompts()[0]
+        new = [s for s in session.iter_samples() if s["slots"] == {"topic": "goldfish"}]
+        assert len(new) == 1 and new[0]["model"] == fake_llm.model and new[0]["endpoint"] == fake_llm.base_url
+        assert new[0].get("flag") is None
+        await pilot.press("ctrl+q")
+
+
+def test_the_generate_form_never_remembers_a_preview_as_the_model():
+    """Choosing `render` in the form (a preview) leaves the session's remembered model and endpoint as they were."""
+    from studio.tui.screens.running import remember_choice
+
+    real = {"model": "openai/fake", "model_text": "", "api_base": "http://127.0.0.1:1/v1", "concurrency": 4,
+            "answers": 1}
+    first = remember_choice({}, "cp2", real)
+    assert first == {"cp2": real, "*": real}
+    for template in ("cp2", "other"):
+        after = remember_choice(first, template, {**real, "model": "render", "api_base": None})
+        assert after == first
+    typed = remember_choice(first, "cp2", {**real, "model": "render", "model_text": "render"})
+    assert typed == first

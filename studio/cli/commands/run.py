@@ -106,8 +106,8 @@ def run(args) -> int:
                   shard=shard, fleet=args.fleet)
         _check_api_base(job, args)
         _say_capped(job, args, shard)
-        if args.model and (session.meta or {}).get("model") != args.model:
-            session.set_meta(model=args.model)  # the session remembers the model you chose
+        if args.model and args.model != "render" and (session.meta or {}).get("model") != args.model:
+            session.set_meta(model=args.model)  # the session remembers the model you chose (a preview is none)
         import asyncio                    # here, not at the top: every command's start-up loads this module
 
         if args.batch or args.resume or _pending(session, template):

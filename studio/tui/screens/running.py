@@ -35,6 +35,16 @@ def model_choices(template: Any, session_meta: dict) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def remember_choice(remembered: dict, template: str, opts: dict) -> dict:
+    """The session's `generate` memory after the form's choice `opts`, per template and as the last ("*").
+    A `render` preview is not remembered at all: the next run of any template keeps the last real model and
+    endpoint (it would otherwise silently make previews)."""
+    if opts.get("model") == "render":
+        return dict(remembered)
+    keep = {k: opts.get(k) for k in ("model", "model_text", "api_base", "concurrency", "answers")}
+    return {**remembered, template: keep, "*": keep}
+
+
 @guarded
 class RunningActions:
     """Mixed into MainScreen."""
@@ -81,10 +91,8 @@ class RunningActions:
                 self.notify("a = add a value to the selected slot (or write a new slot in the template)",
                             markup=False)
                 return
-            keep = {k: opts.get(k) for k in ("model", "model_text", "api_base", "concurrency", "answers")}
             # remembered per template and as the session's last choice (model, endpoint, parallel, answers)
-            self.io.submit(self.session.set_meta,
-                           generate={**remembered, template.name: keep, "*": keep})
+            self.io.submit(self.session.set_meta, generate=remember_choice(remembered, template.name, opts))
             self.start_run(opts)
 
         self.app.push_screen(form, chosen)
