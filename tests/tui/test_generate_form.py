@@ -259,3 +259,35 @@ async def test_the_form_starts_from_the_endpoint_a_shells_run_of_the_model_used(
         await pilot.press("ctrl+g")
         await pilot.pause()
         assert app.screen.query_one("#api-base").value == ""       # cleared in the form once: kept cleared
+
+
+async def test_a_preview_through_the_form_is_not_remembered_as_the_model(ws, fake_llm):
+    """Issue 16: `render` chosen in the form made the next run of every template a preview. The form remembers
+    only a real model: after a preview it opens on the last real model and endpoint again."""
+    app = StudioApp(ws, "keep", template="contrast-pairs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        for model, base in ((fake_llm.model, fake_llm.base_url), ("render", "")):
+            await pilot.press("ctrl+g")
+            await pilot.pause()
+            form = app.screen
+            form.query_one("#count").value = "2"
+            form.query_one("#model-text").value = model
+            form.query_one("#api-base").value = base
+            form.action_submit()
+            await pilot.pause()
+            await wait_run(app, pilot)
+        session = app.screen.session
+        assert [s.get("flag") for s in session.iter_samples()] == [None, None, "preview", "preview"]
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        form = app.screen
+        assert form.query_one("#model-text").value == fake_llm.model
+        assert form.query_one("#api-base").value == fake_llm.base_url
+        await pilot.press("escape")
+        await pilot.press("ctrl+q")
+    session = Store(ws.sessions_dir).open("keep", read_only=True)
+    assert {k: v["model"] for k, v in session.meta["generate"].items()} == {"contrast-pairs": fake_llm.model,
+                                                                           "*": fake_llm.model}
+    session.close()
