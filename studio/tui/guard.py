@@ -18,6 +18,8 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable
 
+from textual.actions import SkipAction
+
 from studio.core.errors import StudioError
 
 # What failed, by worker group (the `group=` of each @work), as the notification's title.
@@ -86,6 +88,8 @@ def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self, *args, **kwargs)
+        except SkipAction:     # Textual's "not mine: try the next binding", not an error
+            raise
         except Exception as exc:  # noqa: BLE001 - the whole point: report, keep the session alive
             report(self, exc, where=f"{type(self).__name__}.{fn.__name__}")
         return None

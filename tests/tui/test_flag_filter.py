@@ -28,17 +28,18 @@ def flagged(ws):
 
 
 async def choose_flag(app, pilot, downs: int) -> None:
-    """Open `/`, pick the flag list's entry `downs` below "any" with the keys, apply with enter."""
+    """Open `/`, open the flag list (space), pick its entry `downs` below "any" (enter), apply with enter on the
+    closed list, as the dialog's title says."""
     await pilot.press("slash")
     await settle(app, pilot)
     select = app.screen.query_one("#flag", Select)
     select.focus()
-    await pilot.press("enter", "home", *["down"] * downs, "enter")
+    await pilot.press("space", "home", *["down"] * downs, "enter")
     await settle(app, pilot)
-    await pilot.press("tab")  # leave the list; enter in the text field applies
-    app.screen.query_one("#text").focus()
-    await pilot.press("enter")
+    assert type(app.screen).__name__ == "FilterScreen" and not select.expanded   # enter in the list picked
+    await pilot.press("enter")                                                    # enter on the list applies
     await settle(app, pilot)
+    assert type(app.screen).__name__ == "MainScreen"
 
 
 async def test_the_filter_dialog_filters_by_flag_and_by_no_flag(flagged):
@@ -93,3 +94,28 @@ async def test_a_flagged_row_shows_its_flag_and_takes_a_verdict_but_a_preview_do
         assert session.ids(status="accepted") == [2]
     finally:
         session.close()
+
+
+async def test_enter_on_a_closed_list_applies_the_filter_and_in_an_open_list_picks(flagged):
+    """The dialog's title says enter applies: on a closed list too (a tryout's enter opened the list again);
+    in the open list enter picks the entry and the dialog stays; on a button it presses the button."""
+    app = StudioApp(flagged)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        status = app.screen.query_one("#status", Select)
+        status.focus()
+        await pilot.press("space", "home", "down", "enter")     # any, then the first status: picked
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "FilterScreen" and not status.expanded and status.value == "pending"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "MainScreen" and app.screen.filters == {"status": "pending"}
+        await pilot.press("slash")
+        await settle(app, pilot)
+        app.screen.query_one("#clear").focus()
+        await pilot.press("enter")                               # a button: enter presses it
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "MainScreen" and app.screen.filters == {}
+        assert not [n for n in app._notifications if "Unexpected" in (n.title or "")]

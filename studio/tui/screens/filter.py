@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,7 +20,10 @@ from studio.tui.guard import guarded
 @guarded
 class FilterScreen(ModalScreen[dict | None]):
     AUTO_FOCUS = "#text"  # focused as the screen opens: keys typed at once land there, not in the first field
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="filter.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="filter.cancel"),
+                # on a closed list, enter applies as the title says (a select's own enter opened it again);
+                # space or down opens it, and in the open list enter picks
+                Binding("enter", "apply_from_list", "Apply", show=False, priority=True, id="filter.apply")]
 
     def __init__(self, current: dict, labels: list[str], versions: list[str]) -> None:
         super().__init__()
@@ -124,6 +128,12 @@ class FilterScreen(ModalScreen[dict | None]):
             self.query_one("#value", Input).focus()
             return
         self.dismiss(out)
+
+    def action_apply_from_list(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, Select) or focused.expanded:
+            raise SkipAction()             # a field, a button or an open list: enter does what it does there
+        self._apply()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
