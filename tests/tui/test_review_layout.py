@@ -120,3 +120,31 @@ async def test_an_empty_session_opens_on_the_template(ws):
         await settle(app, pilot)
         assert not app.screen.has_class("-reviewing")
         assert "no samples yet" in screen_text(app)
+
+
+async def test_many_slot_values_and_persona_attributes_leave_the_output_its_room_at_80x24(ws):
+    """A persona sample's slots and attributes took 5 of the pane's 11 lines and left 3 of output (a tryout):
+    they take 2 lines at 80x24, the second ending in … (the detail screen shows them all), 4 when taller."""
+    from studio.store import Store
+    from tests.tui.conftest import long_text, make_samples
+
+    session = Store(ws.sessions_dir).create("personas")
+    sample = make_samples(1)[0]
+    sample["slots"] = {f"slot{i}": f"a fairly long value number {i}" for i in range(8)}
+    sample["persona"] = {"text": "a nurse", "region": "a small town in the north of the country",
+                         "age": "in her fifties", "job": "night-shift nurse at the county hospital"}
+    sample["output"] = long_text(40)
+    session.add_samples([sample])
+    session.close()
+    for size, most in (((80, 24), 2), ((160, 48), 4)):
+        app = StudioApp(ws, "personas")
+        async with app.run_test(size=size) as pilot:
+            await ready(app, pilot)
+            await pilot.press("home")
+            await settle(app, pilot)
+            pane = app.screen.tagger
+            lines = [str(line) for line in pane._lay_out().split("\n")]
+            slot_lines = [line for line in lines if "slot" in line or "persona" in line or "value number" in line]
+            assert 1 <= len(slot_lines) <= most and slot_lines[-1].rstrip().endswith("…"), lines
+            body = [line for line in lines if "paragraph" in line]
+            assert len(body) >= (5 if size == (80, 24) else 15), lines   # the output keeps the pane

@@ -84,14 +84,17 @@ class TaggerPane(Widget, can_focus=True):
             return text
         if s.get("note"):
             text.append(f"note: {screen_text(str(s['note']))}\n", style="italic")
+        return text
+
+    def _slots_line(self) -> str:
+        """The sample's slot values and persona attributes, one paragraph ("" when it has none)."""
+        s = self.sample or {}
         slots = ", ".join(f"{k}={v}" for k, v in (s.get("slots") or {}).items())
         persona = s.get("persona")
         if isinstance(persona, dict) and persona:
             slots += ("; " if slots else "") + "persona " + ", ".join(
                 f"{k}={v}" for k, v in persona.items() if k != "text")
-        if slots:
-            text.append(screen_text(slots.replace("\n", " ")[:400]) + "\n", style="italic")
-        return text
+        return screen_text(slots.replace("\n", " ")[:400]) if slots else ""
 
     def _body(self, width: int) -> list[Text]:
         s = self.sample or {}
@@ -118,6 +121,18 @@ class TaggerPane(Widget, can_focus=True):
         head = list(self._head().wrap(self.app.console, width, overflow="ellipsis", no_wrap=False))
         while head and not head[-1].plain:
             head.pop()
+        slots = self._slots_line()
+        if slots and self.sample is not None:
+            # at most 2 lines of slot values and persona at 80x24 (4 when taller), the last ending in … when
+            # more is left (enter shows them all): the text under judgement keeps the pane
+            lines = list(Text(slots, style="italic").wrap(self.app.console, width, overflow="fold"))
+            most = 2 if height < 16 else 4
+            if len(lines) > most:
+                lines = lines[:most]
+                last = lines[-1]
+                last.truncate(max(1, width - 1))
+                last.append("…")
+            head += lines
         # keep at least a third of the pane (and 3 lines) for the text under judgement
         keep = min(len(head), max(1, height - max(3, height // 3)))
         if self.sample is not None and keep < len(head):
