@@ -217,7 +217,9 @@ def plan_regeneration(session, template, old_version: str | None = None, *,
     """
     from studio.core.hashing import prompt_hash
     from studio.core.render import Renderer
+    from studio.store.versions import pin_data_version
 
+    pin_data_version(session, template)   # an edited slot file makes the regenerated samples a new version
     if old_version == template.version:
         raise StudioError(f"version {old_version} is the template as it is now", path=template.where,
                           hint="edit and save the template first, then regenerate")

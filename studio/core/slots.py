@@ -103,6 +103,28 @@ def resolve_all(template: Template) -> dict[str, Source]:
     return {name: resolve(template, spec) for name, spec in template.slots.items()}
 
 
+def data_digest(template: Template) -> str | None:
+    """A digest of the data files the template's slots read (their bytes, in slot order), None when it reads
+    none: part of the version once the data changed (studio.store.versions.pin_data_version)."""
+    import hashlib
+
+    h, any_file = hashlib.sha256(), False
+    for name, spec in template.slots.items():
+        ref = spec.file if spec.values is None and not spec.personas else \
+            spec.personas if spec.personas and spec.personas != "builtin" else None
+        if not ref:
+            continue
+        any_file = True
+        path = Path(ref) if Path(ref).is_absolute() else template.base_dir / ref
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b"\x00missing"
+        h.update(f"{name}\x00{len(content)}\x00".encode())
+        h.update(content)
+    return h.hexdigest()[:16] if any_file else None
+
+
 def _data_path(template: Template, spec: SlotSpec, name: str | None) -> Path:
     path = Path(name or "")
     if not path.is_absolute():

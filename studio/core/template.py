@@ -123,6 +123,14 @@ class Section:
     line: int  # file line of the section's first body line
 
 
+def version_hash(text: str, data: str | None = None) -> str:
+    """A template version: 12 hex of the text's SHA-256; with `data` (a digest of its slot files, given only
+    when they changed since the text first ran) the hash of both, so an unchanged template keeps its hash."""
+    if data:
+        text = f"{text}\n\x00data {data}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 @dataclass
 class Template:
     """A parsed template file (`parse_template`): front matter settings, slots, the Jinja body and its sections.
@@ -146,11 +154,20 @@ class Template:
     text: str = field(default="", compare=False, repr=False)
     body_line: int = field(default=1, compare=False)
     key_lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
+    # the digest of the slot files' contents when they differ from the data this text first ran with
+    # (set by studio.store.versions.pin_data_version); None: the version is the text's hash alone
+    data_digest: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def version(self) -> str:
-        """Content hash of the file text: every saved edit is a new version."""
-        return hashlib.sha256((self.text or dump_template(self)).encode()).hexdigest()[:12]
+        """Content hash of the file text (and of its slot files' data once that was edited): every saved
+        edit is a new version."""
+        return version_hash(self.text or dump_template(self), self.data_digest)
+
+    @property
+    def text_version(self) -> str:
+        """The hash of the text alone: the version this text had with the data it first ran with."""
+        return version_hash(self.text or dump_template(self))
 
     @property
     def where(self) -> str:

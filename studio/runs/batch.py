@@ -106,7 +106,8 @@ class BatchRun:
                     run._finish("done")
                     return run.summary
             else:
-                run.session.save_template_version(run.template.name, run.template.text)
+                run.session.save_template_version(run.template.name, run.template.text,
+                                                  data=run.template.data_digest)
                 run._scan_session()
                 run.run_id = run.summary.run_id = found["run_id"]
                 self.batches = [dict(b) for b in batches_of(found)]

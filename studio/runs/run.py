@@ -223,6 +223,10 @@ class Run:
         self.answers = max(1, int(answers))
         if answer_of is None and (problem := answers_problem(self.answers, mode=template.mode, model=self.model)):
             raise StudioError(problem[0], path=template.where if template.mode == RENDER else None, hint=problem[1])
+        if session is not None:   # an edit of its slot files since the text first ran is a new version
+            from studio.store.versions import pin_data_version
+
+            pin_data_version(session, template)
         self._version = template.version   # a property that hashes the text: once per run, not per sample
         self._expand = (n, strategy, seed)
         if seeds is not None and fills is None:
@@ -495,7 +499,7 @@ class Run:
         if getattr(self.session, "read_only", False):
             raise StudioError(f"session {self.session.name!r} is open read-only (another studio is writing it)",
                               path=getattr(self.session, "path", None), hint="close the other studio or pick --session NEW")
-        self.session.save_template_version(self.template.name, self.template.text)
+        self.session.save_template_version(self.template.name, self.template.text, data=self.template.data_digest)
         for t, _ in self.followups:
             self.session.save_template_version(t.name, t.text)
         self._scan_session()

@@ -188,12 +188,14 @@ class GuestSession:
         self._inbox.write("update_run", run_id, **fields)
 
     def save_template_version(self, name: str, text: str, **kw: Any) -> str:
-        """Queue a template version; returns its version (12 hex of the text's SHA-256), known to this guest at once."""
-        import hashlib
+        """Queue a template version; returns its version (Session.save_template_version's hash), known to this
+        guest at once."""
+        from studio.core.template import version_hash
 
-        self._inbox.write("save_template_version", name, text)
-        version = hashlib.sha256(text.encode()).hexdigest()[:12]
-        self._templates.append({"name": name, "version": version, "text": text})
+        data = kw.get("data")
+        self._inbox.write("save_template_version", name, text, **({"data": data} if data else {}))
+        version = version_hash(text, data)
+        self._templates.append({"name": name, "version": version, "text": text, **({"data": data} if data else {})})
         return version
 
     def template_versions(self, name: str | None = None) -> list[dict]:

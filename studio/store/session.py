@@ -9,7 +9,6 @@ All methods are thread-safe (one lock), so a generation worker and the review ke
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -755,12 +754,16 @@ class Session:
         """The failure-tag labels offered on keys 1-9 (the session's own, else DEFAULT_LABELS)."""
         return list(self.meta.get("labels") or DEFAULT_LABELS)
 
-    def save_template_version(self, name: str, text: str, *, label: str | None = None) -> str:
+    def save_template_version(self, name: str, text: str, *, label: str | None = None,
+                              data: str | None = None) -> str:
         """Keep this text as a version of template `name` (idempotent by content hash) -> the 12-hex version.
         It gets the workspace's name for it (v1, v2, ...: studio.store.versions; `label` is a name it already
         carries, e.g. from another session, kept when free). A literal secret in its front matter (a file the
-        parser would refuse) is stored as `[redacted]`; the version is the hash of the text as written."""
-        version = hashlib.sha256(text.encode()).hexdigest()[:12]
+        parser would refuse) is stored as `[redacted]`; the version is the hash of the text as written, and
+        of `data` (Template.data_digest: its slot files were edited since the text first ran) when given."""
+        from studio.core.template import version_hash
+
+        version = version_hash(text, data)
         with self._mu:
             docs = self._tables["templates"]
             if any(d.get("name") == name and d.get("version") == version for d in docs.values()):
@@ -775,7 +778,7 @@ class Session:
 
             self._commit([("templates", max(docs, default=0) + 1,
                            {"name": name, "version": version, "text": redact_template_text(text), "saved": time.time(),
-                            "label": label or None})])
+                            "label": label or None, **({"data": data} if data else {})})])
         return version
 
     def _add_template_doc(self, doc: dict, label: str | None) -> None:
@@ -1372,7 +1375,7 @@ class Session:
             elif op == "update_run":
                 self.update_run(args[0], **kw)
             elif op == "save_template_version":
-                self.save_template_version(*args[:2])
+                self.save_template_version(*args[:2], data=kw.get("data"))
             elif op == "set_meta":
                 kw.pop("inbox", None)
                 self.set_meta(**kw)

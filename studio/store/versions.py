@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 REGISTRY = ".versions.json"
+DATA_REGISTRY = ".version_data.json"   # {template: {text hash: digest of the slot files it first ran with}}
 
 
 def display(label: str | None, version: str | None, width: int = 6) -> str:
@@ -70,6 +71,63 @@ class VersionNames:
             return f"v{names[version]}"
         except OSError:
             return ""
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def pin_data_version(session, template) -> None:
+    """Make an edit of the template's slot files a new version, as a text edit is: the text's first data is
+    its base (its version is the text's hash, so versions made before this rule keep their hashes and
+    names); other data gives `template.data_digest`, so `template.version` hashes the text and the data.
+    The base is kept per workspace (sessions/.version_data.json), so one name means one text and data."""
+    from studio.core.slots import data_digest
+
+    digest = data_digest(template)
+    if digest is None:
+        template.data_digest = None
+        return
+    folder = getattr(getattr(session, "files", None), "folder", None)
+    base = digest if folder is None else \
+        DataBases(Path(folder)).base(template.name, template.text_version, digest,
+                                     record=not getattr(session, "read_only", False))
+    template.data_digest = None if base == digest else digest
+
+
+class DataBases:
+    """The workspace's record of the data each template text first ran with (sessions/.version_data.json)."""
+
+    def __init__(self, sessions_dir: Path):
+        self.path = Path(sessions_dir) / DATA_REGISTRY
+
+    def read(self) -> dict[str, dict[str, str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def base(self, template: str, text_version: str, digest: str, *, record: bool = True) -> str:
+        """The data digest this text first ran with; `digest` is recorded as it when there is none yet."""
+        found = (self.read().get(template) or {}).get(text_version)
+        if found or not record:
+            return str(found or digest)
+        try:
+            fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return digest   # a read-only workspace: the data is taken as the text's own
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            data = self.read()
+            mine = data.setdefault(template, {})
+            if not mine.get(text_version):
+                mine[text_version] = digest
+                tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, self.path)
+            return str(mine[text_version])
+        except OSError:
+            return digest
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

@@ -180,4 +180,6 @@ def test_regenerate_after_a_data_file_edit_in_a_one_version_session(studio, tmp_
     studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--api-base", fake_llm.base_url)
     assert fake_llm.count == changed
     again = json.loads(studio(tmp_path, "regenerate", "contrast-pairs", "--session", "s", "--dry-run", "--json"))
-    assert (again["changed"], again["unchanged"], again["retired"]) == (0, total - retired, retired)
+    # the regenerated fills are v2's now (the data edit is a new version): their v1 samples count as done
+    assert (again["changed"], again["unchanged"], again["retired"], again["done"]) == \
+        (0, total - retired - changed, retired, changed)

@@ -193,6 +193,55 @@ async def test_a_data_file_value_edited_in_the_slots_pane_then_ctrl_r_regenerate
         await pilot.press("ctrl+q")
 
 
+async def test_a_data_file_edit_then_ctrl_r_makes_the_new_samples_a_new_version(ws, fake_env, monkeypatch):
+    """The tryout's steps: a file value edited in the slots pane, `y`, ctrl+r, `y`. The changed fill's new
+    sample is v2 (the data edit is a version, as a text edit is), made by the model that made the old one;
+    the old samples keep v1 and their decisions; nothing else is requested."""
+    app = StudioApp(ws, "fileversion", template="contrast-pairs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        screen.start_run({"model": "openai/made-it", "count": 8, "strategy": "product"})
+        await wait_run(app, pilot)
+        assert fake_env.count == 8
+        session = screen.session
+        await pilot.press("home", *["x", "j", "a", "j"] * 4)   # a decision on every sample
+        await settle(app, pilot)
+        before = {s["id"]: (s["template_version"], s["status"]) for s in session.iter_samples()}
+        assert len(before) == 8 and {st for _, st in before.values()} == {"accepted", "rejected"}
+        (v1,) = {v for v, _ in before.values()}
+        assert session.version_label("contrast-pairs", v1) == "v1"
+        await pilot.press("f3")
+        tree = screen.query_one("#slot-tree")
+        leaf = next(node for branch in tree.root.children for node in branch.children if node.data == ("pair", 0))
+        tree.move_cursor(leaf)
+        await pilot.pause()
+        await pilot.press("e", *["backspace"] * 7, *"storm", "enter")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        monkeypatch.setenv("STUDIO_MODEL", "openai/not-the-default")
+        fake_env.reset()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        dialog = " ".join(screen_text(app).split())
+        assert "1 changed prompt(s)" in dialog and "Regenerate contrast-pairs with new " in dialog and "made-it" in dialog
+        await pilot.press("y")
+        await wait_run(app, pilot)
+        assert not [n for n in app._notifications if n.severity == "error"], [n.message for n in app._notifications]
+        assert fake_env.count == 1 and "storm" in fake_env.prompts()[0]   # nothing else is requested
+        assert {r.body["model"] for r in fake_env.requests} == {"made-it"}
+        after = {s["id"]: s for s in session.iter_samples()}
+        assert {i: (after[i]["template_version"], after[i]["status"]) for i in before} == before
+        (new,) = [s for i, s in after.items() if i not in before]
+        assert new["template_version"] != v1 and new["slots"]["pair"] == "storm"
+        assert new["model"] == "openai/made-it" and new["status"] == "pending"
+        assert session.version_label("contrast-pairs", new["template_version"]) == "v2"
+        assert session.version_display("contrast-pairs", new["template_version"]).startswith("v2 ")
+        await pilot.press("ctrl+q")
+
+
 async def test_ctrl_r_can_pick_another_model_than_the_one_that_made_the_samples(ws, fake_env, monkeypatch):
     monkeypatch.setenv("STUDIO_MODELS", "openai/picked")
     app = StudioApp(ws, "pick", template="contrast-pairs")

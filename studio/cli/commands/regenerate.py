@@ -33,12 +33,14 @@ def run(args) -> int:
     from studio.cli.console import console
     from studio.core.errors import StudioError
     from studio.core.template import load_template
+    from studio.store.versions import pin_data_version
 
     if args.concurrency < 1:
         raise StudioError("--concurrency must be at least 1", hint="pass e.g. --concurrency 16")
     ws, session = open_session(args.session, read_only=args.dry_run, adding=True)
     try:
         template = load_template(ws.find_template(args.template))
+        pin_data_version(session, template)   # its slot files edited since the text first ran: a new version
         old = _old_version(session, template, args.old)
         plan = plan_regeneration(session, template, old, redo_rejected=args.redo_rejected)
         old = old or plan.old_version

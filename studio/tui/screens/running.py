@@ -211,6 +211,8 @@ class RunningActions:
             return
         models = ", ".join(dict.fromkeys(m or "the default model" for m, _ in plan.models())) or "-"
         label = self.session.version_display(plan.template, plan.new_version)
+        if not self.session.version_label(plan.template, plan.new_version):   # not saved yet: a data-file edit
+            label = f"new {label}"
         lines = [f"Regenerate {plan.template} with {label}: {changed} changed prompt(s), by the model(s) that "
                  f"made them ({models})."]
         if plan.retired:
