@@ -84,6 +84,7 @@ def test_a_data_file_edited_outside_the_studio_makes_the_new_samples_v2(studio, 
     assert {s["model"] for s in new} == {s["model"] for s in changed}
     report = studio(tmp_path, "report", "s", "--compare", "contrast-pairs", "v1", "v2")
     assert "v1" in report and "v2" in report
+    assert studio(tmp_path, "report", "s", "--compare", "contrast-pairs") == report   # the last two: v1, v2
     show = studio(tmp_path, "show", "s")
     assert "v2" in show
 
