@@ -172,3 +172,20 @@ def test_a_preview_is_no_answer_to_pair(studio, tmp_path, fake_llm):
         assert session.judgements() == []
     finally:
         session.close()
+
+
+def test_a_plain_run_goes_where_the_sessions_model_ran_before(studio, tmp_path, fake_llm, monkeypatch):
+    """`studio run --model M --api-base URL`, then `studio run` naming neither: M is asked at URL again (it went
+    to the provider's default URL: a tryout's helper saw it leave the machine), and --api-base given anew wins."""
+    monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    _template(tmp_path)
+    _real(studio, fake_llm)
+    session = Store(tmp_path / "sessions").open("r1", read_only=True)
+    assert (session.meta["model"], session.meta["api_base"]) == (fake_llm.model, fake_llm.base_url)
+    session.close()
+    (tmp_path / "templates" / "other.prompt").write_text(CP2.replace("cp2", "other"), encoding="utf-8")
+    fake_llm.reset()
+    studio("run", "other", "--session", "r1", "-n", "2", "--no-cache")
+    made = [s for s in _samples(tmp_path) if s["template"] == "other"]
+    assert fake_llm.count == 2 and len(made) == 2 and {s["endpoint"] for s in made} == {fake_llm.base_url}

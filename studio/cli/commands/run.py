@@ -100,14 +100,20 @@ def run(args) -> int:
                                   "to it through its inbox and appear there as they arrive", markup=False)
         from studio.runs.run import Run
 
+        api_base = args.api_base or _remembered_endpoint(session, template, args)
         job = Run(ws, template, session=session, model=args.model, n=args.n, strategy=args.strategy,
-                  seed=args.seed, api_base=args.api_base, concurrency=args.concurrency, timeout=args.timeout,
+                  seed=args.seed, api_base=api_base, concurrency=args.concurrency, timeout=args.timeout,
                   followups=not args.no_followups, cache=not args.no_cache, answers=args.answers,
                   shard=shard, fleet=args.fleet)
         _check_api_base(job, args)
         _say_capped(job, args, shard)
-        if args.model and args.model != "render" and (session.meta or {}).get("model") != args.model:
-            session.set_meta(model=args.model)  # the session remembers the model you chose (a preview is none)
+        if args.model and args.model != "render" and args.fleet is None:
+            # the session remembers the model you chose (a preview is none) and where it ran (never a key)
+            meta = session.meta or {}
+            where = args.api_base if args.api_base and "@" not in args.api_base.split("//", 1)[-1].split("/", 1)[0] \
+                else None
+            if meta.get("model") != args.model or meta.get("api_base") != where:
+                session.set_meta(model=args.model, api_base=where)
         import asyncio                    # here, not at the top: every command's start-up loads this module
 
         if args.batch or args.resume or _pending(session, template):
@@ -196,6 +202,17 @@ def _check_before_creating(ws, template, args) -> None:
               fleet=args.fleet, followups=not args.no_followups, cache=False, answers=args.answers)
     _check_api_base(job, args)
     job.check()
+
+
+def _remembered_endpoint(session, template, args) -> str | None:
+    """The endpoint the session's model last ran at (`studio run --model M --api-base URL`), for a run that
+    names neither and uses that model: it goes where M was asked before, not to the provider's default."""
+    from studio.engine import default_model
+
+    meta = session.meta or {}
+    if args.model or args.fleet is not None or template.model or not meta.get("api_base"):
+        return None
+    return meta["api_base"] if default_model(meta.get("model")) == meta.get("model") else None
 
 
 def _check_answers(ws, store, name, template, args) -> None:
