@@ -337,3 +337,24 @@ def test_the_generate_form_never_remembers_a_preview_as_the_model():
         assert after == first
     typed = remember_choice(first, "cp2", {**real, "model": "render", "model_text": "render"})
     assert typed == first
+
+
+async def test_ctrl_r_with_no_prompt_changed_offers_the_redo_and_y_does_it(ws, fake_env):
+    """With no changed prompt and rejected samples, ctrl+r's dialog offered "Regenerate" (y), which did nothing
+    (a tryout): its y is now the redo, named as such."""
+    app = StudioApp(ws, "gen", template="contrast-pairs")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        await settle(app, pilot)
+        app.screen.start_run({"model": fake_env.model, "count": 3, "strategy": "sample", "seed": 1})
+        await wait_run(app, pilot)
+        await pilot.press("f4", "home", "x")
+        await settle(app, pilot)
+        fake_env.reset()
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "No prompt of contrast-pairs changed" in text and "Redo 1" in text, text
+        await pilot.press("y")
+        await wait_run(app, pilot)
+        assert fake_env.count == 1 and len(app.screen.stream.ids) == 4

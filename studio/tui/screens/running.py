@@ -221,23 +221,24 @@ class RunningActions:
         if plan.unbuildable:
             lines.append(f"{len(plan.unbuildable)} the new version cannot render: {plan.unbuildable[0][1]}")
         lines.append(f"{len(plan.unchanged)} unchanged keep their samples and decisions.")
-        also = None
-        if redo:
+        also, yes = None, "Regenerate"
+        if not changed:   # only the redo is on offer: it is what y does (a "Regenerate" that did nothing was)
+            lines[0] = f"No prompt of {plan.template} changed."
+            lines.append(f"y: redo the {redo} rejected/failed whose prompt did not change (fresh seed).")
+            yes = f"Redo {redo}"
+        elif redo:
             lines.append(f"a: also redo the {redo} rejected/failed whose prompt did not change (fresh seed).")
             also = f"+ redo {redo}"
-        if not changed:
-            lines[0] = f"No prompt of {plan.template} changed."
 
         def answer(value: Any) -> None:
-            if value == "also":
+            if value == "also" or (value is True and not changed):
                 self.start_run({"model": None, "redo_rejected": True}, only="regenerate")
             elif value == "other":
                 self._pick_regeneration_model(bool(redo) and not changed)
-            elif value and changed:
+            elif value:
                 self.start_run({"model": None}, only="regenerate")
 
-        self.app.push_screen(ConfirmScreen("\n".join(lines), yes="Regenerate", also=also,
-                                           other="another model"), answer)
+        self.app.push_screen(ConfirmScreen("\n".join(lines), yes=yes, also=also, other="another model"), answer)
 
     def _pick_regeneration_model(self, redo: bool) -> None:
         """The person picks the model (the default is the one that made each sample)."""
