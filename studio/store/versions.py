@@ -101,6 +101,7 @@ class DataBases:
         self.path = Path(sessions_dir) / DATA_REGISTRY
 
     def read(self) -> dict[str, dict[str, str]]:
+        """{template: {text hash: data digest}} as saved ({} when the file is missing or unreadable)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
