@@ -23,24 +23,38 @@ def display(label: str | None, version: str | None, width: int = 6) -> str:
     return f"{label} {short}" if label else short
 
 
-class VersionNames:
-    """The workspace's registry of version names (sessions/.versions.json)."""
+class _Registry:
+    """A small JSON file of the workspace's sessions folder, {template: {...}}, changed under an flock."""
+
+    FILE = ""
 
     def __init__(self, sessions_dir: Path):
-        self.path = Path(sessions_dir) / REGISTRY
+        self.path = Path(sessions_dir) / self.FILE
 
-    def _locked(self):
+    def _locked(self) -> int:
         fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
 
-    def read(self) -> dict[str, dict[str, int]]:
-        """{template: {version hash: n}} as saved ({} when the registry is missing or unreadable)."""
+    def read(self) -> dict:
+        """{template: {...}} as saved ({} when the file is missing or unreadable)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+    def _write(self, data: dict) -> None:
+        """Replace the file with `data` (atomic; the caller holds the lock)."""
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+class VersionNames(_Registry):
+    """The workspace's registry of version names (sessions/.versions.json): {template: {version hash: n}}."""
+
+    FILE = REGISTRY
 
     def name(self, template: str, version: str, *, prefer: str | None = None,
              known: dict[str, str] | None = None) -> str:
@@ -65,9 +79,7 @@ class VersionNames:
                 taken = set(names.values())
                 wanted = _number(prefer)
                 names[version] = wanted if wanted and wanted not in taken else max(taken, default=0) + 1
-                tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, self.path)
+                self._write(data)
             return f"v{names[version]}"
         except OSError:
             return ""
@@ -94,19 +106,11 @@ def pin_data_version(session, template) -> None:
     template.data_digest = None if base == digest else digest
 
 
-class DataBases:
-    """The workspace's record of the data each template text first ran with (sessions/.version_data.json)."""
+class DataBases(_Registry):
+    """The workspace's record of the data each template text first ran with (sessions/.version_data.json):
+    {template: {text hash: data digest}}."""
 
-    def __init__(self, sessions_dir: Path):
-        self.path = Path(sessions_dir) / DATA_REGISTRY
-
-    def read(self) -> dict[str, dict[str, str]]:
-        """{template: {text hash: data digest}} as saved ({} when the file is missing or unreadable)."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+    FILE = DATA_REGISTRY
 
     def base(self, template: str, text_version: str, digest: str, *, record: bool = True) -> str:
         """The data digest this text first ran with; `digest` is recorded as it when there is none yet."""
@@ -114,18 +118,15 @@ class DataBases:
         if found or not record:
             return str(found or digest)
         try:
-            fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+            fd = self._locked()
         except OSError:
             return digest   # a read-only workspace: the data is taken as the text's own
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             data = self.read()
             mine = data.setdefault(template, {})
             if not mine.get(text_version):
                 mine[text_version] = digest
-                tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-                os.replace(tmp, self.path)
+                self._write(data)
             return str(mine[text_version])
         except OSError:
             return digest
