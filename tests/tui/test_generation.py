@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from studio.store import Store
 from studio.tui.app import StudioApp
+from tests.cli.test_regenerate_previews import CP2  # the template the CLI test edits, the same here
 from tests.tui.conftest import ready, screen_text, settle
 
 
@@ -273,16 +274,6 @@ async def test_ctrl_r_can_pick_another_model_than_the_one_that_made_the_samples(
         await pilot.press("ctrl+q")
 
 
-CP2 = """---
-name: cp2
-mode: generate
-slots:
-  topic: [cats, dogs, fish]
-combine:
-  strategy: product
----
-user: Tell me about {{ topic }}.
-"""
 
 
 async def test_ctrl_r_after_previews_regenerates_the_answer_by_its_model_not_a_preview(ws, fake_llm):
